@@ -1,0 +1,31 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace umk::cli {
+
+struct RunOptions {
+    std::string root { "/" };
+    bool strace { false };
+    std::string strace_file;
+    std::string hostname { "umk" };
+    std::string kernel_release { "6.18.0-umk" };
+    std::string cwd;
+    bool debuggable { false };
+    bool unsafe_no_sandbox { false };
+    std::vector<std::string> command;
+};
+
+struct SyscallsOptions {
+    bool json { false };
+    bool markdown { false };
+};
+
+void add_run_options(CLI::App&, RunOptions&);
+int run(RunOptions&);
+int syscalls(const SyscallsOptions&);
+
+} // namespace umk::cli

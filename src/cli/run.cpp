@@ -1,0 +1,173 @@
+// umk run: a guest from the command line.
+
+#include "cli/commands.h"
+
+#include "host/files.h"
+#include "host/sandbox.h"
+#include "kernel/fs/overlay/overlay.h"
+#include "kernel/fs/procfs/procfs.h"
+#include "kernel/kernel.h"
+#include "kernel/rootfs.h"
+#include "platform/seccomp_trap/seccomp_trap.h"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+extern char** environ;
+
+namespace umk::cli {
+
+namespace {
+
+int fail(const std::string& message, int code = 1)
+{
+    fmt::print(stderr, "umk: {}\n", message);
+    return code;
+}
+
+std::string errno_text(Errno e) { return std::strerror(static_cast<int>(e)); }
+
+// The guest's starting directory: the user's own, where the guest root
+// has it.
+std::string guest_cwd(const std::string& root)
+{
+    std::error_code ec;
+    auto cwd = std::filesystem::current_path(ec).string();
+    if (ec)
+        return "/";
+    if (root == "/")
+        return cwd;
+    if (cwd == root)
+        return "/";
+    if (cwd.starts_with(root + "/"))
+        return cwd.substr(root.size());
+    return "/";
+}
+
+void raise_fd_limit()
+{
+    rlimit r {};
+    getrlimit(RLIMIT_NOFILE, &r);
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+}
+
+} // namespace
+
+void add_run_options(CLI::App& app, RunOptions& o)
+{
+    app.add_option("--root", o.root, "Lower (read-only) layer of the guest's root: a directory (default: the host's /)");
+    app.add_flag("--strace", o.strace, "Print every guest syscall, decoded, on stderr");
+    app.add_option("--strace-file", o.strace_file, "Write the --strace output to this file instead")->type_name("FILE");
+    app.add_option("--hostname", o.hostname, "The guest's host name (uname nodename)")->capture_default_str();
+    app.add_option("--kernel-release", o.kernel_release, "The kernel release the guest sees (uname -r)")->capture_default_str();
+    app.add_option("--cwd", o.cwd, "Guest working directory (default: the current directory, or /)");
+    app.add_flag("--debuggable", o.debuggable, "Keep the kernel process dumpable so gdb and perf can attach");
+    app.add_flag("--unsafe-no-sandbox", o.unsafe_no_sandbox,
+                 "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
+    app.add_option("command", o.command, "The program and its arguments (after --)")->required();
+    app.footer("Example: umk run -- /bin/ls -la /usr\n"
+               "The guest's writes go to a private in-memory layer; the host's files are never changed.\n"
+               "Exit status: the guest's, or 128+N when it was killed by signal N.");
+}
+
+int run(RunOptions& o)
+{
+    std::error_code ec;
+    auto root = std::filesystem::canonical(o.root, ec);
+    if (ec || !std::filesystem::is_directory(root, ec))
+        return fail(fmt::format("--root {}: not a directory", o.root), 2);
+    std::string root_path = root.string();
+
+    auto mounts = host::guest_visible_mounts(root_path);
+    if (!mounts)
+        return fail("cannot read /proc/self/mountinfo: is /proc mounted?", 2);
+    kernel::capture_host_cpuinfo();
+    raise_fd_limit();
+
+    int strace_fd = -1;
+    if (o.strace)
+        strace_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (!o.strace_file.empty()) {
+        strace_fd = ::open(o.strace_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (strace_fd < 0)
+            return fail(fmt::format("--strace-file {}: {}", o.strace_file, std::strerror(errno)), 2);
+    }
+
+    if (!o.unsafe_no_sandbox) {
+        if (auto r = host::enter_user_namespace(); !r)
+            return fail(fmt::format("this host refuses an unprivileged user namespace ({}); umk needs one to "
+                                    "sandbox itself. Enable them (sysctl kernel.unprivileged_userns_clone=1 or "
+                                    "user.max_user_namespaces) or run with --unsafe-no-sandbox",
+                                    errno_text(r.error())), 2);
+    }
+
+    std::vector<kernel::LowerMount> lowers;
+    for (auto& m : *mounts) {
+        auto fd = host::open_path(m.path.c_str());
+        if (!fd)
+            continue; // a mount we cannot reach stays an empty directory
+        std::string rel = m.path == root_path ? "" : m.path.substr(root_path == "/" ? 1 : root_path.size() + 1);
+        lowers.push_back({ rel, std::move(*fd) });
+    }
+    if (lowers.empty() || !lowers.front().relative_path.empty())
+        return fail(fmt::format("--root {}: no usable file system there", o.root), 2);
+
+    std::string cwd = o.cwd.empty() ? guest_cwd(root_path) : o.cwd;
+
+    if (!o.unsafe_no_sandbox) {
+        if (auto r = host::enter_pid_namespace(); !r)
+            return fail(fmt::format("cannot create the guest's pid namespace: {}", errno_text(r.error())), 2);
+        if (auto r = host::pivot_to_empty_root(); !r)
+            return fail(fmt::format("cannot leave the host's mount tree: {}", errno_text(r.error())), 2);
+    }
+    if (!o.debuggable)
+        host::set_non_dumpable();
+
+    auto platform = platform::SeccompTrapPlatform::create();
+    if (!platform)
+        return fail(fmt::format("cannot start the seccomp-trap platform: {}", errno_text(platform.error())), 2);
+
+    auto rootfs = kernel::build_root(std::move(lowers), isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
+    if (!rootfs)
+        return fail(fmt::format("cannot build the guest's root: {}", errno_text(rootfs.error())), 2);
+
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (auto r = host::install_kernel_denylist(); !r)
+        return fail("cannot install the kernel's seccomp denylist", 2);
+
+    kernel::KernelOptions options;
+    options.hostname = o.hostname;
+    options.kernel_release = o.kernel_release;
+    options.kernel_version = "#1 SMP PREEMPT_DYNAMIC umk";
+    options.uid = getuid();
+    options.gid = getgid();
+    options.strace_fd = strace_fd;
+    options.cwd = cwd;
+    kernel::Kernel kernel(options, std::move(*platform), rootfs->root);
+    if (auto r = kernel::mount_procfs(kernel, rootfs->root); !r)
+        return fail("cannot mount /proc", 2);
+
+    std::vector<std::string> env;
+    for (char** e = environ; *e; e++)
+        env.emplace_back(*e);
+    auto status = kernel.run_init(o.command, env);
+    if (!status) {
+        int code = status.error() == Errno::NOENT ? 127 : 126;
+        return fail(fmt::format("cannot run {}: {}", o.command[0], errno_text(status.error())), code);
+    }
+    if (WIFSIGNALED(*status))
+        return 128 + WTERMSIG(*status);
+    return WEXITSTATUS(*status);
+}
+
+} // namespace umk::cli

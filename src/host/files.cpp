@@ -1,0 +1,168 @@
+#include "host/files.h"
+
+#include "host/result.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace umk::host {
+
+KResult<Fd> open_beneath(int dirfd, const std::string& name, int flags)
+{
+    open_how how {};
+    how.flags = static_cast<u64>(flags | O_NOFOLLOW | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+    for (;;) {
+        long fd = syscall(SYS_openat2, dirfd, name.c_str(), &how, sizeof how);
+        if (fd >= 0)
+            return Fd(static_cast<int>(fd));
+        if (errno == EAGAIN || errno == EINTR)
+            continue; // a rename raced: retried, never shown to the guest
+        return err(errno_from_host(errno));
+    }
+}
+
+KResult<Fd> open_path(const char* absolute_path)
+{
+    int fd = ::open(absolute_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return Fd(TRY(check(fd)));
+}
+
+KResult<HostStat> stat_fd(int fd)
+{
+    struct statx sx {};
+    TRY(check_void(statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx)));
+    HostStat s {};
+    s.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    s.rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+    s.ino = sx.stx_ino;
+    s.mode = sx.stx_mode;
+    s.uid = sx.stx_uid;
+    s.gid = sx.stx_gid;
+    s.nlink = sx.stx_nlink;
+    s.size = static_cast<i64>(sx.stx_size);
+    s.blksize = sx.stx_blksize;
+    s.blocks = static_cast<i64>(sx.stx_blocks);
+    s.atime_sec = sx.stx_atime.tv_sec;
+    s.atime_nsec = sx.stx_atime.tv_nsec;
+    s.mtime_sec = sx.stx_mtime.tv_sec;
+    s.mtime_nsec = sx.stx_mtime.tv_nsec;
+    s.ctime_sec = sx.stx_ctime.tv_sec;
+    s.ctime_nsec = sx.stx_ctime.tv_nsec;
+    s.has_btime = sx.stx_mask & STATX_BTIME;
+    s.btime_sec = sx.stx_btime.tv_sec;
+    s.btime_nsec = sx.stx_btime.tv_nsec;
+    return s;
+}
+
+KResult<std::string> readlink_fd(int fd)
+{
+    char buf[4096];
+    ssize_t n = readlinkat(fd, "", buf, sizeof buf);
+    TRY(check(n));
+    return std::string(buf, static_cast<usize>(n));
+}
+
+KResult<void> check_fs_allowed(int fd)
+{
+    struct statfs sf {};
+    TRY(check_void(fstatfs(fd, &sf)));
+    switch (static_cast<unsigned long>(sf.f_type)) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case DEVPTS_SUPER_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case BPF_FS_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case SECURITYFS_MAGIC:
+    case NSFS_MAGIC:
+        return err(Errno::ACCES);
+    }
+    // devtmpfs reports TMPFS_MAGIC: device nodes are refused by type.
+    return {};
+}
+
+KResult<std::vector<HostDirEntry>> read_dir(int dirfd)
+{
+    std::vector<HostDirEntry> out;
+    alignas(8) char buf[32768];
+    TRY(check(lseek(dirfd, 0, SEEK_SET)));
+    for (;;) {
+        long n = syscall(SYS_getdents64, dirfd, buf, sizeof buf);
+        if (n < 0)
+            return err(errno_from_host(errno));
+        if (n == 0)
+            break;
+        for (long off = 0; off < n;) {
+            auto* d = reinterpret_cast<dirent64*>(buf + off);
+            std::string_view name(d->d_name);
+            if (name != "." && name != "..")
+                out.push_back({ std::string(name), d->d_ino, d->d_type });
+            off += d->d_reclen;
+        }
+    }
+    return out;
+}
+
+KResult<usize> pread(int fd, std::span<u8> out, u64 offset)
+{
+    ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset));
+    return static_cast<usize>(TRY(check(n)));
+}
+
+KResult<usize> pwrite(int fd, std::span<const u8> data, u64 offset)
+{
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+    return static_cast<usize>(TRY(check(n)));
+}
+
+KResult<usize> read(int fd, std::span<u8> out)
+{
+    ssize_t n = ::read(fd, out.data(), out.size());
+    return static_cast<usize>(TRY(check(n)));
+}
+
+KResult<usize> write(int fd, std::span<const u8> data)
+{
+    ssize_t n = ::write(fd, data.data(), data.size());
+    return static_cast<usize>(TRY(check(n)));
+}
+
+KResult<void> ftruncate(int fd, u64 length)
+{
+    return check_void(::ftruncate(fd, static_cast<off_t>(length)));
+}
+
+KResult<Fd> memfd(const char* name)
+{
+    return Fd(TRY(check(memfd_create(name, MFD_CLOEXEC))));
+}
+
+KResult<void> copy_file(int from, int to)
+{
+    off_t offset = 0;
+    for (;;) {
+        ssize_t n = copy_file_range(from, &offset, to, nullptr, 1 << 30, 0);
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP))
+            n = sendfile(to, from, &offset, 1 << 30);
+        if (n < 0)
+            return err(errno_from_host(errno));
+        if (n == 0)
+            return {};
+    }
+}
+
+} // namespace umk::host

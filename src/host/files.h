@@ -1,0 +1,56 @@
+#pragma once
+
+// Host file operations for the file systems that sit on host files
+// (hostfs lower layers, memfd-backed tmpfs). Every path lookup here is
+// confined: openat2 with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+// RESOLVE_NO_XDEV from a directory fd, one component at a time.
+
+#include "host/fd.h"
+#include "lib/kresult.h"
+#include "lib/types.h"
+
+#include <span>
+#include <string>
+#include <vector>
+
+struct stat;
+
+namespace umk::host {
+
+// One path component (no '/', not "." or ".."), confined below `dirfd`.
+// `flags` are host O_* flags; O_NOFOLLOW and O_CLOEXEC are added.
+KResult<Fd> open_beneath(int dirfd, const std::string& name, int flags);
+KResult<Fd> open_path(const char* absolute_path); // O_PATH|O_DIRECTORY, setup only
+
+struct HostStat {
+    u64 dev, ino, rdev;
+    u32 mode, uid, gid;
+    u64 nlink;
+    i64 size, blksize, blocks;
+    i64 atime_sec, atime_nsec, mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+    bool has_btime;
+    i64 btime_sec, btime_nsec;
+};
+KResult<HostStat> stat_fd(int fd);
+KResult<std::string> readlink_fd(int fd);
+
+// Refuses pseudo file systems (proc, sysfs, devpts, ...): EACCES.
+KResult<void> check_fs_allowed(int fd);
+
+struct HostDirEntry {
+    std::string name;
+    u64 ino;
+    u8 type;
+};
+KResult<std::vector<HostDirEntry>> read_dir(int dirfd);
+
+KResult<usize> pread(int fd, std::span<u8> out, u64 offset);
+KResult<usize> pwrite(int fd, std::span<const u8> data, u64 offset);
+KResult<usize> read(int fd, std::span<u8> out);
+KResult<usize> write(int fd, std::span<const u8> data);
+KResult<void> ftruncate(int fd, u64 length);
+KResult<Fd> memfd(const char* name);
+// Copies all of `from` into `to` (a fresh memfd) in the host.
+KResult<void> copy_file(int from, int to);
+
+} // namespace umk::host

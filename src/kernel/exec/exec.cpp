@@ -1,0 +1,242 @@
+#include "kernel/exec/exec.h"
+
+#include "kernel/abi/auxv.h"
+#include "kernel/exec/elf.h"
+#include "kernel/exec/initial_stack.h"
+#include "kernel/kernel.h"
+#include "kernel/vfs/path.h"
+#include "platform/seccomp_trap/layout.h"
+
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+
+#include <cstring>
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr int kMaxInterpreterDepth = 4; // BINPRM_MAX_RECURSION
+constexpr u64 kTaskSize = UMK_GUEST_TASK_SIZE;
+// ELF_ET_DYN_BASE: 2/3 of the address space, 16 MiB aligned.
+constexpr u64 kEtDynBase = (kTaskSize / 3 * 2) & ~((1ULL << 24) - 1);
+constexpr u64 kStackGap = 128ULL << 20;
+
+u64 random_u64()
+{
+    u64 v = 0;
+    while (getrandom(&v, sizeof v, 0) != sizeof v) {
+    }
+    return v;
+}
+
+// `bits` bits of page-granular randomness, as Linux's mmap_rnd_bits.
+u64 random_pages(int bits) { return (random_u64() & ((1ULL << bits) - 1)) * kPageSize; }
+
+int prot_of(u32 elf_prot)
+{
+    return (elf_prot & exec::kProtRead ? PROT_READ : 0) | (elf_prot & exec::kProtWrite ? PROT_WRITE : 0)
+        | (elf_prot & exec::kProtExec ? PROT_EXEC : 0);
+}
+
+struct Opened {
+    RefPtr<Dentry> dentry;
+    RefPtr<File> file;
+    u64 size;
+};
+
+KResult<Opened> open_executable(Thread& t, const std::string& path)
+{
+    auto creds = t.process().creds();
+    auto fs = t.process().fs();
+    PathContext ctx { fs.root, fs.cwd, creds };
+    auto dentry = TRY(resolve_path(ctx, path, Follow::Yes));
+    auto attr = TRY(dentry->inode().attr());
+    if (S_ISDIR(attr.mode) || !S_ISREG(attr.mode))
+        return err(Errno::ACCES);
+    TRY(check_access(attr, creds, kMayExec));
+    auto file = TRY(dentry->inode().open(O_RDONLY));
+    file->set_dentry(dentry);
+    return Opened { dentry, file, static_cast<u64>(attr.size) };
+}
+
+exec::ReadAt reader_for(File& file)
+{
+    return [&file](u64 offset, std::span<u8> out) -> KResult<usize> {
+        usize done = 0;
+        while (done < out.size()) {
+            usize n = TRY(file.read(out.subspan(done), offset + done));
+            if (n == 0)
+                break;
+            done += n;
+        }
+        return done;
+    };
+}
+
+// Maps the PT_LOADs of `image` at `bias`; returns the end of the highest
+// segment (for brk).
+KResult<u64> map_image(MemoryManager& mm, const exec::ElfImage& image, RefPtr<File> file, u64 bias,
+                       const std::string& name)
+{
+    if (image.is_dyn) {
+        // Reserve the whole span first so the holes between segments stay
+        // ours, as Linux's total_mapping_size does.
+        TRY(mm.mmap(bias + image.min_vaddr, image.max_vaddr - image.min_vaddr, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, nullptr, 0));
+    }
+    u64 highest = 0;
+    for (auto& seg : image.segments) {
+        int prot = prot_of(seg.prot);
+        u64 start = page_round_down(bias + seg.vaddr);
+        u64 file_end = bias + seg.vaddr + seg.filesz;
+        u64 mem_end = bias + seg.vaddr + seg.memsz;
+        if (seg.filesz > 0) {
+            u64 len = page_round_up(file_end) - start;
+            TRY(mm.mmap(start, len, prot, MAP_PRIVATE | MAP_FIXED, file, page_round_down(seg.offset), name));
+        }
+        if (seg.memsz > seg.filesz) {
+            // Zero the rest of the last file page (the bss start), then map
+            // anonymous pages for the remainder.
+            if (seg.filesz > 0 && !page_aligned(file_end) && (prot & PROT_WRITE)) {
+                std::vector<u8> zeros(page_round_up(file_end) - file_end, 0);
+                TRY(mm.copy_out(file_end, zeros));
+            }
+            u64 anon_start = seg.filesz > 0 ? page_round_up(file_end) : start;
+            if (page_round_up(mem_end) > anon_start)
+                TRY(mm.mmap(anon_start, page_round_up(mem_end) - anon_start, prot,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, nullptr, 0));
+        }
+        highest = std::max(highest, mem_end);
+    }
+    return highest;
+}
+
+std::string basename_of(const std::string& path)
+{
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+} // namespace
+
+KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> argv, std::vector<std::string> envp)
+{
+    Kernel& kernel = t.kernel();
+    const std::string execfn = path;
+    Opened exe;
+    for (int depth = 0;; depth++) {
+        exe = TRY(open_executable(t, path));
+        std::array<u8, exec::kBinprmBufSize> head {};
+        usize n = TRY(reader_for(*exe.file)(0, head));
+        auto shebang = TRY(exec::parse_shebang(std::span(head.data(), n)));
+        if (!shebang)
+            break;
+        if (depth >= kMaxInterpreterDepth)
+            return err(Errno::LOOP);
+        // argv becomes: interpreter [argument] path argv[1..]
+        std::vector<std::string> new_argv { shebang->interpreter };
+        if (shebang->argument)
+            new_argv.push_back(*shebang->argument);
+        new_argv.push_back(path);
+        for (usize i = 1; i < argv.size(); i++)
+            new_argv.push_back(std::move(argv[i]));
+        argv = std::move(new_argv);
+        path = shebang->interpreter;
+    }
+
+    auto image = TRY(exec::parse_elf(exe.size, reader_for(*exe.file), exec::ElfRole::Executable));
+    std::optional<Opened> interp;
+    std::optional<exec::ElfImage> interp_image;
+    if (image.interp) {
+        auto opened = open_executable(t, *image.interp);
+        if (!opened)
+            return err(opened.error() == Errno::ACCES ? Errno::ACCES : opened.error());
+        interp = *opened;
+        interp_image = TRY(exec::parse_elf(interp->size, reader_for(*interp->file), exec::ElfRole::Interpreter));
+    }
+
+    // A fresh address space: errors from here on still leave the old image.
+    auto as = TRY(kernel.platform().create_address_space());
+    u64 vdso = as->vdso_base();
+    auto mm = make_ref<MemoryManager>(std::move(as), vdso);
+
+    auto stack_limit = t.process().rlimit(RLIMIT_STACK);
+    u64 stack_size = std::clamp<u64>(stack_limit.cur, 128 * 1024, 1ULL << 30);
+    u64 stack_top = page_round_down(kTaskSize - random_pages(22));
+    mm->set_mmap_base(page_round_down(stack_top - std::max(stack_size, kStackGap) - random_pages(28)));
+
+    u64 bias = image.is_dyn ? ((kEtDynBase + random_pages(28)) & ~(image.max_align - 1)) - image.min_vaddr : 0;
+    u64 exe_end = TRY(map_image(*mm, image, exe.file, bias, exe.dentry->path()));
+    u64 entry = bias + image.entry;
+    u64 interp_bias = 0;
+    if (interp) {
+        u64 span = interp_image->max_vaddr - interp_image->min_vaddr;
+        interp_bias = TRY(mm->find_free(span, interp_image->max_align)) - interp_image->min_vaddr;
+        TRY(map_image(*mm, *interp_image, interp->file, interp_bias, interp->dentry->path()));
+        entry = interp_bias + interp_image->entry;
+    }
+    mm->set_brk_start(page_round_up(exe_end) + random_pages(13));
+
+    TRY(mm->mmap(stack_top - stack_size, stack_size, PROT_READ | PROT_WRITE | (image.exec_stack ? PROT_EXEC : 0),
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE | MAP_GROWSDOWN, nullptr, 0, "[stack]"));
+
+    auto creds = t.process().creds();
+    std::vector<exec::AuxEntry> aux;
+    if (vdso)
+        aux.push_back({ abi::kAtSysinfoEhdr, vdso });
+    aux.push_back({ abi::kAtMinsigstksz, getauxval(AT_MINSIGSTKSZ) });
+    aux.push_back({ abi::kAtHwcap, getauxval(AT_HWCAP) });
+    aux.push_back({ abi::kAtPagesz, kPageSize });
+    aux.push_back({ abi::kAtClktck, 100 });
+    aux.push_back({ abi::kAtPhdr, bias + image.phdr_vaddr });
+    aux.push_back({ abi::kAtPhent, image.phentsize });
+    aux.push_back({ abi::kAtPhnum, image.phnum });
+    aux.push_back({ abi::kAtBase, interp_bias });
+    aux.push_back({ abi::kAtFlags, 0 });
+    aux.push_back({ abi::kAtEntry, bias + image.entry });
+    aux.push_back({ abi::kAtUid, creds.uid });
+    aux.push_back({ abi::kAtEuid, creds.euid });
+    aux.push_back({ abi::kAtGid, creds.gid });
+    aux.push_back({ abi::kAtEgid, creds.egid });
+    aux.push_back({ abi::kAtSecure, 0 });
+    aux.push_back({ abi::kAtHwcap2, getauxval(AT_HWCAP2) });
+
+    std::array<u8, 16> random {};
+    for (usize i = 0; i < 16; i += 8) {
+        u64 r = random_u64();
+        std::memcpy(random.data() + i, &r, 8);
+    }
+    auto stack = TRY(exec::build_initial_stack(stack_top, argv, envp, aux, execfn, random, stack_limit.cur));
+    TRY(mm->copy_out(stack.sp, stack.bytes));
+
+    // The point of no return: the new image replaces the old one.
+    platform::Context& context = mm->address_space().main_context();
+    Process& process = t.process();
+    process.set_mm(mm);
+    t.set_context(context);
+    process.fds().close_on_exec();
+    process.reset_sigactions_for_exec();
+    process.set_exe(exe.dentry);
+    process.comm = basename_of(execfn).substr(0, 15);
+    process.arg_start = stack.arg_start;
+    process.arg_end = stack.arg_end;
+    process.env_start = stack.env_start;
+    process.env_end = stack.env_end;
+    t.sigaltstack = abi::Stack { 0, 2 /* SS_DISABLE */, 0, 0 };
+    t.clear_child_tid = 0;
+    t.robust_list = 0;
+
+    platform::Registers& regs = t.regs();
+    regs = platform::Registers {};
+    regs[platform::Registers::RIP] = entry;
+    regs[platform::Registers::RSP] = stack.sp;
+    regs[platform::Registers::EFLAGS] = 0x202;
+    return {};
+}
+
+} // namespace umk::kernel

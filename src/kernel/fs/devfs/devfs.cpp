@@ -1,0 +1,163 @@
+#include "kernel/fs/devfs/devfs.h"
+
+#include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/tty/console.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr u64 kDevfsDev = 0x5; // "devtmpfs"
+
+enum class Device { Null, Zero, Full, Random, Urandom };
+
+class DeviceFile final : public File {
+public:
+    DeviceFile(RefPtr<Inode> inode, int flags, Device d) : File(std::move(inode), flags), m_device(d) {}
+
+    KResult<usize> read(std::span<u8> out, u64) override
+    {
+        switch (m_device) {
+        case Device::Null:
+            return 0;
+        case Device::Zero:
+        case Device::Full:
+            std::memset(out.data(), 0, out.size());
+            return out.size();
+        case Device::Random:
+        case Device::Urandom: {
+            usize n = std::min<usize>(out.size(), 1 << 20);
+            ssize_t got = getrandom(out.data(), n, 0);
+            return got < 0 ? KResult<usize>(err(Errno::INTR)) : static_cast<usize>(got);
+        }
+        }
+        return 0;
+    }
+    KResult<usize> write(std::span<const u8> data, u64) override
+    {
+        if (m_device == Device::Full)
+            return err(Errno::NOSPC);
+        return data.size();
+    }
+    bool seekable() const override { return true; } // lseek on these succeeds and means nothing
+
+private:
+    Device m_device;
+};
+
+class DeviceInode final : public Inode {
+public:
+    DeviceInode(u64 ino, u32 major_no, u32 minor_no, u32 mode, Device d)
+        : m_ino(ino), m_rdev(makedev(major_no, minor_no)), m_mode(mode), m_device(d), m_time(now_realtime()) {}
+
+    KResult<InodeAttr> attr() override
+    {
+        InodeAttr a;
+        a.dev = kDevfsDev;
+        a.ino = m_ino;
+        a.mode = S_IFCHR | m_mode;
+        a.rdev = m_rdev;
+        a.atime = a.mtime = a.ctime = m_time;
+        a.blksize = 4096;
+        return a;
+    }
+    KResult<RefPtr<File>> open(int flags) override
+    {
+        return RefPtr<File>(new DeviceFile(RefPtr<Inode>(this), flags, m_device));
+    }
+    const void* fs_id() const override { return &kDevfsDev; }
+
+private:
+    u64 m_ino;
+    u64 m_rdev;
+    u32 m_mode;
+    Device m_device;
+    Timespec m_time;
+};
+
+// /dev/tty: the user's terminal when umk has one, else ENXIO (no
+// controlling terminal).
+class TtyInode final : public Inode {
+public:
+    explicit TtyInode(int console_fd) : m_console_fd(console_fd), m_time(now_realtime()) {}
+    KResult<InodeAttr> attr() override
+    {
+        InodeAttr a;
+        a.dev = kDevfsDev;
+        a.ino = 7;
+        a.mode = S_IFCHR | 0666;
+        a.rdev = makedev(5, 0);
+        a.atime = a.mtime = a.ctime = m_time;
+        return a;
+    }
+    KResult<RefPtr<File>> open(int flags) override
+    {
+        if (m_console_fd < 0)
+            return err(Errno::NXIO);
+        int fd = fcntl(m_console_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+            return err(Errno::NXIO);
+        auto console = make_ref<ConsoleInode>(host::Fd(fd));
+        return console->open(flags);
+    }
+    const void* fs_id() const override { return &kDevfsDev; }
+
+private:
+    int m_console_fd;
+    Timespec m_time;
+};
+
+} // namespace
+
+KResult<InodeAttr> StaticDir::attr()
+{
+    InodeAttr a;
+    a.dev = m_dev;
+    a.ino = m_ino;
+    a.mode = m_mode;
+    a.nlink = 2;
+    a.size = 0;
+    return a;
+}
+
+KResult<RefPtr<Inode>> StaticDir::lookup(std::string_view name)
+{
+    auto it = m_entries.find(name);
+    if (it == m_entries.end())
+        return err(Errno::NOENT);
+    return it->second;
+}
+
+KResult<std::vector<DirEntry>> StaticDir::list()
+{
+    std::vector<DirEntry> out;
+    for (auto& [name, inode] : m_entries) {
+        auto a = inode->attr();
+        out.push_back({ name, a ? a->ino : 0, a ? dirent_type(a->mode) : u8 { 0 } });
+    }
+    return out;
+}
+
+KResult<RefPtr<File>> StaticDir::open(int flags) { return RefPtr<File>(new DirectoryFile(RefPtr<Inode>(this), flags)); }
+
+RefPtr<Inode> make_devfs(int console_fd)
+{
+    auto dir = make_ref<StaticDir>(kDevfsDev, 1);
+    dir->add("null", make_ref<DeviceInode>(2, 1, 3, 0666, Device::Null));
+    dir->add("zero", make_ref<DeviceInode>(3, 1, 5, 0666, Device::Zero));
+    dir->add("full", make_ref<DeviceInode>(4, 1, 7, 0666, Device::Full));
+    dir->add("random", make_ref<DeviceInode>(5, 1, 8, 0666, Device::Random));
+    dir->add("urandom", make_ref<DeviceInode>(6, 1, 9, 0666, Device::Urandom));
+    dir->add("tty", make_ref<TtyInode>(console_fd));
+    return RefPtr<Inode>(dir);
+}
+
+} // namespace umk::kernel

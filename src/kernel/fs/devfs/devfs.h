@@ -1,0 +1,41 @@
+#pragma once
+
+// umk's own /dev: null, zero, full, random, urandom, tty. Never a host
+// device node. Directory entries are fixed at boot.
+
+#include "kernel/vfs/file.h"
+
+#include <map>
+
+namespace umk::kernel {
+
+// A directory whose entries are given at construction (devfs, parts of procfs).
+class StaticDir : public Inode {
+public:
+    StaticDir(u64 dev, u64 ino, u32 mode = 0040755) : m_dev(dev), m_ino(ino), m_mode(mode) {}
+    void add(std::string name, RefPtr<Inode> inode) { m_entries.insert_or_assign(std::move(name), std::move(inode)); }
+
+    KResult<InodeAttr> attr() override;
+    KResult<RefPtr<Inode>> lookup(std::string_view name) override;
+    KResult<std::vector<DirEntry>> list() override;
+    KResult<RefPtr<File>> open(int flags) override;
+    const void* fs_id() const override { return this; }
+
+private:
+    u64 m_dev, m_ino;
+    u32 m_mode;
+    std::map<std::string, RefPtr<Inode>, std::less<>> m_entries;
+};
+
+// Builds /dev. `console_fd` is the host fd /dev/tty stands for (the user's
+// terminal), or -1 when umk has none.
+RefPtr<Inode> make_devfs(int console_fd);
+
+// A directory File whose listing comes from its inode.
+class DirectoryFile final : public File {
+public:
+    using File::File;
+    KResult<std::vector<DirEntry>> list() override { return inode().list(); }
+};
+
+} // namespace umk::kernel

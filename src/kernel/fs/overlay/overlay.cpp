@@ -1,0 +1,306 @@
+#include "kernel/fs/overlay/overlay.h"
+
+#include "host/files.h"
+#include "kernel/fs/hostfs/hostfs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <set>
+
+namespace umk::kernel {
+
+OverlayFs::OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts) : m_lower_mounts(std::move(lower_mounts))
+{
+    RefPtr<Inode> lower;
+    if (auto it = m_lower_mounts.find(""); it != m_lower_mounts.end())
+        lower = it->second;
+    m_root = make_ref<OverlayInode>(*this, nullptr, "", lower, m_upper.root());
+    if (lower) {
+        if (auto a = lower->attr()) {
+            (void)m_upper.root()->chmod(a->mode);
+            (void)m_upper.root()->chown(a->uid, a->gid);
+        }
+    }
+}
+
+OverlayInode::OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::string name, RefPtr<Inode> lower,
+                           RefPtr<TmpfsInode> upper)
+    : m_fs(fs), m_parent(std::move(parent)), m_name(std::move(name)), m_lower(std::move(lower)), m_upper(std::move(upper))
+{
+}
+
+RefPtr<TmpfsInode> OverlayInode::upper()
+{
+    std::lock_guard lock(m_lock);
+    return m_upper;
+}
+
+std::string OverlayInode::lower_path() const
+{
+    if (!m_parent)
+        return "";
+    std::string p = m_parent->lower_path();
+    return p.empty() ? m_name : p + "/" + m_name;
+}
+
+KResult<InodeAttr> OverlayInode::attr()
+{
+    auto up = upper();
+    if (!up)
+        return m_lower->attr();
+    auto a = TRY(up->attr());
+    if (m_lower) {
+        // Keep the identity the file had before copy-up.
+        auto low = TRY(m_lower->attr());
+        a.dev = low.dev;
+        a.ino = low.ino;
+        if (S_ISDIR(a.mode))
+            a.nlink = low.nlink;
+    }
+    return a;
+}
+
+KResult<RefPtr<Inode>> OverlayInode::lookup(std::string_view name)
+{
+    auto up_dir = upper();
+    RefPtr<TmpfsInode> up;
+    bool hidden = false;
+    if (up_dir) {
+        if (auto r = up_dir->lookup(name))
+            up = RefPtr<TmpfsInode>(static_cast<TmpfsInode*>(r->get()));
+        else if (r.error() != Errno::NOENT)
+            return err(r.error());
+        hidden = up_dir->has_whiteout(name) || up_dir->opaque();
+    }
+    RefPtr<Inode> low;
+    if (m_lower && !hidden) {
+        std::string path = lower_path();
+        path = path.empty() ? std::string(name) : path + "/" + std::string(name);
+        if (auto m = m_fs.m_lower_mounts.find(path); m != m_fs.m_lower_mounts.end()) {
+            low = m->second;
+        } else if (auto r = m_lower->lookup(name)) {
+            low = *r;
+        } else if (r.error() != Errno::NOENT) {
+            return err(r.error());
+        }
+    }
+    if (up && low && (!up->is_dir() || !low->is_dir() || up->opaque()))
+        low = nullptr;
+    if (!up && !low)
+        return err(Errno::NOENT);
+    return RefPtr<Inode>(make_ref<OverlayInode>(m_fs, RefPtr<OverlayInode>(this), std::string(name), low, up));
+}
+
+KResult<std::vector<DirEntry>> OverlayInode::list()
+{
+    auto up = upper();
+    std::vector<DirEntry> out;
+    std::set<std::string, std::less<>> seen;
+    if (up) {
+        for (auto& e : TRY(up->list())) {
+            seen.insert(e.name);
+            out.push_back(std::move(e));
+        }
+    }
+    if (m_lower && !(up && up->opaque())) {
+        for (auto& e : TRY(m_lower->list())) {
+            if (seen.contains(e.name) || (up && up->has_whiteout(e.name)))
+                continue;
+            out.push_back(std::move(e));
+        }
+    }
+    return out;
+}
+
+KResult<RefPtr<TmpfsInode>> OverlayInode::copy_up()
+{
+    if (auto up = upper())
+        return up;
+    // Preconditions: not the root (whose upper always exists).
+    auto parent_up = TRY(m_parent->copy_up());
+    auto a = TRY(m_lower->attr());
+    RefPtr<Inode> made;
+    switch (a.mode & S_IFMT) {
+    case S_IFDIR:
+        made = TRY(parent_up->mkdir(m_name, a.mode & 07777, a.uid, a.gid));
+        break;
+    case S_IFLNK:
+        made = TRY(parent_up->symlink(m_name, TRY(m_lower->readlink()), a.uid, a.gid));
+        break;
+    case S_IFREG: {
+        auto from = TRY(m_lower->open(O_RDONLY));
+        auto created = TRY(parent_up->create(m_name, a.mode, a.uid, a.gid));
+        auto* tmp = static_cast<TmpfsInode*>(created.get());
+        if (auto r = host::copy_file(from->host_fd(), tmp->memfd()); !r) {
+            (void)parent_up->unlink(m_name);
+            return err(r.error() == Errno::NOSPC ? Errno::NOSPC : Errno::IO);
+        }
+        made = created;
+        break;
+    }
+    default:
+        made = TRY(parent_up->create(m_name, a.mode, a.uid, a.gid));
+        break;
+    }
+    (void)made->set_times(a.atime, a.mtime);
+    std::lock_guard lock(m_lock);
+    if (!m_upper)
+        m_upper = RefPtr<TmpfsInode>(static_cast<TmpfsInode*>(made.get()));
+    return m_upper;
+}
+
+KResult<bool> OverlayInode::lower_has(std::string_view name)
+{
+    if (!m_lower)
+        return false;
+    auto up = upper();
+    if (up && (up->has_whiteout(name) || up->opaque()))
+        return false;
+    auto r = m_lower->lookup(name);
+    if (r)
+        return true;
+    if (r.error() == Errno::NOENT)
+        return false;
+    return err(r.error());
+}
+
+template <class Make>
+KResult<RefPtr<Inode>> OverlayInode::create_with(std::string_view name, Make make)
+{
+    if (TRY(lower_has(name)))
+        return err(Errno::EXIST);
+    auto up = TRY(copy_up());
+    bool was_whiteout = up->has_whiteout(name);
+    auto made = TRY(make(*up));
+    auto* tmp = static_cast<TmpfsInode*>(made.get());
+    // A directory made where a lower one was deleted must not show it.
+    if (was_whiteout && tmp->is_dir())
+        tmp->set_opaque();
+    return RefPtr<Inode>(make_ref<OverlayInode>(m_fs, RefPtr<OverlayInode>(this), std::string(name), nullptr,
+                                                RefPtr<TmpfsInode>(tmp)));
+}
+
+KResult<RefPtr<Inode>> OverlayInode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
+{
+    return create_with(name, [&](TmpfsInode& dir) { return dir.create(name, mode, uid, gid); });
+}
+
+KResult<RefPtr<Inode>> OverlayInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
+{
+    return create_with(name, [&](TmpfsInode& dir) { return dir.mkdir(name, mode, uid, gid); });
+}
+
+KResult<RefPtr<Inode>> OverlayInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
+{
+    return create_with(name, [&](TmpfsInode& dir) { return dir.symlink(name, target, uid, gid); });
+}
+
+KResult<void> OverlayInode::unlink(std::string_view name)
+{
+    auto child = TRY(lookup(name));
+    if (child->is_dir())
+        return err(Errno::ISDIR);
+    bool in_lower = TRY(lower_has(name));
+    auto up = TRY(copy_up());
+    if (static_cast<OverlayInode&>(*child).upper())
+        TRY(up->unlink(name));
+    if (in_lower)
+        up->add_whiteout(name);
+    return {};
+}
+
+KResult<void> OverlayInode::rmdir(std::string_view name)
+{
+    auto child = TRY(lookup(name));
+    if (!child->is_dir())
+        return err(Errno::NOTDIR);
+    if (!TRY(child->list()).empty())
+        return err(Errno::NOTEMPTY);
+    bool in_lower = TRY(lower_has(name));
+    auto up = TRY(copy_up());
+    if (static_cast<OverlayInode&>(*child).upper())
+        TRY(up->rmdir(name));
+    if (in_lower)
+        up->add_whiteout(name);
+    return {};
+}
+
+KResult<void> OverlayInode::rename(std::string_view name, Inode& new_dir_inode, std::string_view new_name)
+{
+    auto& new_dir = static_cast<OverlayInode&>(new_dir_inode);
+    auto child_ref = TRY(lookup(name));
+    auto& child = static_cast<OverlayInode&>(*child_ref);
+    if (child.m_lower && child.is_dir())
+        return err(Errno::XDEV);
+    bool in_lower = TRY(lower_has(name));
+    bool target_in_lower = TRY(new_dir.lower_has(new_name));
+    if (target_in_lower) {
+        auto target = TRY(new_dir.lookup(new_name));
+        if (target->is_dir()) {
+            if (!child.is_dir())
+                return err(Errno::ISDIR);
+            if (!TRY(target->list()).empty())
+                return err(Errno::NOTEMPTY);
+        } else if (child.is_dir()) {
+            return err(Errno::NOTDIR);
+        }
+    }
+    TRY(child.copy_up());
+    auto up = TRY(copy_up());
+    auto new_up = TRY(new_dir.copy_up());
+    TRY(up->rename(name, *new_up, new_name));
+    if (in_lower)
+        up->add_whiteout(name);
+    if (target_in_lower && child.is_dir())
+        if (auto moved = new_up->lookup(new_name))
+            static_cast<TmpfsInode&>(**moved).set_opaque();
+    return {};
+}
+
+KResult<void> OverlayInode::link(Inode& target_inode, std::string_view name)
+{
+    auto& target = static_cast<OverlayInode&>(target_inode);
+    if (TRY(lower_has(name)))
+        return err(Errno::EXIST);
+    auto target_up = TRY(target.copy_up());
+    auto up = TRY(copy_up());
+    return up->link(*target_up, name);
+}
+
+KResult<std::string> OverlayInode::readlink()
+{
+    if (auto up = upper())
+        return up->readlink();
+    return m_lower->readlink();
+}
+
+KResult<void> OverlayInode::chmod(u32 mode) { return TRY(copy_up())->chmod(mode); }
+KResult<void> OverlayInode::chown(u32 uid, u32 gid) { return TRY(copy_up())->chown(uid, gid); }
+KResult<void> OverlayInode::truncate(u64 length)
+{
+    if (!m_lower || upper())
+        return TRY(copy_up())->truncate(length);
+    if (is_dir())
+        return err(Errno::ISDIR);
+    return TRY(copy_up())->truncate(length);
+}
+
+KResult<void> OverlayInode::set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime)
+{
+    return TRY(copy_up())->set_times(atime, mtime);
+}
+
+KResult<RefPtr<File>> OverlayInode::open(int flags)
+{
+    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if (writes && !is_dir())
+        return TRY(copy_up())->open(flags);
+    if (auto up = upper(); up && !(m_lower && is_dir()))
+        return up->open(flags);
+    if (is_dir()) // merged listing: the overlay inode answers list()
+        return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, host::Fd()));
+    return m_lower->open(flags);
+}
+
+} // namespace umk::kernel

@@ -1,0 +1,72 @@
+#pragma once
+
+// The guest root's copy-on-write: a read-only lower tree (host mounts,
+// each a HostInode root at its path) under a writable in-memory upper
+// layer (tmpfs). Copy-up on the first change; whiteouts and opaque
+// directories as in Linux's overlayfs. Renaming a directory that exists
+// in the lower layer gives EXDEV, as overlayfs without redirect_dir does
+// (mv then copies).
+
+#include "kernel/fs/tmpfs/tmpfs.h"
+
+#include <map>
+
+namespace umk::kernel {
+
+class OverlayInode;
+
+class OverlayFs {
+public:
+    // `lower_mounts` maps paths relative to the lower root ("" is the root,
+    // "usr" the /usr mount) to the host mount roots.
+    explicit OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts);
+    RefPtr<OverlayInode> root() { return m_root; }
+
+private:
+    friend class OverlayInode;
+    Tmpfs m_upper;
+    std::map<std::string, RefPtr<Inode>> m_lower_mounts;
+    RefPtr<OverlayInode> m_root;
+};
+
+class OverlayInode final : public Inode {
+public:
+    OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::string name, RefPtr<Inode> lower,
+                 RefPtr<TmpfsInode> upper);
+
+    KResult<InodeAttr> attr() override;
+    KResult<RefPtr<Inode>> lookup(std::string_view name) override;
+    KResult<std::vector<DirEntry>> list() override;
+    KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid) override;
+    KResult<void> unlink(std::string_view name) override;
+    KResult<void> rmdir(std::string_view name) override;
+    KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name) override;
+    KResult<void> link(Inode& target, std::string_view name) override;
+    KResult<std::string> readlink() override;
+    KResult<void> chmod(u32 mode) override;
+    KResult<void> chown(u32 uid, u32 gid) override;
+    KResult<void> truncate(u64 length) override;
+    KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
+    KResult<RefPtr<File>> open(int flags) override;
+    const void* fs_id() const override { return &m_fs; }
+
+private:
+    KResult<RefPtr<TmpfsInode>> copy_up();
+    RefPtr<TmpfsInode> upper();
+    std::string lower_path() const;
+    // The entry `name` exists in the lower layer and is not hidden.
+    KResult<bool> lower_has(std::string_view name);
+    template <class Make>
+    KResult<RefPtr<Inode>> create_with(std::string_view name, Make make);
+
+    OverlayFs& m_fs;
+    RefPtr<OverlayInode> m_parent;
+    std::string m_name;
+    RefPtr<Inode> m_lower;
+    std::mutex m_lock; // guards m_upper
+    RefPtr<TmpfsInode> m_upper;
+};
+
+} // namespace umk::kernel

@@ -1,0 +1,295 @@
+#include "kernel/fs/procfs/procfs.h"
+
+#include "kernel/fs/devfs/devfs.h"
+#include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/kernel.h"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr u64 kProcDev = 0x16;
+std::string g_cpuinfo;
+
+// A read-only snapshot of generated text.
+class TextFile final : public File {
+public:
+    TextFile(RefPtr<Inode> inode, int flags, std::string text) : File(std::move(inode), flags), m_text(std::move(text)) {}
+    KResult<usize> read(std::span<u8> out, u64 pos) override
+    {
+        if (pos >= m_text.size())
+            return 0;
+        usize n = std::min<usize>(out.size(), m_text.size() - pos);
+        std::memcpy(out.data(), m_text.data() + pos, n);
+        return n;
+    }
+
+private:
+    std::string m_text;
+};
+
+using Generator = std::function<KResult<std::string>()>;
+
+class ProcFile final : public Inode {
+public:
+    ProcFile(u64 ino, Generator gen, u32 mode = 0444) : m_ino(ino), m_gen(std::move(gen)), m_mode(mode) {}
+    KResult<InodeAttr> attr() override
+    {
+        InodeAttr a;
+        a.dev = kProcDev;
+        a.ino = m_ino;
+        a.mode = S_IFREG | m_mode;
+        a.size = 0;
+        a.blksize = 1024;
+        a.atime = a.mtime = a.ctime = now_realtime();
+        return a;
+    }
+    KResult<RefPtr<File>> open(int flags) override
+    {
+        if ((flags & O_ACCMODE) != O_RDONLY)
+            return err(Errno::ACCES);
+        return RefPtr<File>(new TextFile(RefPtr<Inode>(this), flags, TRY(m_gen())));
+    }
+    const void* fs_id() const override { return &kProcDev; }
+
+private:
+    u64 m_ino;
+    Generator m_gen;
+    u32 m_mode;
+};
+
+using LinkTarget = std::function<KResult<std::string>()>;
+
+class ProcLink final : public Inode {
+public:
+    ProcLink(u64 ino, LinkTarget target) : m_ino(ino), m_target(std::move(target)) {}
+    KResult<InodeAttr> attr() override
+    {
+        InodeAttr a;
+        a.dev = kProcDev;
+        a.ino = m_ino;
+        a.mode = S_IFLNK | 0777;
+        a.size = 0;
+        a.atime = a.mtime = a.ctime = now_realtime();
+        return a;
+    }
+    KResult<std::string> readlink() override { return m_target(); }
+    KResult<RefPtr<File>> open(int) override { return err(Errno::LOOP); }
+    const void* fs_id() const override { return &kProcDev; }
+
+private:
+    u64 m_ino;
+    LinkTarget m_target;
+};
+
+// A directory whose entries are computed on every lookup/list.
+class DynamicDir final : public Inode {
+public:
+    using Lister = std::function<std::vector<std::string>()>;
+    using Looker = std::function<KResult<RefPtr<Inode>>(std::string_view)>;
+    DynamicDir(u64 ino, Lister list, Looker lookup, u32 mode = 0555)
+        : m_ino(ino), m_list(std::move(list)), m_lookup(std::move(lookup)), m_mode(mode) {}
+    KResult<InodeAttr> attr() override
+    {
+        InodeAttr a;
+        a.dev = kProcDev;
+        a.ino = m_ino;
+        a.mode = S_IFDIR | m_mode;
+        a.nlink = 2;
+        a.atime = a.mtime = a.ctime = now_realtime();
+        return a;
+    }
+    KResult<RefPtr<Inode>> lookup(std::string_view name) override { return m_lookup(name); }
+    KResult<std::vector<DirEntry>> list() override
+    {
+        std::vector<DirEntry> out;
+        for (auto& name : m_list()) {
+            auto inode = m_lookup(name);
+            if (!inode)
+                continue;
+            auto a = (*inode)->attr();
+            out.push_back({ name, a ? a->ino : 0, a ? dirent_type(a->mode) : u8 { 0 } });
+        }
+        return out;
+    }
+    KResult<RefPtr<File>> open(int flags) override
+    {
+        return RefPtr<File>(new DirectoryFile(RefPtr<Inode>(this), flags));
+    }
+    const void* fs_id() const override { return &kProcDev; }
+
+private:
+    u64 m_ino;
+    Lister m_list;
+    Looker m_lookup;
+    u32 m_mode;
+};
+
+std::optional<int> parse_int(std::string_view s)
+{
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < 0)
+        return std::nullopt;
+    return v;
+}
+
+u64 pid_ino(int pid, int slot) { return (static_cast<u64>(pid) << 16) | static_cast<u64>(slot); }
+
+KResult<std::string> read_guest_range(Process& p, u64 start, u64 end)
+{
+    if (end <= start)
+        return std::string();
+    std::string out(std::min<u64>(end - start, 1 << 20), '\0');
+    TRY(p.mm().copy_in(start, std::span(reinterpret_cast<u8*>(out.data()), out.size())));
+    return out;
+}
+
+std::string status_text(Process& p)
+{
+    auto c = p.creds();
+    u64 vm_kb = p.mm().total_vm() / 1024;
+    return fmt::format("Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n"
+                       "TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\n"
+                       "VmSize:\t{:8} kB\nThreads:\t1\nSigQ:\t0/0\nSigPnd:\t0000000000000000\n"
+                       "ShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+                       "SigCgt:\t0000000000000000\nCapInh:\t0000000000000000\nCapPrm:\t{}\nCapEff:\t{}\n"
+                       "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+                       "Cpus_allowed_list:\t0-{}\n",
+                       p.comm, p.fs().umask, p.pid(), p.pid(), p.ppid(), c.uid, c.euid, c.suid, c.fsuid, c.gid,
+                       c.egid, c.sgid, c.fsgid, vm_kb, c.euid == 0 ? "000001ffffffffff" : "0000000000000000",
+                       c.euid == 0 ? "000001ffffffffff" : "0000000000000000", sysconf(_SC_NPROCESSORS_ONLN) - 1);
+}
+
+RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
+{
+    auto list = [&k, pid] {
+        std::vector<std::string> names;
+        if (auto p = k.find_process(pid))
+            for (auto& [fd, e] : p->fds().snapshot())
+                names.push_back(std::to_string(fd));
+        return names;
+    };
+    auto lookup = [&k, pid](std::string_view name) -> KResult<RefPtr<Inode>> {
+        auto fd = parse_int(name);
+        auto p = k.find_process(pid);
+        if (!fd || !p)
+            return err(Errno::NOENT);
+        auto file = TRY(p->fds().get(*fd));
+        return RefPtr<Inode>(make_ref<ProcLink>(pid_ino(pid, 0x1000 + *fd), [file]() -> KResult<std::string> {
+            if (auto d = file->dentry())
+                return d->path();
+            auto a = TRY(file->inode().attr());
+            if (S_ISFIFO(a.mode))
+                return fmt::format("pipe:[{}]", a.ino);
+            if (S_ISSOCK(a.mode))
+                return fmt::format("socket:[{}]", a.ino);
+            return fmt::format("anon_inode:[{}]", a.ino);
+        }));
+    };
+    return RefPtr<Inode>(make_ref<DynamicDir>(pid_ino(pid, 2), list, lookup, 0500));
+}
+
+RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
+{
+    auto dir = make_ref<StaticDir>(kProcDev, pid_ino(pid, 1), S_IFDIR | 0555);
+    auto with = [&k, pid](auto f) {
+        return [&k, pid, f]() -> KResult<std::string> {
+            auto p = k.find_process(pid);
+            if (!p)
+                return err(Errno::SRCH);
+            return f(*p);
+        };
+    };
+    dir->add("exe", make_ref<ProcLink>(pid_ino(pid, 3), with([](Process& p) -> KResult<std::string> {
+        auto exe = p.exe();
+        if (!exe)
+            return err(Errno::NOENT);
+        return exe->path();
+    })));
+    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return p.fs().cwd->path(); })));
+    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return p.fs().root->path(); })));
+    dir->add("fd", make_fd_dir(k, pid));
+    dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> { return p.mm().maps_text(); })));
+    dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([](Process& p) -> KResult<std::string> { return status_text(p); })));
+    dir->add("cmdline", make_ref<ProcFile>(pid_ino(pid, 8), with([](Process& p) { return read_guest_range(p, p.arg_start, p.arg_end); })));
+    dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
+    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644));
+    return RefPtr<Inode>(dir);
+}
+
+std::string meminfo_text()
+{
+    struct sysinfo si {};
+    sysinfo(&si);
+    auto kb = [&](u64 v) { return v * si.mem_unit / 1024; };
+    return fmt::format("MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\n"
+                       "Buffers:        {:8} kB\nCached:         {:8} kB\nSwapCached:            0 kB\n"
+                       "SwapTotal:      {:8} kB\nSwapFree:       {:8} kB\nShmem:          {:8} kB\n",
+                       kb(si.totalram), kb(si.freeram), kb(si.freeram + si.bufferram), kb(si.bufferram), 0,
+                       kb(si.totalswap), kb(si.freeswap), kb(si.sharedram));
+}
+
+} // namespace
+
+void capture_host_cpuinfo()
+{
+    std::ifstream in("/proc/cpuinfo");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    g_cpuinfo = ss.str();
+}
+
+RefPtr<Inode> make_procfs(Kernel& k)
+{
+    auto text = [](std::function<std::string()> f) { return [f]() -> KResult<std::string> { return f(); }; };
+    auto fixed = make_ref<StaticDir>(kProcDev, 1);
+    fixed->add("cpuinfo", make_ref<ProcFile>(10, text([] { return g_cpuinfo; })));
+    fixed->add("meminfo", make_ref<ProcFile>(11, text(meminfo_text)));
+    fixed->add("version", make_ref<ProcFile>(12, text([&k] {
+        return fmt::format("Linux version {} (umk@umk) (umk) {}\n", k.options().kernel_release, k.options().kernel_version);
+    })));
+    fixed->add("uptime", make_ref<ProcFile>(13, text([&k] {
+        timespec now {};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double up = static_cast<double>(now.tv_sec - k.boot_time().sec) + (now.tv_nsec - k.boot_time().nsec) / 1e9;
+        return fmt::format("{:.2f} {:.2f}\n", up, up);
+    })));
+    fixed->add("self", make_ref<ProcLink>(14, []() -> KResult<std::string> {
+        Thread* t = current_thread();
+        if (!t)
+            return err(Errno::NOENT);
+        return std::to_string(t->process().pid());
+    }));
+    auto list = [&k, fixed] {
+        std::vector<std::string> names;
+        for (auto& e : fixed->list().value())
+            names.push_back(e.name);
+        for (int pid : k.pids())
+            names.push_back(std::to_string(pid));
+        return names;
+    };
+    auto lookup = [&k, fixed](std::string_view name) -> KResult<RefPtr<Inode>> {
+        if (auto pid = parse_int(name)) {
+            if (!k.find_process(*pid))
+                return err(Errno::NOENT);
+            return make_pid_dir(k, *pid);
+        }
+        return fixed->lookup(name);
+    };
+    return RefPtr<Inode>(make_ref<DynamicDir>(1, list, lookup));
+}
+
+} // namespace umk::kernel

@@ -1,0 +1,319 @@
+#include "kernel/fs/tmpfs/tmpfs.h"
+
+#include "host/files.h"
+#include "kernel/fs/hostfs/hostfs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+
+namespace umk::kernel {
+
+Timespec now_realtime()
+{
+    timespec ts {};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return { ts.tv_sec, ts.tv_nsec };
+}
+
+static std::atomic<u64> g_next_tmpfs_dev { 0x1000 };
+
+Tmpfs::Tmpfs() : m_dev(g_next_tmpfs_dev++)
+{
+    m_root = RefPtr<TmpfsInode>(new TmpfsInode(*this, S_IFDIR | 01777, 0, 0));
+}
+
+KResult<RefPtr<TmpfsInode>> Tmpfs::new_inode(u32 mode, u32 uid, u32 gid)
+{
+    RefPtr<TmpfsInode> inode(new TmpfsInode(*this, mode, uid, gid));
+    if (S_ISREG(mode))
+        inode->m_memfd = TRY(host::memfd("umk-tmpfs"));
+    return inode;
+}
+
+TmpfsInode::TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid) : m_fs(fs)
+{
+    m_attr.dev = fs.m_dev;
+    m_attr.ino = fs.m_next_ino++;
+    m_attr.mode = mode;
+    m_attr.uid = uid;
+    m_attr.gid = gid;
+    m_attr.nlink = S_ISDIR(mode) ? 2 : 1;
+    m_attr.size = S_ISDIR(mode) ? 40 : 0;
+    m_attr.atime = m_attr.mtime = m_attr.ctime = now_realtime();
+    m_attr.btime = m_attr.atime;
+}
+
+void TmpfsInode::touch_locked() { m_attr.mtime = m_attr.ctime = now_realtime(); }
+
+KResult<InodeAttr> TmpfsInode::attr()
+{
+    std::lock_guard lock(m_lock);
+    InodeAttr a = m_attr;
+    if (S_ISREG(a.mode)) {
+        auto st = TRY(host::stat_fd(m_memfd.get()));
+        a.size = st.size;
+        a.blocks = st.blocks;
+    } else if (S_ISLNK(a.mode)) {
+        a.size = static_cast<i64>(m_target.size());
+    }
+    return a;
+}
+
+KResult<RefPtr<Inode>> TmpfsInode::lookup(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    if (!S_ISDIR(m_attr.mode))
+        return err(Errno::NOTDIR);
+    auto it = m_entries.find(name);
+    if (it == m_entries.end())
+        return err(Errno::NOENT);
+    return RefPtr<Inode>(it->second);
+}
+
+KResult<std::vector<DirEntry>> TmpfsInode::list()
+{
+    std::lock_guard lock(m_lock);
+    if (!S_ISDIR(m_attr.mode))
+        return err(Errno::NOTDIR);
+    std::vector<DirEntry> out;
+    out.reserve(m_entries.size());
+    for (auto& [name, inode] : m_entries)
+        out.push_back({ name, inode->m_attr.ino, dirent_type(inode->m_attr.mode) });
+    return out;
+}
+
+KResult<RefPtr<TmpfsInode>> TmpfsInode::add_entry(std::string_view name, RefPtr<TmpfsInode> inode)
+{
+    std::lock_guard lock(m_lock);
+    if (!S_ISDIR(m_attr.mode))
+        return err(Errno::NOTDIR);
+    if (m_attr.nlink == 0)
+        return err(Errno::NOENT);
+    if (m_entries.contains(name))
+        return err(Errno::EXIST);
+    if (S_ISDIR(inode->m_attr.mode))
+        m_attr.nlink++;
+    if (auto w = m_whiteouts.find(name); w != m_whiteouts.end())
+        m_whiteouts.erase(w);
+    m_entries.emplace(std::string(name), inode);
+    touch_locked();
+    return inode;
+}
+
+KResult<RefPtr<Inode>> TmpfsInode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
+{
+    auto inode = TRY(m_fs.new_inode(mode, uid, gid));
+    return RefPtr<Inode>(TRY(add_entry(name, inode)));
+}
+
+KResult<RefPtr<Inode>> TmpfsInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
+{
+    auto inode = TRY(m_fs.new_inode(S_IFDIR | (mode & 07777), uid, gid));
+    return RefPtr<Inode>(TRY(add_entry(name, inode)));
+}
+
+KResult<RefPtr<Inode>> TmpfsInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
+{
+    auto inode = TRY(m_fs.new_inode(S_IFLNK | 0777, uid, gid));
+    inode->m_target = std::string(target);
+    return RefPtr<Inode>(TRY(add_entry(name, inode)));
+}
+
+KResult<void> TmpfsInode::unlink(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    auto it = m_entries.find(name);
+    if (it == m_entries.end())
+        return err(Errno::NOENT);
+    if (S_ISDIR(it->second->m_attr.mode))
+        return err(Errno::ISDIR);
+    {
+        std::lock_guard child_lock(it->second->m_lock);
+        it->second->m_attr.nlink--;
+        it->second->m_attr.ctime = now_realtime();
+    }
+    m_entries.erase(it);
+    touch_locked();
+    return {};
+}
+
+KResult<void> TmpfsInode::rmdir(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    auto it = m_entries.find(name);
+    if (it == m_entries.end())
+        return err(Errno::NOENT);
+    auto& child = it->second;
+    if (!S_ISDIR(child->m_attr.mode))
+        return err(Errno::NOTDIR);
+    {
+        std::lock_guard child_lock(child->m_lock);
+        if (!child->m_entries.empty())
+            return err(Errno::NOTEMPTY);
+        child->m_attr.nlink = 0;
+    }
+    m_entries.erase(it);
+    m_attr.nlink--;
+    touch_locked();
+    return {};
+}
+
+KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, std::string_view new_name)
+{
+    auto& new_dir = static_cast<TmpfsInode&>(new_dir_inode);
+    std::unique_lock<std::mutex> first, second;
+    if (&new_dir == this) {
+        first = std::unique_lock(m_lock);
+    } else {
+        // Two directories: lock by address.
+        auto* a = this < &new_dir ? this : &new_dir;
+        auto* b = this < &new_dir ? &new_dir : this;
+        first = std::unique_lock(a->m_lock);
+        second = std::unique_lock(b->m_lock);
+    }
+    auto it = m_entries.find(name);
+    if (it == m_entries.end())
+        return err(Errno::NOENT);
+    RefPtr<TmpfsInode> moving = it->second;
+    bool moving_dir = S_ISDIR(moving->m_attr.mode);
+    if (auto dest = new_dir.m_entries.find(new_name); dest != new_dir.m_entries.end()) {
+        RefPtr<TmpfsInode> old = dest->second;
+        if (old == moving)
+            return {};
+        bool old_dir = S_ISDIR(old->m_attr.mode);
+        if (moving_dir && !old_dir)
+            return err(Errno::NOTDIR);
+        if (!moving_dir && old_dir)
+            return err(Errno::ISDIR);
+        if (old_dir) {
+            std::lock_guard old_lock(old->m_lock);
+            if (!old->m_entries.empty())
+                return err(Errno::NOTEMPTY);
+            old->m_attr.nlink = 0;
+            new_dir.m_attr.nlink--;
+        } else {
+            std::lock_guard old_lock(old->m_lock);
+            old->m_attr.nlink--;
+        }
+        new_dir.m_entries.erase(dest);
+    }
+    m_entries.erase(it);
+    new_dir.m_entries.emplace(std::string(new_name), moving);
+    if (auto w = new_dir.m_whiteouts.find(new_name); w != new_dir.m_whiteouts.end())
+        new_dir.m_whiteouts.erase(w);
+    if (moving_dir && &new_dir != this) {
+        m_attr.nlink--;
+        new_dir.m_attr.nlink++;
+    }
+    touch_locked();
+    new_dir.touch_locked();
+    return {};
+}
+
+KResult<void> TmpfsInode::link(Inode& target_inode, std::string_view name)
+{
+    auto* target = dynamic_cast<TmpfsInode*>(&target_inode);
+    if (!target)
+        return err(Errno::XDEV);
+    if (S_ISDIR(target->m_attr.mode))
+        return err(Errno::PERM);
+    TRY(add_entry(name, RefPtr<TmpfsInode>(target)));
+    std::lock_guard lock(target->m_lock);
+    target->m_attr.nlink++;
+    target->m_attr.ctime = now_realtime();
+    return {};
+}
+
+KResult<std::string> TmpfsInode::readlink()
+{
+    std::lock_guard lock(m_lock);
+    if (!S_ISLNK(m_attr.mode))
+        return err(Errno::INVAL);
+    return m_target;
+}
+
+KResult<void> TmpfsInode::chmod(u32 mode)
+{
+    std::lock_guard lock(m_lock);
+    m_attr.mode = (m_attr.mode & S_IFMT) | (mode & 07777);
+    m_attr.ctime = now_realtime();
+    return {};
+}
+
+KResult<void> TmpfsInode::chown(u32 uid, u32 gid)
+{
+    std::lock_guard lock(m_lock);
+    if (uid != ~0U)
+        m_attr.uid = uid;
+    if (gid != ~0U)
+        m_attr.gid = gid;
+    m_attr.ctime = now_realtime();
+    return {};
+}
+
+KResult<void> TmpfsInode::truncate(u64 length)
+{
+    std::lock_guard lock(m_lock);
+    if (S_ISDIR(m_attr.mode))
+        return err(Errno::ISDIR);
+    if (!S_ISREG(m_attr.mode))
+        return err(Errno::INVAL);
+    TRY(host::ftruncate(m_memfd.get(), length));
+    touch_locked();
+    return {};
+}
+
+KResult<void> TmpfsInode::set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime)
+{
+    std::lock_guard lock(m_lock);
+    if (atime)
+        m_attr.atime = *atime;
+    if (mtime)
+        m_attr.mtime = *mtime;
+    m_attr.ctime = now_realtime();
+    return {};
+}
+
+KResult<RefPtr<File>> TmpfsInode::open(int flags)
+{
+    u32 type = m_attr.mode & S_IFMT;
+    if (type == S_IFDIR)
+        return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, host::Fd()));
+    if (type != S_IFREG)
+        return err(Errno::NXIO);
+    if (flags & O_TRUNC)
+        TRY(truncate(0));
+    // Each open file gets its own dup of the memfd: the host fd is shared
+    // state only through the file's contents, never its position.
+    int fd = fcntl(m_memfd.get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return err(Errno::MFILE);
+    return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, host::Fd(fd)));
+}
+
+bool TmpfsInode::has_whiteout(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    return m_whiteouts.contains(name);
+}
+
+void TmpfsInode::add_whiteout(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    m_whiteouts.insert_or_assign(std::string(name), true);
+}
+
+bool TmpfsInode::opaque()
+{
+    std::lock_guard lock(m_lock);
+    return m_opaque;
+}
+
+void TmpfsInode::set_opaque()
+{
+    std::lock_guard lock(m_lock);
+    m_opaque = true;
+}
+
+} // namespace umk::kernel

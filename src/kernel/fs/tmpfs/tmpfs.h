@@ -1,0 +1,78 @@
+#pragma once
+
+// tmpfs: files in memory, each regular file a host memfd so that guest
+// mmap(MAP_SHARED) works across processes. Also the in-memory upper layer
+// of the guest's root (overlay), which needs whiteouts and opaque dirs.
+
+#include "host/fd.h"
+#include "kernel/vfs/file.h"
+
+#include <map>
+
+namespace umk::kernel {
+
+class Tmpfs;
+
+class TmpfsInode final : public Inode {
+public:
+    KResult<InodeAttr> attr() override;
+    KResult<RefPtr<Inode>> lookup(std::string_view name) override;
+    KResult<std::vector<DirEntry>> list() override;
+    KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid) override;
+    KResult<void> unlink(std::string_view name) override;
+    KResult<void> rmdir(std::string_view name) override;
+    KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name) override;
+    KResult<void> link(Inode& target, std::string_view name) override;
+    KResult<std::string> readlink() override;
+    KResult<void> chmod(u32 mode) override;
+    KResult<void> chown(u32 uid, u32 gid) override;
+    KResult<void> truncate(u64 length) override;
+    KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
+    KResult<RefPtr<File>> open(int flags) override;
+    const void* fs_id() const override { return &m_fs; }
+
+    // Overlay support: a whiteout hides a lower entry; an opaque directory
+    // hides the whole lower directory.
+    bool has_whiteout(std::string_view name);
+    void add_whiteout(std::string_view name);
+    bool opaque();
+    void set_opaque();
+    // A regular file's memfd.
+    int memfd() const { return m_memfd.get(); }
+
+private:
+    friend class Tmpfs;
+    TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid);
+    KResult<RefPtr<TmpfsInode>> add_entry(std::string_view name, RefPtr<TmpfsInode> inode);
+    void touch_locked();
+
+    Tmpfs& m_fs;
+    std::mutex m_lock;
+    InodeAttr m_attr;
+    host::Fd m_memfd;                          // regular files
+    std::string m_target;                      // symlinks
+    std::map<std::string, RefPtr<TmpfsInode>, std::less<>> m_entries; // directories
+    std::map<std::string, bool, std::less<>> m_whiteouts;
+    bool m_opaque { false };
+};
+
+// One tmpfs instance. Lives as long as the kernel.
+class Tmpfs {
+public:
+    Tmpfs();
+    RefPtr<TmpfsInode> root() { return m_root; }
+    KResult<RefPtr<TmpfsInode>> new_inode(u32 mode, u32 uid, u32 gid);
+    u64 dev() const { return m_dev; }
+
+private:
+    friend class TmpfsInode;
+    std::atomic<u64> m_next_ino { 1 };
+    u64 m_dev;
+    RefPtr<TmpfsInode> m_root;
+};
+
+Timespec now_realtime();
+
+} // namespace umk::kernel

@@ -1,0 +1,55 @@
+#pragma once
+
+// One guest machine: its platform, mount tree, pids, options. Lives in the
+// umk kernel process for as long as the guest runs.
+
+#include "kernel/task/task.h"
+#include "platform/context.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace umk::kernel {
+
+struct KernelOptions {
+    std::string hostname { "umk" };
+    std::string kernel_release;
+    std::string kernel_version;
+    u32 uid { 0 }, gid { 0 };
+    std::string cwd { "/" }; // of the first process
+    int strace_fd { -1 }; // host fd for --strace output, -1 when off
+};
+
+class Kernel {
+public:
+    Kernel(KernelOptions options, std::unique_ptr<platform::Platform> platform, RefPtr<Dentry> root);
+
+    const KernelOptions& options() const { return m_options; }
+    platform::Platform& platform() { return *m_platform; }
+    RefPtr<Dentry> root() { return m_root; }
+    Timespec boot_time() const { return m_boot_time; }
+
+    // Starts pid 1 with `argv` (argv[0] is resolved as the program) and
+    // runs until it exits; returns its wait status. Host stdio becomes
+    // the guest's fds 0, 1, 2.
+    KResult<int> run_init(const std::vector<std::string>& argv, const std::vector<std::string>& envp);
+
+    // A one-time log line per key (unimplemented syscalls, flags, ioctls).
+    void log_once(const std::string& key, const std::string& message);
+    void strace(const std::string& line);
+
+    RefPtr<Process> find_process(int pid);
+    std::vector<int> pids();
+
+private:
+    KernelOptions m_options;
+    std::unique_ptr<platform::Platform> m_platform;
+    RefPtr<Dentry> m_root;
+    Timespec m_boot_time;
+    std::mutex m_lock;
+    std::set<std::string> m_logged;
+    std::map<int, RefPtr<Process>> m_processes;
+};
+
+} // namespace umk::kernel

@@ -1,0 +1,397 @@
+#include "kernel/mm/memory_manager.h"
+
+#include "platform/seccomp_trap/layout.h"
+
+#include <fmt/format.h>
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr u64 kTaskSize = UMK_GUEST_TASK_SIZE;
+constexpr u64 kMmapMinAddr = 0x10000;
+
+bool overflows(u64 start, u64 length) { return length > kTaskSize || start > kTaskSize - length; }
+
+} // namespace
+
+MemoryManager::MemoryManager(std::unique_ptr<platform::AddressSpace> as, u64 vdso_base)
+    : m_as(std::move(as)), m_vdso_base(vdso_base)
+{
+}
+
+void MemoryManager::split_locked(u64 at)
+{
+    auto it = m_vmas.upper_bound(at);
+    if (it == m_vmas.begin())
+        return;
+    --it;
+    Vma& v = it->second;
+    if (v.start >= at || v.end <= at)
+        return;
+    Vma tail = v;
+    tail.start = at;
+    if (tail.file)
+        tail.offset += at - v.start;
+    v.end = at;
+    m_vmas.emplace(at, std::move(tail));
+}
+
+bool MemoryManager::range_free_locked(u64 start, u64 end)
+{
+    auto it = m_vmas.lower_bound(start);
+    if (it != m_vmas.end() && it->second.start < end)
+        return false;
+    if (it != m_vmas.begin() && std::prev(it)->second.end > start)
+        return false;
+    return true;
+}
+
+bool MemoryManager::range_mapped_locked(u64 start, u64 end)
+{
+    auto it = m_vmas.upper_bound(start);
+    if (it == m_vmas.begin())
+        return false;
+    --it;
+    u64 covered = start;
+    for (; it != m_vmas.end() && it->second.start <= covered && covered < end; ++it)
+        covered = std::max(covered, it->second.end);
+    return covered >= end;
+}
+
+KResult<void> MemoryManager::unmap_locked(u64 start, u64 end)
+{
+    split_locked(start);
+    split_locked(end);
+    auto it = m_vmas.lower_bound(start);
+    while (it != m_vmas.end() && it->second.start < end)
+        it = m_vmas.erase(it);
+    return {};
+}
+
+KResult<u64> MemoryManager::find_free(u64 length, u64 align)
+{
+    u64 hi = m_mmap_base;
+    auto it = m_vmas.lower_bound(hi);
+    for (;;) {
+        if (it == m_vmas.begin()) {
+            if (hi < length + kMmapMinAddr)
+                return err(Errno::NOMEM);
+            return (hi - length) & ~(align - 1);
+        }
+        --it;
+        const Vma& v = it->second;
+        if (v.end <= hi && hi - v.end >= length) {
+            u64 candidate = (hi - length) & ~(align - 1);
+            if (candidate >= v.end)
+                return candidate;
+        }
+        hi = std::min(hi, v.start);
+    }
+}
+
+KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefPtr<File> file, u64 offset,
+                                 std::string name)
+{
+    if (length == 0)
+        return err(Errno::INVAL);
+    if (length > kTaskSize)
+        return err(Errno::NOMEM);
+    length = page_round_up(length);
+    std::lock_guard lock(m_lock);
+    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    if (fixed) {
+        if (!page_aligned(addr))
+            return err(Errno::INVAL);
+        if (overflows(addr, length))
+            return err(Errno::NOMEM);
+        if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) && !range_free_locked(addr, addr + length))
+            return err(Errno::EXIST);
+    } else {
+        addr = page_round_down(addr);
+        if (!addr || overflows(addr, length) || addr < kMmapMinAddr || !range_free_locked(addr, addr + length))
+            addr = TRY(find_free(length));
+    }
+
+    platform::MapRequest req;
+    req.address = addr;
+    req.length = length;
+    req.prot = prot;
+    req.flags = (flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE));
+    if ((flags & MAP_SHARED_VALIDATE) == MAP_SHARED_VALIDATE)
+        req.flags = (req.flags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
+    req.host_fd = file ? file->host_fd() : -1;
+    req.offset = offset;
+    TRY(m_as->map(req));
+
+    TRY(unmap_locked(addr, addr + length));
+    Vma v;
+    v.start = addr;
+    v.end = addr + length;
+    v.prot = prot;
+    v.flags = flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN);
+    v.file = std::move(file);
+    v.offset = offset;
+    v.name = std::move(name);
+    m_vmas.emplace(addr, std::move(v));
+    return addr;
+}
+
+KResult<void> MemoryManager::munmap(u64 addr, u64 length)
+{
+    if (!page_aligned(addr) || length == 0)
+        return err(Errno::INVAL);
+    length = page_round_up(length);
+    if (overflows(addr, length))
+        return err(Errno::INVAL);
+    std::lock_guard lock(m_lock);
+    TRY(m_as->unmap(addr, length));
+    return unmap_locked(addr, addr + length);
+}
+
+KResult<void> MemoryManager::mprotect(u64 addr, u64 length, int prot)
+{
+    if (!page_aligned(addr))
+        return err(Errno::INVAL);
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP))
+        return err(Errno::INVAL);
+    if ((prot & PROT_GROWSDOWN) && (prot & PROT_GROWSUP))
+        return err(Errno::INVAL);
+    prot &= PROT_READ | PROT_WRITE | PROT_EXEC;
+    if (length == 0)
+        return {};
+    u64 end_len = page_round_up(length);
+    if (end_len < length || overflows(addr, end_len))
+        return err(Errno::NOMEM);
+    u64 end = addr + end_len;
+    std::lock_guard lock(m_lock);
+    if (!range_mapped_locked(addr, end))
+        return err(Errno::NOMEM);
+    for (auto it = m_vmas.upper_bound(addr); it != m_vmas.begin();) {
+        --it;
+        break;
+    }
+    // A shared file mapping may become writable only if the file was opened for writing.
+    for (auto it = std::prev(m_vmas.upper_bound(addr)); it != m_vmas.end() && it->second.start < end; ++it) {
+        const Vma& v = it->second;
+        if ((prot & PROT_WRITE) && (v.flags & MAP_SHARED) && v.file && !v.file->writable())
+            return err(Errno::ACCES);
+    }
+    TRY(m_as->protect(addr, end - addr, prot));
+    split_locked(addr);
+    split_locked(end);
+    for (auto it = m_vmas.lower_bound(addr); it != m_vmas.end() && it->second.start < end; ++it)
+        it->second.prot = prot;
+    return {};
+}
+
+KResult<u64> MemoryManager::mremap(u64 old_addr, u64 old_length, u64 new_length, int flags, u64 new_addr)
+{
+    if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP))
+        return err(Errno::INVAL);
+    if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+        return err(Errno::INVAL);
+    if (flags & MREMAP_DONTUNMAP)
+        return err(Errno::INVAL); // TODO-free: reported as Partial in the table
+    if (!page_aligned(old_addr))
+        return err(Errno::INVAL);
+    old_length = page_round_up(old_length);
+    u64 rounded = page_round_up(new_length);
+    if (new_length == 0 || rounded < new_length)
+        return err(Errno::INVAL);
+    new_length = rounded;
+    if (old_length == 0 || overflows(old_addr, old_length))
+        return err(Errno::INVAL);
+
+    std::lock_guard lock(m_lock);
+    auto it = m_vmas.upper_bound(old_addr);
+    if (it == m_vmas.begin())
+        return err(Errno::FAULT);
+    --it;
+    if (it->second.end < old_addr + old_length || it->second.start > old_addr)
+        return err(Errno::FAULT);
+    Vma proto = it->second;
+    if (proto.file)
+        proto.offset += old_addr - proto.start;
+
+    auto place = [&](u64 dest) -> KResult<u64> {
+        TRY(m_as->remap(old_addr, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, dest));
+        TRY(unmap_locked(old_addr, old_addr + old_length));
+        TRY(unmap_locked(dest, dest + new_length));
+        proto.start = dest;
+        proto.end = dest + new_length;
+        m_vmas.emplace(dest, proto);
+        return dest;
+    };
+
+    if (flags & MREMAP_FIXED) {
+        if (!page_aligned(new_addr) || overflows(new_addr, new_length))
+            return err(Errno::INVAL);
+        if (new_addr < old_addr + old_length && old_addr < new_addr + new_length)
+            return err(Errno::INVAL);
+        return place(new_addr);
+    }
+    if (new_length <= old_length) {
+        if (new_length < old_length) {
+            TRY(m_as->unmap(old_addr + new_length, old_length - new_length));
+            TRY(unmap_locked(old_addr + new_length, old_addr + old_length));
+        }
+        return old_addr;
+    }
+    u64 grow_end = old_addr + new_length;
+    if (!overflows(old_addr, new_length) && it->second.end == old_addr + old_length
+        && range_free_locked(old_addr + old_length, grow_end)) {
+        TRY(m_as->remap(old_addr, old_length, new_length, 0, 0));
+        split_locked(old_addr);
+        auto grown = m_vmas.find(old_addr);
+        grown->second.end = grow_end;
+        return old_addr;
+    }
+    if (!(flags & MREMAP_MAYMOVE))
+        return err(Errno::NOMEM);
+    return place(TRY(find_free(new_length)));
+}
+
+KResult<void> MemoryManager::madvise(u64 addr, u64 length, int advice)
+{
+    if (!page_aligned(addr))
+        return err(Errno::INVAL);
+    u64 len = page_round_up(length);
+    if (len < length || overflows(addr, len))
+        return err(Errno::INVAL);
+    switch (advice) {
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_FREE:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+        break;
+    default:
+        return err(Errno::INVAL);
+    }
+    if (len == 0)
+        return {};
+    std::lock_guard lock(m_lock);
+    if (!range_mapped_locked(addr, addr + len))
+        return err(Errno::NOMEM);
+    return m_as->advise(addr, len, advice);
+}
+
+void MemoryManager::set_brk_start(u64 start)
+{
+    std::lock_guard lock(m_lock);
+    m_brk_start = m_brk = start;
+}
+
+u64 MemoryManager::brk(u64 new_brk)
+{
+    std::unique_lock lock(m_lock);
+    if (new_brk < m_brk_start)
+        return m_brk;
+    u64 old_top = page_round_up(m_brk);
+    u64 new_top = page_round_up(new_brk);
+    if (new_top > old_top) {
+        if (overflows(old_top, new_top - old_top) || !range_free_locked(old_top, new_top))
+            return m_brk;
+        platform::MapRequest req { old_top, new_top - old_top, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
+        if (!m_as->map(req))
+            return m_brk;
+        Vma v;
+        v.start = old_top;
+        v.end = new_top;
+        v.prot = PROT_READ | PROT_WRITE;
+        v.flags = MAP_PRIVATE | MAP_ANONYMOUS;
+        v.name = "[heap]";
+        // Merge with the heap below so maps shows one [heap].
+        auto below = m_vmas.upper_bound(old_top);
+        if (below != m_vmas.begin() && std::prev(below)->second.end == old_top && std::prev(below)->second.name == "[heap]")
+            std::prev(below)->second.end = new_top;
+        else
+            m_vmas.emplace(old_top, v);
+    } else if (new_top < old_top) {
+        if (!m_as->unmap(new_top, old_top - new_top))
+            return m_brk;
+        (void)unmap_locked(new_top, old_top);
+    }
+    m_brk = new_brk;
+    return m_brk;
+}
+
+KResult<std::string> MemoryManager::copy_in_string(u64 addr, usize max)
+{
+    std::string out;
+    char chunk[4096];
+    while (out.size() < max) {
+        usize in_page = kPageSize - (addr & (kPageSize - 1));
+        usize n = std::min<usize>(in_page, max - out.size());
+        TRY(m_as->read(addr, std::span(reinterpret_cast<u8*>(chunk), n)));
+        for (usize i = 0; i < n; i++) {
+            if (chunk[i] == '\0') {
+                out.append(chunk, i);
+                return out;
+            }
+        }
+        out.append(chunk, n);
+        addr += n;
+    }
+    return err(Errno::NAMETOOLONG);
+}
+
+u64 MemoryManager::total_vm()
+{
+    std::lock_guard lock(m_lock);
+    u64 total = 0;
+    for (auto& [start, v] : m_vmas)
+        total += v.end - v.start;
+    return total;
+}
+
+std::string MemoryManager::maps_text()
+{
+    std::lock_guard lock(m_lock);
+    std::string out;
+    auto line = [&](u64 start, u64 end, int prot, bool shared, u64 offset, u64 dev, u64 ino, const std::string& name) {
+        std::string l = fmt::format("{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ", start, end,
+                                    prot & PROT_READ ? 'r' : '-', prot & PROT_WRITE ? 'w' : '-',
+                                    prot & PROT_EXEC ? 'x' : '-', shared ? 's' : 'p', offset, major(dev),
+                                    minor(dev), ino);
+        if (!name.empty()) {
+            if (l.size() < 73)
+                l.append(73 - l.size(), ' ');
+            l += name;
+        }
+        out += l;
+        out += '\n';
+    };
+    for (auto& [start, v] : m_vmas) {
+        u64 dev = 0, ino = 0;
+        if (v.file) {
+            if (auto a = v.file->inode().attr()) {
+                dev = a->dev;
+                ino = a->ino;
+            }
+        }
+        line(v.start, v.end, v.prot, v.flags & MAP_SHARED, v.file ? v.offset : 0, dev, ino, v.name);
+    }
+    if (m_vdso_base)
+        line(m_vdso_base, m_vdso_base + 2 * kPageSize, PROT_READ | PROT_EXEC, false, 0, 0, 0, "[vdso]");
+    line(0xffffffffff600000ULL, 0xffffffffff601000ULL, PROT_EXEC, false, 0, 0, 0, "[vsyscall]");
+    return out;
+}
+
+} // namespace umk::kernel

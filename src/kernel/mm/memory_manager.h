@@ -1,0 +1,72 @@
+#pragma once
+
+// A guest address space: the VMA bookkeeping (what /proc/PID/maps shows,
+// what mmap/munmap/mprotect/mremap/brk check against) over the platform's
+// host process, which it drives with stub ops. Linux: mm/mmap.c.
+//
+// Lock order: MemoryManager::m_lock, then the platform's op lock.
+
+#include "kernel/vfs/file.h"
+#include "platform/context.h"
+
+#include <map>
+
+namespace umk::kernel {
+
+struct Vma {
+    u64 start { 0 };
+    u64 end { 0 };
+    int prot { 0 };
+    int flags { 0 }; // MAP_SHARED / MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN
+    RefPtr<File> file;
+    u64 offset { 0 };
+    std::string name; // "[heap]", "[stack]", or the file's path
+};
+
+class MemoryManager : public RefCounted {
+public:
+    explicit MemoryManager(std::unique_ptr<platform::AddressSpace> as, u64 vdso_base);
+
+    platform::AddressSpace& address_space() { return *m_as; }
+    u64 vdso_base() const { return m_vdso_base; }
+
+    // mmap(2) after the syscall layer checked the file's access mode.
+    KResult<u64> mmap(u64 addr, u64 length, int prot, int flags, RefPtr<File> file, u64 offset,
+                      std::string name = {});
+    KResult<void> munmap(u64 addr, u64 length);
+    KResult<void> mprotect(u64 addr, u64 length, int prot);
+    KResult<u64> mremap(u64 old_addr, u64 old_length, u64 new_length, int flags, u64 new_addr);
+    KResult<void> madvise(u64 addr, u64 length, int advice);
+    u64 brk(u64 new_brk);
+    void set_brk_start(u64 start);
+
+    // Top-down free range of `length` bytes below the mmap base.
+    KResult<u64> find_free(u64 length, u64 align = kPageSize);
+    u64 mmap_base() const { return m_mmap_base; }
+    void set_mmap_base(u64 b) { m_mmap_base = b; }
+
+    std::string maps_text();
+    u64 total_vm();
+
+    // Guest memory (EFAULT on unmapped ranges).
+    KResult<void> copy_in(u64 addr, std::span<u8> out) { return m_as->read(addr, out); }
+    KResult<void> copy_out(u64 addr, std::span<const u8> data) { return m_as->write(addr, data); }
+    // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
+    KResult<std::string> copy_in_string(u64 addr, usize max);
+
+private:
+    KResult<void> unmap_locked(u64 start, u64 end);
+    void split_locked(u64 at);
+    bool range_free_locked(u64 start, u64 end);
+    bool range_mapped_locked(u64 start, u64 end);
+
+    std::unique_ptr<platform::AddressSpace> m_as;
+    u64 m_vdso_base;
+    std::mutex m_lock;
+    std::map<u64, Vma> m_vmas; // by start
+    u64 m_brk_start { 0 };
+    u64 m_brk { 0 };
+    u64 m_mmap_base { 0 };
+};
+
+} // namespace umk::kernel

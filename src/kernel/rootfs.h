@@ -1,0 +1,30 @@
+#pragma once
+
+// The guest's root file system: the overlay of the host's (or --root's)
+// mounts, with umk's own /dev and /proc on top.
+
+#include "host/fd.h"
+#include "kernel/vfs/dentry.h"
+
+#include <memory>
+
+namespace umk::kernel {
+
+class Kernel;
+class OverlayFs;
+
+struct LowerMount {
+    std::string relative_path; // "" for the root, "usr" for /usr, ...
+    host::Fd fd;               // O_PATH to the mount's root
+};
+
+struct RootFs {
+    std::unique_ptr<OverlayFs> overlay;
+    RefPtr<Dentry> root;
+};
+
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, int console_fd);
+// /proc needs the kernel; mounted once it exists.
+KResult<void> mount_procfs(Kernel&, const RefPtr<Dentry>& root);
+
+} // namespace umk::kernel

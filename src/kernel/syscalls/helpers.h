@@ -1,0 +1,23 @@
+#pragma once
+
+// Shared by the syscall family files: fd and path arguments.
+
+#include "kernel/syscalls/table.h"
+#include "kernel/vfs/path.h"
+
+namespace umk::kernel {
+
+inline constexpr int kAtFdcwd = -100;
+inline constexpr u64 kMaxRwCount = 0x7ffff000; // MAX_RW_COUNT
+
+KResult<RefPtr<File>> get_file(Thread&, int fd);
+// A path argument: PATH_MAX-bounded, EFAULT for bad pointers.
+KResult<std::string> copy_path(Thread&, GuestAddr);
+// The walk context for a *at() call: dirfd is AT_FDCWD or a directory fd.
+KResult<PathContext> path_context(Thread&, int dirfd);
+// Resolves `path` at `dirfd`; with `empty_path` an empty path names dirfd
+// itself (AT_EMPTY_PATH).
+KResult<RefPtr<Dentry>> lookup_at(Thread&, int dirfd, const std::string& path, Follow, bool empty_path);
+KResult<u64> install_fd(Thread&, RefPtr<File>, bool cloexec);
+
+} // namespace umk::kernel

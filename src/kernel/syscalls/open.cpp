@@ -1,0 +1,125 @@
+// open(2) family and close(2). Linux: fs/open.c, fs/namei.c do_filp_open.
+#include "kernel/syscalls/handlers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr int kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC
+    | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH
+    | O_TMPFILE;
+
+int may_for(int flags)
+{
+    int may = 0;
+    switch (flags & O_ACCMODE) {
+    case O_RDONLY: may = kMayRead; break;
+    case O_WRONLY: may = kMayWrite; break;
+    default: may = kMayRead | kMayWrite; break;
+    }
+    if (flags & O_TRUNC)
+        may |= kMayWrite;
+    return may;
+}
+
+} // namespace
+
+KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u32 mode)
+{
+    if (flags & ~kValidOpenFlags)
+        flags &= kValidOpenFlags; // Linux ignores unknown open flags
+    if ((flags & O_TMPFILE) == O_TMPFILE) {
+        t.kernel().log_once("open O_TMPFILE", "open: O_TMPFILE not supported yet: EOPNOTSUPP");
+        return err(Errno::OPNOTSUPP);
+    }
+    if (flags & O_PATH)
+        flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    auto ctx = TRY(path_context(t, dirfd));
+    Follow follow = (flags & O_NOFOLLOW) ? Follow::No : Follow::Yes;
+
+    RefPtr<Dentry> dentry;
+    if (flags & O_CREAT) {
+        auto existing = resolve_path(ctx, path, (flags & O_EXCL) ? Follow::No : follow);
+        if (existing) {
+            if (flags & O_EXCL)
+                return err(Errno::EXIST);
+            dentry = *existing;
+        } else if (existing.error() == Errno::NOENT) {
+            auto pn = TRY(resolve_parent(ctx, path));
+            if (pn.trailing_slash || pn.name == "." || pn.name == "..")
+                return err(Errno::ISDIR);
+            auto parent_attr = TRY(pn.parent->inode().attr());
+            TRY(check_access(parent_attr, ctx.creds, kMayWrite | kMayExec));
+            u32 umask = t.process().fs().umask;
+            u32 gid = (parent_attr.mode & S_ISGID) ? parent_attr.gid : ctx.creds.fsgid;
+            auto inode = TRY(pn.parent->inode().create(pn.name, S_IFREG | (mode & 07777 & ~umask), ctx.creds.fsuid, gid));
+            dentry = pn.parent->add_child(pn.name, inode);
+            flags &= ~O_TRUNC; // new and empty; no write permission needed on it
+            auto file = TRY(inode->open(flags));
+            file->set_dentry(dentry);
+            return install_fd(t, file, flags & O_CLOEXEC);
+        } else {
+            return err(existing.error());
+        }
+    } else {
+        dentry = TRY(resolve_path(ctx, path, follow));
+    }
+
+    auto attr = TRY(dentry->inode().attr());
+    if (S_ISLNK(attr.mode) && !(flags & O_PATH))
+        return err(Errno::LOOP);
+    if ((flags & O_DIRECTORY) && !S_ISDIR(attr.mode))
+        return err(Errno::NOTDIR);
+    if (flags & O_PATH) {
+        auto file = make_ref<File>(dentry->inode_ref(), flags);
+        file->set_dentry(dentry);
+        return install_fd(t, RefPtr<File>(file), flags & O_CLOEXEC);
+    }
+    if (S_ISDIR(attr.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))
+        return err(Errno::ISDIR);
+    TRY(check_access(attr, ctx.creds, may_for(flags)));
+    if ((flags & O_TRUNC) && !S_ISREG(attr.mode))
+        flags &= ~O_TRUNC;
+    auto file = TRY(dentry->inode().open(flags));
+    file->set_dentry(dentry);
+    return install_fd(t, file, flags & O_CLOEXEC);
+}
+
+KResult<u64> sys_openat(Thread& t, int dirfd, GuestAddr path, int flags, u32 mode)
+{
+    return do_open(t, dirfd, TRY(copy_path(t, path)), flags, mode);
+}
+
+KResult<u64> sys_open(Thread& t, GuestAddr path, int flags, u32 mode) { return sys_openat(t, kAtFdcwd, path, flags, mode); }
+
+KResult<u64> sys_creat(Thread& t, GuestAddr path, u32 mode)
+{
+    return sys_openat(t, kAtFdcwd, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+KResult<u64> sys_close(Thread& t, int fd)
+{
+    TRY(t.fds().close(fd));
+    return 0;
+}
+
+KResult<u64> sys_close_range(Thread& t, u32 first, u32 last, u32 flags)
+{
+    constexpr u32 kCloseRangeUnshare = 2, kCloseRangeCloexec = 4;
+    if (flags & ~(kCloseRangeUnshare | kCloseRangeCloexec) || first > last)
+        return err(Errno::INVAL);
+    for (auto& [fd, entry] : t.fds().snapshot()) {
+        if (static_cast<u32>(fd) < first || static_cast<u32>(fd) > last)
+            continue;
+        if (flags & kCloseRangeCloexec)
+            (void)t.fds().set_cloexec(fd, true);
+        else
+            (void)t.fds().close(fd);
+    }
+    return 0;
+}
+
+} // namespace umk::kernel

@@ -1,0 +1,340 @@
+// Identity, exit, execve, limits, prctl. Linux: kernel/sys.c, kernel/exit.c,
+// arch/x86/kernel/process_64.c (arch_prctl).
+#include "kernel/syscalls/handlers.h"
+
+#include "kernel/exec/exec.h"
+#include "kernel/kernel.h"
+#include "platform/seccomp_trap/layout.h"
+
+#include <asm/prctl.h>
+#include <linux/prctl.h>
+#include <sched.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+
+#include <cstring>
+
+namespace umk::kernel {
+
+using R = platform::Registers;
+
+KResult<u64> sys_getpid(Thread& t) { return static_cast<u64>(t.process().pid()); }
+KResult<u64> sys_gettid(Thread& t) { return static_cast<u64>(t.tid()); }
+KResult<u64> sys_getppid(Thread& t) { return static_cast<u64>(t.process().ppid()); }
+KResult<u64> sys_getuid(Thread& t) { return t.process().creds().uid; }
+KResult<u64> sys_geteuid(Thread& t) { return t.process().creds().euid; }
+KResult<u64> sys_getgid(Thread& t) { return t.process().creds().gid; }
+KResult<u64> sys_getegid(Thread& t) { return t.process().creds().egid; }
+KResult<u64> sys_getpgrp(Thread& t) { return static_cast<u64>(t.process().pgid()); }
+
+KResult<u64> sys_getpgid(Thread& t, int pid)
+{
+    if (pid != 0 && pid != t.process().pid())
+        return err(Errno::SRCH);
+    return static_cast<u64>(t.process().pgid());
+}
+
+KResult<u64> sys_getsid(Thread& t, int pid)
+{
+    if (pid != 0 && pid != t.process().pid())
+        return err(Errno::SRCH);
+    return static_cast<u64>(t.process().sid());
+}
+
+static KResult<u64> copy_ids(Thread& t, GuestAddr a, GuestAddr b, GuestAddr c, u32 x, u32 y, u32 z)
+{
+    TRY(copy_out(t, a.value, x));
+    TRY(copy_out(t, b.value, y));
+    TRY(copy_out(t, c.value, z));
+    return 0;
+}
+
+KResult<u64> sys_getresuid(Thread& t, GuestAddr r, GuestAddr e, GuestAddr s)
+{
+    auto c = t.process().creds();
+    return copy_ids(t, r, e, s, c.uid, c.euid, c.suid);
+}
+
+KResult<u64> sys_getresgid(Thread& t, GuestAddr r, GuestAddr e, GuestAddr s)
+{
+    auto c = t.process().creds();
+    return copy_ids(t, r, e, s, c.gid, c.egid, c.sgid);
+}
+
+KResult<u64> sys_getgroups(Thread& t, int size, GuestAddr list)
+{
+    auto c = t.process().creds();
+    if (size < 0)
+        return err(Errno::INVAL);
+    if (size == 0)
+        return c.groups.size();
+    if (static_cast<usize>(size) < c.groups.size())
+        return err(Errno::INVAL);
+    TRY(t.mm().copy_out(list.value, std::span(reinterpret_cast<const u8*>(c.groups.data()), c.groups.size() * 4)));
+    return c.groups.size();
+}
+
+KResult<u64> sys_uname(Thread& t, GuestAddr buf)
+{
+    abi::Utsname u {};
+    const auto& o = t.kernel().options();
+    auto put = [](char (&field)[65], std::string_view s) { std::memcpy(field, s.data(), std::min<usize>(s.size(), 64)); };
+    put(u.sysname, "Linux");
+    put(u.nodename, o.hostname);
+    put(u.release, o.kernel_release);
+    put(u.version, o.kernel_version);
+    put(u.machine, "x86_64");
+    put(u.domainname, "(none)");
+    TRY(copy_out(t, buf.value, u));
+    return 0;
+}
+
+static void exit_process(Thread& t, int status)
+{
+    t.process().set_exit_status((status & 0xff) << 8);
+    t.mm().address_space().kill();
+    t.request_exit();
+}
+
+// Threads come with the processes issue: until then the only thread's
+// exit ends its process.
+KResult<u64> sys_exit(Thread& t, int status)
+{
+    exit_process(t, status);
+    return 0;
+}
+
+KResult<u64> sys_exit_group(Thread& t, int status)
+{
+    exit_process(t, status);
+    return 0;
+}
+
+KResult<u64> sys_set_tid_address(Thread& t, GuestAddr tidptr)
+{
+    t.clear_child_tid = tidptr.value;
+    return static_cast<u64>(t.tid());
+}
+
+KResult<u64> sys_set_robust_list(Thread& t, GuestAddr head, u64 len)
+{
+    if (len != 24) // sizeof(struct robust_list_head)
+        return err(Errno::INVAL);
+    t.robust_list = head.value;
+    t.robust_list_len = len;
+    return 0;
+}
+
+KResult<u64> sys_get_robust_list(Thread& t, int pid, GuestAddr head_ptr, GuestAddr len_ptr)
+{
+    if (pid != 0 && pid != t.tid())
+        return err(Errno::SRCH);
+    TRY(copy_out(t, head_ptr.value, t.robust_list));
+    TRY(copy_out(t, len_ptr.value, u64 { 24 }));
+    return 0;
+}
+
+// Restartable sequences need the kernel to rewrite the guest's ip on
+// preemption; umk does not offer them and glibc falls back. Never passed
+// to the host.
+KResult<u64> sys_rseq(Thread&) { return err(Errno::NOSYS); }
+
+KResult<u64> sys_arch_prctl(Thread& t, int code, u64 addr)
+{
+    switch (code) {
+    case ARCH_SET_FS:
+    case ARCH_SET_GS:
+        if (addr >= UMK_GUEST_TASK_SIZE)
+            return err(Errno::PERM);
+        t.regs()[code == ARCH_SET_FS ? R::FS_BASE : R::GS_BASE] = addr;
+        return 0;
+    case ARCH_GET_FS:
+    case ARCH_GET_GS:
+        TRY(copy_out(t, addr, t.regs()[code == ARCH_GET_FS ? R::FS_BASE : R::GS_BASE]));
+        return 0;
+    case ARCH_GET_CPUID:
+        return 1;
+    case ARCH_SET_CPUID:
+        return err(Errno::NODEV); // no CPUID faulting
+    case 0x5001: // ARCH_SHSTK_ENABLE .. ARCH_SHSTK_STATUS: no CET shadow stack
+    case 0x5002:
+    case 0x5003:
+    case 0x5004:
+    case 0x5005:
+        return err(Errno::INVAL);
+    }
+    return err(Errno::INVAL);
+}
+
+KResult<u64> sys_prlimit64(Thread& t, int pid, u32 resource, GuestAddr new_limit, GuestAddr old_limit)
+{
+    if (pid != 0 && pid != t.process().pid())
+        return err(Errno::SRCH);
+    if (resource >= static_cast<u32>(kRlimitCount))
+        return err(Errno::INVAL);
+    std::optional<abi::Rlimit> wanted;
+    if (!new_limit.null()) {
+        wanted = TRY(copy_in<abi::Rlimit>(t, new_limit.value));
+        if (wanted->cur > wanted->max)
+            return err(Errno::INVAL);
+        auto old = t.process().rlimit(static_cast<int>(resource));
+        if (wanted->max > old.max && t.process().creds().euid != 0)
+            return err(Errno::PERM);
+        if (resource == RLIMIT_NOFILE && wanted->max > 1024 * 1024)
+            return err(Errno::PERM); // fs.nr_open
+    }
+    if (!old_limit.null())
+        TRY(copy_out(t, old_limit.value, t.process().rlimit(static_cast<int>(resource))));
+    if (wanted)
+        t.process().set_rlimit(static_cast<int>(resource), *wanted);
+    return 0;
+}
+
+KResult<u64> sys_getrlimit(Thread& t, u32 resource, GuestAddr limit)
+{
+    return sys_prlimit64(t, 0, resource, GuestAddr {}, limit);
+}
+
+KResult<u64> sys_setrlimit(Thread& t, u32 resource, GuestAddr limit)
+{
+    return sys_prlimit64(t, 0, resource, limit, GuestAddr {});
+}
+
+KResult<u64> sys_getrandom(Thread& t, GuestAddr buf, u64 length, u32 flags)
+{
+    if (flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
+        return err(Errno::INVAL);
+    if ((flags & GRND_INSECURE) && (flags & GRND_RANDOM))
+        return err(Errno::INVAL);
+    length = std::min<u64>(length, 32 * 1024 * 1024);
+    u8 chunk[4096];
+    u64 done = 0;
+    while (done < length) {
+        usize n = static_cast<usize>(std::min<u64>(sizeof chunk, length - done));
+        if (getrandom(chunk, n, 0) != static_cast<ssize_t>(n))
+            return err(Errno::INTR);
+        if (auto r = t.mm().copy_out(buf.value + done, std::span(chunk, n)); !r)
+            return done ? KResult<u64>(done) : err(r.error());
+        done += n;
+    }
+    return done;
+}
+
+KResult<u64> sys_sysinfo(Thread& t, GuestAddr buf)
+{
+    struct sysinfo host {};
+    ::sysinfo(&host);
+    abi::Sysinfo s {};
+    timespec now {};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    s.uptime = now.tv_sec - t.kernel().boot_time().sec;
+    for (int i = 0; i < 3; i++)
+        s.loads[i] = host.loads[i];
+    s.totalram = host.totalram;
+    s.freeram = host.freeram;
+    s.sharedram = host.sharedram;
+    s.bufferram = host.bufferram;
+    s.totalswap = host.totalswap;
+    s.freeswap = host.freeswap;
+    s.procs = 1;
+    s.mem_unit = host.mem_unit;
+    TRY(copy_out(t, buf.value, s));
+    return 0;
+}
+
+KResult<u64> sys_sched_getaffinity(Thread& t, int pid, u32 size, GuestAddr mask)
+{
+    if (pid != 0 && pid != t.tid())
+        return err(Errno::SRCH);
+    cpu_set_t host;
+    CPU_ZERO(&host);
+    sched_getaffinity(0, sizeof host, &host);
+    // The kernel's cpumask size: nr_cpu_ids bits, in whole longs.
+    usize cpus = static_cast<usize>(sysconf(_SC_NPROCESSORS_CONF));
+    usize bytes = ((cpus + 63) / 64) * 8;
+    if (size < bytes || (size & 7))
+        return err(Errno::INVAL);
+    TRY(t.mm().copy_out(mask.value, std::span(reinterpret_cast<const u8*>(&host), bytes)));
+    return bytes;
+}
+
+KResult<u64> sys_sched_yield(Thread&)
+{
+    sched_yield();
+    return 0;
+}
+
+KResult<u64> sys_umask(Thread& t, u32 mask)
+{
+    std::lock_guard lock(t.process().lock());
+    u32 old = t.process().fs_locked().umask;
+    t.process().fs_locked().umask = mask & 0777;
+    return old;
+}
+
+KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64, u64, u64)
+{
+    switch (option) {
+    case PR_SET_NAME: {
+        std::string name;
+        for (u64 i = 0; i < 15; i++) {
+            char c = static_cast<char>(TRY(copy_in<u8>(t, arg2 + i)));
+            if (!c)
+                break;
+            name += c;
+        }
+        t.process().comm = name;
+        return 0;
+    }
+    case PR_GET_NAME: {
+        char name[16] {};
+        std::memcpy(name, t.process().comm.data(), std::min<usize>(t.process().comm.size(), 15));
+        TRY(t.mm().copy_out(arg2, std::span(reinterpret_cast<const u8*>(name), 16)));
+        return 0;
+    }
+    case PR_GET_DUMPABLE:
+        return 1;
+    case PR_SET_DUMPABLE:
+        return arg2 <= 1 ? 0 : KResult<u64>(err(Errno::INVAL));
+    case PR_GET_NO_NEW_PRIVS:
+        return 0;
+    }
+    t.kernel().log_once(fmt::format("prctl {}", option), fmt::format("prctl: option {} not supported yet: EINVAL", option));
+    return err(Errno::INVAL);
+}
+
+// execve(2): argv and envp arrays of strings, ARG_MAX-bounded.
+static KResult<std::vector<std::string>> copy_string_array(Thread& t, GuestAddr array)
+{
+    std::vector<std::string> out;
+    if (array.null())
+        return out;
+    u64 total = 0;
+    for (u64 i = 0;; i++) {
+        if (i >= 0x7fffffff)
+            return err(Errno::TOOBIG);
+        u64 ptr = TRY(copy_in<u64>(t, array.value + i * 8));
+        if (!ptr)
+            break;
+        auto s = t.mm().copy_in_string(ptr, 32 * kPageSize);
+        if (!s)
+            return err(s.error() == Errno::NAMETOOLONG ? Errno::TOOBIG : s.error());
+        total += s->size() + 1;
+        if (total > 6 * 1024 * 1024)
+            return err(Errno::TOOBIG);
+        out.push_back(std::move(*s));
+    }
+    return out;
+}
+
+KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr envp)
+{
+    auto p = TRY(copy_path(t, path));
+    auto args = TRY(copy_string_array(t, argv));
+    auto env = TRY(copy_string_array(t, envp));
+    TRY(do_execve(t, p, std::move(args), std::move(env)));
+    return 0;
+}
+
+} // namespace umk::kernel

@@ -1,0 +1,254 @@
+// read(2), write(2) and friends. Linux: fs/read_write.c.
+#include "kernel/syscalls/handlers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr usize kChunk = 1 << 20;
+constexpr u64 kIovMax = 1024; // UIO_MAXIOV
+
+KResult<void> check_readable(File& f)
+{
+    if (!f.readable())
+        return err(Errno::BADF);
+    auto a = TRY(f.inode().attr());
+    if (S_ISDIR(a.mode))
+        return err(Errno::ISDIR);
+    return {};
+}
+
+KResult<void> check_writable(File& f)
+{
+    if (!f.writable())
+        return err(Errno::BADF);
+    return {};
+}
+
+// Reads up to `count` bytes at `pos` into guest memory. Stream files get
+// one host read (what is available); positioned files are filled in
+// chunks until EOF or `count`.
+KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
+{
+    count = std::min(count, kMaxRwCount);
+    std::vector<u8> chunk(std::min<u64>(count, kChunk));
+    u64 done = 0;
+    while (done < count) {
+        usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
+        auto n = f.read(std::span(chunk.data(), want), pos + done);
+        if (!n) {
+            if (done > 0)
+                break;
+            return err(n.error());
+        }
+        if (*n == 0)
+            break;
+        if (auto r = t.mm().copy_out(buf.value + done, std::span(chunk.data(), *n)); !r) {
+            if (done > 0)
+                break;
+            return err(r.error());
+        }
+        done += *n;
+        if (!f.seekable() || *n < want)
+            break;
+    }
+    return done;
+}
+
+KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
+{
+    count = std::min(count, kMaxRwCount);
+    std::vector<u8> chunk(std::min<u64>(count, kChunk));
+    u64 done = 0;
+    while (done < count) {
+        usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
+        if (auto r = t.mm().copy_in(buf.value + done, std::span(chunk.data(), want)); !r) {
+            if (done > 0)
+                break;
+            return err(r.error());
+        }
+        auto n = f.write(std::span(chunk.data(), want), pos + done);
+        if (!n) {
+            if (done > 0)
+                break;
+            return err(n.error());
+        }
+        done += *n;
+        if (*n < want)
+            break;
+    }
+    return done;
+}
+
+template <class Op>
+KResult<u64> at_file_position(File& f, bool append, Op op)
+{
+    if (!f.seekable())
+        return op(0);
+    std::lock_guard lock(f.position_lock());
+    u64 pos = f.position_locked();
+    if (append)
+        pos = static_cast<u64>(TRY(f.inode().attr()).size);
+    u64 n = TRY(op(pos));
+    f.set_position_locked(pos + n);
+    return n;
+}
+
+KResult<std::vector<abi::Iovec>> copy_iovecs(Thread& t, GuestAddr iov, u64 count)
+{
+    if (count > kIovMax)
+        return err(Errno::INVAL);
+    std::vector<abi::Iovec> v(count);
+    TRY(t.mm().copy_in(iov.value, std::span(reinterpret_cast<u8*>(v.data()), count * sizeof(abi::Iovec))));
+    u64 total = 0;
+    for (auto& e : v) {
+        if (static_cast<i64>(e.len) < 0)
+            return err(Errno::INVAL);
+        total += e.len;
+        if (static_cast<i64>(total) < 0)
+            return err(Errno::INVAL);
+    }
+    return v;
+}
+
+template <class One>
+KResult<u64> vectored(const std::vector<abi::Iovec>& iovs, u64 pos, One one)
+{
+    u64 done = 0;
+    for (auto& iov : iovs) {
+        if (iov.len == 0)
+            continue;
+        auto n = one(GuestAddr { iov.base }, iov.len, pos + done);
+        if (!n) {
+            if (done > 0)
+                break;
+            return err(n.error());
+        }
+        done += *n;
+        if (*n < iov.len)
+            break;
+    }
+    return done;
+}
+
+} // namespace
+
+KResult<u64> sys_read(Thread& t, int fd, GuestAddr buf, u64 count)
+{
+    auto file = TRY(get_file(t, fd));
+    TRY(check_readable(*file));
+    return at_file_position(*file, false, [&](u64 pos) { return read_into(t, *file, buf, count, pos); });
+}
+
+KResult<u64> sys_write(Thread& t, int fd, GuestAddr buf, u64 count)
+{
+    auto file = TRY(get_file(t, fd));
+    TRY(check_writable(*file));
+    return at_file_position(*file, file->flags() & O_APPEND,
+                            [&](u64 pos) { return write_from(t, *file, buf, count, pos); });
+}
+
+KResult<u64> sys_pread64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
+{
+    if (pos < 0)
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, fd));
+    TRY(check_readable(*file));
+    if (!file->seekable())
+        return err(Errno::SPIPE);
+    return read_into(t, *file, buf, count, static_cast<u64>(pos));
+}
+
+KResult<u64> sys_pwrite64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
+{
+    if (pos < 0)
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, fd));
+    TRY(check_writable(*file));
+    if (!file->seekable())
+        return err(Errno::SPIPE);
+    return write_from(t, *file, buf, count, static_cast<u64>(pos));
+}
+
+KResult<u64> sys_readv(Thread& t, int fd, GuestAddr iov, u64 count)
+{
+    auto file = TRY(get_file(t, fd));
+    TRY(check_readable(*file));
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    return at_file_position(*file, false, [&](u64 pos) {
+        return vectored(iovs, pos, [&](GuestAddr b, u64 n, u64 p) { return read_into(t, *file, b, n, p); });
+    });
+}
+
+KResult<u64> sys_writev(Thread& t, int fd, GuestAddr iov, u64 count)
+{
+    auto file = TRY(get_file(t, fd));
+    TRY(check_writable(*file));
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    return at_file_position(*file, file->flags() & O_APPEND, [&](u64 pos) {
+        return vectored(iovs, pos, [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
+    });
+}
+
+KResult<u64> sys_preadv(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
+{
+    if (pos < 0)
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, fd));
+    TRY(check_readable(*file));
+    if (!file->seekable())
+        return err(Errno::SPIPE);
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    return vectored(iovs, static_cast<u64>(pos),
+                    [&](GuestAddr b, u64 n, u64 p) { return read_into(t, *file, b, n, p); });
+}
+
+KResult<u64> sys_pwritev(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
+{
+    if (pos < 0)
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, fd));
+    TRY(check_writable(*file));
+    if (!file->seekable())
+        return err(Errno::SPIPE);
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    return vectored(iovs, static_cast<u64>(pos),
+                    [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
+}
+
+KResult<u64> sys_lseek(Thread& t, int fd, i64 offset, u32 whence)
+{
+    auto file = TRY(get_file(t, fd));
+    if (!file->seekable())
+        return err(Errno::SPIPE);
+    std::lock_guard lock(file->position_lock());
+    i64 base = 0;
+    switch (whence) {
+    case SEEK_SET: base = 0; break;
+    case SEEK_CUR: base = static_cast<i64>(file->position_locked()); break;
+    case SEEK_END: base = TRY(file->inode().attr()).size; break;
+    case SEEK_DATA:
+    case SEEK_HOLE: {
+        i64 size = TRY(file->inode().attr()).size;
+        if (offset < 0 || offset >= size)
+            return err(Errno::NXIO);
+        i64 r = whence == SEEK_DATA ? offset : size;
+        file->set_position_locked(static_cast<u64>(r));
+        return static_cast<u64>(r);
+    }
+    default:
+        return err(Errno::INVAL);
+    }
+    i64 result;
+    if (__builtin_add_overflow(base, offset, &result) || result < 0)
+        return err(Errno::INVAL);
+    file->set_position_locked(static_cast<u64>(result));
+    if (result == 0)
+        file->dir_snapshot_locked.reset();
+    return static_cast<u64>(result);
+}
+
+} // namespace umk::kernel

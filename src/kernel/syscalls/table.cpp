@@ -1,0 +1,157 @@
+#include "kernel/syscalls/table.h"
+
+#include "kernel/syscalls/handlers.h"
+#include "kernel/syscalls/signatures.h"
+
+#include <sys/syscall.h>
+
+#include <array>
+
+namespace umk::kernel {
+
+namespace {
+
+struct Row {
+    u64 nr;
+    SyscallEntry entry;
+};
+
+template <auto F>
+constexpr Row supported(u64 nr)
+{
+    return { nr, { &Typed<F>::call, Support::Supported, "" } };
+}
+
+template <auto F>
+constexpr Row partial(u64 nr, const char* missing)
+{
+    return { nr, { &Typed<F>::call, Support::Partial, missing } };
+}
+
+constexpr Row kRows[] = {
+    // read_write.cpp
+    supported<sys_read>(SYS_read),
+    supported<sys_write>(SYS_write),
+    supported<sys_pread64>(SYS_pread64),
+    supported<sys_pwrite64>(SYS_pwrite64),
+    supported<sys_readv>(SYS_readv),
+    supported<sys_writev>(SYS_writev),
+    supported<sys_preadv>(SYS_preadv),
+    supported<sys_pwritev>(SYS_pwritev),
+    supported<sys_lseek>(SYS_lseek),
+    // open.cpp
+    partial<sys_open>(SYS_open, "O_TMPFILE"),
+    partial<sys_openat>(SYS_openat, "O_TMPFILE"),
+    supported<sys_creat>(SYS_creat),
+    supported<sys_close>(SYS_close),
+    partial<sys_close_range>(SYS_close_range, "CLOSE_RANGE_UNSHARE does not unshare"),
+    // stat.cpp
+    supported<sys_fstat>(SYS_fstat),
+    supported<sys_stat>(SYS_stat),
+    supported<sys_lstat>(SYS_lstat),
+    supported<sys_newfstatat>(SYS_newfstatat),
+    supported<sys_statx>(SYS_statx),
+    supported<sys_readlink>(SYS_readlink),
+    supported<sys_readlinkat>(SYS_readlinkat),
+    supported<sys_access>(SYS_access),
+    supported<sys_faccessat>(SYS_faccessat),
+    supported<sys_faccessat2>(SYS_faccessat2),
+    // dir.cpp
+    supported<sys_getdents64>(SYS_getdents64),
+    supported<sys_getcwd>(SYS_getcwd),
+    supported<sys_chdir>(SYS_chdir),
+    supported<sys_fchdir>(SYS_fchdir),
+    // fcntl.cpp
+    supported<sys_dup>(SYS_dup),
+    supported<sys_dup2>(SYS_dup2),
+    supported<sys_dup3>(SYS_dup3),
+    partial<sys_fcntl>(SYS_fcntl, "locks, leases, pipe sizes, seals, owner/signals"),
+    partial<sys_ioctl>(SYS_ioctl, "terminal allowlist (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, FIONREAD), FIOCLEX/FIONCLEX/FIONBIO"),
+    // mmap.cpp
+    supported<sys_brk>(SYS_brk),
+    partial<sys_mmap>(SYS_mmap, "MAP_HUGETLB; MAP_GROWSDOWN stacks do not grow"),
+    supported<sys_munmap>(SYS_munmap),
+    supported<sys_mprotect>(SYS_mprotect),
+    partial<sys_mremap>(SYS_mremap, "MREMAP_DONTUNMAP"),
+    supported<sys_madvise>(SYS_madvise),
+    // process.cpp
+    supported<sys_getpid>(SYS_getpid),
+    supported<sys_gettid>(SYS_gettid),
+    supported<sys_getppid>(SYS_getppid),
+    supported<sys_getuid>(SYS_getuid),
+    supported<sys_geteuid>(SYS_geteuid),
+    supported<sys_getgid>(SYS_getgid),
+    supported<sys_getegid>(SYS_getegid),
+    supported<sys_getresuid>(SYS_getresuid),
+    supported<sys_getresgid>(SYS_getresgid),
+    supported<sys_getgroups>(SYS_getgroups),
+    supported<sys_getpgrp>(SYS_getpgrp),
+    supported<sys_getpgid>(SYS_getpgid),
+    supported<sys_getsid>(SYS_getsid),
+    supported<sys_uname>(SYS_uname),
+    partial<sys_exit>(SYS_exit, "single-threaded processes: ends the process"),
+    supported<sys_exit_group>(SYS_exit_group),
+    supported<sys_set_tid_address>(SYS_set_tid_address),
+    supported<sys_set_robust_list>(SYS_set_robust_list),
+    supported<sys_get_robust_list>(SYS_get_robust_list),
+    supported<sys_rseq>(SYS_rseq), // ENOSYS by design: glibc falls back
+    supported<sys_arch_prctl>(SYS_arch_prctl),
+    supported<sys_prlimit64>(SYS_prlimit64),
+    supported<sys_getrlimit>(SYS_getrlimit),
+    supported<sys_setrlimit>(SYS_setrlimit),
+    supported<sys_getrandom>(SYS_getrandom),
+    partial<sys_sysinfo>(SYS_sysinfo, "load and memory figures are the host's"),
+    supported<sys_sched_getaffinity>(SYS_sched_getaffinity),
+    supported<sys_sched_yield>(SYS_sched_yield),
+    supported<sys_umask>(SYS_umask),
+    partial<sys_prctl>(SYS_prctl, "PR_SET_NAME/GET_NAME, PR_GET/SET_DUMPABLE, PR_GET_NO_NEW_PRIVS only"),
+    partial<sys_execve>(SYS_execve, "single-threaded callers"),
+    // time.cpp
+    partial<sys_clock_gettime>(SYS_clock_gettime, "CPU-time clocks report the kernel process's"),
+    supported<sys_clock_getres>(SYS_clock_getres),
+    supported<sys_gettimeofday>(SYS_gettimeofday),
+    supported<sys_time>(SYS_time),
+    partial<sys_nanosleep>(SYS_nanosleep, "not interruptible by signals yet"),
+    partial<sys_clock_nanosleep>(SYS_clock_nanosleep, "not interruptible by signals yet"),
+    // signal.cpp
+    partial<sys_rt_sigaction>(SYS_rt_sigaction, "actions are stored; delivery comes with processes"),
+    partial<sys_rt_sigprocmask>(SYS_rt_sigprocmask, "masks are stored; delivery comes with processes"),
+    supported<sys_sigaltstack>(SYS_sigaltstack),
+    // futex.cpp
+    partial<sys_futex>(SYS_futex, "single thread: WAIT/WAKE(_BITSET) only"),
+};
+
+struct Table {
+    std::array<SyscallEntry, strace::kSyscallCount> entries {};
+    Table()
+    {
+        for (const Row& r : kRows)
+            entries[r.nr] = r.entry;
+    }
+};
+
+const Table& table()
+{
+    static const Table t;
+    return t;
+}
+
+} // namespace
+
+const SyscallEntry& syscall_entry(u64 nr)
+{
+    static const SyscallEntry kNone {};
+    if (nr >= strace::kSyscallCount)
+        return kNone;
+    return table().entries[nr];
+}
+
+std::string_view syscall_name(u64 nr)
+{
+    const strace::Signature* s = strace::signature(nr);
+    return s ? s->name : "";
+}
+
+u64 syscall_count() { return strace::kSyscallCount; }
+
+} // namespace umk::kernel

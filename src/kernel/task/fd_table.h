@@ -1,0 +1,32 @@
+#pragma once
+
+// A process's file descriptor table (Linux's struct files_struct).
+
+#include "kernel/vfs/file.h"
+
+namespace umk::kernel {
+
+class FdTable : public RefCounted {
+public:
+    struct Entry {
+        RefPtr<File> file;
+        bool cloexec { false };
+    };
+
+    KResult<RefPtr<File>> get(int fd);
+    KResult<Entry> entry(int fd);
+    // Lowest free fd >= min_fd, below `limit` (RLIMIT_NOFILE): EMFILE.
+    KResult<int> allocate(RefPtr<File> file, bool cloexec, int min_fd, u64 limit);
+    // dup2/dup3: replaces whatever `fd` held.
+    KResult<void> install(int fd, RefPtr<File> file, bool cloexec, u64 limit);
+    KResult<void> close(int fd);
+    KResult<void> set_cloexec(int fd, bool cloexec);
+    void close_on_exec();
+    std::vector<std::pair<int, Entry>> snapshot();
+
+private:
+    std::mutex m_lock;
+    std::vector<Entry> m_entries;
+};
+
+} // namespace umk::kernel

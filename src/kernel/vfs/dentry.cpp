@@ -1,0 +1,77 @@
+#include "kernel/vfs/dentry.h"
+
+#include <vector>
+
+namespace umk::kernel {
+
+RefPtr<Dentry> Dentry::make_root(RefPtr<Inode> inode, std::string name)
+{
+    return RefPtr<Dentry>(new Dentry(std::move(name), nullptr, std::move(inode)));
+}
+
+KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
+{
+    {
+        std::lock_guard lock(m_lock);
+        if (auto it = m_children.find(name); it != m_children.end())
+            return it->second;
+    }
+    auto inode = TRY(m_inode->lookup(name));
+    return add_child(name, std::move(inode));
+}
+
+RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
+{
+    std::lock_guard lock(m_lock);
+    if (auto it = m_children.find(name); it != m_children.end() && it->second->m_inode == inode)
+        return it->second;
+    RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
+    m_children.insert_or_assign(std::string(name), d);
+    return d;
+}
+
+void Dentry::forget_child(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    if (auto it = m_children.find(name); it != m_children.end())
+        m_children.erase(it);
+}
+
+RefPtr<Dentry> Dentry::mounted() const
+{
+    std::lock_guard lock(m_lock);
+    return m_mounted;
+}
+
+void Dentry::mount(RefPtr<Dentry> root)
+{
+    std::lock_guard lock(m_lock);
+    root->m_mountpoint = this;
+    m_mounted = std::move(root);
+}
+
+std::string Dentry::path() const
+{
+    std::vector<const std::string*> names;
+    const Dentry* d = this;
+    for (;;) {
+        if (d->m_parent) {
+            names.push_back(&d->m_name);
+            d = d->m_parent.get();
+        } else if (d->m_mountpoint) {
+            d = d->m_mountpoint;
+        } else {
+            break;
+        }
+    }
+    if (names.empty())
+        return "/";
+    std::string out;
+    for (auto it = names.rbegin(); it != names.rend(); ++it) {
+        out += '/';
+        out += **it;
+    }
+    return out;
+}
+
+} // namespace umk::kernel

@@ -1,0 +1,53 @@
+#pragma once
+
+// The name cache and the mount tree. A Dentry names an inode at one place
+// of the tree; its children are cached for the life of the kernel (a
+// guest machine), removed by unlink/rename. A mount covers a Dentry with
+// the root Dentry of another file system.
+//
+// Lifetime: a child holds its parent (RefPtr); a parent holds its cached
+// children; a mountpoint holds the mounted root, which points back at it
+// raw (the mountpoint outlives the mount: mounts are never undone yet).
+
+#include "kernel/vfs/inode.h"
+
+#include <map>
+
+namespace umk::kernel {
+
+class Dentry : public RefCounted {
+public:
+    static RefPtr<Dentry> make_root(RefPtr<Inode> inode, std::string name = "/");
+
+    const std::string& name() const { return m_name; }
+    RefPtr<Dentry> parent() const { return m_parent; }
+    Inode& inode() const { return *m_inode; }
+    RefPtr<Inode> inode_ref() const { return m_inode; }
+
+    // Cached lookup of a child in this directory (no mount crossing).
+    KResult<RefPtr<Dentry>> child(std::string_view name);
+    // After the file system created or removed `name`.
+    RefPtr<Dentry> add_child(std::string_view name, RefPtr<Inode> inode);
+    void forget_child(std::string_view name);
+
+    RefPtr<Dentry> mounted() const;
+    void mount(RefPtr<Dentry> root);
+    Dentry* mountpoint() const { return m_mountpoint; }
+
+    // The absolute path in the guest's tree, following mounts up.
+    std::string path() const;
+
+private:
+    Dentry(std::string name, RefPtr<Dentry> parent, RefPtr<Inode> inode)
+        : m_name(std::move(name)), m_parent(std::move(parent)), m_inode(std::move(inode)) {}
+
+    std::string m_name;
+    RefPtr<Dentry> m_parent;
+    RefPtr<Inode> m_inode;
+    mutable std::mutex m_lock;
+    std::map<std::string, RefPtr<Dentry>, std::less<>> m_children;
+    RefPtr<Dentry> m_mounted;
+    Dentry* m_mountpoint { nullptr };
+};
+
+} // namespace umk::kernel

@@ -1,0 +1,59 @@
+#pragma once
+
+// An open file description (Linux's struct file): shared by dup'ed fds
+// and across fork, holds the position and the status flags.
+
+#include "kernel/vfs/dentry.h"
+
+namespace umk::kernel {
+
+
+
+class File : public RefCounted {
+public:
+    File(RefPtr<Inode> inode, int flags) : m_inode(std::move(inode)), m_flags(flags) {}
+
+    // Data. `pos` is the offset for positioned files; stream files
+    // ignore it. Short counts are allowed, as on Linux.
+    virtual KResult<usize> read(std::span<u8> out, u64 pos);
+    virtual KResult<usize> write(std::span<const u8> data, u64 pos);
+    // Regular files and block devices have positions; pipes, ttys and
+    // character devices do not (lseek gives ESPIPE).
+    virtual bool seekable() const { return true; }
+    virtual KResult<std::vector<DirEntry>> list();
+    virtual KResult<u64> ioctl(Thread&, u64 request, u64 argument);
+    // A host fd the guest may map, or -1 (mmap gives ENODEV).
+    virtual int host_fd() const { return -1; }
+    virtual KResult<void> sync() { return {}; }
+
+    Inode& inode() const { return *m_inode; }
+    RefPtr<Inode> inode_ref() const { return m_inode; }
+
+    int flags() const { return m_flags.load(); }
+    void set_status_flags(int flags);
+    int access_mode() const;
+    bool readable() const;
+    bool writable() const;
+
+    // The path it was opened by, for /proc/self/fd and getdents state.
+    RefPtr<Dentry> dentry() const { return m_dentry; }
+    void set_dentry(RefPtr<Dentry> d) { m_dentry = std::move(d); }
+
+    // The position, and the directory stream index for getdents.
+    std::mutex& position_lock() { return m_position_lock; }
+    u64 position_locked() const { return m_position; }
+    void set_position_locked(u64 p) { m_position = p; }
+
+private:
+    RefPtr<Inode> m_inode;
+    RefPtr<Dentry> m_dentry;
+    std::atomic<int> m_flags;
+    std::mutex m_position_lock;
+    u64 m_position { 0 };
+
+public:
+    // getdents: the listing taken when the stream (re)started at 0.
+    std::optional<std::vector<DirEntry>> dir_snapshot_locked;
+};
+
+} // namespace umk::kernel

@@ -1,0 +1,63 @@
+#include "kernel/vfs/file.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+u8 dirent_type(u32 mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return DT_REG;
+    case S_IFDIR: return DT_DIR;
+    case S_IFLNK: return DT_LNK;
+    case S_IFCHR: return DT_CHR;
+    case S_IFBLK: return DT_BLK;
+    case S_IFIFO: return DT_FIFO;
+    case S_IFSOCK: return DT_SOCK;
+    }
+    return DT_UNKNOWN;
+}
+
+bool Inode::is_dir()
+{
+    auto a = attr();
+    return a && S_ISDIR(a->mode);
+}
+
+// A non-directory answers ENOTDIR to directory operations; a read-only
+// file system answers EROFS to changes (subclasses override).
+KResult<RefPtr<Inode>> Inode::lookup(std::string_view) { return err(Errno::NOTDIR); }
+KResult<std::vector<DirEntry>> Inode::list() { return err(Errno::NOTDIR); }
+KResult<RefPtr<Inode>> Inode::create(std::string_view, u32, u32, u32) { return err(Errno::ROFS); }
+KResult<RefPtr<Inode>> Inode::mkdir(std::string_view, u32, u32, u32) { return err(Errno::ROFS); }
+KResult<RefPtr<Inode>> Inode::symlink(std::string_view, std::string_view, u32, u32) { return err(Errno::ROFS); }
+KResult<void> Inode::unlink(std::string_view) { return err(Errno::ROFS); }
+KResult<void> Inode::rmdir(std::string_view) { return err(Errno::ROFS); }
+KResult<void> Inode::rename(std::string_view, Inode&, std::string_view) { return err(Errno::ROFS); }
+KResult<void> Inode::link(Inode&, std::string_view) { return err(Errno::ROFS); }
+KResult<std::string> Inode::readlink() { return err(Errno::INVAL); }
+KResult<void> Inode::chmod(u32) { return err(Errno::ROFS); }
+KResult<void> Inode::chown(u32, u32) { return err(Errno::ROFS); }
+KResult<void> Inode::truncate(u64) { return err(Errno::ROFS); }
+KResult<void> Inode::set_times(std::optional<Timespec>, std::optional<Timespec>) { return err(Errno::ROFS); }
+
+KResult<usize> File::read(std::span<u8>, u64) { return err(Errno::INVAL); }
+KResult<usize> File::write(std::span<const u8>, u64) { return err(Errno::INVAL); }
+KResult<std::vector<DirEntry>> File::list() { return err(Errno::NOTDIR); }
+KResult<u64> File::ioctl(Thread&, u64, u64) { return err(Errno::NOTTY); }
+
+void File::set_status_flags(int flags)
+{
+    constexpr int kSettable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+    int old = m_flags.load();
+    while (!m_flags.compare_exchange_weak(old, (old & ~kSettable) | (flags & kSettable))) {
+    }
+}
+
+int File::access_mode() const { return m_flags.load() & O_ACCMODE; }
+bool File::readable() const { return !(flags() & O_PATH) && (access_mode() == O_RDONLY || access_mode() == O_RDWR); }
+bool File::writable() const { return !(flags() & O_PATH) && (access_mode() == O_WRONLY || access_mode() == O_RDWR); }
+
+} // namespace umk::kernel

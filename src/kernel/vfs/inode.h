@@ -1,0 +1,89 @@
+#pragma once
+
+// Inodes and open file descriptions. Analogous to Linux's struct inode and
+// struct file; each file system (kernel/fs/) subclasses them.
+//
+// Lock order: Dentry::m_lock (parent before child), then an inode's own
+// lock, then an open file's lock. Nothing here blocks on the guest while
+// holding a lock.
+
+#include "lib/kresult.h"
+#include "lib/ref.h"
+#include "lib/types.h"
+
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace umk::kernel {
+
+class Thread;
+class File;
+
+struct Timespec {
+    i64 sec { 0 };
+    i64 nsec { 0 };
+};
+
+// What stat(2) and statx(2) report, file-system independent.
+struct InodeAttr {
+    u64 dev { 0 };
+    u64 ino { 0 };
+    u32 mode { 0 }; // type and permission bits
+    u64 nlink { 1 };
+    u32 uid { 0 };
+    u32 gid { 0 };
+    u64 rdev { 0 };
+    i64 size { 0 };
+    i64 blksize { 4096 };
+    i64 blocks { 0 };
+    Timespec atime, mtime, ctime;
+    std::optional<Timespec> btime;
+};
+
+struct DirEntry {
+    std::string name;
+    u64 ino { 0 };
+    u8 type { 0 }; // DT_*
+};
+
+// The file type bits of a mode as a DT_* value.
+u8 dirent_type(u32 mode);
+
+class Inode : public RefCounted {
+public:
+    virtual KResult<InodeAttr> attr() = 0;
+
+    // Directory operations. The defaults are what a non-directory says.
+    virtual KResult<RefPtr<Inode>> lookup(std::string_view name);
+    virtual KResult<std::vector<DirEntry>> list();
+    virtual KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid);
+    virtual KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid);
+    virtual KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid);
+    virtual KResult<void> unlink(std::string_view name);
+    virtual KResult<void> rmdir(std::string_view name);
+    // Moves `name` of this directory to `new_name` of `new_dir`, which is
+    // on the same file system (the caller checked).
+    virtual KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name);
+    virtual KResult<void> link(Inode& target, std::string_view name);
+
+    virtual KResult<std::string> readlink();
+    virtual KResult<void> chmod(u32 mode);
+    virtual KResult<void> chown(u32 uid, u32 gid);
+    virtual KResult<void> truncate(u64 length);
+    virtual KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime);
+
+    // Opens an open file description. `flags` are the guest's O_* flags
+    // (the caller did permission and type checks).
+    virtual KResult<RefPtr<File>> open(int flags) = 0;
+
+    // Identifies the file system for rename/link EXDEV checks.
+    virtual const void* fs_id() const = 0;
+
+    bool is_dir();
+};
+
+} // namespace umk::kernel

@@ -1,0 +1,158 @@
+#include "kernel/vfs/path.h"
+
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+bool Credentials::in_group(u32 g) const
+{
+    if (g == fsgid)
+        return true;
+    for (u32 x : groups)
+        if (x == g)
+            return true;
+    return false;
+}
+
+KResult<void> check_access(const InodeAttr& a, const Credentials& c, int may)
+{
+    if (c.fsuid == 0) {
+        // CAP_DAC_OVERRIDE: all but exec of a file with no x bit at all.
+        if ((may & kMayExec) && !S_ISDIR(a.mode) && !(a.mode & 0111))
+            return err(Errno::ACCES);
+        return {};
+    }
+    u32 bits = a.mode & 07;
+    if (c.fsuid == a.uid)
+        bits = (a.mode >> 6) & 07;
+    else if (c.in_group(a.gid))
+        bits = (a.mode >> 3) & 07;
+    if ((bits & static_cast<u32>(may)) != static_cast<u32>(may))
+        return err(Errno::ACCES);
+    return {};
+}
+
+RefPtr<Dentry> follow_mounts(RefPtr<Dentry> d)
+{
+    while (auto m = d->mounted())
+        d = m;
+    return d;
+}
+
+namespace {
+
+RefPtr<Dentry> parent_of(const RefPtr<Dentry>& root, RefPtr<Dentry> d)
+{
+    for (;;) {
+        if (d == root)
+            return d;
+        if (auto p = d->parent())
+            return follow_mounts(p);
+        Dentry* mp = d->mountpoint();
+        if (!mp)
+            return d; // the global root
+        d = RefPtr<Dentry>(mp);
+    }
+}
+
+struct Walker {
+    const PathContext& ctx;
+    int links { 0 };
+
+    KResult<RefPtr<Dentry>> walk(RefPtr<Dentry> cur, std::string_view path, Follow follow_last)
+    {
+        if (path.empty())
+            return err(Errno::NOENT);
+        if (path.size() >= kPathMax)
+            return err(Errno::NAMETOOLONG);
+        if (path[0] == '/')
+            cur = ctx.root;
+        cur = follow_mounts(cur);
+        usize i = 0;
+        while (i < path.size()) {
+            while (i < path.size() && path[i] == '/')
+                i++;
+            if (i == path.size())
+                break;
+            usize end = path.find('/', i);
+            if (end == std::string_view::npos)
+                end = path.size();
+            std::string_view name = path.substr(i, end - i);
+            usize rest = end;
+            while (rest < path.size() && path[rest] == '/')
+                rest++;
+            bool last = rest == path.size();
+            bool trailing_slash = last && end < path.size();
+            i = end;
+
+            auto attr = TRY(cur->inode().attr());
+            if (!S_ISDIR(attr.mode))
+                return err(Errno::NOTDIR);
+            TRY(check_access(attr, ctx.creds, kMayExec));
+            if (name == ".")
+                continue;
+            if (name == "..") {
+                cur = parent_of(ctx.root, cur);
+                continue;
+            }
+            if (name.size() > kNameMax)
+                return err(Errno::NAMETOOLONG);
+            auto next = follow_mounts(TRY(cur->child(name)));
+            auto next_attr = TRY(next->inode().attr());
+            if (S_ISLNK(next_attr.mode) && (!last || trailing_slash || follow_last == Follow::Yes)) {
+                if (++links > kMaxSymlinks)
+                    return err(Errno::LOOP);
+                auto target = TRY(next->inode().readlink());
+                next = TRY(walk(cur, target, Follow::Yes));
+            }
+            if (trailing_slash) {
+                auto a = TRY(next->inode().attr());
+                if (!S_ISDIR(a.mode))
+                    return err(Errno::NOTDIR);
+            }
+            cur = next;
+        }
+        return cur;
+    }
+};
+
+} // namespace
+
+KResult<RefPtr<Dentry>> resolve_path(const PathContext& ctx, std::string_view path, Follow follow_last)
+{
+    Walker w { ctx };
+    return w.walk(ctx.start, path, follow_last);
+}
+
+KResult<ParentAndName> resolve_parent(const PathContext& ctx, std::string_view path)
+{
+    if (path.empty())
+        return err(Errno::NOENT);
+    if (path.size() >= kPathMax)
+        return err(Errno::NAMETOOLONG);
+    usize end = path.size();
+    while (end > 0 && path[end - 1] == '/')
+        end--;
+    ParentAndName out;
+    out.trailing_slash = end < path.size();
+    if (end == 0) { // "/" or "///"
+        out.parent = ctx.root;
+        out.name = ".";
+        return out;
+    }
+    usize slash = path.rfind('/', end - 1);
+    std::string_view dir = slash == std::string_view::npos ? std::string_view() : path.substr(0, slash + 1);
+    out.name = std::string(path.substr(slash == std::string_view::npos ? 0 : slash + 1,
+                                       end - (slash == std::string_view::npos ? 0 : slash + 1)));
+    if (out.name.size() > kNameMax)
+        return err(Errno::NAMETOOLONG);
+    Walker w { ctx };
+    out.parent = dir.empty() ? follow_mounts(ctx.start) : TRY(w.walk(ctx.start, dir, Follow::Yes));
+    auto attr = TRY(out.parent->inode().attr());
+    if (!S_ISDIR(attr.mode))
+        return err(Errno::NOTDIR);
+    TRY(check_access(attr, ctx.creds, kMayExec));
+    return out;
+}
+
+} // namespace umk::kernel

@@ -1,0 +1,87 @@
+#pragma once
+
+// The platform interface (after gVisor's platform.Context): kernel code
+// runs guest threads through it and never knows how guest code is run.
+// Today there is one platform, seccomp_trap/.
+
+#include "lib/kresult.h"
+#include "lib/types.h"
+
+#include <memory>
+#include <span>
+
+namespace umk::platform {
+
+// General registers in struct user_regs_struct order (also the order of
+// UMK_R15.. in seccomp_trap/layout.h).
+struct Registers {
+    enum Index {
+        R15, R14, R13, R12, RBP, RBX, R11, R10, R9, R8, RAX, RCX, RDX, RSI, RDI, ORIG_RAX,
+        RIP, CS, EFLAGS, RSP, SS, FS_BASE, GS_BASE, DS, ES, FS, GS,
+        Count
+    };
+    u64 r[Count] {};
+
+    u64& operator[](Index i) { return r[i]; }
+    u64 operator[](Index i) const { return r[i]; }
+    // The syscall argument registers of the x86-64 ABI, in order.
+    u64 syscall_arg(int i) const;
+};
+
+enum class StopReason { Syscall, Fault, Exited };
+
+struct FaultInfo {
+    int signo { 0 };
+    int code { 0 };
+    u64 address { 0 };
+};
+
+// One guest thread.
+class Context {
+public:
+    virtual ~Context() = default;
+    // Runs the thread with `regs` until it stops; `regs` then holds its
+    // state. May block indefinitely; returns Exited once the address
+    // space is gone (the guest killed its host process, or kill()).
+    virtual StopReason switch_to_guest(Registers& regs, FaultInfo& fault) = 0;
+};
+
+// A file mapping needs a host fd; the platform hands it to the guest's
+// host process for the duration of one map call.
+struct MapRequest {
+    u64 address { 0 };   // always MAP_FIXED: the kernel picks addresses
+    u64 length { 0 };
+    int prot { 0 };
+    int flags { 0 };     // MAP_SHARED/MAP_PRIVATE(+MAP_ANONYMOUS, ...)
+    int host_fd { -1 };  // -1 for anonymous
+    u64 offset { 0 };
+};
+
+// One guest address space (a host process).
+class AddressSpace {
+public:
+    virtual ~AddressSpace() = default;
+    virtual KResult<void> map(const MapRequest&) = 0;
+    virtual KResult<void> unmap(u64 address, u64 length) = 0;
+    virtual KResult<void> protect(u64 address, u64 length, int prot) = 0;
+    // mremap(2) flags (MREMAP_MAYMOVE, MREMAP_FIXED); new_address with FIXED.
+    virtual KResult<void> remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address) = 0;
+    virtual KResult<void> advise(u64 address, u64 length, int advice) = 0;
+    // Guest memory. EFAULT where the range is not mapped accordingly.
+    virtual KResult<void> read(u64 address, std::span<u8> out) = 0;
+    virtual KResult<void> write(u64 address, std::span<const u8> data) = 0;
+    // Where the host's vDSO is mapped (AT_SYSINFO_EHDR for the guest).
+    virtual u64 vdso_base() const = 0;
+    // The first thread, stopped before its first guest instruction.
+    virtual Context& main_context() = 0;
+    // Kills the host process; every Context returns Exited.
+    virtual void kill() = 0;
+};
+
+class Platform {
+public:
+    virtual ~Platform() = default;
+    virtual KResult<std::unique_ptr<AddressSpace>> create_address_space() = 0;
+};
+
+} // namespace umk::platform

@@ -1,0 +1,119 @@
+/* The contract between the kernel and umk-stub: addresses, the shared
+ * control region and its protocol. Plain C so the freestanding stub and
+ * the kernel include the same definitions.
+ *
+ * Address layout of a guest address space (one host process):
+ *
+ *   0 .. UMK_GUEST_TASK_SIZE          guest memory (the guest's TASK_SIZE)
+ *   .. UMK_STUB_BASE                  guard gap, never mapped
+ *   UMK_STUB_BASE ..                  umk-stub image (linked here)
+ *   UMK_CTL_BASE ..                   control region (shared memfd):
+ *        page 0        op page, read-only in the stub
+ *        page 1        op result page
+ *        UMK_SLOT_OFFSET + i*UMK_SLOT_SIZE   thread slot i
+ *   UMK_ALTSTACK_BASE + i*UMK_ALTSTACK_STRIDE   signal stack of thread i
+ *   ~0x7ffff7ff0000                   host vvar/vdso (stub runs with
+ *                                     ADDR_NO_RANDOMIZE, see host/spawn)
+ *   ~0x7ffffffde000                   the stub's own host stack
+ */
+#ifndef UMK_PLATFORM_LAYOUT_H
+#define UMK_PLATFORM_LAYOUT_H
+
+#include <stdint.h>
+
+#define UMK_GUEST_TASK_SIZE 0x7ffe00000000ULL
+#define UMK_STUB_BASE 0x7fff00000000ULL
+#define UMK_CTL_BASE 0x7fff40000000ULL
+#define UMK_ALTSTACK_BASE 0x7fff80000000ULL
+
+#define UMK_MAX_THREADS 1024
+#define UMK_SLOT_OFFSET 0x10000ULL
+#define UMK_SLOT_SIZE 0x4000ULL
+#define UMK_CTL_SIZE (UMK_SLOT_OFFSET + UMK_MAX_THREADS * UMK_SLOT_SIZE)
+#define UMK_ALTSTACK_STRIDE 0x20000ULL /* stack + guard page below it */
+
+/* The control socket and memfd a new stub finds at exec. */
+#define UMK_STUB_CTL_FD 3
+#define UMK_STUB_MEMFD 4
+
+/* The trapped syscall number a fresh stub thread issues to say it is
+ * ready for its first guest registers. Not a Linux syscall number. */
+#define UMK_START_NR 1000
+
+/* Thread slot states (the futex word). Stub -> kernel: STOP_*;
+ * kernel -> stub: RESUME; kernel only: DEAD (the stub is gone). */
+enum {
+    UMK_RUNNING = 0,
+    UMK_STOP_SYSCALL = 1,
+    UMK_STOP_FAULT = 2,
+    UMK_RESUME = 3,
+    UMK_DEAD = 4,
+};
+
+/* orig_rax of a syscall stop that did not come in through the x86-64
+ * ABI (int $0x80 and other compat entries): always ENOSYS. */
+#define UMK_COMPAT_SYSCALL 0xffffffffffffffffULL
+
+/* Register order in a slot, same as struct user_regs_struct. */
+enum {
+    UMK_R15, UMK_R14, UMK_R13, UMK_R12, UMK_RBP, UMK_RBX, UMK_R11, UMK_R10,
+    UMK_R9, UMK_R8, UMK_RAX, UMK_RCX, UMK_RDX, UMK_RSI, UMK_RDI, UMK_ORIG_RAX,
+    UMK_RIP, UMK_CS, UMK_EFLAGS, UMK_RSP, UMK_SS, UMK_FS_BASE, UMK_GS_BASE,
+    UMK_DS, UMK_ES, UMK_FS, UMK_GS,
+    UMK_NREGS
+};
+
+#define UMK_XSAVE_MAX 8192
+
+struct umk_thread_slot {
+    uint32_t state;          /* futex word */
+    uint32_t stub_sleeping;  /* the stub waits in FUTEX_WAIT on state */
+    uint32_t kernel_sleeping;/* the kernel waits in FUTEX_WAIT on state */
+    uint32_t reserved0;
+    uint64_t regs[UMK_NREGS];
+    /* Fault stops: the host siginfo, decoded by the stub. */
+    int32_t fault_signo;
+    int32_t fault_code;
+    uint64_t fault_addr;
+    uint32_t xsave_size;     /* bytes valid in xsave[] (fault stops) */
+    uint32_t reserved1;
+    /* Slot 0 at start, before any guest code ran: the host vDSO. */
+    uint64_t vdso_base;
+    uint8_t pad[64 - (16 + 8 * UMK_NREGS + 32) % 64];
+    uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
+};
+
+#define UMK_MAX_OPS 32
+
+struct umk_op {
+    uint64_t nr;
+    uint64_t args[6];
+};
+
+/* Read-only in the stub: only the kernel writes it. */
+struct umk_op_page {
+    uint32_t req_seq;        /* futex word, bumped by the kernel */
+    uint32_t count;          /* ops in this batch */
+    struct umk_op ops[UMK_MAX_OPS];
+};
+
+/* Written by the op thread. Hostile: the guest can write it too. */
+struct umk_op_result_page {
+    uint32_t done_seq;       /* futex word */
+    uint32_t done_count;     /* ops executed; stops after the first error */
+    int64_t results[UMK_MAX_OPS];
+    /* recvmsg scratch for fds the kernel sends (SCM_RIGHTS) */
+    uint8_t msg_area[2048];
+};
+
+#ifdef __cplusplus
+static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
+static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
+static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big");
+#else
+_Static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
+_Static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
+_Static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big");
+#endif
+
+#endif

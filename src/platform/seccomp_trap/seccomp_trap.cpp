@@ -1,0 +1,473 @@
+#include "platform/seccomp_trap/seccomp_trap.h"
+
+#include "host/result.h"
+#include "platform/seccomp_trap/layout.h"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+extern "C" const char umk_stub_image_start[];
+extern "C" const char umk_stub_image_end[];
+
+namespace umk::platform {
+
+u64 Registers::syscall_arg(int i) const
+{
+    static constexpr Index kArgs[6] = { RDI, RSI, RDX, R10, R8, R9 };
+    return r[kArgs[i]];
+}
+
+namespace {
+
+static_assert(Registers::Count == UMK_NREGS);
+static_assert(Registers::RIP == UMK_RIP && Registers::FS_BASE == UMK_FS_BASE);
+
+u32 load(const u32& word) { return __atomic_load_n(&word, __ATOMIC_SEQ_CST); }
+void store(u32& word, u32 value) { __atomic_store_n(&word, value, __ATOMIC_SEQ_CST); }
+
+void futex_wait(u32& word, u32 expected)
+{
+    syscall(SYS_futex, &word, FUTEX_WAIT, expected, nullptr, nullptr, 0);
+}
+void futex_wake(u32& word) { syscall(SYS_futex, &word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
+
+// At most cores - 1 kernel threads spin at once: a spinning thread that
+// keeps the guest thread from running costs milliseconds (MEASUREMENTS.md).
+std::atomic<int> g_spinners { 0 };
+int spinner_budget()
+{
+    static const int budget = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
+    return budget;
+}
+
+// Hybrid wait until `done(state)`: ~100 PAUSEs, then sched_yield, then
+// FUTEX_WAIT with the `sleeping` flag raised so the other side wakes us.
+template <class Done>
+u32 hybrid_wait(u32& state, u32& sleeping, Done done)
+{
+    u32 seen = load(state);
+    if (done(seen))
+        return seen;
+    if (g_spinners.fetch_add(1, std::memory_order_relaxed) < spinner_budget()) {
+        for (int i = 0; i < 100 && !done(seen = load(state)); i++)
+            __builtin_ia32_pause();
+        for (int i = 0; i < 200 && !done(seen); i++) {
+            sched_yield();
+            seen = load(state);
+        }
+    }
+    g_spinners.fetch_sub(1, std::memory_order_relaxed);
+    while (!done(seen)) {
+        store(sleeping, 1);
+        if (load(state) == seen)
+            futex_wait(state, seen);
+        store(sleeping, 0);
+        seen = load(state);
+    }
+    return seen;
+}
+
+bool is_stop(u32 state) { return state == UMK_STOP_SYSCALL || state == UMK_STOP_FAULT || state == UMK_DEAD; }
+
+struct SpawnArgs {
+    int ctl;
+    int memfd;
+    int image;
+};
+
+// Runs in the CLONE_VM|CLONE_VFORK child: raw syscalls only.
+int spawn_child(void* raw)
+{
+    auto* a = static_cast<SpawnArgs*>(raw);
+    // The guest's layout needs the host's vdso/vvar and the stub's own
+    // stack at the very top (seccomp_trap/layout.h); umk randomizes the
+    // guest's own layout itself.
+    syscall(SYS_personality, ADDR_NO_RANDOMIZE);
+    int ctl = static_cast<int>(syscall(SYS_fcntl, a->ctl, F_DUPFD, 100));
+    int mem = static_cast<int>(syscall(SYS_fcntl, a->memfd, F_DUPFD, 100));
+    int image = static_cast<int>(syscall(SYS_fcntl, a->image, F_DUPFD, 100));
+    if (ctl < 0 || mem < 0 || image < 0)
+        syscall(SYS_exit, 126);
+    syscall(SYS_dup2, ctl, UMK_STUB_CTL_FD);
+    syscall(SYS_dup2, mem, UMK_STUB_MEMFD);
+    syscall(SYS_dup2, image, 5);
+    syscall(SYS_fcntl, 5, F_SETFD, FD_CLOEXEC);
+    syscall(SYS_close_range, 6, ~0U, 0);
+    syscall(SYS_close_range, 0, 2, 0);
+    static const char* const argv[] = { "umk-stub", nullptr };
+    static const char* const envp[] = { nullptr };
+    syscall(SYS_execveat, 5, "", argv, envp, AT_EMPTY_PATH);
+    syscall(SYS_exit, 127);
+    return 127;
+}
+
+} // namespace
+
+// ---- the platform ----
+
+KResult<std::unique_ptr<SeccompTrapPlatform>> SeccompTrapPlatform::create()
+{
+    std::unique_ptr<SeccompTrapPlatform> platform(new SeccompTrapPlatform);
+    int fd = memfd_create("umk-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING | 0x0010U /* MFD_EXEC, Linux 6.3 */);
+    if (fd < 0 && errno == EINVAL)
+        fd = memfd_create("umk-stub", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    platform->m_stub_image = host::Fd(TRY(host::check(fd)));
+    std::span image(umk_stub_image_start, static_cast<usize>(umk_stub_image_end - umk_stub_image_start));
+    while (!image.empty()) {
+        ssize_t n = ::write(fd, image.data(), image.size());
+        if (n <= 0)
+            return err(Errno::IO);
+        image = image.subspan(static_cast<usize>(n));
+    }
+    TRY(host::check_void(fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)));
+
+    platform->m_epoll = host::Fd(TRY(host::check(epoll_create1(EPOLL_CLOEXEC))));
+    platform->m_monitor_wakeup = host::Fd(TRY(host::check(eventfd(0, EFD_CLOEXEC))));
+    epoll_event ev {};
+    ev.events = EPOLLIN;
+    ev.data.fd = platform->m_monitor_wakeup.get();
+    TRY(host::check_void(epoll_ctl(platform->m_epoll.get(), EPOLL_CTL_ADD, ev.data.fd, &ev)));
+    platform->m_monitor = std::thread([p = platform.get()] { p->monitor_loop(); });
+    return platform;
+}
+
+SeccompTrapPlatform::~SeccompTrapPlatform()
+{
+    u64 one = 1;
+    [[maybe_unused]] auto n = ::write(m_monitor_wakeup.get(), &one, sizeof one);
+    if (m_monitor.joinable())
+        m_monitor.join();
+}
+
+void SeccompTrapPlatform::monitor_loop()
+{
+    for (;;) {
+        epoll_event events[16];
+        int n = epoll_wait(m_epoll.get(), events, 16, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw std::runtime_error("umk: stub monitor: epoll_wait failed");
+        for (int i = 0; i < n; i++) {
+            int fd = events[i].data.fd;
+            if (fd == m_monitor_wakeup.get())
+                return;
+            std::lock_guard lock(m_stubs_lock);
+            auto it = m_stubs.find(fd);
+            if (it == m_stubs.end())
+                continue;
+            epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+            it->second->mark_dead();
+            m_stubs.erase(it);
+        }
+    }
+}
+
+void SeccompTrapPlatform::watch(StubProcess& stub)
+{
+    std::lock_guard lock(m_stubs_lock);
+    epoll_event ev {};
+    ev.events = EPOLLIN;
+    ev.data.fd = stub.pidfd();
+    if (epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, stub.pidfd(), &ev) != 0)
+        throw std::runtime_error("umk: cannot watch a stub process");
+    m_stubs.emplace(stub.pidfd(), &stub);
+}
+
+void SeccompTrapPlatform::unwatch(StubProcess& stub)
+{
+    std::lock_guard lock(m_stubs_lock);
+    if (m_stubs.erase(stub.pidfd()))
+        epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, stub.pidfd(), nullptr);
+}
+
+KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space()
+{
+    host::Fd memfd(TRY(host::check(memfd_create("umk-ctl", MFD_CLOEXEC))));
+    TRY(host::check_void(ftruncate(memfd.get(), UMK_CTL_SIZE)));
+    void* region = mmap(nullptr, UMK_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.get(), 0);
+    if (region == MAP_FAILED)
+        return err(Errno::NOMEM);
+
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        munmap(region, UMK_CTL_SIZE);
+        return err(host::errno_from_host(errno));
+    }
+    host::Fd kernel_end(pair[0]);
+    host::Fd stub_end(pair[1]);
+
+    SpawnArgs args { stub_end.get(), memfd.get(), m_stub_image.get() };
+    constexpr usize kSpawnStack = 64 * 1024;
+    alignas(16) static thread_local char spawn_stack[kSpawnStack];
+    int pidfd = -1;
+    int pid = clone(spawn_child, spawn_stack + kSpawnStack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args,
+                    &pidfd);
+    if (pid < 0) {
+        munmap(region, UMK_CTL_SIZE);
+        return err(host::errno_from_host(errno));
+    }
+    auto stub = std::make_unique<StubProcess>(*this, host::Fd(pidfd), pid, std::move(kernel_end), region);
+    // Wait for the stub's first stop: its main thread asks for guest registers.
+    if (!static_cast<SeccompContext&>(stub->main_context()).wait_for_stop())
+        return err(Errno::AGAIN);
+    stub->read_startup_info();
+    return std::unique_ptr<AddressSpace>(std::move(stub));
+}
+
+// ---- a stub process ----
+
+StubProcess::StubProcess(SeccompTrapPlatform& platform, host::Fd pidfd, int pid, host::Fd ctl, void* region)
+    : m_platform(platform)
+    , m_pidfd(std::move(pidfd))
+    , m_pid(pid)
+    , m_ctl(std::move(ctl))
+    , m_region(region)
+    , m_main(slot(0))
+{
+    m_platform.watch(*this);
+}
+
+StubProcess::~StubProcess()
+{
+    m_platform.unwatch(*this);
+    kill();
+    // Reap only now: no kernel path can use m_pid any more.
+    siginfo_t info {};
+    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(m_pidfd.get()), &info, WEXITED) != 0
+           && errno == EINTR) {
+    }
+    munmap(m_region, UMK_CTL_SIZE);
+}
+
+umk_thread_slot& StubProcess::slot(unsigned index)
+{
+    auto* base = static_cast<char*>(m_region) + UMK_SLOT_OFFSET + index * UMK_SLOT_SIZE;
+    return *reinterpret_cast<umk_thread_slot*>(base);
+}
+
+void StubProcess::read_startup_info()
+{
+    u64 vdso = slot(0).vdso_base;
+    m_vdso_base = vdso >= UMK_GUEST_TASK_SIZE ? vdso : 0;
+}
+
+void StubProcess::kill()
+{
+    syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0);
+}
+
+void StubProcess::mark_dead()
+{
+    m_dead = true;
+    auto& s = slot(0);
+    store(s.state, UMK_DEAD);
+    futex_wake(s.state);
+    auto* results = reinterpret_cast<umk_op_result_page*>(static_cast<char*>(m_region) + 4096);
+    futex_wake(results->done_seq);
+}
+
+KResult<void> StubProcess::run_ops(std::span<const umk_op> ops)
+{
+    if (ops.size() > UMK_MAX_OPS)
+        return err(Errno::INVAL);
+    auto* page = static_cast<umk_op_page*>(m_region);
+    auto* results = reinterpret_cast<umk_op_result_page*>(static_cast<char*>(m_region) + 4096);
+    u32 seq = ++m_op_seq;
+    if (seq == 0)
+        seq = ++m_op_seq;
+    std::memcpy(page->ops, ops.data(), ops.size_bytes());
+    page->count = static_cast<u32>(ops.size());
+    store(page->req_seq, seq);
+    futex_wake(page->req_seq);
+    u32 ignored_sleeping = 0;
+    // The op thread always wakes us: `sleeping` is only our own flag here.
+    hybrid_wait(results->done_seq, ignored_sleeping, [&](u32 s) { return s == seq || m_dead.load(); });
+    if (m_dead)
+        return err(Errno::FAULT);
+    u32 done = std::min<u32>(load(results->done_count), static_cast<u32>(ops.size()));
+    for (u32 i = 0; i < done; i++) {
+        i64 r = results->results[i];
+        if (r < 0 && r >= -4095)
+            return err(host::errno_from_host(static_cast<int>(-r)));
+    }
+    if (done != ops.size())
+        return err(Errno::FAULT);
+    return {};
+}
+
+static umk_op make_op(long nr, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, u64 a5 = 0)
+{
+    return umk_op { static_cast<u64>(nr), { a0, a1, a2, a3, a4, a5 } };
+}
+
+KResult<void> StubProcess::map(const MapRequest& r)
+{
+    std::lock_guard lock(m_op_lock);
+    u64 flags = static_cast<u64>(r.flags) | MAP_FIXED;
+    if (r.host_fd < 0) {
+        umk_op op = make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags, static_cast<u64>(-1), 0);
+        return run_ops({ &op, 1 });
+    }
+
+    // Hand the fd over the control socket; the op thread receives it as
+    // its lowest free fd (0: the stub keeps no other low fds), maps it and
+    // closes it again.
+    char byte = 0;
+    iovec iov { &byte, 1 };
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] {};
+    msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &r.host_fd, sizeof(int));
+    if (sendmsg(m_ctl.get(), &msg, MSG_NOSIGNAL) != 1)
+        return err(Errno::NOMEM);
+
+    // The stub's recvmsg arguments live in the result page's scratch area,
+    // at the stub's addresses of it.
+    auto* results = reinterpret_cast<umk_op_result_page*>(static_cast<char*>(m_region) + 4096);
+    const u64 stub_area = UMK_CTL_BASE + 4096 + offsetof(umk_op_result_page, msg_area);
+    struct Scratch {
+        msghdr msg;
+        iovec iov;
+        char byte;
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    };
+    static_assert(sizeof(Scratch) <= sizeof(results->msg_area));
+    auto* scratch = reinterpret_cast<Scratch*>(results->msg_area);
+    std::memset(scratch, 0, sizeof *scratch);
+    scratch->iov.iov_base = reinterpret_cast<void*>(stub_area + offsetof(Scratch, byte));
+    scratch->iov.iov_len = 1;
+    scratch->msg.msg_iov = reinterpret_cast<iovec*>(stub_area + offsetof(Scratch, iov));
+    scratch->msg.msg_iovlen = 1;
+    scratch->msg.msg_control = reinterpret_cast<void*>(stub_area + offsetof(Scratch, control));
+    scratch->msg.msg_controllen = sizeof scratch->control;
+
+    constexpr int kStubFd = 0;
+    umk_op ops[] = {
+        make_op(SYS_recvmsg, UMK_STUB_CTL_FD, stub_area + offsetof(Scratch, msg), MSG_CMSG_CLOEXEC),
+        make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags, kStubFd, r.offset),
+        make_op(SYS_close, kStubFd),
+    };
+    auto result = run_ops(ops);
+    if (!result) {
+        // Never leave a received fd behind in the stub.
+        umk_op close_op = make_op(SYS_close, kStubFd);
+        (void)run_ops({ &close_op, 1 });
+    }
+    return result;
+}
+
+KResult<void> StubProcess::unmap(u64 address, u64 length)
+{
+    std::lock_guard lock(m_op_lock);
+    umk_op op = make_op(SYS_munmap, address, length);
+    return run_ops({ &op, 1 });
+}
+
+KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
+{
+    std::lock_guard lock(m_op_lock);
+    umk_op op = make_op(SYS_mprotect, address, length, static_cast<u64>(prot));
+    return run_ops({ &op, 1 });
+}
+
+KResult<void> StubProcess::remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address)
+{
+    std::lock_guard lock(m_op_lock);
+    umk_op op = make_op(SYS_mremap, old_address, old_length, new_length, static_cast<u64>(flags), new_address);
+    return run_ops({ &op, 1 });
+}
+
+KResult<void> StubProcess::advise(u64 address, u64 length, int advice)
+{
+    std::lock_guard lock(m_op_lock);
+    umk_op op = make_op(SYS_madvise, address, length, static_cast<u64>(advice));
+    return run_ops({ &op, 1 });
+}
+
+KResult<void> StubProcess::read(u64 address, std::span<u8> out)
+{
+    if (out.empty())
+        return {};
+    if (address >= UMK_GUEST_TASK_SIZE || out.size() > UMK_GUEST_TASK_SIZE - address)
+        return err(Errno::FAULT);
+    iovec local { out.data(), out.size() };
+    iovec remote { reinterpret_cast<void*>(address), out.size() };
+    ssize_t n = process_vm_readv(m_pid, &local, 1, &remote, 1, 0);
+    if (n != static_cast<ssize_t>(out.size()))
+        return err(Errno::FAULT);
+    return {};
+}
+
+KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
+{
+    if (data.empty())
+        return {};
+    if (address >= UMK_GUEST_TASK_SIZE || data.size() > UMK_GUEST_TASK_SIZE - address)
+        return err(Errno::FAULT);
+    iovec local { const_cast<u8*>(data.data()), data.size() };
+    iovec remote { reinterpret_cast<void*>(address), data.size() };
+    ssize_t n = process_vm_writev(m_pid, &local, 1, &remote, 1, 0);
+    if (n != static_cast<ssize_t>(data.size()))
+        return err(Errno::FAULT);
+    return {};
+}
+
+// ---- a guest thread ----
+
+bool SeccompContext::wait_for_stop()
+{
+    u32 state = hybrid_wait(m_slot.state, m_slot.kernel_sleeping, is_stop);
+    return state != UMK_DEAD;
+}
+
+StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
+{
+    // The slot is guest-writable: copy in once, validate what the stub
+    // would act on (fs/gs bases), and never trust it afterwards.
+    volatile u64* slot_regs = m_slot.regs;
+    for (int i = 0; i < Registers::Count; i++)
+        slot_regs[i] = regs.r[i];
+    store(m_slot.state, UMK_RESUME);
+    if (load(m_slot.stub_sleeping))
+        futex_wake(m_slot.state);
+
+    if (!wait_for_stop())
+        return StopReason::Exited;
+    for (int i = 0; i < Registers::Count; i++)
+        regs.r[i] = slot_regs[i];
+    if (load(m_slot.state) == UMK_STOP_FAULT) {
+        fault.signo = m_slot.fault_signo;
+        fault.code = m_slot.fault_code;
+        fault.address = m_slot.fault_addr;
+        return StopReason::Fault;
+    }
+    return StopReason::Syscall;
+}
+
+} // namespace umk::platform

@@ -1,0 +1,100 @@
+#pragma once
+
+// The seccomp-trap platform: each guest address space is a umk-stub host
+// process; guest syscalls trap (SIGSYS) into the stub, which hands the
+// registers to the kernel through a shared slot (seccomp_trap/layout.h).
+//
+// Lock order: SeccompTrapPlatform::m_stubs_lock, then nothing.
+//             StubProcess::m_op_lock, then nothing.
+
+#include "host/fd.h"
+#include "platform/context.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+struct umk_thread_slot;
+struct umk_op;
+
+namespace umk::platform {
+
+class StubProcess;
+
+class SeccompTrapPlatform final : public Platform {
+public:
+    static KResult<std::unique_ptr<SeccompTrapPlatform>> create();
+    ~SeccompTrapPlatform() override;
+
+    KResult<std::unique_ptr<AddressSpace>> create_address_space() override;
+
+    // For StubProcess: the monitor marks a stub's slots dead when its host
+    // process exits.
+    void watch(StubProcess&);
+    void unwatch(StubProcess&);
+
+private:
+    SeccompTrapPlatform() = default;
+    void monitor_loop();
+
+    host::Fd m_stub_image; // sealed memfd holding umk-stub
+    host::Fd m_epoll;
+    host::Fd m_monitor_wakeup; // eventfd: stop the monitor
+    std::thread m_monitor;
+    std::mutex m_stubs_lock;
+    std::unordered_map<int, StubProcess*> m_stubs; // by pidfd
+};
+
+class SeccompContext final : public Context {
+public:
+    explicit SeccompContext(umk_thread_slot& slot) : m_slot(slot) {}
+    StopReason switch_to_guest(Registers&, FaultInfo&) override;
+
+    // Waits for the next stop of this thread; false when the stub is dead.
+    bool wait_for_stop();
+
+private:
+    umk_thread_slot& m_slot;
+};
+
+class StubProcess final : public AddressSpace {
+public:
+    StubProcess(SeccompTrapPlatform&, host::Fd pidfd, int pid, host::Fd ctl, void* region);
+    ~StubProcess() override;
+
+    KResult<void> map(const MapRequest&) override;
+    KResult<void> unmap(u64 address, u64 length) override;
+    KResult<void> protect(u64 address, u64 length, int prot) override;
+    KResult<void> remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address) override;
+    KResult<void> advise(u64 address, u64 length, int advice) override;
+    KResult<void> read(u64 address, std::span<u8> out) override;
+    KResult<void> write(u64 address, std::span<const u8> data) override;
+    Context& main_context() override { return m_main; }
+    u64 vdso_base() const override { return m_vdso_base; }
+    void kill() override;
+
+    int pidfd() const { return m_pidfd.get(); }
+    // Called by the platform's monitor once the host process has exited.
+    void mark_dead();
+    // Once the stub's first stop arrived, before any guest code ran.
+    void read_startup_info();
+
+private:
+    umk_thread_slot& slot(unsigned index);
+    // Runs a batch of ops in the op thread; returns the first failure.
+    KResult<void> run_ops(std::span<const umk_op> ops);
+
+    SeccompTrapPlatform& m_platform;
+    host::Fd m_pidfd;
+    int m_pid; // valid until the destructor reaps the process
+    host::Fd m_ctl;
+    void* m_region; // the control region, mapped shared in the kernel
+    std::mutex m_op_lock;
+    u32 m_op_seq { 0 };
+    std::atomic<bool> m_dead { false };
+    u64 m_vdso_base { 0 };
+    SeccompContext m_main;
+};
+
+} // namespace umk::platform

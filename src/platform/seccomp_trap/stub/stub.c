@@ -1,0 +1,599 @@
+/* umk-stub: the host process that becomes one guest address space.
+ *
+ * Runs with no libc, on guest TLS and guest vector state. Everything here
+ * is attack surface: after setup, guest code shares this address space
+ * and may jump to any byte of it. So:
+ *  - guest threads may only issue rt_sigreturn, sched_yield and futex on
+ *    the stub region from the stub's text (seccomp filter below); every
+ *    other syscall traps (SIGSYS) and is forwarded to the kernel process;
+ *  - the op thread, which changes the address space for the kernel, runs
+ *    without a stack and reads its orders from a page that is read-only
+ *    here;
+ *  - anything the guest can write (slots, op results, signal stacks) is
+ *    treated as hostile by the kernel.
+ *
+ * Protocol: see ../layout.h.
+ */
+/* Every symbol is local to this static image: RIP-relative, no GOT. */
+#pragma GCC visibility push(hidden)
+
+#include "platform/seccomp_trap/layout.h"
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/mman.h>
+#include <linux/prctl.h>
+#include <linux/resource.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+#include <asm/unistd.h>
+
+typedef unsigned long u64;
+typedef unsigned int u32;
+
+/* ---- raw syscalls ---- */
+
+static inline long sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#define sys0(n) sys6(n, 0, 0, 0, 0, 0, 0)
+#define sys1(n, a) sys6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b) sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c) sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d) sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+__attribute__((noreturn)) static void die(const char* why)
+{
+    long len = 0;
+    while (why[len])
+        len++;
+    sys3(__NR_write, 2, "umk-stub: ", 10);
+    sys3(__NR_write, 2, why, len);
+    sys3(__NR_write, 2, "\n", 1);
+    for (;;)
+        sys1(__NR_exit_group, 127);
+}
+
+/* The compiler may emit calls to these for struct copies. */
+void* memcpy(void* dst, const void* src, unsigned long n)
+{
+    unsigned char* d = dst;
+    const unsigned char* s = src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+void* memset(void* dst, int c, unsigned long n)
+{
+    unsigned char* d = dst;
+    while (n--)
+        *d++ = (unsigned char)c;
+    return dst;
+}
+
+/* ---- kernel ABI pieces (no libc headers) ---- */
+
+struct k_sigaction {
+    void* handler;
+    u64 flags;
+    void* restorer;
+    u64 mask;
+};
+#define SA_SIGINFO 0x4
+#define SA_ONSTACK 0x08000000
+#define SA_RESTORER 0x04000000
+#define SIG_IGN_VALUE ((void*)1)
+
+struct k_stack {
+    void* sp;
+    int flags;
+    u64 size;
+};
+
+struct k_sigcontext {
+    u64 r8, r9, r10, r11, r12, r13, r14, r15;
+    u64 rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+    unsigned short cs, gs, fs, ss;
+    u64 err, trapno, oldmask, cr2;
+    unsigned char* fpstate;
+    u64 reserved[8];
+};
+
+struct k_ucontext {
+    u64 flags;
+    struct k_ucontext* link;
+    struct k_stack stack;
+    struct k_sigcontext mc;
+    u64 sigmask;
+};
+
+struct k_siginfo {
+    int signo;
+    int errno_;
+    int code;
+    int pad;
+    union {
+        struct {
+            u64 call_addr;
+            int syscall;
+            unsigned arch;
+        } sys;
+        u64 fault_addr;
+    };
+};
+
+/* Offsets inside the fxsave part of the XSAVE area (struct _fpx_sw_bytes). */
+#define FP_SW_BYTES_OFFSET 464
+#define FP_XSTATE_MAGIC1 0x46505853U
+
+extern char __executable_start[];
+extern char etext[];
+extern void umk_sigreturn(void);
+extern void umk_op_thread_entry(void);
+extern long umk_clone_op_thread(void);
+
+/* ---- the thread slot of the running thread ---- */
+
+static struct umk_thread_slot* current_slot(void)
+{
+    /* Handlers run on the thread's own signal stack (SA_ONSTACK), whose
+     * address the guest cannot change: the stack names the slot. */
+    u64 sp = (u64)__builtin_frame_address(0);
+    u64 index = (sp - UMK_ALTSTACK_BASE) / UMK_ALTSTACK_STRIDE;
+    if (sp < UMK_ALTSTACK_BASE || index >= UMK_MAX_THREADS)
+        die("handler outside a signal stack");
+    return (struct umk_thread_slot*)(UMK_CTL_BASE + UMK_SLOT_OFFSET + index * UMK_SLOT_SIZE);
+}
+
+static inline u32 load(u32* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+
+/* Stop: publish the state, wake the kernel if it sleeps, wait for RESUME.
+ * Hybrid wait: a cross-vCPU futex wakeup costs ~25 us here, so spin
+ * briefly, then yield, and only then sleep. */
+static void stop_and_wait(struct umk_thread_slot* slot, u32 state)
+{
+    store(&slot->state, state);
+    if (load(&slot->kernel_sleeping))
+        sys3(__NR_futex, &slot->state, FUTEX_WAKE, 1);
+
+    for (int i = 0; i < 100; i++) {
+        if (load(&slot->state) == UMK_RESUME)
+            goto resumed;
+        __builtin_ia32_pause();
+    }
+    for (int i = 0; i < 200; i++) {
+        if (load(&slot->state) == UMK_RESUME)
+            goto resumed;
+        sys0(__NR_sched_yield);
+    }
+    for (;;) {
+        u32 seen = load(&slot->state);
+        if (seen == UMK_RESUME)
+            break;
+        store(&slot->stub_sleeping, 1);
+        if (load(&slot->state) == seen)
+            sys4(__NR_futex, &slot->state, FUTEX_WAIT, seen, 0);
+        store(&slot->stub_sleeping, 0);
+    }
+resumed:
+    store(&slot->state, UMK_RUNNING);
+}
+
+static inline u64 rdfsbase(void)
+{
+    u64 v;
+    __asm__ volatile("rdfsbase %0" : "=r"(v));
+    return v;
+}
+static inline u64 rdgsbase(void)
+{
+    u64 v;
+    __asm__ volatile("rdgsbase %0" : "=r"(v));
+    return v;
+}
+
+static void save_regs(struct umk_thread_slot* s, const struct k_sigcontext* mc)
+{
+    u64* r = s->regs;
+    r[UMK_R15] = mc->r15; r[UMK_R14] = mc->r14; r[UMK_R13] = mc->r13; r[UMK_R12] = mc->r12;
+    r[UMK_RBP] = mc->rbp; r[UMK_RBX] = mc->rbx; r[UMK_R11] = mc->r11; r[UMK_R10] = mc->r10;
+    r[UMK_R9] = mc->r9; r[UMK_R8] = mc->r8; r[UMK_RAX] = mc->rax; r[UMK_RCX] = mc->rcx;
+    r[UMK_RDX] = mc->rdx; r[UMK_RSI] = mc->rsi; r[UMK_RDI] = mc->rdi;
+    r[UMK_RIP] = mc->rip; r[UMK_CS] = mc->cs; r[UMK_EFLAGS] = mc->eflags;
+    r[UMK_RSP] = mc->rsp; r[UMK_SS] = mc->ss;
+    r[UMK_FS_BASE] = rdfsbase();
+    r[UMK_GS_BASE] = rdgsbase();
+    r[UMK_DS] = r[UMK_ES] = r[UMK_FS] = r[UMK_GS] = 0;
+}
+
+static void restore_regs(const struct umk_thread_slot* s, struct k_ucontext* uc)
+{
+    /* Read each register once: the guest may race on the slot. The host
+     * kernel sanitizes eflags, cs and ss on sigreturn. */
+    const volatile u64* r = s->regs;
+    struct k_sigcontext* mc = &uc->mc;
+    mc->r15 = r[UMK_R15]; mc->r14 = r[UMK_R14]; mc->r13 = r[UMK_R13]; mc->r12 = r[UMK_R12];
+    mc->rbp = r[UMK_RBP]; mc->rbx = r[UMK_RBX]; mc->r11 = r[UMK_R11]; mc->r10 = r[UMK_R10];
+    mc->r9 = r[UMK_R9]; mc->r8 = r[UMK_R8]; mc->rax = r[UMK_RAX]; mc->rcx = r[UMK_RCX];
+    mc->rdx = r[UMK_RDX]; mc->rsi = r[UMK_RSI]; mc->rdi = r[UMK_RDI];
+    mc->rip = r[UMK_RIP]; mc->eflags = r[UMK_EFLAGS]; mc->rsp = r[UMK_RSP];
+    u64 fs = r[UMK_FS_BASE];
+    u64 gs = r[UMK_GS_BASE];
+    /* wrfsbase faults (#GP) on non-canonical values: keep them below the
+     * guest's TASK_SIZE (the kernel validated them; this guards a race). */
+    if (fs < UMK_GUEST_TASK_SIZE)
+        __asm__ volatile("wrfsbase %0" ::"r"(fs));
+    if (gs < UMK_GUEST_TASK_SIZE)
+        __asm__ volatile("wrgsbase %0" ::"r"(gs));
+    /* Guest code always runs with no host signal blocked. */
+    uc->sigmask = 0;
+}
+
+static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
+{
+    (void)signo;
+    struct umk_thread_slot* slot = current_slot();
+    save_regs(slot, &uc->mc);
+    slot->regs[UMK_ORIG_RAX] = info->sys.arch == AUDIT_ARCH_X86_64 ? (u64)(unsigned)info->sys.syscall
+                                                                   : UMK_COMPAT_SYSCALL;
+    stop_and_wait(slot, UMK_STOP_SYSCALL);
+    restore_regs(slot, uc);
+}
+
+static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
+{
+    struct umk_thread_slot* slot = current_slot();
+    save_regs(slot, &uc->mc);
+    slot->regs[UMK_ORIG_RAX] = ~0UL;
+    slot->fault_signo = signo;
+    slot->fault_code = info->code;
+    slot->fault_addr = info->fault_addr;
+    slot->xsave_size = 0;
+    const unsigned char* fp = uc->mc.fpstate;
+    if (fp) {
+        const u32* sw = (const u32*)(fp + FP_SW_BYTES_OFFSET);
+        u32 size = sw[0] == FP_XSTATE_MAGIC1 ? sw[1] : 512;
+        if (size > UMK_XSAVE_MAX)
+            size = UMK_XSAVE_MAX;
+        memcpy(slot->xsave, fp, size);
+        slot->xsave_size = size;
+    }
+    stop_and_wait(slot, UMK_STOP_FAULT);
+    restore_regs(slot, uc);
+}
+
+/* ---- seccomp filters ---- */
+
+#define LD_ABS(off) ((struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (off)))
+#define JEQ(k, t, f) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f)))
+#define JGT(k, t, f) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, (k), (t), (f)))
+#define JGE(k, t, f) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f)))
+#define JSET(k, t, f) ((struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (k), (t), (f)))
+#define RET(k) ((struct sock_filter)BPF_STMT(BPF_RET | BPF_K, (k)))
+
+#define OFF_NR 0
+#define OFF_ARCH 4
+#define OFF_IP_LO 8
+#define OFF_IP_HI 12
+#define OFF_ARG_LO(i) (16 + 8 * (i))
+#define OFF_ARG_HI(i) (20 + 8 * (i))
+
+#define STUB_HI ((u32)(UMK_STUB_BASE >> 32))
+#define CTL_HI ((u32)(UMK_CTL_BASE >> 32))
+#define TASK_HI ((u32)(UMK_GUEST_TASK_SIZE >> 32))
+
+/* Shared prologue: the arch check first, the x32 bit, then the
+ * instruction pointer: allowed syscalls must come from the stub's text,
+ * stub_start < ip <= stub_end (ip is the address after `syscall`). On
+ * any miss jump `miss` instructions ahead (to the caller's deny RET). */
+static int prologue(struct sock_filter* f, u32 deny)
+{
+    u32 text_lo = (u32)(u64)__executable_start;
+    u32 text_hi_lo = (u32)(u64)etext;
+    int n = 0;
+    f[n++] = LD_ABS(OFF_ARCH);
+    f[n++] = JEQ(AUDIT_ARCH_X86_64, 1, 0);
+    f[n++] = RET(deny);
+    f[n++] = LD_ABS(OFF_NR);
+    f[n++] = JSET(__X32_SYSCALL_BIT, 0, 1);
+    f[n++] = RET(deny);
+    f[n++] = LD_ABS(OFF_IP_HI);
+    f[n++] = JEQ(STUB_HI, 1, 0);
+    f[n++] = RET(deny);
+    f[n++] = LD_ABS(OFF_IP_LO);
+    f[n++] = JGT(text_lo, 1, 0);
+    f[n++] = RET(deny);
+    f[n++] = JGT(text_hi_lo, 0, 1);
+    f[n++] = RET(deny);
+    f[n++] = LD_ABS(OFF_NR);
+    return n;
+}
+
+static void install_filter(struct sock_filter* f, int n)
+{
+    struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+    if (sys3(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+        die("seccomp filter refused");
+}
+
+/* Guest threads: from the stub only rt_sigreturn, sched_yield and futex
+ * on a control-region word; everything else traps to the kernel. */
+static void install_guest_filter(void)
+{
+    struct sock_filter f[32];
+    int n = prologue(f, SECCOMP_RET_TRAP);
+    f[n++] = JEQ(__NR_rt_sigreturn, 5, 0);
+    f[n++] = JEQ(__NR_sched_yield, 4, 0);
+    f[n++] = JEQ(__NR_futex, 0, 2);
+    f[n++] = LD_ABS(OFF_ARG_HI(0));
+    f[n++] = JEQ(CTL_HI, 1, 0);
+    f[n++] = RET(SECCOMP_RET_TRAP);
+    f[n++] = RET(SECCOMP_RET_ALLOW);
+    install_filter(f, n);
+}
+
+/* The op thread: exactly the stub ops, addresses below the guest's
+ * TASK_SIZE; anything else kills the whole process. */
+static struct sock_filter op_filter[48];
+struct sock_fprog umk_op_fprog;
+
+static void build_op_filter(void)
+{
+    struct sock_filter* f = op_filter;
+    int n = prologue(f, SECCOMP_RET_KILL_PROCESS);
+    /* ops on guest addresses: start and length below TASK_SIZE */
+    f[n++] = JEQ(__NR_mmap, 4, 0);
+    f[n++] = JEQ(__NR_munmap, 3, 0);
+    f[n++] = JEQ(__NR_mprotect, 2, 0);
+    f[n++] = JEQ(__NR_mremap, 1, 0);
+    f[n++] = JEQ(__NR_madvise, 0, 5);
+    f[n++] = LD_ABS(OFF_ARG_HI(0));
+    f[n++] = JGE(TASK_HI, 2, 0);
+    f[n++] = LD_ABS(OFF_ARG_HI(1));
+    f[n++] = JGE(TASK_HI, 0, 5);
+    f[n++] = RET(SECCOMP_RET_KILL_PROCESS);
+    /* the rest (A still holds nr) */
+    f[n++] = JEQ(__NR_close, 3, 0);
+    f[n++] = JEQ(__NR_recvmsg, 2, 0);
+    f[n++] = JEQ(__NR_futex, 1, 0);
+    f[n++] = RET(SECCOMP_RET_KILL_PROCESS);
+    f[n++] = RET(SECCOMP_RET_ALLOW);
+    umk_op_fprog.len = (unsigned short)n;
+    umk_op_fprog.filter = f;
+}
+
+/* ---- setup ---- */
+
+static void set_signal(int signo, void* handler)
+{
+    struct k_sigaction sa = { 0 };
+    sa.handler = handler;
+    sa.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER;
+    sa.restorer = (void*)umk_sigreturn;
+    sa.mask = ~0UL; /* every host signal blocked inside the handlers */
+    if (sys4(__NR_rt_sigaction, signo, &sa, 0, 8) != 0)
+        die("rt_sigaction");
+}
+
+static void ignore_signal(int signo)
+{
+    struct k_sigaction sa = { 0 };
+    sa.handler = SIG_IGN_VALUE;
+    sa.flags = SA_RESTORER;
+    sa.restorer = (void*)umk_sigreturn;
+    sys4(__NR_rt_sigaction, signo, &sa, 0, 8);
+}
+
+static void setup_signal_stack(u64 index, u64 min_sigstksz)
+{
+    u64 base = UMK_ALTSTACK_BASE + index * UMK_ALTSTACK_STRIDE;
+    /* a frame with the full XSAVE state plus the handler's own frames */
+    u64 size = (min_sigstksz + 3 * UMK_XSAVE_MAX + 16384 + 4095) & ~4095UL;
+    if (size > UMK_ALTSTACK_STRIDE - 4096)
+        die("AT_MINSIGSTKSZ too large");
+    u64 top = base + UMK_ALTSTACK_STRIDE;
+    long p = sys6(__NR_mmap, (long)(top - size), (long)size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p != (long)(top - size))
+        die("signal stack mmap");
+    sys3(__NR_madvise, top - size, size, MADV_DONTFORK);
+    struct k_stack ss = { .sp = (void*)(top - size), .flags = 0, .size = size };
+    if (sys2(__NR_sigaltstack, &ss, 0) != 0)
+        die("sigaltstack");
+}
+
+static void drop_privileges(void)
+{
+    if (sys1(__NR_setsid, 0) < 0)
+        die("setsid");
+    sys2(__NR_prctl, PR_SET_DUMPABLE, 0);
+    struct rlimit no_core = { 0, 0 };
+    sys4(__NR_prlimit64, 0, RLIMIT_CORE, &no_core, 0);
+    /* Inside the kernel's user namespace the stub starts with full
+     * capabilities there; keep none. Failures are fine where there was
+     * nothing to drop (--unsafe-no-sandbox as a non-root user): checked
+     * by the capget below. */
+    sys2(__NR_prctl, PR_SET_SECUREBITS,
+         SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED
+             | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED);
+    for (int cap = 0; cap < 64; cap++)
+        sys2(__NR_prctl, PR_CAPBSET_DROP, cap);
+    sys6(__NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0);
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+    sys2(__NR_capset, &header, data);
+    sys2(__NR_capget, &header, data);
+    if (data[0].effective | data[0].permitted | data[1].effective | data[1].permitted)
+        die("could not drop capabilities");
+    if (sys6(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0) != 0)
+        die("no_new_privs");
+}
+
+static void map_control_region(void)
+{
+    long p = sys6(__NR_mmap, UMK_CTL_BASE, 4096, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, UMK_STUB_MEMFD, 0);
+    if (p != (long)UMK_CTL_BASE)
+        die("control region mmap");
+    p = sys6(__NR_mmap, UMK_CTL_BASE + 4096, UMK_CTL_SIZE - 4096, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED_NOREPLACE, UMK_STUB_MEMFD, 4096);
+    if (p != (long)(UMK_CTL_BASE + 4096))
+        die("control region mmap");
+    sys3(__NR_madvise, UMK_CTL_BASE, UMK_CTL_SIZE, MADV_DONTFORK);
+    /* Nothing can map the control region a second time. */
+    sys1(__NR_close, UMK_STUB_MEMFD);
+}
+
+#define AT_NULL 0
+#define AT_SYSINFO_EHDR 33
+#define AT_HWCAP2 26
+#define AT_MINSIGSTKSZ 51
+#define HWCAP2_FSGSBASE (1 << 1)
+
+__attribute__((noreturn, used)) void stub_main(u64* initial_sp)
+{
+    u64 argc = initial_sp[0];
+    u64* envp = initial_sp + 1 + argc + 1;
+    while (*envp)
+        envp++;
+    u64 min_sigstksz = 2048, hwcap2 = 0, vdso = 0;
+    for (u64* aux = envp + 1; aux[0] != AT_NULL; aux += 2) {
+        if (aux[0] == AT_SYSINFO_EHDR)
+            vdso = aux[1];
+        if (aux[0] == AT_MINSIGSTKSZ)
+            min_sigstksz = aux[1];
+        if (aux[0] == AT_HWCAP2)
+            hwcap2 = aux[1];
+    }
+    if (!(hwcap2 & HWCAP2_FSGSBASE))
+        die("the host CPU or kernel lacks FSGSBASE (Linux >= 5.9 on x86-64 needed)");
+
+    drop_privileges();
+    map_control_region();
+    ((struct umk_thread_slot*)(UMK_CTL_BASE + UMK_SLOT_OFFSET))->vdso_base = vdso;
+
+    for (int signo = 1; signo <= 64; signo++) {
+        if (signo == 9 || signo == 19)
+            continue;
+        ignore_signal(signo);
+    }
+    set_signal(31 /* SIGSYS */, syscall_handler);
+    set_signal(11 /* SIGSEGV */, fault_handler);
+    set_signal(7 /* SIGBUS */, fault_handler);
+    set_signal(8 /* SIGFPE */, fault_handler);
+    set_signal(4 /* SIGILL */, fault_handler);
+    set_signal(5 /* SIGTRAP */, fault_handler);
+    setup_signal_stack(0, min_sigstksz);
+
+    build_op_filter();
+    if (umk_clone_op_thread() < 0)
+        die("op thread");
+
+    install_guest_filter();
+    /* Trapped: the kernel answers with this thread's first guest
+     * registers, and the SIGSYS handler's sigreturn enters guest code. */
+    sys0(UMK_START_NR);
+    die("start returned");
+}
+
+/* ---- assembly: entry, sigreturn trampoline, op thread ---- */
+
+__asm__(
+    ".text\n"
+    ".globl _start\n"
+    "_start:\n"
+    "    mov %rsp, %rdi\n"
+    "    and $-16, %rsp\n"
+    "    call stub_main\n"
+    "    ud2\n"
+
+    ".globl umk_sigreturn\n"
+    "umk_sigreturn:\n"
+    "    mov $15, %eax\n" /* rt_sigreturn */
+    "    syscall\n"
+    "    ud2\n"
+
+    /* clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|
+     * CLONE_SYSVSEM, stack 0): the child never touches a stack. */
+    ".globl umk_clone_op_thread\n"
+    "umk_clone_op_thread:\n"
+    "    mov $56, %eax\n"
+    "    mov $0x50f00, %edi\n"
+    "    xor %esi, %esi\n"
+    "    xor %edx, %edx\n"
+    "    xor %r10d, %r10d\n"
+    "    xor %r8d, %r8d\n"
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jz umk_op_thread_entry\n"
+    "    ret\n"
+
+    /* The op thread. r12 op page (read-only), r13 result page, r15d last
+     * request served, r14 op index, ebx op count. No stack: rsp = 0. */
+    ".globl umk_op_thread_entry\n"
+    "umk_op_thread_entry:\n"
+    "    xor %esp, %esp\n"
+    "    mov $317, %eax\n" /* seccomp(SET_MODE_FILTER, 0, &umk_op_fprog) */
+    "    mov $1, %edi\n"
+    "    xor %esi, %esi\n"
+    "    lea umk_op_fprog(%rip), %rdx\n"
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jnz 9f\n"
+    "    movabs $0x7fff40000000, %r12\n"
+    "    lea 4096(%r12), %r13\n"
+    "    xor %r15d, %r15d\n"
+    "1:  mov (%r12), %eax\n"
+    "    cmp %eax, %r15d\n"
+    "    jne 2f\n"
+    "    mov $202, %eax\n" /* futex(req_seq, FUTEX_WAIT, last) */
+    "    mov %r12, %rdi\n"
+    "    xor %esi, %esi\n"
+    "    mov %r15d, %edx\n"
+    "    xor %r10d, %r10d\n"
+    "    syscall\n"
+    "    jmp 1b\n"
+    "2:  mov %eax, %r15d\n"
+    "    mov 4(%r12), %ebx\n"
+    "    cmp $32, %ebx\n"
+    "    jbe 3f\n"
+    "    mov $32, %ebx\n"
+    "3:  xor %r14d, %r14d\n"
+    "4:  cmp %ebx, %r14d\n"
+    "    jae 5f\n"
+    "    imul $56, %r14, %rcx\n"
+    "    lea 8(%r12,%rcx), %rcx\n"
+    "    mov (%rcx), %rax\n"
+    "    mov 8(%rcx), %rdi\n"
+    "    mov 16(%rcx), %rsi\n"
+    "    mov 24(%rcx), %rdx\n"
+    "    mov 32(%rcx), %r10\n"
+    "    mov 40(%rcx), %r8\n"
+    "    mov 48(%rcx), %r9\n"
+    "    syscall\n"
+    "    mov %rax, 8(%r13,%r14,8)\n"
+    "    inc %r14d\n"
+    "    cmp $-4095, %rax\n"
+    "    jae 5f\n"
+    "    jmp 4b\n"
+    "5:  mov %r14d, 4(%r13)\n"
+    "    mov %r15d, (%r13)\n"
+    "    mov $202, %eax\n" /* futex(done_seq, FUTEX_WAKE, 1) */
+    "    mov %r13, %rdi\n"
+    "    mov $1, %esi\n"
+    "    mov $1, %edx\n"
+    "    syscall\n"
+    "    jmp 1b\n"
+    "9:  ud2\n");
