@@ -85,11 +85,19 @@ KResult<u64> sys_readlink(Thread& t, GuestAddr path, GuestAddr buf, i32 size);
 KResult<u64> sys_faccessat2(Thread& t, int dirfd, GuestAddr path, int mode, int flags);
 KResult<u64> sys_faccessat(Thread& t, int dirfd, GuestAddr path, int mode);
 KResult<u64> sys_access(Thread& t, GuestAddr path, int mode);
+KResult<u64> sys_statfs(Thread& t, GuestAddr path, GuestAddr buf);
+KResult<u64> sys_fstatfs(Thread& t, int fd, GuestAddr buf);
 KResult<u64> sys_clock_gettime(Thread& t, int id, GuestAddr out);
 KResult<u64> sys_clock_getres(Thread& t, int id, GuestAddr out);
 KResult<u64> sys_gettimeofday(Thread& t, GuestAddr tv, GuestAddr tz);
 KResult<u64> sys_time(Thread& t, GuestAddr out);
 KResult<u64> sys_clock_nanosleep(Thread& t, int id, int flags, GuestAddr request, GuestAddr remain);
 KResult<u64> sys_nanosleep(Thread& t, GuestAddr request, GuestAddr remain);
+KResult<u64> sys_getxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64);
+KResult<u64> sys_lgetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64);
+KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr, u64);
+KResult<u64> sys_listxattr(Thread& t, GuestAddr path, GuestAddr, u64);
+KResult<u64> sys_llistxattr(Thread& t, GuestAddr path, GuestAddr, u64);
+KResult<u64> sys_flistxattr(Thread& t, int fd, GuestAddr, u64);
 
 } // namespace umk::kernel

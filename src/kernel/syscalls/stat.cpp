@@ -160,3 +160,44 @@ KResult<u64> sys_faccessat(Thread& t, int dirfd, GuestAddr path, int mode) { ret
 KResult<u64> sys_access(Thread& t, GuestAddr path, int mode) { return sys_faccessat2(t, kAtFdcwd, path, mode, 0); }
 
 } // namespace umk::kernel
+
+namespace umk::kernel {
+
+// statfs(2): umk's file systems have no quotas or fixed sizes yet; every
+// file system reports its type and the host memory as its size.
+static KResult<u64> statfs_of(Thread& t, Inode& inode, GuestAddr buf)
+{
+    struct Statfs {
+        i64 f_type, f_bsize;
+        u64 f_blocks, f_bfree, f_bavail, f_files, f_ffree;
+        i32 f_fsid[2];
+        i64 f_namelen, f_frsize, f_flags, f_spare[4];
+    };
+    static_assert(sizeof(Statfs) == 120);
+    auto attr = TRY(inode.attr());
+    Statfs s {};
+    s.f_type = 0x794c7630; // OVERLAYFS_SUPER_MAGIC; umk's own trees report theirs once they have one
+    s.f_bsize = 4096;
+    s.f_frsize = 4096;
+    s.f_blocks = s.f_bfree = s.f_bavail = (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE)) / 4096;
+    s.f_files = s.f_ffree = 1 << 20;
+    s.f_fsid[0] = static_cast<i32>(attr.dev);
+    s.f_namelen = 255;
+    TRY(copy_out(t, buf.value, s));
+    return 0;
+}
+
+KResult<u64> sys_statfs(Thread& t, GuestAddr path, GuestAddr buf)
+{
+    auto p = TRY(copy_path(t, path));
+    auto d = TRY(lookup_at(t, kAtFdcwd, p, Follow::Yes, false));
+    return statfs_of(t, d->inode(), buf);
+}
+
+KResult<u64> sys_fstatfs(Thread& t, int fd, GuestAddr buf)
+{
+    auto file = TRY(get_file(t, fd));
+    return statfs_of(t, file->inode(), buf);
+}
+
+} // namespace umk::kernel

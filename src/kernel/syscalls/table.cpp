@@ -117,6 +117,15 @@ constexpr Row kRows[] = {
     partial<sys_rt_sigaction>(SYS_rt_sigaction, "actions are stored; delivery comes with processes"),
     partial<sys_rt_sigprocmask>(SYS_rt_sigprocmask, "masks are stored; delivery comes with processes"),
     supported<sys_sigaltstack>(SYS_sigaltstack),
+    // xattr.cpp
+    partial<sys_getxattr>(SYS_getxattr, "no file system stores xattrs yet: ENODATA"),
+    partial<sys_lgetxattr>(SYS_lgetxattr, "no file system stores xattrs yet: ENODATA"),
+    partial<sys_fgetxattr>(SYS_fgetxattr, "no file system stores xattrs yet: ENODATA"),
+    partial<sys_listxattr>(SYS_listxattr, "no file system stores xattrs yet: empty list"),
+    partial<sys_llistxattr>(SYS_llistxattr, "no file system stores xattrs yet: empty list"),
+    partial<sys_flistxattr>(SYS_flistxattr, "no file system stores xattrs yet: empty list"),
+    partial<sys_statfs>(SYS_statfs, "overlay type and host memory size for every file system"),
+    partial<sys_fstatfs>(SYS_fstatfs, "overlay type and host memory size for every file system"),
     // futex.cpp
     partial<sys_futex>(SYS_futex, "single thread: WAIT/WAKE(_BITSET) only"),
 };

@@ -20,6 +20,7 @@ OverlayFs::OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts) : m_lowe
         if (auto a = lower->attr()) {
             (void)m_upper.root()->chmod(a->mode);
             (void)m_upper.root()->chown(a->uid, a->gid);
+            (void)m_upper.root()->set_times(a->atime, a->mtime);
         }
     }
 }
@@ -51,12 +52,18 @@ KResult<InodeAttr> OverlayInode::attr()
         return m_lower->attr();
     auto a = TRY(up->attr());
     if (m_lower) {
-        // Keep the identity the file had before copy-up.
+        // Keep the identity the file had before copy-up; a merged
+        // directory keeps the lower one's size too (its upper half is
+        // only a container for changes).
         auto low = TRY(m_lower->attr());
         a.dev = low.dev;
         a.ino = low.ino;
-        if (S_ISDIR(a.mode))
+        if (S_ISDIR(a.mode)) {
             a.nlink = low.nlink;
+            a.size = low.size;
+            a.blocks = low.blocks;
+            a.blksize = low.blksize;
+        }
     }
     return a;
 }
