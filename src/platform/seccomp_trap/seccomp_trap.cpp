@@ -37,8 +37,9 @@ u64 Registers::syscall_arg(int i) const
 
 namespace {
 
-static_assert(Registers::Count == UMK_NREGS);
-static_assert(Registers::RIP == UMK_RIP && Registers::FS_BASE == UMK_FS_BASE);
+static_assert(static_cast<int>(Registers::Count) == static_cast<int>(UMK_NREGS));
+static_assert(static_cast<int>(Registers::RIP) == static_cast<int>(UMK_RIP)
+              && static_cast<int>(Registers::FS_BASE) == static_cast<int>(UMK_FS_BASE));
 
 u32 load(const u32& word) { return __atomic_load_n(&word, __ATOMIC_SEQ_CST); }
 void store(u32& word, u32 value) { __atomic_store_n(&word, value, __ATOMIC_SEQ_CST); }
