@@ -134,6 +134,18 @@ KResult<u64> vectored(const std::vector<abi::Iovec>& iovs, u64 pos, One one)
     return done;
 }
 
+// The file of a positioned call (pread, pwritev, ...).
+KResult<RefPtr<File>> positioned_file(Thread& t, int fd, i64 pos, bool for_write)
+{
+    if (pos < 0)
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, fd));
+    TRY(for_write ? check_writable(*file) : check_readable(*file));
+    if (!file->seekable())
+        return err(Errno::SPIPE);
+    return file;
+}
+
 } // namespace
 
 KResult<u64> sys_read(Thread& t, int fd, GuestAddr buf, u64 count)
@@ -153,23 +165,13 @@ KResult<u64> sys_write(Thread& t, int fd, GuestAddr buf, u64 count)
 
 KResult<u64> sys_pread64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
 {
-    if (pos < 0)
-        return err(Errno::INVAL);
-    auto file = TRY(get_file(t, fd));
-    TRY(check_readable(*file));
-    if (!file->seekable())
-        return err(Errno::SPIPE);
+    auto file = TRY(positioned_file(t, fd, pos, false));
     return read_into(t, *file, buf, count, static_cast<u64>(pos));
 }
 
 KResult<u64> sys_pwrite64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
 {
-    if (pos < 0)
-        return err(Errno::INVAL);
-    auto file = TRY(get_file(t, fd));
-    TRY(check_writable(*file));
-    if (!file->seekable())
-        return err(Errno::SPIPE);
+    auto file = TRY(positioned_file(t, fd, pos, true));
     return write_from(t, *file, buf, count, static_cast<u64>(pos));
 }
 
@@ -195,12 +197,7 @@ KResult<u64> sys_writev(Thread& t, int fd, GuestAddr iov, u64 count)
 
 KResult<u64> sys_preadv(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
 {
-    if (pos < 0)
-        return err(Errno::INVAL);
-    auto file = TRY(get_file(t, fd));
-    TRY(check_readable(*file));
-    if (!file->seekable())
-        return err(Errno::SPIPE);
+    auto file = TRY(positioned_file(t, fd, pos, false));
     auto iovs = TRY(copy_iovecs(t, iov, count));
     return vectored(iovs, static_cast<u64>(pos),
                     [&](GuestAddr b, u64 n, u64 p) { return read_into(t, *file, b, n, p); });
@@ -208,12 +205,7 @@ KResult<u64> sys_preadv(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
 
 KResult<u64> sys_pwritev(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
 {
-    if (pos < 0)
-        return err(Errno::INVAL);
-    auto file = TRY(get_file(t, fd));
-    TRY(check_writable(*file));
-    if (!file->seekable())
-        return err(Errno::SPIPE);
+    auto file = TRY(positioned_file(t, fd, pos, true));
     auto iovs = TRY(copy_iovecs(t, iov, count));
     return vectored(iovs, static_cast<u64>(pos),
                     [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
