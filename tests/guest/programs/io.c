@@ -42,8 +42,8 @@ int main(void) {
   printf("F_GETFD after set=%d\n", fcntl(fd, F_GETFD));
   int d = dup2(fd, 50);
   printf("dup2 -> %d, F_GETFD dup=%d\n", d, fcntl(50, F_GETFD));
-  printf("shared offset: %ld %ld\n", (long)lseek(fd, 7, SEEK_SET), (long)lseek(50, 0, SEEK_CUR));
-  printf("dup2 same=%d\n", dup2(fd, fd));
+  { long o1 = (long)lseek(fd, 7, SEEK_SET); long o2 = (long)lseek(50, 0, SEEK_CUR); printf("shared offset: %ld %ld\n", o1, o2); }
+  printf("dup2 same returns fd=%d\n", dup2(fd, fd) == fd);
   show("dup2 bad", (long)(dup2(999, 51)));
   int d3 = fcntl(fd, F_DUPFD, 60);
   printf("F_DUPFD=%d\n", d3);

@@ -67,7 +67,7 @@ int main(void) {
   CHECK(m != MAP_FAILED);
   printf("offset map first=%c\n", m[0]);
   m[1] = '!';
-  CHECK(msync(m, 4096, MS_SYNC) == 0);
+  show("msync", (long)msync(m, 4096, MS_SYNC));
   CHECK(pread(fd, &c, 1, 4097) == 1);
   printf("shared write visible in file: %c\n", c);
   CHECK(munmap(m, 4096) == 0);
