@@ -159,10 +159,6 @@ KResult<u64> sys_faccessat(Thread& t, int dirfd, GuestAddr path, int mode) { ret
 
 KResult<u64> sys_access(Thread& t, GuestAddr path, int mode) { return sys_faccessat2(t, kAtFdcwd, path, mode, 0); }
 
-} // namespace umk::kernel
-
-namespace umk::kernel {
-
 // statfs(2): umk's file systems have no quotas or fixed sizes yet; every
 // file system reports its type and the host memory as its size.
 static KResult<u64> statfs_of(Thread& t, Inode& inode, GuestAddr buf)

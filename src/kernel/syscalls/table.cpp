@@ -56,6 +56,8 @@ constexpr Row kRows[] = {
     supported<sys_access>(SYS_access),
     supported<sys_faccessat>(SYS_faccessat),
     supported<sys_faccessat2>(SYS_faccessat2),
+    partial<sys_statfs>(SYS_statfs, "overlay type and host memory size for every file system"),
+    partial<sys_fstatfs>(SYS_fstatfs, "overlay type and host memory size for every file system"),
     // dir.cpp
     supported<sys_getdents64>(SYS_getdents64),
     supported<sys_getcwd>(SYS_getcwd),
@@ -124,8 +126,6 @@ constexpr Row kRows[] = {
     partial<sys_listxattr>(SYS_listxattr, "no file system stores xattrs yet: empty list"),
     partial<sys_llistxattr>(SYS_llistxattr, "no file system stores xattrs yet: empty list"),
     partial<sys_flistxattr>(SYS_flistxattr, "no file system stores xattrs yet: empty list"),
-    partial<sys_statfs>(SYS_statfs, "overlay type and host memory size for every file system"),
-    partial<sys_fstatfs>(SYS_fstatfs, "overlay type and host memory size for every file system"),
     // futex.cpp
     partial<sys_futex>(SYS_futex, "single thread: WAIT/WAKE(_BITSET) only"),
 };
