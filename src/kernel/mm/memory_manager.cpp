@@ -171,11 +171,8 @@ KResult<void> MemoryManager::mprotect(u64 addr, u64 length, int prot)
     std::lock_guard lock(m_lock);
     if (!range_mapped_locked(addr, end))
         return err(Errno::NOMEM);
-    for (auto it = m_vmas.upper_bound(addr); it != m_vmas.begin();) {
-        --it;
-        break;
-    }
-    // A shared file mapping may become writable only if the file was opened for writing.
+    // A shared file mapping may become writable only if the file was
+    // opened for writing. (A VMA covers addr: the range is mapped.)
     for (auto it = std::prev(m_vmas.upper_bound(addr)); it != m_vmas.end() && it->second.start < end; ++it) {
         const Vma& v = it->second;
         if ((prot & PROT_WRITE) && (v.flags & MAP_SHARED) && v.file && !v.file->writable())
@@ -196,7 +193,7 @@ KResult<u64> MemoryManager::mremap(u64 old_addr, u64 old_length, u64 new_length,
     if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
         return err(Errno::INVAL);
     if (flags & MREMAP_DONTUNMAP)
-        return err(Errno::INVAL); // TODO-free: reported as Partial in the table
+        return err(Errno::INVAL); // not supported yet: Partial in the table
     if (!page_aligned(old_addr))
         return err(Errno::INVAL);
     old_length = page_round_up(old_length);
