@@ -208,6 +208,12 @@ KResult<void> install_kernel_denylist()
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return err(Errno::NOMEM);
+    // Stubs inherit this filter. libseccomp's default for other ABIs
+    // (int $0x80, x32 numbers) is to kill the thread, which would beat the
+    // stub's SECCOMP_RET_TRAP and kill a guest thread behind the kernel's
+    // back; EPERM ranks below TRAP, so guests still trap (and get ENOSYS)
+    // while the kernel itself can reach no denied call through another ABI.
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
     static const char* const kDenied[] = {
         "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "userfaultfd",
         "keyctl", "add_key", "request_key", "init_module", "finit_module", "delete_module", "kexec_load",
@@ -215,14 +221,13 @@ KResult<void> install_kernel_denylist()
         "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "swapon", "swapoff", "reboot", "ptrace",
         "process_madvise", "lookup_dcookie", "acct", "quotactl", "chroot",
     };
-    int rc = 0;
     for (const char* name : kDenied) {
+        if (rc)
+            break;
         int nr = seccomp_syscall_resolve_name(name);
         if (nr == __NR_SCMP_ERROR)
             continue;
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-        if (rc)
-            break;
     }
     if (!rc)
         rc = seccomp_load(ctx);
