@@ -275,7 +275,10 @@ RefPtr<Inode> make_procfs(Kernel& k)
     }));
     auto list = [&k, fixed] {
         std::vector<std::string> names;
-        for (auto& e : fixed->list().value())
+        // Not `for (e : fixed->list().value())`: the range would refer
+        // into a temporary that is gone before the loop runs.
+        auto entries = fixed->list().value();
+        for (auto& e : entries)
             names.push_back(e.name);
         for (int pid : k.pids())
             names.push_back(std::to_string(pid));
