@@ -37,7 +37,7 @@ def check(cond, what):
         ok = False
         print("guest does not see its write:", what)
 check(open(os.path.join(d, "modify.txt")).read() == "to be modified\nappended by guest\n", "append")
-check(open(os.path.join(d, "keep.txt")).read() == "OVERWRITEents\n", "overwrite")
+check(open(os.path.join(d, "keep.txt")).read() == "OVERWRITEcontents\n", "overwrite")
 check(not os.path.exists(os.path.join(d, "delete.txt")), "unlink")
 check(open(os.path.join(d, "new.txt")).read() == "created by guest\n", "create")
 check(os.stat(os.path.join(d, "new.txt")).st_mode & 0o777 == 0o755, "chmod")

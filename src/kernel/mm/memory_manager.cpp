@@ -289,6 +289,25 @@ KResult<void> MemoryManager::madvise(u64 addr, u64 length, int advice)
     return m_as->advise(addr, len, advice);
 }
 
+KResult<void> MemoryManager::msync(u64 addr, u64 length, int flags)
+{
+    if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC))
+        return err(Errno::INVAL);
+    if ((flags & MS_ASYNC) && (flags & MS_SYNC))
+        return err(Errno::INVAL);
+    if (!page_aligned(addr))
+        return err(Errno::INVAL);
+    u64 len = page_round_up(length);
+    if (len < length || overflows(addr, len))
+        return err(Errno::NOMEM);
+    if (len == 0)
+        return {};
+    std::lock_guard lock(m_lock);
+    if (!range_mapped_locked(addr, addr + len))
+        return err(Errno::NOMEM);
+    return {};
+}
+
 void MemoryManager::set_brk_start(u64 start)
 {
     std::lock_guard lock(m_lock);

@@ -37,6 +37,9 @@ public:
     KResult<void> mprotect(u64 addr, u64 length, int prot);
     KResult<u64> mremap(u64 old_addr, u64 old_length, u64 new_length, int flags, u64 new_addr);
     KResult<void> madvise(u64 addr, u64 length, int advice);
+    // msync(2): validates; the pages are host pages of memfds or of
+    // read-only host files, so there is nothing of umk's to write back.
+    KResult<void> msync(u64 addr, u64 length, int flags);
     u64 brk(u64 new_brk);
     void set_brk_start(u64 start);
 

@@ -1,0 +1,412 @@
+// Calls that create, remove, rename or change names and their inodes.
+// Linux: fs/namei.c (mkdir, unlink, rmdir, rename, symlink, link),
+// fs/open.c (chmod, chown, truncate), fs/utimes.c.
+#include "kernel/syscalls/handlers.h"
+
+#include "kernel/fs/tmpfs/tmpfs.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace umk::kernel {
+
+namespace {
+
+bool is_dot(const std::string& name) { return name == "." || name == ".."; }
+
+// The parent of the last component, checked for write and search access.
+KResult<ParentAndName> writable_parent(Thread& t, int dirfd, const std::string& path)
+{
+    auto ctx = TRY(path_context(t, dirfd));
+    auto pn = TRY(resolve_parent(ctx, path));
+    auto attr = TRY(pn.parent->inode().attr());
+    TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    return pn;
+}
+
+// A name about to be created must not exist yet (EEXIST before EACCES, as
+// Linux's filename_create looks up first).
+KResult<void> check_absent(const ParentAndName& pn)
+{
+    if (is_dot(pn.name))
+        return err(Errno::EXIST);
+    auto existing = pn.parent->child(pn.name);
+    if (existing)
+        return err(Errno::EXIST);
+    if (existing.error() != Errno::NOENT)
+        return err(existing.error());
+    return {};
+}
+
+KResult<ParentAndName> parent_for_create(Thread& t, int dirfd, const std::string& path)
+{
+    auto ctx = TRY(path_context(t, dirfd));
+    auto pn = TRY(resolve_parent(ctx, path));
+    TRY(check_absent(pn));
+    auto attr = TRY(pn.parent->inode().attr());
+    TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    return pn;
+}
+
+// The group of a new inode: the directory's where it is set-group-ID.
+u32 new_gid(Thread& t, const ParentAndName& pn)
+{
+    auto attr = pn.parent->inode().attr();
+    if (attr && (attr->mode & S_ISGID))
+        return attr->gid;
+    return t.process().creds().fsgid;
+}
+
+KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
+{
+    auto pn = TRY(writable_parent(t, dirfd, path));
+    if (is_dot(pn.name))
+        return err(Errno::ISDIR);
+    auto child = TRY(pn.parent->child(pn.name));
+    auto attr = TRY(child->inode().attr());
+    if (S_ISDIR(attr.mode))
+        return err(Errno::ISDIR);
+    if (pn.trailing_slash)
+        return err(Errno::NOTDIR);
+    TRY(pn.parent->inode().unlink(pn.name));
+    pn.parent->forget_child(pn.name);
+    return 0;
+}
+
+KResult<u64> do_rmdir(Thread& t, int dirfd, const std::string& path)
+{
+    auto pn = TRY(writable_parent(t, dirfd, path));
+    if (pn.name == ".")
+        return err(Errno::INVAL);
+    if (pn.name == "..")
+        return err(Errno::NOTEMPTY);
+    auto child = TRY(pn.parent->child(pn.name));
+    auto attr = TRY(child->inode().attr());
+    if (!S_ISDIR(attr.mode))
+        return err(Errno::NOTDIR);
+    if (child->mounted() || child == t.process().fs().root)
+        return err(Errno::BUSY);
+    TRY(pn.parent->inode().rmdir(pn.name));
+    pn.parent->forget_child(pn.name);
+    return 0;
+}
+
+bool is_ancestor(const RefPtr<Dentry>& ancestor, RefPtr<Dentry> d)
+{
+    for (; d; d = d->parent())
+        if (d == ancestor)
+            return true;
+    return false;
+}
+
+// Only the owner (or root) may change an inode's mode, times or owner.
+KResult<void> check_owner(Thread& t, const InodeAttr& attr)
+{
+    auto creds = t.process().creds();
+    if (creds.fsuid != 0 && creds.fsuid != attr.uid)
+        return err(Errno::PERM);
+    return {};
+}
+
+KResult<RefPtr<Inode>> inode_at(Thread& t, int dirfd, GuestAddr path, int flags, int allowed)
+{
+    if (flags & ~allowed)
+        return err(Errno::INVAL);
+    auto p = TRY(copy_path(t, path));
+    if (p.empty() && (flags & AT_EMPTY_PATH) && dirfd != kAtFdcwd) {
+        auto file = TRY(get_file(t, dirfd));
+        return file->dentry() ? file->dentry()->inode_ref() : file->inode_ref();
+    }
+    Follow follow = (flags & AT_SYMLINK_NOFOLLOW) ? Follow::No : Follow::Yes;
+    return TRY(lookup_at(t, dirfd, p, follow, flags & AT_EMPTY_PATH))->inode_ref();
+}
+
+// The inode a file descriptor names, as its path would (the overlay
+// inode, so that changes copy up).
+KResult<RefPtr<Inode>> inode_of_fd(Thread& t, int fd)
+{
+    auto file = TRY(get_file(t, fd));
+    return file->dentry() ? file->dentry()->inode_ref() : file->inode_ref();
+}
+
+KResult<u64> change_mode(Thread& t, Inode& inode, u32 mode)
+{
+    auto attr = TRY(inode.attr());
+    TRY(check_owner(t, attr));
+    auto creds = t.process().creds();
+    // Linux clears set-group-ID when the caller is not in the file's group.
+    if (creds.fsuid != 0 && !creds.in_group(attr.gid))
+        mode &= ~S_ISGID;
+    TRY(inode.chmod(mode & 07777));
+    return 0;
+}
+
+KResult<u64> change_owner(Thread& t, Inode& inode, u32 uid, u32 gid)
+{
+    auto attr = TRY(inode.attr());
+    auto creds = t.process().creds();
+    if (creds.fsuid != 0) {
+        // Without CAP_CHOWN: no change of owner; the group only to one of ours.
+        if (uid != ~0U && uid != attr.uid)
+            return err(Errno::PERM);
+        if (creds.fsuid != attr.uid || (gid != ~0U && gid != attr.gid && !creds.in_group(gid)))
+            return err(Errno::PERM);
+    }
+    TRY(inode.chown(uid, gid));
+    // A change of owner clears set-user-ID and set-group-ID on files.
+    if (!S_ISDIR(attr.mode) && (attr.mode & (S_ISUID | S_ISGID)) && (uid != ~0U || gid != ~0U))
+        TRY(inode.chmod(attr.mode & 07777 & ~(S_ISUID | ((attr.mode & S_IXGRP) ? S_ISGID : 0))));
+    return 0;
+}
+
+KResult<u64> truncate_inode(Inode& inode, i64 length)
+{
+    if (length < 0)
+        return err(Errno::INVAL);
+    auto attr = TRY(inode.attr());
+    if (S_ISDIR(attr.mode))
+        return err(Errno::ISDIR);
+    if (!S_ISREG(attr.mode))
+        return err(Errno::INVAL);
+    TRY(inode.truncate(static_cast<u64>(length)));
+    return 0;
+}
+
+} // namespace
+
+KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode)
+{
+    auto p = TRY(copy_path(t, path));
+    auto pn = TRY(parent_for_create(t, dirfd, p));
+    auto creds = t.process().creds();
+    u32 umask = t.process().fs().umask;
+    auto inode = TRY(pn.parent->inode().mkdir(pn.name, mode & 07777 & ~umask, creds.fsuid, new_gid(t, pn)));
+    pn.parent->add_child(pn.name, inode);
+    return 0;
+}
+
+KResult<u64> sys_mkdir(Thread& t, GuestAddr path, u32 mode) { return sys_mkdirat(t, kAtFdcwd, path, mode); }
+
+KResult<u64> sys_unlinkat(Thread& t, int dirfd, GuestAddr path, int flags)
+{
+    if (flags & ~AT_REMOVEDIR)
+        return err(Errno::INVAL);
+    auto p = TRY(copy_path(t, path));
+    return (flags & AT_REMOVEDIR) ? do_rmdir(t, dirfd, p) : do_unlink(t, dirfd, p);
+}
+
+KResult<u64> sys_unlink(Thread& t, GuestAddr path) { return do_unlink(t, kAtFdcwd, TRY(copy_path(t, path))); }
+
+KResult<u64> sys_rmdir(Thread& t, GuestAddr path) { return do_rmdir(t, kAtFdcwd, TRY(copy_path(t, path))); }
+
+KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdirfd, GuestAddr newpath, u32 flags)
+{
+    if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+        return err(Errno::INVAL);
+    if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+        return err(Errno::INVAL);
+    if (flags & (RENAME_EXCHANGE | RENAME_WHITEOUT)) {
+        t.kernel().log_once("renameat2 flags", "renameat2: RENAME_EXCHANGE and RENAME_WHITEOUT not supported yet: EINVAL");
+        return err(Errno::INVAL);
+    }
+    auto from = TRY(writable_parent(t, olddirfd, TRY(copy_path(t, oldpath))));
+    auto to = TRY(writable_parent(t, newdirfd, TRY(copy_path(t, newpath))));
+    if (is_dot(from.name) || is_dot(to.name))
+        return err(Errno::BUSY);
+    auto source = TRY(from.parent->child(from.name));
+    auto source_attr = TRY(source->inode().attr());
+    if (!S_ISDIR(source_attr.mode) && (from.trailing_slash || to.trailing_slash))
+        return err(Errno::NOTDIR);
+    if (from.parent->inode().fs_id() != to.parent->inode().fs_id())
+        return err(Errno::XDEV);
+    auto target = to.parent->child(to.name);
+    if (target) {
+        if (flags & RENAME_NOREPLACE)
+            return err(Errno::EXIST);
+        if (*target == source)
+            return 0;
+        if ((*target)->mounted())
+            return err(Errno::BUSY);
+    } else if (target.error() != Errno::NOENT) {
+        return err(target.error());
+    }
+    // A directory cannot move below itself.
+    if (S_ISDIR(source_attr.mode) && is_ancestor(source, to.parent))
+        return err(Errno::INVAL);
+    if (source->mounted())
+        return err(Errno::BUSY);
+    TRY(from.parent->inode().rename(from.name, to.parent->inode(), to.name));
+    from.parent->forget_child(from.name);
+    to.parent->forget_child(to.name);
+    return 0;
+}
+
+KResult<u64> sys_renameat(Thread& t, int olddirfd, GuestAddr oldpath, int newdirfd, GuestAddr newpath)
+{
+    return sys_renameat2(t, olddirfd, oldpath, newdirfd, newpath, 0);
+}
+
+KResult<u64> sys_rename(Thread& t, GuestAddr oldpath, GuestAddr newpath)
+{
+    return sys_renameat2(t, kAtFdcwd, oldpath, kAtFdcwd, newpath, 0);
+}
+
+KResult<u64> sys_symlinkat(Thread& t, GuestAddr target, int newdirfd, GuestAddr linkpath)
+{
+    auto contents = TRY(copy_path(t, target));
+    if (contents.empty())
+        return err(Errno::NOENT);
+    auto pn = TRY(parent_for_create(t, newdirfd, TRY(copy_path(t, linkpath))));
+    auto inode = TRY(pn.parent->inode().symlink(pn.name, contents, t.process().creds().fsuid, new_gid(t, pn)));
+    pn.parent->add_child(pn.name, inode);
+    return 0;
+}
+
+KResult<u64> sys_symlink(Thread& t, GuestAddr target, GuestAddr linkpath)
+{
+    return sys_symlinkat(t, target, kAtFdcwd, linkpath);
+}
+
+KResult<u64> sys_linkat(Thread& t, int olddirfd, GuestAddr oldpath, int newdirfd, GuestAddr newpath, int flags)
+{
+    if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+        return err(Errno::INVAL);
+    auto old = TRY(copy_path(t, oldpath));
+    Follow follow = (flags & AT_SYMLINK_FOLLOW) ? Follow::Yes : Follow::No;
+    auto source = TRY(lookup_at(t, olddirfd, old, follow, flags & AT_EMPTY_PATH));
+    auto pn = TRY(parent_for_create(t, newdirfd, TRY(copy_path(t, newpath))));
+    auto attr = TRY(source->inode().attr());
+    if (S_ISDIR(attr.mode))
+        return err(Errno::PERM);
+    if (source->inode().fs_id() != pn.parent->inode().fs_id())
+        return err(Errno::XDEV);
+    TRY(pn.parent->inode().link(source->inode(), pn.name));
+    pn.parent->forget_child(pn.name); // looked up afresh: the name now exists
+    return 0;
+}
+
+KResult<u64> sys_link(Thread& t, GuestAddr oldpath, GuestAddr newpath)
+{
+    return sys_linkat(t, kAtFdcwd, oldpath, kAtFdcwd, newpath, 0);
+}
+
+KResult<u64> sys_fchmodat2(Thread& t, int dirfd, GuestAddr path, u32 mode, int flags)
+{
+    auto inode = TRY(inode_at(t, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+    auto attr = TRY(inode->attr());
+    if (S_ISLNK(attr.mode))
+        return err(Errno::OPNOTSUPP);
+    return change_mode(t, *inode, mode);
+}
+
+KResult<u64> sys_fchmodat(Thread& t, int dirfd, GuestAddr path, u32 mode) { return sys_fchmodat2(t, dirfd, path, mode, 0); }
+
+KResult<u64> sys_chmod(Thread& t, GuestAddr path, u32 mode) { return sys_fchmodat2(t, kAtFdcwd, path, mode, 0); }
+
+KResult<u64> sys_fchmod(Thread& t, int fd, u32 mode) { return change_mode(t, *TRY(inode_of_fd(t, fd)), mode); }
+
+KResult<u64> sys_fchownat(Thread& t, int dirfd, GuestAddr path, u32 uid, u32 gid, int flags)
+{
+    auto inode = TRY(inode_at(t, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+    return change_owner(t, *inode, uid, gid);
+}
+
+KResult<u64> sys_chown(Thread& t, GuestAddr path, u32 uid, u32 gid) { return sys_fchownat(t, kAtFdcwd, path, uid, gid, 0); }
+
+KResult<u64> sys_lchown(Thread& t, GuestAddr path, u32 uid, u32 gid)
+{
+    return sys_fchownat(t, kAtFdcwd, path, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+KResult<u64> sys_fchown(Thread& t, int fd, u32 uid, u32 gid) { return change_owner(t, *TRY(inode_of_fd(t, fd)), uid, gid); }
+
+KResult<u64> sys_truncate(Thread& t, GuestAddr path, i64 length)
+{
+    auto p = TRY(copy_path(t, path));
+    auto d = TRY(lookup_at(t, kAtFdcwd, p, Follow::Yes, false));
+    auto attr = TRY(d->inode().attr());
+    if (S_ISDIR(attr.mode))
+        return err(Errno::ISDIR);
+    TRY(check_access(attr, t.process().creds(), kMayWrite));
+    return truncate_inode(d->inode(), length);
+}
+
+KResult<u64> sys_ftruncate(Thread& t, int fd, i64 length)
+{
+    auto file = TRY(get_file(t, fd));
+    if (!file->writable())
+        return err(file->flags() & O_PATH ? Errno::BADF : Errno::INVAL);
+    return truncate_inode(file->inode(), length);
+}
+
+KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times, int flags)
+{
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return err(Errno::INVAL);
+    RefPtr<Inode> inode;
+    if (path.null()) { // futimens(2)
+        if (dirfd == kAtFdcwd)
+            return err(Errno::FAULT);
+        inode = TRY(inode_of_fd(t, dirfd));
+    } else {
+        inode = TRY(inode_at(t, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
+    }
+    abi::Timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+    if (!times.null())
+        TRY(t.mm().copy_in(times.value, std::span(reinterpret_cast<u8*>(ts), sizeof ts)));
+    auto now = now_realtime();
+    std::optional<Timespec> set[2];
+    bool explicit_time = false;
+    for (int i = 0; i < 2; i++) {
+        if (ts[i].tv_nsec == UTIME_OMIT)
+            continue;
+        if (ts[i].tv_nsec == UTIME_NOW) {
+            set[i] = now;
+            continue;
+        }
+        if (ts[i].tv_nsec < 0 || ts[i].tv_nsec >= 1000000000)
+            return err(Errno::INVAL);
+        set[i] = Timespec { ts[i].tv_sec, ts[i].tv_nsec };
+        explicit_time = true;
+    }
+    if (!set[0] && !set[1])
+        return 0;
+    auto attr = TRY(inode->attr());
+    // Explicit times need ownership; "now" ownership or write access.
+    if (explicit_time)
+        TRY(check_owner(t, attr));
+    else if (!check_owner(t, attr))
+        TRY(check_access(attr, t.process().creds(), kMayWrite));
+    TRY(inode->set_times(set[0], set[1]));
+    return 0;
+}
+
+KResult<u64> sys_msync(Thread& t, u64 addr, u64 length, int flags)
+{
+    TRY(t.mm().msync(addr, length, flags));
+    return 0;
+}
+
+// umk's writable files live in memory (memfds) or in the host's files,
+// whose durability is the host's: there is nothing of the guest's own to
+// write back.
+KResult<u64> sys_fsync(Thread& t, int fd)
+{
+    auto file = TRY(get_file(t, fd));
+    TRY(file->sync());
+    return 0;
+}
+
+KResult<u64> sys_fdatasync(Thread& t, int fd) { return sys_fsync(t, fd); }
+
+KResult<u64> sys_sync(Thread&) { return 0; }
+
+KResult<u64> sys_syncfs(Thread& t, int fd)
+{
+    TRY(get_file(t, fd));
+    return 0;
+}
+
+} // namespace umk::kernel
