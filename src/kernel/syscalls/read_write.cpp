@@ -61,6 +61,8 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 {
     count = std::min(count, kMaxRwCount);
+    if (auto r = f.write_unread(count))
+        return *r;
     std::vector<u8> chunk(std::min<u64>(count, kChunk));
     u64 done = 0;
     while (done < count) {

@@ -17,6 +17,10 @@ public:
     // ignore it. Short counts are allowed, as on Linux.
     virtual KResult<usize> read(std::span<u8> out, u64 pos);
     virtual KResult<usize> write(std::span<const u8> data, u64 pos);
+    // Files that never look at what is written to them (/dev/null,
+    // /dev/zero, /dev/full) answer a write of `count` bytes here, without
+    // the data: like Linux, they do not fault on a bad buffer.
+    virtual std::optional<KResult<u64>> write_unread(u64) { return std::nullopt; }
     // Regular files and block devices have positions; pipes, ttys and
     // character devices do not (lseek gives ESPIPE).
     virtual bool seekable() const { return true; }

@@ -41,12 +41,22 @@ public:
         }
         return 0;
     }
-    KResult<usize> write(std::span<const u8> data, u64) override
+    std::optional<KResult<u64>> write_unread(u64 count) override
     {
-        if (m_device == Device::Full)
+        switch (m_device) {
+        case Device::Null:
+        case Device::Zero:
+            return count;
+        case Device::Full:
             return err(Errno::NOSPC);
-        return data.size();
+        case Device::Random:
+        case Device::Urandom:
+            break;
+        }
+        return std::nullopt;
     }
+    // /dev/random and /dev/urandom take the data (Linux mixes it in).
+    KResult<usize> write(std::span<const u8> data, u64) override { return data.size(); }
     bool seekable() const override { return true; } // lseek on these succeeds and means nothing
 
 private:
