@@ -18,6 +18,7 @@
 #pragma GCC visibility push(hidden)
 
 #include "platform/seccomp_trap/layout.h"
+#include "platform/seccomp_trap/stub/regs.h"
 
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -96,29 +97,6 @@ struct k_sigaction {
 #define SA_RESTORER 0x04000000
 #define SIG_IGN_VALUE ((void*)1)
 
-struct k_stack {
-    void* sp;
-    int flags;
-    u64 size;
-};
-
-struct k_sigcontext {
-    u64 r8, r9, r10, r11, r12, r13, r14, r15;
-    u64 rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-    unsigned short cs, gs, fs, ss;
-    u64 err, trapno, oldmask, cr2;
-    unsigned char* fpstate;
-    u64 reserved[8];
-};
-
-struct k_ucontext {
-    u64 flags;
-    struct k_ucontext* link;
-    struct k_stack stack;
-    struct k_sigcontext mc;
-    u64 sigmask;
-};
-
 struct k_siginfo {
     int signo;
     int errno_;
@@ -190,56 +168,6 @@ static void stop_and_wait(struct umk_thread_slot* slot, u32 state)
     }
 resumed:
     store(&slot->state, UMK_RUNNING);
-}
-
-static inline u64 rdfsbase(void)
-{
-    u64 v;
-    __asm__ volatile("rdfsbase %0" : "=r"(v));
-    return v;
-}
-static inline u64 rdgsbase(void)
-{
-    u64 v;
-    __asm__ volatile("rdgsbase %0" : "=r"(v));
-    return v;
-}
-
-static void save_regs(struct umk_thread_slot* s, const struct k_sigcontext* mc)
-{
-    u64* r = s->regs;
-    r[UMK_R15] = mc->r15; r[UMK_R14] = mc->r14; r[UMK_R13] = mc->r13; r[UMK_R12] = mc->r12;
-    r[UMK_RBP] = mc->rbp; r[UMK_RBX] = mc->rbx; r[UMK_R11] = mc->r11; r[UMK_R10] = mc->r10;
-    r[UMK_R9] = mc->r9; r[UMK_R8] = mc->r8; r[UMK_RAX] = mc->rax; r[UMK_RCX] = mc->rcx;
-    r[UMK_RDX] = mc->rdx; r[UMK_RSI] = mc->rsi; r[UMK_RDI] = mc->rdi;
-    r[UMK_RIP] = mc->rip; r[UMK_CS] = mc->cs; r[UMK_EFLAGS] = mc->eflags;
-    r[UMK_RSP] = mc->rsp; r[UMK_SS] = mc->ss;
-    r[UMK_FS_BASE] = rdfsbase();
-    r[UMK_GS_BASE] = rdgsbase();
-    r[UMK_DS] = r[UMK_ES] = r[UMK_FS] = r[UMK_GS] = 0;
-}
-
-static void restore_regs(const struct umk_thread_slot* s, struct k_ucontext* uc)
-{
-    /* Read each register once: the guest may race on the slot. The host
-     * kernel sanitizes eflags, cs and ss on sigreturn. */
-    const volatile u64* r = s->regs;
-    struct k_sigcontext* mc = &uc->mc;
-    mc->r15 = r[UMK_R15]; mc->r14 = r[UMK_R14]; mc->r13 = r[UMK_R13]; mc->r12 = r[UMK_R12];
-    mc->rbp = r[UMK_RBP]; mc->rbx = r[UMK_RBX]; mc->r11 = r[UMK_R11]; mc->r10 = r[UMK_R10];
-    mc->r9 = r[UMK_R9]; mc->r8 = r[UMK_R8]; mc->rax = r[UMK_RAX]; mc->rcx = r[UMK_RCX];
-    mc->rdx = r[UMK_RDX]; mc->rsi = r[UMK_RSI]; mc->rdi = r[UMK_RDI];
-    mc->rip = r[UMK_RIP]; mc->eflags = r[UMK_EFLAGS]; mc->rsp = r[UMK_RSP];
-    u64 fs = r[UMK_FS_BASE];
-    u64 gs = r[UMK_GS_BASE];
-    /* wrfsbase faults (#GP) on non-canonical values: keep them below the
-     * guest's TASK_SIZE (the kernel validated them; this guards a race). */
-    if (fs < UMK_GUEST_TASK_SIZE)
-        __asm__ volatile("wrfsbase %0" ::"r"(fs));
-    if (gs < UMK_GUEST_TASK_SIZE)
-        __asm__ volatile("wrgsbase %0" ::"r"(gs));
-    /* Guest code always runs with no host signal blocked. */
-    uc->sigmask = 0;
 }
 
 static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
