@@ -111,16 +111,20 @@ int run(RunOptions& o)
                                     errno_text(r.error())), 2);
     }
 
+    // The root directory itself, then the host mounts below it.
     std::vector<kernel::LowerMount> lowers;
+    auto root_fd = host::open_path(root_path.c_str());
+    if (!root_fd)
+        return fail(fmt::format("--root {}: {}", o.root, errno_text(root_fd.error())), 2);
+    lowers.push_back({ "", std::move(*root_fd) });
     for (auto& m : *mounts) {
+        if (m.path == root_path)
+            continue;
         auto fd = host::open_path(m.path.c_str());
         if (!fd)
             continue; // a mount we cannot reach stays an empty directory
-        std::string rel = m.path == root_path ? "" : m.path.substr(root_path == "/" ? 1 : root_path.size() + 1);
-        lowers.push_back({ rel, std::move(*fd) });
+        lowers.push_back({ m.path.substr(root_path == "/" ? 1 : root_path.size() + 1), std::move(*fd) });
     }
-    if (lowers.empty() || !lowers.front().relative_path.empty())
-        return fail(fmt::format("--root {}: no usable file system there", o.root), 2);
 
     std::string cwd = o.cwd.empty() ? guest_cwd(root_path) : o.cwd;
 

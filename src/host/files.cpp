@@ -108,9 +108,7 @@ KResult<std::vector<HostDirEntry>> read_dir(int dirfd)
             break;
         for (long off = 0; off < n;) {
             auto* d = reinterpret_cast<dirent64*>(buf + off);
-            std::string_view name(d->d_name);
-            if (name != "." && name != "..")
-                out.push_back({ std::string(name), d->d_ino, d->d_type });
+            out.push_back({ std::string(d->d_name), d->d_ino, d->d_type });
             off += d->d_reclen;
         }
     }

@@ -17,7 +17,7 @@ struct stat;
 
 namespace umk::host {
 
-// One path component (no '/', not "." or ".."), confined below `dirfd`.
+// One path component (no '/', not ".."; "." names dirfd itself), confined below `dirfd`.
 // `flags` are host O_* flags; O_NOFOLLOW and O_CLOEXEC are added.
 KResult<Fd> open_beneath(int dirfd, const std::string& name, int flags);
 KResult<Fd> open_path(const char* absolute_path); // O_PATH|O_DIRECTORY, setup only

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace umk::kernel {
@@ -22,17 +23,25 @@ KResult<u64> sys_getdents64(Thread& t, int fd, GuestAddr buf, u32 count)
     std::lock_guard lock(file->position_lock());
     if (!file->dir_snapshot_locked || file->position_locked() == 0) {
         auto entries = TRY(file->list());
-        u64 parent_ino = self_attr.ino;
-        if (dentry) {
-            auto root = t.process().fs().root;
-            RefPtr<Dentry> p = dentry == root ? dentry : dentry->parent();
-            if (!p && dentry->mountpoint())
-                p = RefPtr<Dentry>(dentry->mountpoint())->parent();
-            if (p)
-                if (auto pa = p->inode().attr())
-                    parent_ino = pa->ino;
+        auto named = [&](std::string_view n) {
+            return std::any_of(entries.begin(), entries.end(), [&](const DirEntry& e) { return e.name == n; });
+        };
+        // Where the file system's listing has no "." and "..", they come first.
+        if (!named("..")) {
+            u64 parent_ino = self_attr.ino;
+            if (dentry) {
+                auto root = t.process().fs().root;
+                RefPtr<Dentry> p = dentry == root ? dentry : dentry->parent();
+                if (!p && dentry->mountpoint())
+                    p = RefPtr<Dentry>(dentry->mountpoint())->parent();
+                if (p)
+                    if (auto pa = p->inode().attr())
+                        parent_ino = pa->ino;
+            }
+            entries.insert(entries.begin(), DirEntry { "..", parent_ino, DT_DIR });
         }
-        entries.insert(entries.begin(), { DirEntry { ".", self_attr.ino, DT_DIR }, DirEntry { "..", parent_ino, DT_DIR } });
+        if (!named("."))
+            entries.insert(entries.begin(), DirEntry { ".", self_attr.ino, DT_DIR });
         file->dir_snapshot_locked = std::move(entries);
     }
     auto& entries = *file->dir_snapshot_locked;

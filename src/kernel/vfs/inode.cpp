@@ -20,6 +20,14 @@ u8 dirent_type(u32 mode)
     return DT_UNKNOWN;
 }
 
+bool has_entries(const std::vector<DirEntry>& entries)
+{
+    for (auto& e : entries)
+        if (e.name != "." && e.name != "..")
+            return true;
+    return false;
+}
+
 bool Inode::is_dir()
 {
     auto a = attr();

@@ -52,12 +52,17 @@ struct DirEntry {
 
 // The file type bits of a mode as a DT_* value.
 u8 dirent_type(u32 mode);
+// Whether a listing names anything but "." and "..".
+bool has_entries(const std::vector<DirEntry>&);
 
 class Inode : public RefCounted {
 public:
     virtual KResult<InodeAttr> attr() = 0;
 
     // Directory operations. The defaults are what a non-directory says.
+    // list() gives the entries in the file system's own order; host
+    // directories include "." and ".." where the host has them (getdents
+    // adds them first where a listing lacks them).
     virtual KResult<RefPtr<Inode>> lookup(std::string_view name);
     virtual KResult<std::vector<DirEntry>> list();
     virtual KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid);

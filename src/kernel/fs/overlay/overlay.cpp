@@ -222,7 +222,7 @@ KResult<void> OverlayInode::rmdir(std::string_view name)
     auto child = TRY(lookup(name));
     if (!child->is_dir())
         return err(Errno::NOTDIR);
-    if (!TRY(child->list()).empty())
+    if (has_entries(TRY(child->list())))
         return err(Errno::NOTEMPTY);
     bool in_lower = TRY(lower_has(name));
     auto up = TRY(copy_up());
@@ -247,7 +247,7 @@ KResult<void> OverlayInode::rename(std::string_view name, Inode& new_dir_inode, 
         if (target->is_dir()) {
             if (!child.is_dir())
                 return err(Errno::ISDIR);
-            if (!TRY(target->list()).empty())
+            if (has_entries(TRY(target->list())))
                 return err(Errno::NOTEMPTY);
         } else if (child.is_dir()) {
             return err(Errno::NOTDIR);
