@@ -18,6 +18,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "stub_syscall.h"
+
 void forged_target(void);
 __asm__(".text\n.globl forged_target\nforged_target:\n"
         "  syscall\n"                   /* rax=39: getpid */
@@ -44,11 +46,7 @@ int main(int argc, char **argv) {
 
   const unsigned char *sc = NULL;
   if (stub) {
-    const unsigned char *lo = (const unsigned char *)0x7fff00001000UL;
-    const unsigned char *hi = (const unsigned char *)0x7fff00003000UL;
-    for (const unsigned char *p = lo; p + 1 < hi; p++)
-      if (p[0] == 0x0f && p[1] == 0x05) { sc = p; break; }
-    if (!sc) { printf("no syscall instruction found\n"); return 2; }
+    sc = find_stub_syscall();
     printf("stub syscall at %p\n", (const void *)sc);
   }
   printf("forging rt_sigreturn (%s)\n", stub ? "stub" : "guest");

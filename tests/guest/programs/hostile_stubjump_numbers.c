@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "stub_syscall.h"
 int main(int argc, char **argv) {
   if (argc < 2) { printf("usage: %s NR\n", argv[0]); return 2; }
   long nr = strtol(argv[1], NULL, 10);
@@ -28,12 +30,7 @@ int main(int argc, char **argv) {
   case 9: a1 = 0x7fff00000000L; a2 = 0x10000; a3 = 7; a4 = 0x32; a5 = -1; a6 = 0; break;
   default: printf("unsupported number %ld\n", nr); return 2;
   }
-  const unsigned char *lo = (const unsigned char *)0x7fff00001000UL;
-  const unsigned char *hi = (const unsigned char *)0x7fff00003000UL;
-  const unsigned char *sc = NULL;
-  for (const unsigned char *p = lo; p + 1 < hi; p++)
-    if (p[0] == 0x0f && p[1] == 0x05) { sc = p; break; }
-  if (!sc) { printf("no syscall instruction found\n"); return 2; }
+  const unsigned char *sc = find_stub_syscall();
   printf("syscall %ld at %p\n", nr, (const void *)sc);
   fflush(stdout);
   register long rax __asm__("rax") = nr;
