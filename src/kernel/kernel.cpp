@@ -112,20 +112,19 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
         m_processes.emplace(1, process);
     }
 
-    // The thread starts on a placeholder context: execve gives it its own.
-    struct NoContext final : platform::Context {
-        platform::StopReason switch_to_guest(platform::Registers&, platform::FaultInfo&) override
-        {
-            return platform::StopReason::Exited;
-        }
-    } no_context;
-    Thread thread(process, 1, no_context);
+    // No context yet: execve gives the thread its address space.
+    Thread thread(process, 1);
     auto creds = process->creds();
     PathContext ctx { m_root, m_root, creds };
     TRY(do_execve(thread, find_program(ctx, argv.at(0), envp), argv, envp));
 
     std::thread task([&] { thread.run(); });
     task.join();
+    {
+        std::lock_guard lock(process->lock());
+        process->real_timer.generation++;
+        m_timers.cancel(process->real_timer.id);
+    }
     int status = process->exit_status().value_or(0);
     {
         std::lock_guard lock(m_lock);

@@ -4,6 +4,7 @@
 // umk kernel process for as long as the guest runs.
 
 #include "kernel/task/task.h"
+#include "kernel/time/timer_service.h"
 #include "platform/context.h"
 
 #include <cstdio>
@@ -40,6 +41,7 @@ public:
     void strace(const std::string& line);
 
     RefPtr<Process> find_process(int pid);
+    TimerService& timers() { return m_timers; }
     std::vector<int> pids();
 
 private:
@@ -50,6 +52,7 @@ private:
     std::mutex m_lock;
     std::set<std::string> m_logged;
     std::map<int, RefPtr<Process>> m_processes;
+    TimerService m_timers; // last: its thread stops before the rest goes
 };
 
 } // namespace umk::kernel

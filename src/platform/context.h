@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace umk::platform {
 
@@ -28,12 +29,16 @@ struct Registers {
     u64 syscall_arg(int i) const;
 };
 
-enum class StopReason { Syscall, Fault, Exited };
+enum class StopReason { Syscall, Fault, Interrupt, Exited };
 
 struct FaultInfo {
     int signo { 0 };
     int code { 0 };
     u64 address { 0 };
+    // What the CPU reported (the sigcontext's trapno, err and cr2).
+    u64 trapno { 0 };
+    u64 error_code { 0 };
+    u64 cr2 { 0 };
 };
 
 // One guest thread.
@@ -44,6 +49,19 @@ public:
     // state. May block indefinitely; returns Exited once the address
     // space is gone (the guest killed its host process, or kill()).
     virtual StopReason switch_to_guest(Registers& regs, FaultInfo& fault) = 0;
+
+    // From any kernel thread: the thread stops (StopReason::Interrupt) at
+    // its next guest instruction. Coalesced; late or spurious interrupts
+    // are harmless (a stop with nothing to do).
+    virtual void interrupt() = 0;
+
+    // While the thread is stopped: its FPU/vector state, as the XSAVE image
+    // Linux puts in a signal frame (software bytes and magic included).
+    virtual KResult<std::vector<u8>> fpu_state() = 0;
+    // Applied when the thread next resumes: load `image` (validated by the
+    // caller), or reset to the initial state (a signal handler's start).
+    virtual void set_fpu_state(std::vector<u8> image) = 0;
+    virtual void reset_fpu_state() = 0;
 };
 
 // A file mapping needs a host fd; the platform hands it to the guest's

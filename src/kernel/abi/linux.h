@@ -137,3 +137,57 @@ struct OpenHow {
 };
 
 } // namespace umk::abi
+
+namespace umk::abi {
+
+struct Siginfo { // siginfo_t, 128 bytes
+    i32 si_signo;
+    i32 si_errno;
+    i32 si_code;
+    i32 pad0;
+    union {
+        struct {
+            i32 pid;
+            u32 uid;
+            u64 value; // sigval (rt_sigqueueinfo, timers)
+        } kill;
+        struct {
+            u64 addr;
+        } fault;
+        u8 bytes[112];
+    };
+};
+static_assert(sizeof(Siginfo) == 128);
+
+struct Sigcontext { // struct sigcontext, arch/x86/include/uapi/asm/sigcontext.h
+    u64 r8, r9, r10, r11, r12, r13, r14, r15;
+    u64 rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+    u16 cs, gs, fs, ss;
+    u64 err, trapno, oldmask, cr2;
+    u64 fpstate;
+    u64 reserved1[8];
+};
+static_assert(sizeof(Sigcontext) == 256);
+
+struct Ucontext { // struct ucontext, arch/x86/include/asm/ucontext.h
+    u64 uc_flags;
+    u64 uc_link;
+    Stack uc_stack;
+    Sigcontext uc_mcontext;
+    u64 uc_sigmask;
+};
+static_assert(sizeof(Ucontext) == 304);
+
+struct RtSigframe { // arch/x86/include/asm/sigframe.h, x86-64
+    u64 pretcode;
+    Ucontext uc;
+    Siginfo info;
+};
+static_assert(sizeof(RtSigframe) == 440);
+
+struct Itimerval {
+    Timeval it_interval;
+    Timeval it_value;
+};
+
+} // namespace umk::abi

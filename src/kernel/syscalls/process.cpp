@@ -90,12 +90,7 @@ KResult<u64> sys_uname(Thread& t, GuestAddr buf)
     return 0;
 }
 
-static void exit_process(Thread& t, int status)
-{
-    t.process().set_exit_status((status & 0xff) << 8);
-    t.mm().address_space().kill();
-    t.request_exit();
-}
+static void exit_process(Thread& t, int status) { t.process().kill_all((status & 0xff) << 8); }
 
 // Threads come with the processes issue: until then the only thread's
 // exit ends its process.

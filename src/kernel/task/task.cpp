@@ -54,23 +54,90 @@ void Process::set_rlimit(int resource, abi::Rlimit limit)
 
 abi::Sigaction Process::sigaction(int signo)
 {
-    std::lock_guard lock(m_lock);
+    std::lock_guard lock(m_signal_lock);
     return m_sigactions[signo - 1];
+}
+
+bool Process::ignores_locked(int signo) const
+{
+    u64 handler = m_sigactions[signo - 1].handler;
+    if (handler == reinterpret_cast<u64>(SIG_IGN))
+        return true;
+    return handler == reinterpret_cast<u64>(SIG_DFL) && default_action(signo) == DefaultAction::Ignore;
 }
 
 void Process::set_sigaction(int signo, const abi::Sigaction& action)
 {
-    std::lock_guard lock(m_lock);
+    std::lock_guard lock(m_signal_lock);
     m_sigactions[signo - 1] = action;
+    // Linux's do_sigaction: a signal that is now ignored is no longer pending.
+    if (ignores_locked(signo)) {
+        m_shared_pending.discard(signo);
+        for (Thread* t : m_threads)
+            t->pending_locked().discard(signo);
+    }
 }
 
 void Process::reset_sigactions_for_exec()
 {
-    std::lock_guard lock(m_lock);
+    std::lock_guard lock(m_signal_lock);
     for (auto& a : m_sigactions) {
         if (a.handler != reinterpret_cast<u64>(SIG_IGN))
             a = abi::Sigaction {};
     }
+}
+
+void Process::send_signal(const abi::Siginfo& info, Thread* target)
+{
+    int signo = info.si_signo;
+    if (signo == kSigKill) {
+        kill_all(kSigKill);
+        return;
+    }
+    std::lock_guard lock(m_signal_lock);
+    // Ignored signals are dropped unless blocked (Linux: sig_ignored).
+    if (ignores_locked(signo)) {
+        bool blocked = target ? (target->signal_mask & sigbit(signo)) : false;
+        if (!blocked)
+            return;
+    }
+    if (target) {
+        target->pending_locked().push(info);
+        target->signal_wake();
+        return;
+    }
+    m_shared_pending.push(info);
+    // Wake a thread that does not block it (Linux: complete_signal).
+    for (Thread* t : m_threads) {
+        if (!(t->signal_mask & sigbit(signo))) {
+            t->signal_wake();
+            return;
+        }
+    }
+}
+
+void Process::kill_all(int wait_status)
+{
+    set_exit_status(wait_status);
+    if (m_dying.exchange(true))
+        return;
+    if (m_mm)
+        m_mm->address_space().kill();
+    std::lock_guard lock(m_signal_lock);
+    for (Thread* t : m_threads)
+        t->signal_wake();
+}
+
+void Process::add_thread(Thread& t)
+{
+    std::lock_guard lock(m_signal_lock);
+    m_threads.push_back(&t);
+}
+
+void Process::remove_thread(Thread& t)
+{
+    std::lock_guard lock(m_signal_lock);
+    std::erase(m_threads, &t);
 }
 
 void Process::set_exit_status(int wait_status)
@@ -87,10 +154,7 @@ std::optional<int> Process::exit_status() const
     return s;
 }
 
-Thread::Thread(RefPtr<Process> process, int tid, platform::Context& context)
-    : m_process(std::move(process)), m_tid(tid), m_context(&context)
-{
-}
+Thread::Thread(RefPtr<Process> process, int tid) : m_process(std::move(process)), m_tid(tid) {}
 
 namespace {
 
@@ -163,14 +227,13 @@ void Thread::handle_syscall()
                    fmt::format("unimplemented syscall {} ({}): ENOSYS", name.empty() ? "?" : name, nr));
     }
     i64 ret = result ? static_cast<i64>(*result) : -static_cast<i64>(result.error());
-    // No signal can interrupt yet (the processes issue adds delivery), so
-    // a restart request only comes from a blocking call that saw EINTR.
-    if (is_restart(ret))
-        ret = -static_cast<i64>(Errno::INTR);
+    // ERESTART* stays inside the kernel: signal delivery turns it into
+    // EINTR or a restart of the call.
+    m_restart = is_restart(ret) ? ret : 0;
 
     if (tracing) {
         std::string line = std::move(call);
-        if (m_exiting && (nr == 60 || nr == 231)) {
+        if (exiting() && (nr == 60 || nr == 231)) {
             line += ") = ?";
         } else {
             GuestMemoryReader reader(*traced_mm);
@@ -183,15 +246,137 @@ void Thread::handle_syscall()
 
 void Thread::handle_fault(const platform::FaultInfo& fault)
 {
-    // Guest signal delivery comes with the processes issue: until then a
-    // fault takes the default action, which for these signals is to
-    // terminate with a core dump.
-    kernel().log_once(fmt::format("fault {}", fault.signo),
-                      fmt::format("guest fault: signal {} code {} at {:#x} (no handlers yet: default action)",
-                                  fault.signo, fault.code, fault.address));
-    m_process->set_exit_status(fault.signo | 0x80);
-    m_process->mm().address_space().kill();
+    // Linux's force_sig_fault: a blocked or ignored fault signal takes its
+    // default action anyway.
+    int signo = fault.signo;
+    abi::Siginfo info = make_siginfo(signo, fault.code);
+    info.fault.addr = fault.address;
+    {
+        std::lock_guard lock(m_process->signal_lock());
+        auto action = m_process->sigaction_locked(signo);
+        bool ignored = action.handler == reinterpret_cast<u64>(SIG_IGN);
+        if (ignored || (signal_mask & sigbit(signo))) {
+            signal_mask &= ~sigbit(signo);
+            if (ignored) {
+                action.handler = reinterpret_cast<u64>(SIG_DFL);
+                m_process->set_sigaction_locked(signo, action);
+            }
+        }
+        m_pending.push(info);
+    }
+    m_fault = fault;
+}
+
+void Thread::die(int signo)
+{
+    // No core file is written, so no core bit in the status.
+    m_process->kill_all(signo);
     m_exiting = true;
+}
+
+void Thread::signal_wake()
+{
+    m_signal_cv.notify_all();
+    if (m_in_guest.load() && m_context)
+        m_context->interrupt();
+}
+
+bool Thread::has_deliverable_locked()
+{
+    u64 pending = m_pending.pending() | m_process->shared_pending_locked().pending();
+    return (pending & ~signal_mask) || m_process->dying();
+}
+
+bool Thread::wait_for_signal(std::optional<std::chrono::steady_clock::time_point> deadline)
+{
+    std::unique_lock lock(m_process->signal_lock());
+    auto ready = [&] { return has_deliverable_locked(); };
+    if (!deadline) {
+        m_signal_cv.wait(lock, ready);
+        return true;
+    }
+    return m_signal_cv.wait_until(lock, *deadline, ready);
+}
+
+namespace {
+
+constexpr u64 kSaRestart = 0x10000000, kSaNodefer = 0x40000000, kSaResethand = 0x80000000;
+
+} // namespace
+
+void Thread::deliver_signals()
+{
+    using R = platform::Registers;
+    bool handled = false;
+    while (!exiting()) {
+        abi::Siginfo info;
+        abi::Sigaction action;
+        {
+            std::lock_guard lock(m_process->signal_lock());
+            auto taken = m_pending.take(~signal_mask);
+            if (!taken)
+                taken = m_process->shared_pending_locked().take(~signal_mask);
+            if (!taken)
+                break;
+            info = *taken;
+            action = m_process->sigaction_locked(info.si_signo);
+            if (action.handler > reinterpret_cast<u64>(SIG_IGN) && (action.flags & kSaResethand))
+                m_process->set_sigaction_locked(info.si_signo, abi::Sigaction {});
+        }
+        int signo = info.si_signo;
+        std::optional<platform::FaultInfo> fault;
+        if (m_fault && m_fault->signo == signo)
+            fault = std::exchange(m_fault, std::nullopt);
+        if (action.handler == reinterpret_cast<u64>(SIG_IGN))
+            continue;
+        if (action.handler == reinterpret_cast<u64>(SIG_DFL)) {
+            switch (default_action(signo)) {
+            case DefaultAction::Ignore:
+            case DefaultAction::Continue:
+                continue;
+            case DefaultAction::Stop:
+                kernel().log_once("stop signals", "stop signals (SIGSTOP, SIGTSTP, ...) need job control, not there yet: ignored");
+                continue;
+            case DefaultAction::Terminate:
+            case DefaultAction::Core:
+                die(signo);
+                return;
+            }
+        }
+        // A handler runs: the interrupted syscall returns EINTR or restarts.
+        if (m_restart) {
+            bool restart = m_restart == -static_cast<i64>(Errno::RESTARTNOINTR)
+                || (m_restart == -static_cast<i64>(Errno::RESTARTSYS) && (action.flags & kSaRestart));
+            if (restart) {
+                m_regs[R::RAX] = m_regs[R::ORIG_RAX];
+                m_regs[R::RIP] -= 2;
+            } else {
+                m_regs[R::RAX] = static_cast<u64>(-static_cast<i64>(Errno::INTR));
+            }
+            m_restart = 0;
+        }
+        u64 old_mask = saved_mask.value_or(signal_mask);
+        if (auto r = setup_signal_frame(*this, info, action, old_mask, fault ? &*fault : nullptr); !r) {
+            die(kSigSegv); // Linux's force_sigsegv: the frame could not be written
+            return;
+        }
+        saved_mask.reset();
+        std::lock_guard lock(m_process->signal_lock());
+        signal_mask |= action.mask | ((action.flags & kSaNodefer) ? 0 : sigbit(signo));
+        signal_mask &= ~kUnblockable;
+        handled = true;
+    }
+    if (m_restart && !exiting()) {
+        // No handler ran: the call starts over (Linux: the ERESTART* codes
+        // without a handler).
+        m_regs[platform::Registers::RAX] = m_regs[platform::Registers::ORIG_RAX];
+        m_regs[platform::Registers::RIP] -= 2;
+        m_restart = 0;
+    }
+    if (!handled && saved_mask) {
+        signal_mask = *saved_mask;
+        saved_mask.reset();
+    }
 }
 
 static thread_local Thread* t_current = nullptr;
@@ -201,23 +386,41 @@ Thread* current_thread() { return t_current; }
 void Thread::run()
 {
     t_current = this;
+    m_process->add_thread(*this);
     platform::FaultInfo fault;
-    while (!m_exiting) {
-        switch (context().switch_to_guest(m_regs, fault)) {
+    while (!exiting()) {
+        deliver_signals();
+        if (exiting())
+            break;
+        // A signal sent from now on interrupts the guest code; one sent
+        // before is seen by the check below (both sides are seq_cst).
+        m_in_guest = true;
+        {
+            std::lock_guard lock(m_process->signal_lock());
+            if (has_deliverable_locked()) {
+                m_in_guest = false;
+                continue;
+            }
+        }
+        auto stop = context().switch_to_guest(m_regs, fault);
+        m_in_guest = false;
+        switch (stop) {
         case platform::StopReason::Syscall:
             handle_syscall();
             break;
         case platform::StopReason::Fault:
             handle_fault(fault);
             break;
+        case platform::StopReason::Interrupt:
+            break; // signals are delivered at the top of the loop
         case platform::StopReason::Exited:
             // The host process died under the guest (it can always kill
             // itself): the guest process dies with SIGKILL.
-            m_process->set_exit_status(SIGKILL);
-            m_exiting = true;
+            m_process->kill_all(SIGKILL);
             break;
         }
     }
+    m_process->remove_thread(*this);
 }
 
 } // namespace umk::kernel

@@ -6,6 +6,7 @@
 
 #include "kernel/abi/linux.h"
 #include "kernel/mm/memory_manager.h"
+#include "kernel/signals/signals.h"
 #include "kernel/task/credentials.h"
 #include "kernel/task/fd_table.h"
 #include "kernel/vfs/dentry.h"
@@ -13,10 +14,13 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 
 namespace umk::kernel {
 
 class Kernel;
+class Thread;
 
 inline constexpr int kRlimitCount = 16;
 inline constexpr int kSignalCount = 64;
@@ -52,9 +56,38 @@ public:
     abi::Rlimit rlimit(int resource);
     void set_rlimit(int resource, abi::Rlimit);
 
+    // Signals. Lock order: signal_lock() is taken after lock(), never
+    // before; nothing blocks while holding it but condition waits.
+    std::mutex& signal_lock() { return m_signal_lock; }
     abi::Sigaction sigaction(int signo);
+    abi::Sigaction sigaction_locked(int signo) const { return m_sigactions[signo - 1]; }
+    void set_sigaction_locked(int signo, const abi::Sigaction& a) { m_sigactions[signo - 1] = a; }
+    // Sets an action; pending instances that become ignored are dropped.
     void set_sigaction(int signo, const abi::Sigaction&);
     void reset_sigactions_for_exec();
+    // kill(2) semantics for this process (target null) or one of its
+    // threads (tgkill): ignored signals are dropped at once, SIGKILL kills.
+    void send_signal(const abi::Siginfo&, Thread* target = nullptr);
+    SignalQueue& shared_pending_locked() { return m_shared_pending; }
+    bool ignores_locked(int signo) const;
+
+    // The guest process is going away (exit_group, a fatal signal).
+    void kill_all(int wait_status);
+    bool dying() const { return m_dying.load(); }
+
+    // Threads of this group (one until the processes issue).
+    void add_thread(Thread&);
+    void remove_thread(Thread&);
+
+    // ITIMER_REAL (alarm, setitimer), guarded by lock(): the timer
+    // service's id, the deadline (none: disarmed) and the period.
+    struct RealTimer {
+        u64 id { 0 };
+        u64 generation { 0 };
+        std::chrono::steady_clock::time_point deadline;
+        std::chrono::microseconds interval { 0 };
+    };
+    RealTimer real_timer;
 
     RefPtr<Dentry> exe() { return m_exe; }
     void set_exe(RefPtr<Dentry> exe) { m_exe = std::move(exe); }
@@ -76,13 +109,18 @@ private:
     Credentials m_creds;
     std::array<abi::Rlimit, kRlimitCount> m_rlimits {};
     std::array<abi::Sigaction, kSignalCount> m_sigactions {};
+    std::mutex m_signal_lock;
+    SignalQueue m_shared_pending;
+    std::vector<Thread*> m_threads; // raw: a thread removes itself before it goes
+    std::atomic<bool> m_dying { false };
     RefPtr<Dentry> m_exe;
     std::atomic<int> m_exit_status { -1 };
 };
 
 class Thread {
 public:
-    Thread(RefPtr<Process> process, int tid, platform::Context& context);
+    // The context comes with the first execve (or the clone that made it).
+    Thread(RefPtr<Process> process, int tid);
 
     Process& process() { return *m_process; }
     Kernel& kernel() { return m_process->kernel(); }
@@ -95,8 +133,22 @@ public:
 
     // Runs the guest thread until it exits; returns when it has.
     void run();
-    void request_exit() { m_exiting = true; }
-    bool exiting() const { return m_exiting; }
+    bool exiting() const { return m_exiting || m_process->dying(); }
+
+    // Signals. `pending_locked` and the masks are guarded by the
+    // process's signal_lock().
+    SignalQueue& pending_locked() { return m_pending; }
+    // A signal for this thread was queued: wake it from a block, or stop
+    // it in guest code so that it is delivered.
+    void signal_wake();
+    // Whether a signal would interrupt a blocking call (the process's or
+    // this thread's, not blocked).
+    bool has_deliverable_locked();
+    // Blocks until a signal is deliverable or the deadline passes (false).
+    // Signals the caller blocks do not end the wait.
+    bool wait_for_signal(std::optional<std::chrono::steady_clock::time_point> deadline);
+    // rt_sigsuspend: the mask in force until a handler has been set up.
+    std::optional<u64> saved_mask;
 
     u64 clear_child_tid { 0 };
     u64 robust_list { 0 };
@@ -107,12 +159,21 @@ public:
 private:
     void handle_syscall();
     void handle_fault(const platform::FaultInfo&);
+    // Before returning to guest code: handlers, default actions, restarts.
+    void deliver_signals();
+    // The default action of a fatal signal: the whole process ends.
+    void die(int signo);
 
     RefPtr<Process> m_process;
     int m_tid;
-    platform::Context* m_context;
+    platform::Context* m_context { nullptr };
     platform::Registers m_regs;
     bool m_exiting { false };
+    SignalQueue m_pending;
+    std::atomic<bool> m_in_guest { false };
+    std::condition_variable m_signal_cv;
+    i64 m_restart { 0 };                       // an ERESTART* the last syscall returned
+    std::optional<platform::FaultInfo> m_fault; // the fault behind a pending synchronous signal
 };
 
 // The guest thread the calling task thread runs (Linux's `current`), or

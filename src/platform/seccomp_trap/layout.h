@@ -48,7 +48,26 @@ enum {
     UMK_STOP_FAULT = 2,
     UMK_RESUME = 3,
     UMK_DEAD = 4,
+    UMK_STOP_INTERRUPT = 5,
 };
+
+/* What the stub does with the guest's FPU/vector state (the XSAVE image in
+ * its signal frame) when the kernel resumes it (the slot's `command`). */
+enum {
+    UMK_CMD_NONE = 0,
+    UMK_CMD_GET_XSAVE = 1,  /* copy it into the slot, then stop again */
+    UMK_CMD_SET_XSAVE = 2,  /* load the slot's image, then return */
+    UMK_CMD_INIT_XSAVE = 3, /* reset it to the init state, then return */
+};
+
+/* The host signal that interrupts a running guest thread (a stop at its
+ * current instruction). Coalesced through the slot's interrupt_requested. */
+#define UMK_INTERRUPT_SIGNAL 23 /* SIGURG */
+
+/* Offsets in the XSAVE image (struct _fpx_sw_bytes and the header). */
+#define UMK_XSAVE_SW_BYTES 464
+#define UMK_XSAVE_HEADER 512
+#define UMK_FP_XSTATE_MAGIC1 0x46505853U
 
 /* orig_rax of a syscall stop that did not come in through the x86-64
  * ABI (int $0x80 and other compat entries): always ENOSYS. */
@@ -69,17 +88,20 @@ struct umk_thread_slot {
     uint32_t state;          /* futex word */
     uint32_t stub_sleeping;  /* the stub waits in FUTEX_WAIT on state */
     uint32_t kernel_sleeping;/* the kernel waits in FUTEX_WAIT on state */
-    uint32_t reserved0;
+    uint32_t command;        /* UMK_CMD_*, read by the stub on RESUME */
     uint64_t regs[UMK_NREGS];
     /* Fault stops: the host siginfo, decoded by the stub. */
     int32_t fault_signo;
     int32_t fault_code;
     uint64_t fault_addr;
-    uint32_t xsave_size;     /* bytes valid in xsave[] (fault stops) */
-    uint32_t reserved1;
+    uint32_t xsave_size;     /* bytes valid in xsave[] */
+    uint32_t interrupt_requested; /* set by the kernel, cleared by the stub */
+    uint64_t fault_trapno;   /* the host sigcontext's trapno, err and cr2 */
+    uint64_t fault_err;
+    uint64_t fault_cr2;
     /* Slot 0 at start, before any guest code ran: the host vDSO. */
     uint64_t vdso_base;
-    uint8_t pad[64 - (16 + 8 * UMK_NREGS + 32) % 64];
+    uint8_t pad[64 - (16 + 8 * UMK_NREGS + 56) % 64];
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
 };
 

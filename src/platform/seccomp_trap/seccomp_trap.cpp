@@ -86,7 +86,10 @@ u32 hybrid_wait(u32& state, u32& sleeping, Done done)
     return seen;
 }
 
-bool is_stop(u32 state) { return state == UMK_STOP_SYSCALL || state == UMK_STOP_FAULT || state == UMK_DEAD; }
+bool is_stop(u32 state)
+{
+    return state == UMK_STOP_SYSCALL || state == UMK_STOP_FAULT || state == UMK_STOP_INTERRUPT || state == UMK_DEAD;
+}
 
 struct SpawnArgs {
     int ctl;
@@ -242,7 +245,7 @@ StubProcess::StubProcess(SeccompTrapPlatform& platform, host::Fd pidfd, int pid,
     , m_pid(pid)
     , m_ctl(std::move(ctl))
     , m_region(region)
-    , m_main(slot(0))
+    , m_main(slot(0), pid, pid)
 {
     m_platform.watch(*this);
 }
@@ -447,6 +450,19 @@ bool SeccompContext::wait_for_stop()
     return state != UMK_DEAD;
 }
 
+bool SeccompContext::resume_and_wait(u32 command)
+{
+    m_slot.command = command;
+    if (command == UMK_CMD_SET_XSAVE) {
+        std::memcpy(m_slot.xsave, m_fpu_image.data(), m_fpu_image.size());
+        m_slot.xsave_size = static_cast<u32>(m_fpu_image.size());
+    }
+    store(m_slot.state, UMK_RESUME);
+    if (load(m_slot.stub_sleeping))
+        futex_wake(m_slot.state);
+    return wait_for_stop();
+}
+
 StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
 {
     // The slot is guest-writable: copy in once, validate what the stub
@@ -454,21 +470,53 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     volatile u64* slot_regs = m_slot.regs;
     for (int i = 0; i < Registers::Count; i++)
         slot_regs[i] = regs.r[i];
-    store(m_slot.state, UMK_RESUME);
-    if (load(m_slot.stub_sleeping))
-        futex_wake(m_slot.state);
-
-    if (!wait_for_stop())
+    u32 command = std::exchange(m_resume_command, UMK_CMD_NONE);
+    if (!resume_and_wait(command))
         return StopReason::Exited;
     for (int i = 0; i < Registers::Count; i++)
         regs.r[i] = slot_regs[i];
-    if (load(m_slot.state) == UMK_STOP_FAULT) {
+    switch (load(m_slot.state)) {
+    case UMK_STOP_FAULT:
         fault.signo = m_slot.fault_signo;
         fault.code = m_slot.fault_code;
         fault.address = m_slot.fault_addr;
+        fault.trapno = m_slot.fault_trapno;
+        fault.error_code = m_slot.fault_err;
+        fault.cr2 = m_slot.fault_cr2;
         return StopReason::Fault;
+    case UMK_STOP_INTERRUPT:
+        return StopReason::Interrupt;
+    default:
+        return StopReason::Syscall;
     }
-    return StopReason::Syscall;
 }
+
+void SeccompContext::interrupt()
+{
+    if (__atomic_exchange_n(&m_slot.interrupt_requested, 1, __ATOMIC_SEQ_CST) == 0)
+        syscall(SYS_tgkill, m_host_pid, m_host_tid, UMK_INTERRUPT_SIGNAL);
+}
+
+KResult<std::vector<u8>> SeccompContext::fpu_state()
+{
+    // The thread is stopped: let it copy the image out and stop again with
+    // the same reason (its registers in the slot are untouched).
+    if (!resume_and_wait(UMK_CMD_GET_XSAVE))
+        return err(Errno::SRCH);
+    u32 size = std::min<u32>(load(m_slot.xsave_size), UMK_XSAVE_MAX);
+    std::vector<u8> image(size);
+    std::memcpy(image.data(), m_slot.xsave, size);
+    return image;
+}
+
+void SeccompContext::set_fpu_state(std::vector<u8> image)
+{
+    if (image.size() > UMK_XSAVE_MAX)
+        image.resize(UMK_XSAVE_MAX);
+    m_fpu_image = std::move(image);
+    m_resume_command = UMK_CMD_SET_XSAVE;
+}
+
+void SeccompContext::reset_fpu_state() { m_resume_command = UMK_CMD_INIT_XSAVE; }
 
 } // namespace umk::platform

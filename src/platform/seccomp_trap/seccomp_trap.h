@@ -48,14 +48,25 @@ private:
 
 class SeccompContext final : public Context {
 public:
-    explicit SeccompContext(umk_thread_slot& slot) : m_slot(slot) {}
+    SeccompContext(umk_thread_slot& slot, int host_pid, int host_tid)
+        : m_slot(slot), m_host_pid(host_pid), m_host_tid(host_tid) {}
     StopReason switch_to_guest(Registers&, FaultInfo&) override;
+    void interrupt() override;
+    KResult<std::vector<u8>> fpu_state() override;
+    void set_fpu_state(std::vector<u8> image) override;
+    void reset_fpu_state() override;
 
     // Waits for the next stop of this thread; false when the stub is dead.
     bool wait_for_stop();
 
 private:
+    // Resumes the thread (with `command`) and waits for its next stop.
+    bool resume_and_wait(u32 command);
+
     umk_thread_slot& m_slot;
+    int m_host_pid, m_host_tid; // trusted: from the host, never from the slot
+    u32 m_resume_command { 0 };
+    std::vector<u8> m_fpu_image; // for UMK_CMD_SET_XSAVE
 };
 
 class StubProcess final : public AddressSpace {

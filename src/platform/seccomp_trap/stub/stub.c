@@ -112,9 +112,6 @@ struct k_siginfo {
     };
 };
 
-/* Offsets inside the fxsave part of the XSAVE area (struct _fpx_sw_bytes). */
-#define FP_SW_BYTES_OFFSET 464
-#define FP_XSTATE_MAGIC1 0x46505853U
 
 extern char __executable_start[];
 extern char etext[];
@@ -170,6 +167,70 @@ resumed:
     store(&slot->state, UMK_RUNNING);
 }
 
+/* The guest's XSAVE image in the signal frame: its size (without the
+ * trailing magic) from the software bytes the host kernel wrote. */
+static u32 xstate_size(const unsigned char* fp)
+{
+    const u32* sw = (const u32*)(fp + UMK_XSAVE_SW_BYTES);
+    return sw[0] == UMK_FP_XSTATE_MAGIC1 ? sw[4] : UMK_XSAVE_SW_BYTES; /* magic1, extended_size, xfeatures (2), xstate_size */
+}
+
+/* Copies the whole image, software bytes and trailing magic included: the
+ * kernel hands it to the guest as Linux would have written it. */
+static void copy_xsave_out(struct umk_thread_slot* slot, const unsigned char* fp)
+{
+    const u32* sw = (const u32*)(fp + UMK_XSAVE_SW_BYTES);
+    u32 size = sw[0] == UMK_FP_XSTATE_MAGIC1 ? sw[1] : 512;
+    if (size > UMK_XSAVE_MAX)
+        size = UMK_XSAVE_MAX;
+    memcpy(slot->xsave, fp, size);
+    slot->xsave_size = size;
+}
+
+/* Loads the kernel's (validated) image, but never the software bytes:
+ * those describe this host frame to the host kernel. A bad image makes
+ * the host's sigreturn fail, which kills only this guest process. */
+static void copy_xsave_in(const struct umk_thread_slot* slot, unsigned char* fp)
+{
+    u32 size = xstate_size(fp);
+    if (slot->xsave_size < size)
+        size = slot->xsave_size;
+    memcpy(fp, slot->xsave, size < UMK_XSAVE_SW_BYTES ? size : UMK_XSAVE_SW_BYTES);
+    if (size > UMK_XSAVE_HEADER)
+        memcpy(fp + UMK_XSAVE_HEADER, slot->xsave + UMK_XSAVE_HEADER, size - UMK_XSAVE_HEADER);
+}
+
+/* The state a signal handler starts with (Linux: fpu__clear_user_states). */
+static void init_xsave(unsigned char* fp)
+{
+    memset(fp, 0, 416);              /* legacy area: control words, x87, xmm */
+    *(unsigned short*)fp = 0x37f;    /* fcw */
+    *(u32*)(fp + 24) = 0x1f80;       /* mxcsr */
+    if (xstate_size(fp) > UMK_XSAVE_HEADER)
+        memset(fp + UMK_XSAVE_HEADER, 0, 8); /* xstate_bv: every component in init state */
+}
+
+/* A stop: publish it, then follow the kernel's FPU commands until it lets
+ * the thread go on. */
+static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc)
+{
+    unsigned char* fp = uc->mc.fpstate;
+    for (;;) {
+        stop_and_wait(slot, reason);
+        u32 command = *(volatile u32*)&slot->command;
+        if (command == UMK_CMD_GET_XSAVE && fp) {
+            copy_xsave_out(slot, fp);
+            continue;
+        }
+        if (command == UMK_CMD_SET_XSAVE && fp)
+            copy_xsave_in(slot, fp);
+        else if (command == UMK_CMD_INIT_XSAVE && fp)
+            init_xsave(fp);
+        break;
+    }
+    restore_regs(slot, uc);
+}
+
 static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
 {
     (void)signo;
@@ -177,8 +238,7 @@ static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = info->sys.arch == AUDIT_ARCH_X86_64 ? (u64)(unsigned)info->sys.syscall
                                                                    : UMK_COMPAT_SYSCALL;
-    stop_and_wait(slot, UMK_STOP_SYSCALL);
-    restore_regs(slot, uc);
+    stop(slot, UMK_STOP_SYSCALL, uc);
 }
 
 static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
@@ -189,18 +249,22 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
     slot->fault_signo = signo;
     slot->fault_code = info->code;
     slot->fault_addr = info->fault_addr;
-    slot->xsave_size = 0;
-    const unsigned char* fp = uc->mc.fpstate;
-    if (fp) {
-        const u32* sw = (const u32*)(fp + FP_SW_BYTES_OFFSET);
-        u32 size = sw[0] == FP_XSTATE_MAGIC1 ? sw[1] : 512;
-        if (size > UMK_XSAVE_MAX)
-            size = UMK_XSAVE_MAX;
-        memcpy(slot->xsave, fp, size);
-        slot->xsave_size = size;
-    }
-    stop_and_wait(slot, UMK_STOP_FAULT);
-    restore_regs(slot, uc);
+    slot->fault_trapno = uc->mc.trapno;
+    slot->fault_err = uc->mc.err;
+    slot->fault_cr2 = uc->mc.cr2;
+    stop(slot, UMK_STOP_FAULT, uc);
+}
+
+/* The kernel wants this thread back (a guest signal is pending). */
+static void interrupt_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
+{
+    (void)signo;
+    (void)info;
+    struct umk_thread_slot* slot = current_slot();
+    __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
+    save_regs(slot, &uc->mc);
+    slot->regs[UMK_ORIG_RAX] = ~0UL;
+    stop(slot, UMK_STOP_INTERRUPT, uc);
 }
 
 /* ---- seccomp filters ---- */
@@ -423,6 +487,7 @@ __attribute__((noreturn, used)) void stub_main(u64* initial_sp)
     set_signal(8 /* SIGFPE */, fault_handler);
     set_signal(4 /* SIGILL */, fault_handler);
     set_signal(5 /* SIGTRAP */, fault_handler);
+    set_signal(UMK_INTERRUPT_SIGNAL, interrupt_handler);
     setup_signal_stack(0, min_sigstksz);
 
     build_op_filter();
