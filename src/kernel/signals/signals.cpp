@@ -26,9 +26,6 @@ constexpr u64 kSynchronous = sigbit(kSigSegv) | sigbit(kSigBus) | sigbit(kSigIll
 
 u64 lowest(u64 set) { return set & (~set + 1); }
 
-// Linux's on_sig_stack().
-bool on_stack(const abi::Stack& s, u64 sp) { return s.ss_size && sp > s.ss_sp && sp - s.ss_sp <= s.ss_size; }
-
 // The host's MXCSR mask and enabled XSAVE features: what a guest XSAVE
 // image may contain (this kernel runs on the same CPU as its stubs).
 struct FpuLimits {
@@ -71,6 +68,8 @@ bool fpu_image_valid(const std::vector<u8>& image, bool xsave)
 }
 
 } // namespace
+
+bool on_signal_stack(const abi::Stack& s, u64 sp) { return s.ss_size && sp > s.ss_sp && sp - s.ss_sp <= s.ss_size; }
 
 DefaultAction default_action(int signo)
 {
@@ -161,7 +160,7 @@ KResult<void> setup_signal_frame(Thread& t, const abi::Siginfo& info, const abi:
     u64 sp = regs[R::RSP] - 128; // the red zone
     bool alt_enabled = alt.ss_flags != kSsDisable && alt.ss_size;
     bool entering_alt = false;
-    if ((action.flags & kSaOnstack) && alt_enabled && !on_stack(alt, sp)) {
+    if ((action.flags & kSaOnstack) && alt_enabled && !on_signal_stack(alt, sp)) {
         sp = alt.ss_sp + alt.ss_size;
         entering_alt = true;
     }
@@ -184,7 +183,7 @@ KResult<void> setup_signal_frame(Thread& t, const abi::Siginfo& info, const abi:
     f.uc.uc_flags = (xsave ? kUcFpXstate : 0) | kUcSigcontextSs | kUcStrictRestoreSs;
     f.uc.uc_stack.ss_sp = alt.ss_sp;
     f.uc.uc_stack.ss_size = alt.ss_size;
-    f.uc.uc_stack.ss_flags = on_stack(alt, regs[R::RSP]) ? kSsOnstack : (alt_enabled ? 0 : kSsDisable);
+    f.uc.uc_stack.ss_flags = on_signal_stack(alt, regs[R::RSP]) ? kSsOnstack : (alt_enabled ? 0 : kSsDisable);
     f.uc.uc_stack.ss_flags |= static_cast<i32>(static_cast<u32>(alt.ss_flags) & kSsAutodisarm);
     abi::Sigcontext& sc = f.uc.uc_mcontext;
     sc.r8 = regs[R::R8];
@@ -244,10 +243,8 @@ KResult<u64> restore_signal_frame(Thread& t)
         u32 sw[2];
         TRY(t.mm().copy_in(sc.fpstate + UMK_XSAVE_SW_BYTES, std::span(reinterpret_cast<u8*>(sw), sizeof sw)));
         bool xsave = (f.uc.uc_flags & kUcFpXstate) && sw[0] == UMK_FP_XSTATE_MAGIC1;
-        usize size = xsave ? sw[1] : 512;
-        if (size < UMK_XSAVE_HEADER + 64 || size > UMK_XSAVE_MAX)
-            size = xsave ? 0 : 512;
-        if (!size)
+        usize size = xsave ? sw[1] : 512; // XSAVE image, or the legacy FXSAVE area
+        if (xsave && (size < UMK_XSAVE_HEADER + 64 || size > UMK_XSAVE_MAX))
             return err(Errno::FAULT);
         image.emplace(size);
         TRY(t.mm().copy_in(sc.fpstate, *image));
@@ -281,7 +278,7 @@ KResult<u64> restore_signal_frame(Thread& t)
         t.context().reset_fpu_state();
     // Like Linux's restore_altstack: an invalid stack is silently kept out.
     const abi::Stack& ss = f.uc.uc_stack;
-    if (!on_stack(t.sigaltstack, regs[R::RSP])) {
+    if (!on_signal_stack(t.sigaltstack, regs[R::RSP])) {
         i32 mode = static_cast<i32>(static_cast<u32>(ss.ss_flags) & ~kSsAutodisarm);
         if (mode == kSsDisable)
             t.sigaltstack = abi::Stack { 0, kSsDisable, 0, 0 };

@@ -30,6 +30,9 @@ inline constexpr u64 kUnblockable = sigbit(kSigKill) | sigbit(kSigStop);
 enum class DefaultAction { Terminate, Core, Ignore, Stop, Continue };
 DefaultAction default_action(int signo);
 
+// Whether `sp` is on the alternate signal stack (Linux's on_sig_stack).
+bool on_signal_stack(const abi::Stack&, u64 sp);
+
 // Signals waiting for delivery to a thread or a process. Standard signals
 // (1..31) are pending at most once; real-time ones queue in order.
 class SignalQueue {

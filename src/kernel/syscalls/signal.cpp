@@ -237,9 +237,7 @@ KResult<u64> sys_sigaltstack(Thread& t, GuestAddr ss, GuestAddr old_ss)
         int mode = static_cast<int>(static_cast<u32>(wanted->ss_flags) & ~kSsAutodisarm);
         if (mode != 0 && mode != kSsDisable)
             return err(Errno::INVAL);
-        u64 sp = t.regs()[platform::Registers::RSP];
-        const abi::Stack& cur = t.sigaltstack;
-        if (cur.ss_size && sp > cur.ss_sp && sp - cur.ss_sp <= cur.ss_size)
+        if (on_signal_stack(t.sigaltstack, t.regs()[platform::Registers::RSP]))
             return err(Errno::PERM); // on the alternate stack now
         if (mode == kSsDisable) {
             wanted->ss_sp = 0;
@@ -250,8 +248,7 @@ KResult<u64> sys_sigaltstack(Thread& t, GuestAddr ss, GuestAddr old_ss)
     }
     if (!old_ss.null()) {
         abi::Stack old = t.sigaltstack;
-        u64 sp = t.regs()[platform::Registers::RSP];
-        if (old.ss_size && sp > old.ss_sp && sp - old.ss_sp <= old.ss_size)
+        if (on_signal_stack(old, t.regs()[platform::Registers::RSP]))
             old.ss_flags = 1; // SS_ONSTACK
         TRY(copy_out(t, old_ss.value, old));
     }
