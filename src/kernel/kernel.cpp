@@ -120,6 +120,7 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
 
     std::thread task([&] { thread.run(); });
     task.join();
+    process->wait_threads_gone();
     {
         std::lock_guard lock(process->lock());
         process->real_timer.generation++;

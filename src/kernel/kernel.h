@@ -3,6 +3,7 @@
 // One guest machine: its platform, mount tree, pids, options. Lives in the
 // umk kernel process for as long as the guest runs.
 
+#include "kernel/ipc/futex.h"
 #include "kernel/task/task.h"
 #include "kernel/time/timer_service.h"
 #include "platform/context.h"
@@ -42,6 +43,9 @@ public:
 
     RefPtr<Process> find_process(int pid);
     TimerService& timers() { return m_timers; }
+    FutexTable& futexes() { return m_futexes; }
+    // A new guest pid or tid (pid 1 is the first process's).
+    int allocate_pid() { return m_next_pid++; }
     std::vector<int> pids();
 
 private:
@@ -52,6 +56,8 @@ private:
     std::mutex m_lock;
     std::set<std::string> m_logged;
     std::map<int, RefPtr<Process>> m_processes;
+    std::atomic<int> m_next_pid { 2 };
+    FutexTable m_futexes;
     TimerService m_timers; // last: its thread stops before the rest goes
 };
 

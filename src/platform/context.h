@@ -62,6 +62,10 @@ public:
     // caller), or reset to the initial state (a signal handler's start).
     virtual void set_fpu_state(std::vector<u8> image) = 0;
     virtual void reset_fpu_state() = 0;
+
+    // While stopped: ends this thread's host thread (the kernel is done
+    // with it). Returns once it is gone.
+    virtual void exit_thread() = 0;
 };
 
 // A file mapping needs a host fd; the platform hands it to the guest's
@@ -92,6 +96,11 @@ public:
     virtual u64 vdso_base() const = 0;
     // The first thread, stopped before its first guest instruction.
     virtual Context& main_context() = 0;
+    // A new thread of this address space, started by `caller` (stopped in
+    // a syscall). Its first switch_to_guest gives it its registers.
+    virtual KResult<Context*> create_thread(Context& caller) = 0;
+    // After exit_thread(): the thread's resources may be reused.
+    virtual void release_thread(Context&) = 0;
     // Kills the host process; every Context returns Exited.
     virtual void kill() = 0;
 };

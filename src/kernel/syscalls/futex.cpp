@@ -1,44 +1,72 @@
-// futex(2) for one thread: the processes issue brings the futex table.
-// Linux: kernel/futex/.
+// futex(2) between the threads of a guest process. Linux: kernel/futex/.
 #include "kernel/syscalls/handlers.h"
 
 #include <linux/futex.h>
 #include <time.h>
-#include <unistd.h>
 
 namespace umk::kernel {
 
-KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr timeout, GuestAddr, u32)
+namespace {
+
+// The timeout argument: relative for FUTEX_WAIT, absolute (on the chosen
+// clock) for FUTEX_WAIT_BITSET, as Linux.
+KResult<std::optional<std::chrono::steady_clock::time_point>> futex_deadline(Thread& t, GuestAddr timeout, bool absolute,
+                                                                            bool realtime)
+{
+    if (timeout.null())
+        return std::optional<std::chrono::steady_clock::time_point> {};
+    auto ts = TRY(copy_in<abi::Timespec>(t, timeout.value));
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+        return err(Errno::INVAL);
+    auto d = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    if (absolute) {
+        timespec now {};
+        clock_gettime(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+        d -= std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+    }
+    return std::optional(std::chrono::steady_clock::now() + d);
+}
+
+} // namespace
+
+KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr timeout, GuestAddr uaddr2, u32 val3)
 {
     int cmd = op & FUTEX_CMD_MASK;
+    bool realtime = op & FUTEX_CLOCK_REALTIME;
+    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
+        return err(Errno::NOSYS);
     if (uaddr.value & 3)
         return err(Errno::INVAL);
+    auto& futexes = t.kernel().futexes();
     switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
-        u32 current = TRY(copy_in<u32>(t, uaddr.value));
-        if (current != val)
-            return err(Errno::AGAIN);
-        // With one thread nobody can wake us: sleep out the timeout, or
-        // forever, as Linux would (until a signal, once they exist).
-        if (timeout.null()) {
-            for (;;)
-                pause();
-        }
-        auto ts = TRY(copy_in<abi::Timespec>(t, timeout.value));
-        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+        u32 bitset = cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3;
+        if (!bitset)
             return err(Errno::INVAL);
-        timespec req { ts.tv_sec, ts.tv_nsec };
-        int clock = (op & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC;
-        int flags = cmd == FUTEX_WAIT_BITSET ? TIMER_ABSTIME : 0;
-        while (clock_nanosleep(clock, flags, &req, &req) == EINTR) {
-        }
-        return err(Errno::TIMEDOUT);
+        auto deadline = TRY(futex_deadline(t, timeout, cmd == FUTEX_WAIT_BITSET, realtime));
+        return futexes.wait(t, uaddr.value, val, bitset, deadline);
     }
     case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
-        TRY(copy_in<u32>(t, uaddr.value));
-        return 0;
+    case FUTEX_WAKE_BITSET: {
+        u32 bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3;
+        if (!bitset)
+            return err(Errno::INVAL);
+        return futexes.wake(t.mm(), uaddr.value, val, bitset);
+    }
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE: {
+        if (uaddr2.value & 3)
+            return err(Errno::INVAL);
+        // val2 travels in the timeout argument's register.
+        u32 requeue = static_cast<u32>(timeout.value);
+        if (static_cast<i32>(val) < 0 || static_cast<i32>(requeue) < 0)
+            return err(Errno::INVAL);
+        std::optional<u32> expected;
+        if (cmd == FUTEX_CMP_REQUEUE)
+            expected = val3;
+        return futexes.requeue(t, uaddr.value, uaddr2.value, val, requeue, expected);
+    }
     }
     t.kernel().log_once(fmt::format("futex op {}", cmd), fmt::format("futex: operation {} not supported yet: ENOSYS", cmd));
     return err(Errno::NOSYS);

@@ -11,6 +11,8 @@ namespace umk::kernel {
 
 KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u32 mode);
 
+KResult<u64> sys_clone(Thread& t, u64 flags, u64 newsp, GuestAddr parent_tid, GuestAddr child_tid, u64 tls);
+KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size);
 KResult<u64> sys_getdents64(Thread& t, int fd, GuestAddr buf, u32 count);
 KResult<u64> sys_getcwd(Thread& t, GuestAddr buf, u64 size);
 KResult<u64> sys_chdir(Thread& t, GuestAddr path);
@@ -20,7 +22,7 @@ KResult<u64> sys_dup3(Thread& t, int oldfd, int newfd, int flags);
 KResult<u64> sys_dup2(Thread& t, int oldfd, int newfd);
 KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg);
 KResult<u64> sys_ioctl(Thread& t, int fd, u32 request, u64 arg);
-KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr timeout, GuestAddr, u32);
+KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr timeout, GuestAddr uaddr2, u32 val3);
 KResult<u64> sys_brk(Thread& t, u64 addr);
 KResult<u64> sys_mmap(Thread& t, u64 addr, u64 length, int prot, int flags, int fd, u64 offset);
 KResult<u64> sys_munmap(Thread& t, u64 addr, u64 length);
@@ -107,8 +109,8 @@ KResult<u64> sys_rt_sigsuspend(Thread& t, GuestAddr mask, u64 sigsetsize);
 KResult<u64> sys_pause(Thread& t);
 KResult<u64> sys_rt_sigtimedwait(Thread& t, GuestAddr set, GuestAddr info, GuestAddr timeout, u64 sigsetsize);
 KResult<u64> sys_kill(Thread& t, int pid, int signo);
-KResult<u64> sys_tgkill(Thread& t, int tgid, int tid, int signo);
 KResult<u64> sys_tkill(Thread& t, int tid, int signo);
+KResult<u64> sys_tgkill(Thread& t, int tgid, int tid, int signo);
 KResult<u64> sys_rt_sigqueueinfo(Thread& t, int pid, int signo, GuestAddr uinfo);
 KResult<u64> sys_rt_sigreturn(Thread& t);
 KResult<u64> sys_sigaltstack(Thread& t, GuestAddr ss, GuestAddr old_ss);

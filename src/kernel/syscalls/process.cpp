@@ -90,19 +90,16 @@ KResult<u64> sys_uname(Thread& t, GuestAddr buf)
     return 0;
 }
 
-static void exit_process(Thread& t, int status) { t.process().kill_all((status & 0xff) << 8); }
-
-// Threads come with the processes issue: until then the only thread's
-// exit ends its process.
+// The calling thread ends; with it the process when it was the last.
 KResult<u64> sys_exit(Thread& t, int status)
 {
-    exit_process(t, status);
+    t.exit_thread(status);
     return 0;
 }
 
 KResult<u64> sys_exit_group(Thread& t, int status)
 {
-    exit_process(t, status);
+    t.process().kill_all((status & 0xff) << 8);
     return 0;
 }
 
@@ -325,6 +322,10 @@ static KResult<std::vector<std::string>> copy_string_array(Thread& t, GuestAddr 
 
 KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr envp)
 {
+    if (t.process().thread_count() > 1) {
+        t.kernel().log_once("execve threads", "execve: from a process with several threads not supported yet: ENOSYS");
+        return err(Errno::NOSYS);
+    }
     auto p = TRY(copy_path(t, path));
     auto args = TRY(copy_string_array(t, argv));
     auto env = TRY(copy_string_array(t, envp));

@@ -29,11 +29,19 @@ KResult<void> own_process(Thread& t, int pid)
     return {};
 }
 
-KResult<u64> send(Thread& t, int signo, const abi::Siginfo& info, Thread* target)
+// To the process (tid 0) or one of its threads.
+KResult<u64> send(Thread& t, int signo, const abi::Siginfo& info, int tid)
 {
-    if (signo == 0)
+    if (signo == 0) {
+        if (tid) {
+            std::lock_guard lock(t.process().signal_lock());
+            if (!t.process().find_thread_locked(tid))
+                return err(Errno::SRCH);
+        }
         return 0; // existence and permission only
-    t.process().send_signal(info, target);
+    }
+    if (!t.process().send_signal(info, tid))
+        return err(Errno::SRCH);
     return 0;
 }
 
@@ -178,7 +186,16 @@ KResult<u64> sys_kill(Thread& t, int pid, int signo)
         pid = t.process().pid();
     TRY(own_process(t, pid));
     auto creds = t.process().creds();
-    return send(t, signo, make_siginfo(signo, kSiUser, t.process().pid(), creds.uid), nullptr);
+    return send(t, signo, make_siginfo(signo, kSiUser, t.process().pid(), creds.uid), 0);
+}
+
+KResult<u64> sys_tkill(Thread& t, int tid, int signo)
+{
+    TRY(check_signo(signo, true));
+    if (tid <= 0)
+        return err(Errno::INVAL);
+    auto creds = t.process().creds();
+    return send(t, signo, make_siginfo(signo, kSiTkill, t.process().pid(), creds.uid), tid);
 }
 
 KResult<u64> sys_tgkill(Thread& t, int tgid, int tid, int signo)
@@ -187,21 +204,7 @@ KResult<u64> sys_tgkill(Thread& t, int tgid, int tid, int signo)
     if (tgid <= 0 || tid <= 0)
         return err(Errno::INVAL);
     TRY(own_process(t, tgid));
-    if (tid != t.tid())
-        return err(Errno::SRCH);
-    auto creds = t.process().creds();
-    return send(t, signo, make_siginfo(signo, kSiTkill, t.process().pid(), creds.uid), &t);
-}
-
-KResult<u64> sys_tkill(Thread& t, int tid, int signo)
-{
-    TRY(check_signo(signo, true));
-    if (tid <= 0)
-        return err(Errno::INVAL);
-    if (tid != t.tid())
-        return err(Errno::SRCH);
-    auto creds = t.process().creds();
-    return send(t, signo, make_siginfo(signo, kSiTkill, t.process().pid(), creds.uid), &t);
+    return sys_tkill(t, tid, signo);
 }
 
 KResult<u64> sys_rt_sigqueueinfo(Thread& t, int pid, int signo, GuestAddr uinfo)
@@ -212,7 +215,7 @@ KResult<u64> sys_rt_sigqueueinfo(Thread& t, int pid, int signo, GuestAddr uinfo)
     // To another process only si_code < 0 (and not SI_TKILL) may be
     // forged; the caller may send itself anything.
     info.si_signo = signo;
-    return send(t, signo, info, nullptr);
+    return send(t, signo, info, 0);
 }
 
 KResult<u64> sys_rt_sigreturn(Thread& t)

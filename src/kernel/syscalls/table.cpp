@@ -120,7 +120,9 @@ constexpr Row kRows[] = {
     supported<sys_getpgid>(SYS_getpgid),
     supported<sys_getsid>(SYS_getsid),
     supported<sys_uname>(SYS_uname),
-    partial<sys_exit>(SYS_exit, "single-threaded processes: ends the process"),
+    partial<sys_exit>(SYS_exit, "robust futex lists are not walked"),
+    partial<sys_clone>(SYS_clone, "threads only; fork, vfork and new processes come with the processes issue"),
+    partial<sys_clone3>(SYS_clone3, "threads only; no set_tid, no CLONE_INTO_CGROUP"),
     supported<sys_exit_group>(SYS_exit_group),
     supported<sys_set_tid_address>(SYS_set_tid_address),
     supported<sys_set_robust_list>(SYS_set_robust_list),
@@ -136,7 +138,7 @@ constexpr Row kRows[] = {
     supported<sys_sched_yield>(SYS_sched_yield),
     supported<sys_umask>(SYS_umask),
     partial<sys_prctl>(SYS_prctl, "PR_SET_NAME/GET_NAME, PR_GET/SET_DUMPABLE, PR_GET_NO_NEW_PRIVS only"),
-    partial<sys_execve>(SYS_execve, "single-threaded callers"),
+    partial<sys_execve>(SYS_execve, "single-threaded callers; execveat not yet"),
     // time.cpp
     partial<sys_clock_gettime>(SYS_clock_gettime, "CPU-time clocks report the kernel process's"),
     supported<sys_clock_getres>(SYS_clock_getres),
@@ -157,8 +159,8 @@ constexpr Row kRows[] = {
     supported<sys_rt_sigreturn>(SYS_rt_sigreturn),
     supported<sys_sigaltstack>(SYS_sigaltstack),
     partial<sys_kill>(SYS_kill, "one process per guest until the processes issue"),
-    partial<sys_tgkill>(SYS_tgkill, "one thread per guest until the processes issue"),
-    partial<sys_tkill>(SYS_tkill, "one thread per guest until the processes issue"),
+    supported<sys_tgkill>(SYS_tgkill),
+    supported<sys_tkill>(SYS_tkill),
     partial<sys_rt_sigqueueinfo>(SYS_rt_sigqueueinfo, "one process per guest until the processes issue"),
     // xattr.cpp
     partial<sys_getxattr>(SYS_getxattr, "no file system stores xattrs yet: ENODATA"),
@@ -168,7 +170,7 @@ constexpr Row kRows[] = {
     partial<sys_llistxattr>(SYS_llistxattr, "no file system stores xattrs yet: empty list"),
     partial<sys_flistxattr>(SYS_flistxattr, "no file system stores xattrs yet: empty list"),
     // futex.cpp
-    partial<sys_futex>(SYS_futex, "single thread: WAIT/WAKE(_BITSET) only"),
+    partial<sys_futex>(SYS_futex, "within one process; WAKE_OP, PI and FUTEX_WAIT_REQUEUE_PI not yet"),
 };
 
 struct Table {

@@ -87,33 +87,38 @@ void Process::reset_sigactions_for_exec()
     }
 }
 
-void Process::send_signal(const abi::Siginfo& info, Thread* target)
+bool Process::send_signal(const abi::Siginfo& info, int tid)
 {
     int signo = info.si_signo;
+    std::unique_lock lock(m_signal_lock);
+    Thread* target = tid ? find_thread_locked(tid) : nullptr;
+    if (tid && !target)
+        return false;
     if (signo == kSigKill) {
+        lock.unlock();
         kill_all(kSigKill);
-        return;
+        return true;
     }
-    std::lock_guard lock(m_signal_lock);
     // Ignored signals are dropped unless blocked (Linux: sig_ignored).
     if (ignores_locked(signo)) {
         bool blocked = target ? (target->signal_mask & sigbit(signo)) : false;
         if (!blocked)
-            return;
+            return true;
     }
     if (target) {
         target->pending_locked().push(info);
         target->signal_wake();
-        return;
+        return true;
     }
     m_shared_pending.push(info);
     // Wake a thread that does not block it (Linux: complete_signal).
     for (Thread* t : m_threads) {
         if (!(t->signal_mask & sigbit(signo))) {
             t->signal_wake();
-            return;
+            return true;
         }
     }
+    return true;
 }
 
 void Process::kill_all(int wait_status)
@@ -136,8 +141,37 @@ void Process::add_thread(Thread& t)
 
 void Process::remove_thread(Thread& t)
 {
+    bool last;
+    {
+        std::lock_guard lock(m_signal_lock);
+        std::erase(m_threads, &t);
+        last = m_threads.empty();
+    }
+    if (last) {
+        kill_all((t.exit_code() & 0xff) << 8); // keeps a status already set
+        std::lock_guard lock(m_signal_lock);
+        m_threads_gone.notify_all();
+    }
+}
+
+Thread* Process::find_thread_locked(int tid)
+{
+    for (Thread* t : m_threads)
+        if (t->tid() == tid)
+            return t;
+    return nullptr;
+}
+
+usize Process::thread_count()
+{
     std::lock_guard lock(m_signal_lock);
-    std::erase(m_threads, &t);
+    return m_threads.size();
+}
+
+void Process::wait_threads_gone()
+{
+    std::unique_lock lock(m_signal_lock);
+    m_threads_gone.wait(lock, [&] { return m_threads.empty(); });
 }
 
 void Process::set_exit_status(int wait_status)
@@ -232,7 +266,8 @@ void Thread::handle_syscall()
     m_restart = is_restart(ret) ? ret : 0;
 
     if (tracing) {
-        std::string line = std::move(call);
+        // strace -f marks lines once there is more than one thread.
+        std::string line = m_process->thread_count() > 1 ? fmt::format("[pid {:>5}] {}", m_tid, call) : std::move(call);
         if (exiting() && (nr == 60 || nr == 231)) {
             line += ") = ?";
         } else {
@@ -274,6 +309,18 @@ void Thread::die(int signo)
     m_exiting = true;
 }
 
+void Thread::wake_from_wait()
+{
+    std::lock_guard lock(m_process->signal_lock());
+    m_signal_cv.notify_all();
+}
+
+void Thread::exit_thread(int code)
+{
+    m_exit_code = code;
+    m_exiting = true;
+}
+
 void Thread::signal_wake()
 {
     m_signal_cv.notify_all();
@@ -285,17 +332,6 @@ bool Thread::has_deliverable_locked()
 {
     u64 pending = m_pending.pending() | m_process->shared_pending_locked().pending();
     return (pending & ~signal_mask) || m_process->dying();
-}
-
-bool Thread::wait_for_signal(std::optional<std::chrono::steady_clock::time_point> deadline)
-{
-    std::unique_lock lock(m_process->signal_lock());
-    auto ready = [&] { return has_deliverable_locked(); };
-    if (!deadline) {
-        m_signal_cv.wait(lock, ready);
-        return true;
-    }
-    return m_signal_cv.wait_until(lock, *deadline, ready);
 }
 
 namespace {
@@ -414,13 +450,24 @@ void Thread::run()
         case platform::StopReason::Interrupt:
             break; // signals are delivered at the top of the loop
         case platform::StopReason::Exited:
-            // The host process died under the guest (it can always kill
-            // itself): the guest process dies with SIGKILL.
+            // The host process or this thread's host thread died under the
+            // guest (it can always kill itself): the guest process dies
+            // with SIGKILL.
             m_process->kill_all(SIGKILL);
             break;
         }
     }
-    m_process->remove_thread(*this);
+    if (!m_process->dying()) {
+        // This thread alone ends: its host thread goes, and whoever waits
+        // for it (pthread_join) learns it from clear_child_tid.
+        context().exit_thread();
+        if (clear_child_tid && copy_out(*this, clear_child_tid, u32 { 0 }))
+            kernel().futexes().wake(mm(), clear_child_tid, 1, ~0U);
+    }
+    // Keeps the process (and its address space) alive until the end.
+    RefPtr<Process> process = m_process;
+    process->mm().address_space().release_thread(context());
+    process->remove_thread(*this);
 }
 
 } // namespace umk::kernel

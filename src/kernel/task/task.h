@@ -65,9 +65,10 @@ public:
     // Sets an action; pending instances that become ignored are dropped.
     void set_sigaction(int signo, const abi::Sigaction&);
     void reset_sigactions_for_exec();
-    // kill(2) semantics for this process (target null) or one of its
-    // threads (tgkill): ignored signals are dropped at once, SIGKILL kills.
-    void send_signal(const abi::Siginfo&, Thread* target = nullptr);
+    // kill(2) semantics for this process (tid 0) or one of its threads
+    // (tgkill): ignored signals are dropped at once, SIGKILL kills. False
+    // when there is no thread `tid`.
+    bool send_signal(const abi::Siginfo&, int tid = 0);
     SignalQueue& shared_pending_locked() { return m_shared_pending; }
     bool ignores_locked(int signo) const;
 
@@ -75,9 +76,15 @@ public:
     void kill_all(int wait_status);
     bool dying() const { return m_dying.load(); }
 
-    // Threads of this group (one until the processes issue).
+    // Threads of this group. When the last one goes without an exit
+    // status set (all left by exit(2)), the last one's code is the
+    // process's.
     void add_thread(Thread&);
     void remove_thread(Thread&);
+    Thread* find_thread_locked(int tid);
+    usize thread_count();
+    // Blocks until every thread of the process is gone.
+    void wait_threads_gone();
 
     // ITIMER_REAL (alarm, setitimer), guarded by lock(): the timer
     // service's id, the deadline (none: disarmed) and the period.
@@ -112,6 +119,7 @@ private:
     std::mutex m_signal_lock;
     SignalQueue m_shared_pending;
     std::vector<Thread*> m_threads; // raw: a thread removes itself before it goes
+    std::condition_variable m_threads_gone;
     std::atomic<bool> m_dying { false };
     RefPtr<Dentry> m_exe;
     std::atomic<int> m_exit_status { -1 };
@@ -144,9 +152,29 @@ public:
     // Whether a signal would interrupt a blocking call (the process's or
     // this thread's, not blocked).
     bool has_deliverable_locked();
-    // Blocks until a signal is deliverable or the deadline passes (false).
-    // Signals the caller blocks do not end the wait.
-    bool wait_for_signal(std::optional<std::chrono::steady_clock::time_point> deadline);
+    // Blocks until `done()`, a deliverable signal, or the deadline (then
+    // false). Signals the caller blocks do not end the wait; `done` is
+    // checked under the process's signal_lock(), and whoever makes it true
+    // calls wake_from_wait().
+    template <class Done>
+    bool wait_until(std::optional<std::chrono::steady_clock::time_point> deadline, Done done)
+    {
+        std::unique_lock lock(m_process->signal_lock());
+        auto ready = [&] { return done() || has_deliverable_locked(); };
+        if (!deadline) {
+            m_signal_cv.wait(lock, ready);
+            return true;
+        }
+        return m_signal_cv.wait_until(lock, *deadline, ready);
+    }
+    bool wait_for_signal(std::optional<std::chrono::steady_clock::time_point> deadline)
+    {
+        return wait_until(deadline, [] { return false; });
+    }
+    void wake_from_wait();
+    // This thread alone ends (exit(2) with other threads left).
+    void exit_thread(int code);
+    int exit_code() const { return m_exit_code; }
     // rt_sigsuspend: the mask in force until a handler has been set up.
     std::optional<u64> saved_mask;
 
@@ -169,6 +197,7 @@ private:
     platform::Context* m_context { nullptr };
     platform::Registers m_regs;
     bool m_exiting { false };
+    int m_exit_code { 0 };
     SignalQueue m_pending;
     std::atomic<bool> m_in_guest { false };
     std::condition_variable m_signal_cv;

@@ -48,7 +48,9 @@ void TimerService::loop()
         }
         auto first = m_timers.begin();
         if (first->first > Clock::now()) {
-            m_cv.wait_until(lock, first->first);
+            // A copy: cancel() may erase the node while we wait.
+            auto when = first->first;
+            m_cv.wait_until(lock, when);
             continue;
         }
         auto fn = std::move(first->second.second);

@@ -41,14 +41,18 @@
 #define UMK_START_NR 1000
 
 /* Thread slot states (the futex word). Stub -> kernel: STOP_*;
- * kernel -> stub: RESUME; kernel only: DEAD (the stub is gone). */
+ * kernel -> stub: RESUME; kernel only: DEAD (the stub is gone). GONE is
+ * what the host writes when the slot's host thread exits, whatever the
+ * reason (the word is its clear_child_tid), so that a thread that leaves
+ * behind the kernel's back is seen. */
 enum {
-    UMK_RUNNING = 0,
-    UMK_STOP_SYSCALL = 1,
-    UMK_STOP_FAULT = 2,
-    UMK_RESUME = 3,
-    UMK_DEAD = 4,
-    UMK_STOP_INTERRUPT = 5,
+    UMK_GONE = 0,
+    UMK_RUNNING = 1,
+    UMK_STOP_SYSCALL = 2,
+    UMK_STOP_FAULT = 3,
+    UMK_RESUME = 4,
+    UMK_DEAD = 5,
+    UMK_STOP_INTERRUPT = 6,
 };
 
 /* What the stub does with the guest's FPU/vector state (the XSAVE image in
@@ -58,7 +62,14 @@ enum {
     UMK_CMD_GET_XSAVE = 1,  /* copy it into the slot, then stop again */
     UMK_CMD_SET_XSAVE = 2,  /* load the slot's image, then return */
     UMK_CMD_INIT_XSAVE = 3, /* reset it to the init state, then return */
+    UMK_CMD_CLONE_THREAD = 4, /* start a host thread for slot clone_index, stop again */
+    UMK_CMD_EXIT_THREAD = 5,  /* end this host thread */
 };
+
+/* The only clone a stub may issue: a thread of its own address space whose
+ * exit clears its slot's state word (CLONE_VM | CLONE_FS | CLONE_FILES |
+ * CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_CHILD_CLEARTID). */
+#define UMK_THREAD_CLONE_FLAGS 0x250f00UL
 
 /* The host signal that interrupts a running guest thread (a stop at its
  * current instruction). Coalesced through the slot's interrupt_requested. */
@@ -89,6 +100,8 @@ struct umk_thread_slot {
     uint32_t stub_sleeping;  /* the stub waits in FUTEX_WAIT on state */
     uint32_t kernel_sleeping;/* the kernel waits in FUTEX_WAIT on state */
     uint32_t command;        /* UMK_CMD_*, read by the stub on RESUME */
+    uint32_t clone_index;    /* UMK_CMD_CLONE_THREAD: the new thread's slot */
+    int32_t clone_result;    /* its host tid, or -errno */
     uint64_t regs[UMK_NREGS];
     /* Fault stops: the host siginfo, decoded by the stub. */
     int32_t fault_signo;
@@ -101,7 +114,7 @@ struct umk_thread_slot {
     uint64_t fault_cr2;
     /* Slot 0 at start, before any guest code ran: the host vDSO. */
     uint64_t vdso_base;
-    uint8_t pad[64 - (16 + 8 * UMK_NREGS + 56) % 64];
+    uint8_t pad[64 - (24 + 8 * UMK_NREGS + 56) % 64];
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
 };
 

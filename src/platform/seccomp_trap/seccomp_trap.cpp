@@ -88,7 +88,8 @@ u32 hybrid_wait(u32& state, u32& sleeping, Done done)
 
 bool is_stop(u32 state)
 {
-    return state == UMK_STOP_SYSCALL || state == UMK_STOP_FAULT || state == UMK_STOP_INTERRUPT || state == UMK_DEAD;
+    return state == UMK_STOP_SYSCALL || state == UMK_STOP_FAULT || state == UMK_STOP_INTERRUPT || state == UMK_DEAD
+        || state == UMK_GONE;
 }
 
 struct SpawnArgs {
@@ -210,6 +211,9 @@ KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space
     void* region = mmap(nullptr, UMK_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.get(), 0);
     if (region == MAP_FAILED)
         return err(Errno::NOMEM);
+    // The main thread's slot: running until its first stop (GONE, 0,
+    // would mean its host thread exited).
+    reinterpret_cast<umk_thread_slot*>(static_cast<char*>(region) + UMK_SLOT_OFFSET)->state = UMK_RUNNING;
 
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -231,7 +235,7 @@ KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space
     }
     auto stub = std::make_unique<StubProcess>(*this, host::Fd(pidfd), pid, std::move(kernel_end), region);
     // Wait for the stub's first stop: its main thread asks for guest registers.
-    if (!static_cast<SeccompContext&>(stub->main_context()).wait_for_stop())
+    if (!static_cast<SeccompContext&>(stub->main_context()).wait_until_started())
         return err(Errno::AGAIN);
     stub->read_startup_info();
     return std::unique_ptr<AddressSpace>(std::move(stub));
@@ -243,10 +247,11 @@ StubProcess::StubProcess(SeccompTrapPlatform& platform, host::Fd pidfd, int pid,
     : m_platform(platform)
     , m_pidfd(std::move(pidfd))
     , m_pid(pid)
+    , m_access_tid(pid)
     , m_ctl(std::move(ctl))
     , m_region(region)
-    , m_main(slot(0), pid, pid)
 {
+    m_threads.push_back(std::make_unique<SeccompContext>(*this, slot(0), 0, pid, pid));
     m_platform.watch(*this);
 }
 
@@ -279,12 +284,67 @@ void StubProcess::kill()
     syscall(SYS_pidfd_send_signal, m_pidfd.get(), SIGKILL, nullptr, 0);
 }
 
+KResult<Context*> StubProcess::create_thread(Context& caller_context)
+{
+    auto& caller = static_cast<SeccompContext&>(caller_context);
+    unsigned index;
+    {
+        std::lock_guard lock(m_threads_lock);
+        index = static_cast<unsigned>(m_threads.size());
+        for (unsigned i = 1; i < m_threads.size(); i++) {
+            if (!m_threads[i]) {
+                index = i;
+                break;
+            }
+        }
+        if (index >= UMK_MAX_THREADS)
+            return err(Errno::AGAIN);
+        if (index == m_threads.size())
+            m_threads.emplace_back();
+        store(slot(index).state, UMK_RUNNING);
+    }
+    auto tid = caller.clone_thread(index);
+    std::lock_guard lock(m_threads_lock);
+    if (!tid) {
+        store(slot(index).state, UMK_GONE);
+        return err(tid.error());
+    }
+    m_threads[index] = std::make_unique<SeccompContext>(*this, slot(index), index, m_pid, *tid);
+    return m_threads[index].get();
+}
+
+void StubProcess::retire_thread(int tid)
+{
+    std::lock_guard lock(m_threads_lock);
+    if (m_access_tid != tid)
+        return;
+    for (auto& t : m_threads) {
+        if (t && t->host_tid() != tid) {
+            m_access_tid = t->host_tid();
+            return;
+        }
+    }
+}
+
+void StubProcess::release_thread(Context& context)
+{
+    std::lock_guard lock(m_threads_lock);
+    auto index = static_cast<SeccompContext&>(context).index();
+    if (index != 0) // the main thread's context stays: the address space is its
+        m_threads[index].reset();
+}
+
 void StubProcess::mark_dead()
 {
     m_dead = true;
-    auto& s = slot(0);
-    store(s.state, UMK_DEAD);
-    futex_wake(s.state);
+    std::lock_guard lock(m_threads_lock);
+    for (auto& t : m_threads) {
+        if (!t)
+            continue;
+        auto& s = slot(t->index());
+        store(s.state, UMK_DEAD);
+        futex_wake(s.state);
+    }
     auto* results = reinterpret_cast<umk_op_result_page*>(static_cast<char*>(m_region) + 4096);
     futex_wake(results->done_seq);
 }
@@ -422,7 +482,7 @@ KResult<void> StubProcess::read(u64 address, std::span<u8> out)
         return err(Errno::FAULT);
     iovec local { out.data(), out.size() };
     iovec remote { reinterpret_cast<void*>(address), out.size() };
-    ssize_t n = process_vm_readv(m_pid, &local, 1, &remote, 1, 0);
+    ssize_t n = process_vm_readv(m_access_tid, &local, 1, &remote, 1, 0);
     if (n != static_cast<ssize_t>(out.size()))
         return err(Errno::FAULT);
     return {};
@@ -436,7 +496,7 @@ KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
         return err(Errno::FAULT);
     iovec local { const_cast<u8*>(data.data()), data.size() };
     iovec remote { reinterpret_cast<void*>(address), data.size() };
-    ssize_t n = process_vm_writev(m_pid, &local, 1, &remote, 1, 0);
+    ssize_t n = process_vm_writev(m_access_tid, &local, 1, &remote, 1, 0);
     if (n != static_cast<ssize_t>(data.size()))
         return err(Errno::FAULT);
     return {};
@@ -447,7 +507,14 @@ KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
 bool SeccompContext::wait_for_stop()
 {
     u32 state = hybrid_wait(m_slot.state, m_slot.kernel_sleeping, is_stop);
-    return state != UMK_DEAD;
+    return state != UMK_DEAD && state != UMK_GONE;
+}
+
+bool SeccompContext::wait_until_started()
+{
+    if (!m_started)
+        m_started = wait_for_stop();
+    return m_started;
 }
 
 bool SeccompContext::resume_and_wait(u32 command)
@@ -467,6 +534,8 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
 {
     // The slot is guest-writable: copy in once, validate what the stub
     // would act on (fs/gs bases), and never trust it afterwards.
+    if (!wait_until_started())
+        return StopReason::Exited;
     volatile u64* slot_regs = m_slot.regs;
     for (int i = 0; i < Registers::Count; i++)
         slot_regs[i] = regs.r[i];
@@ -518,5 +587,23 @@ void SeccompContext::set_fpu_state(std::vector<u8> image)
 }
 
 void SeccompContext::reset_fpu_state() { m_resume_command = UMK_CMD_INIT_XSAVE; }
+
+void SeccompContext::exit_thread()
+{
+    m_owner.retire_thread(m_host_tid);
+    if (m_started)
+        resume_and_wait(UMK_CMD_EXIT_THREAD); // returns when the host wrote GONE
+}
+
+KResult<int> SeccompContext::clone_thread(unsigned index)
+{
+    m_slot.clone_index = index;
+    if (!resume_and_wait(UMK_CMD_CLONE_THREAD))
+        return err(Errno::SRCH);
+    i32 result = m_slot.clone_result;
+    if (result < 0)
+        return err(result >= -4095 ? host::errno_from_host(-result) : Errno::AGAIN);
+    return result;
+}
 
 } // namespace umk::platform

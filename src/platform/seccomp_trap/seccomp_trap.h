@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 struct umk_thread_slot;
 struct umk_op;
@@ -48,23 +49,39 @@ private:
 
 class SeccompContext final : public Context {
 public:
-    SeccompContext(umk_thread_slot& slot, int host_pid, int host_tid)
-        : m_slot(slot), m_host_pid(host_pid), m_host_tid(host_tid) {}
+    SeccompContext(StubProcess& owner, umk_thread_slot& slot, unsigned index, int host_pid, int host_tid)
+        : m_owner(owner), m_slot(slot), m_index(index), m_host_pid(host_pid), m_host_tid(host_tid) {}
     StopReason switch_to_guest(Registers&, FaultInfo&) override;
     void interrupt() override;
     KResult<std::vector<u8>> fpu_state() override;
     void set_fpu_state(std::vector<u8> image) override;
     void reset_fpu_state() override;
+    void exit_thread() override;
 
-    // Waits for the next stop of this thread; false when the stub is dead.
+    unsigned index() const { return m_index; }
+    int host_tid() const { return m_host_tid; }
+    // While stopped: has the stub start a host thread for slot `index`;
+    // its host tid.
+    KResult<int> clone_thread(unsigned index);
+
+    // Waits for the next stop of this thread; false when the stub or this
+    // host thread is gone.
     bool wait_for_stop();
+    // The first stop (the thread asking for its registers) has come.
+    bool wait_until_started();
 
 private:
     // Resumes the thread (with `command`) and waits for its next stop.
     bool resume_and_wait(u32 command);
 
+    StubProcess& m_owner;
     umk_thread_slot& m_slot;
-    int m_host_pid, m_host_tid; // trusted: from the host, never from the slot
+    unsigned m_index;
+    // The host ids interrupt() signals. The pid is the host's; a new
+    // thread's tid comes back through its creator's slot, so a guest can
+    // at most misdirect an interrupt to another thread of its own.
+    int m_host_pid, m_host_tid;
+    bool m_started { false }; // the stub thread reached its first stop
     u32 m_resume_command { 0 };
     std::vector<u8> m_fpu_image; // for UMK_CMD_SET_XSAVE
 };
@@ -81,7 +98,9 @@ public:
     KResult<void> advise(u64 address, u64 length, int advice) override;
     KResult<void> read(u64 address, std::span<u8> out) override;
     KResult<void> write(u64 address, std::span<const u8> data) override;
-    Context& main_context() override { return m_main; }
+    Context& main_context() override { return *m_threads.front(); }
+    KResult<Context*> create_thread(Context& caller) override;
+    void release_thread(Context&) override;
     u64 vdso_base() const override { return m_vdso_base; }
     void kill() override;
 
@@ -90,6 +109,10 @@ public:
     void mark_dead();
     // Once the stub's first stop arrived, before any guest code ran.
     void read_startup_info();
+    // The thread with host tid `tid` is about to end: guest memory is
+    // reached through another one from now on (a thread-group leader that
+    // exited has no memory to read through).
+    void retire_thread(int tid);
 
 private:
     umk_thread_slot& slot(unsigned index);
@@ -99,13 +122,15 @@ private:
     SeccompTrapPlatform& m_platform;
     host::Fd m_pidfd;
     int m_pid; // valid until the destructor reaps the process
+    std::atomic<int> m_access_tid; // a live thread, for process_vm_readv/writev
     host::Fd m_ctl;
     void* m_region; // the control region, mapped shared in the kernel
     std::mutex m_op_lock;
+    std::mutex m_threads_lock; // guards m_threads; never held while waiting on a stub
+    std::vector<std::unique_ptr<SeccompContext>> m_threads; // [0] is the main thread
     u32 m_op_seq { 0 };
     std::atomic<bool> m_dead { false };
     u64 m_vdso_base { 0 };
-    SeccompContext m_main;
 };
 
 } // namespace umk::platform

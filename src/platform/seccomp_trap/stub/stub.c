@@ -118,6 +118,7 @@ extern char etext[];
 extern void umk_sigreturn(void);
 extern void umk_op_thread_entry(void);
 extern long umk_clone_op_thread(void);
+extern long umk_clone_thread(u64 flags, u64 stack_top, u64 ctid, u64 index);
 
 /* ---- the thread slot of the running thread ---- */
 
@@ -210,8 +211,15 @@ static void init_xsave(unsigned char* fp)
         memset(fp + UMK_XSAVE_HEADER, 0, 8); /* xstate_bv: every component in init state */
 }
 
-/* A stop: publish it, then follow the kernel's FPU commands until it lets
- * the thread go on. */
+static struct umk_thread_slot* slot_at(u64 index)
+{
+    return (struct umk_thread_slot*)(UMK_CTL_BASE + UMK_SLOT_OFFSET + index * UMK_SLOT_SIZE);
+}
+
+static u64 signal_stack_top(u64 index) { return UMK_ALTSTACK_BASE + (index + 1) * UMK_ALTSTACK_STRIDE; }
+
+/* A stop: publish it, then follow the kernel's commands until it lets the
+ * thread go on. */
 static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc)
 {
     unsigned char* fp = uc->mc.fpstate;
@@ -222,6 +230,19 @@ static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc
             copy_xsave_out(slot, fp);
             continue;
         }
+        if (command == UMK_CMD_CLONE_THREAD) {
+            u32 index = *(volatile u32*)&slot->clone_index;
+            if (index == 0 || index >= UMK_MAX_THREADS) {
+                slot->clone_result = -22; /* EINVAL */
+                continue;
+            }
+            slot->clone_result = (int)umk_clone_thread(UMK_THREAD_CLONE_FLAGS, signal_stack_top(index),
+                                                       (u64)&slot_at(index)->state, index);
+            continue;
+        }
+        if (command == UMK_CMD_EXIT_THREAD)
+            for (;;)
+                sys1(__NR_exit, 0);
         if (command == UMK_CMD_SET_XSAVE && fp)
             copy_xsave_in(slot, fp);
         else if (command == UMK_CMD_INIT_XSAVE && fp)
@@ -327,11 +348,18 @@ static void install_guest_filter(void)
 {
     struct sock_filter f[32];
     int n = prologue(f, SECCOMP_RET_TRAP);
-    f[n++] = JEQ(__NR_rt_sigreturn, 5, 0);
-    f[n++] = JEQ(__NR_sched_yield, 4, 0);
+    f[n++] = JEQ(__NR_rt_sigreturn, 11, 0);
+    f[n++] = JEQ(__NR_sched_yield, 10, 0);
+    f[n++] = JEQ(__NR_exit, 9, 0);
     f[n++] = JEQ(__NR_futex, 0, 2);
     f[n++] = LD_ABS(OFF_ARG_HI(0));
-    f[n++] = JEQ(CTL_HI, 1, 0);
+    f[n++] = JEQ(CTL_HI, 6, 5);
+    /* clone: exactly a thread of this address space */
+    f[n++] = JEQ(__NR_clone, 0, 4);
+    f[n++] = LD_ABS(OFF_ARG_HI(0));
+    f[n++] = JEQ(0, 0, 2);
+    f[n++] = LD_ABS(OFF_ARG_LO(0));
+    f[n++] = JEQ(UMK_THREAD_CLONE_FLAGS, 1, 0);
     f[n++] = RET(SECCOMP_RET_TRAP);
     f[n++] = RET(SECCOMP_RET_ALLOW);
     install_filter(f, n);
@@ -389,22 +417,68 @@ static void ignore_signal(int signo)
     sys4(__NR_rt_sigaction, signo, &sa, 0, 8);
 }
 
-static void setup_signal_stack(u64 index, u64 min_sigstksz)
+/* Every thread's signal stack, mapped once (threads started later run
+ * under the guest filter and cannot map anything): untouched pages cost
+ * nothing. Each holds a frame with the full XSAVE state plus the
+ * handlers' own frames. */
+static void map_signal_stacks(u64 min_sigstksz)
 {
-    u64 base = UMK_ALTSTACK_BASE + index * UMK_ALTSTACK_STRIDE;
-    /* a frame with the full XSAVE state plus the handler's own frames */
-    u64 size = (min_sigstksz + 3 * UMK_XSAVE_MAX + 16384 + 4095) & ~4095UL;
-    if (size > UMK_ALTSTACK_STRIDE - 4096)
+    u64 needed = min_sigstksz + 3 * UMK_XSAVE_MAX + 16384;
+    if (needed > UMK_ALTSTACK_STRIDE)
         die("AT_MINSIGSTKSZ too large");
-    u64 top = base + UMK_ALTSTACK_STRIDE;
-    long p = sys6(__NR_mmap, (long)(top - size), (long)size, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p != (long)(top - size))
+    u64 size = UMK_MAX_THREADS * UMK_ALTSTACK_STRIDE;
+    long p = sys6(__NR_mmap, UMK_ALTSTACK_BASE, (long)size, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p != (long)UMK_ALTSTACK_BASE)
         die("signal stack mmap");
-    sys3(__NR_madvise, top - size, size, MADV_DONTFORK);
-    struct k_stack ss = { .sp = (void*)(top - size), .flags = 0, .size = size };
-    if (sys2(__NR_sigaltstack, &ss, 0) != 0)
-        die("sigaltstack");
+    sys3(__NR_madvise, UMK_ALTSTACK_BASE, size, MADV_DONTFORK);
+}
+
+static struct k_stack signal_stack(u64 index)
+{
+    struct k_stack ss = { .sp = (void*)(signal_stack_top(index) - UMK_ALTSTACK_STRIDE), .flags = 0,
+                          .size = UMK_ALTSTACK_STRIDE };
+    return ss;
+}
+
+/* A new thread (from umk_clone_thread) starts here, on its own signal
+ * stack, with every signal blocked and no alternate stack (what it
+ * inherits from the handler that cloned it). Under the guest filter it
+ * cannot call sigaltstack or rt_sigprocmask, so it sets both with a
+ * forged rt_sigreturn, which lands in thread_started. */
+static void thread_started(void);
+
+__attribute__((noreturn, used)) void umk_thread_start(u64 index)
+{
+    struct {
+        u64 pretcode;
+        struct k_ucontext uc;
+        unsigned char info[128];
+    } frame;
+    memset(&frame, 0, sizeof frame);
+    frame.uc.flags = 2 | 4; /* UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS */
+    frame.uc.stack = signal_stack(index);
+    frame.uc.sigmask = 0;
+    frame.uc.mc.rip = (u64)thread_started;
+    /* as after a call: rsp + 8 is 16-byte aligned */
+    frame.uc.mc.rsp = ((signal_stack_top(index) - 8192) & ~15UL) - 8;
+    frame.uc.mc.cs = 0x33;
+    frame.uc.mc.ss = 0x2b;
+    frame.uc.mc.eflags = 0x202;
+    frame.uc.mc.fpstate = 0; /* a fresh FPU state */
+    __asm__ volatile("lea 8(%0), %%rsp\n"
+                     "mov $15, %%eax\n"
+                     "syscall\n"
+                     "ud2" ::"r"(&frame)
+                     : "memory");
+    __builtin_unreachable();
+}
+
+static void thread_started(void)
+{
+    /* Trapped: the kernel answers with this thread's first registers. */
+    sys0(UMK_START_NR);
+    die("start returned");
 }
 
 static void drop_privileges(void)
@@ -474,7 +548,9 @@ __attribute__((noreturn, used)) void stub_main(u64* initial_sp)
 
     drop_privileges();
     map_control_region();
-    ((struct umk_thread_slot*)(UMK_CTL_BASE + UMK_SLOT_OFFSET))->vdso_base = vdso;
+    slot_at(0)->vdso_base = vdso;
+    /* The host clears the main thread's state word when it exits. */
+    sys1(__NR_set_tid_address, &slot_at(0)->state);
 
     for (int signo = 1; signo <= 64; signo++) {
         if (signo == 9 || signo == 19)
@@ -488,7 +564,10 @@ __attribute__((noreturn, used)) void stub_main(u64* initial_sp)
     set_signal(4 /* SIGILL */, fault_handler);
     set_signal(5 /* SIGTRAP */, fault_handler);
     set_signal(UMK_INTERRUPT_SIGNAL, interrupt_handler);
-    setup_signal_stack(0, min_sigstksz);
+    map_signal_stacks(min_sigstksz);
+    struct k_stack ss = signal_stack(0);
+    if (sys2(__NR_sigaltstack, &ss, 0) != 0)
+        die("sigaltstack");
 
     build_op_filter();
     if (umk_clone_op_thread() < 0)
@@ -510,6 +589,25 @@ __asm__(
     "    mov %rsp, %rdi\n"
     "    and $-16, %rsp\n"
     "    call stub_main\n"
+    "    ud2\n"
+
+    /* umk_clone_thread(flags, stack_top, ctid, index): the child starts on
+     * its signal stack in umk_thread_start(index). */
+    ".globl umk_clone_thread\n"
+    "umk_clone_thread:\n"
+    "    push %r12\n"
+    "    mov %rcx, %r12\n"
+    "    mov %rdx, %r10\n"
+    "    xor %edx, %edx\n"
+    "    xor %r8d, %r8d\n"
+    "    mov $56, %eax\n"
+    "    syscall\n"
+    "    test %rax, %rax\n"
+    "    jz 1f\n"
+    "    pop %r12\n"
+    "    ret\n"
+    "1:  mov %r12, %rdi\n"
+    "    call umk_thread_start\n"
     "    ud2\n"
 
     ".globl umk_sigreturn\n"
