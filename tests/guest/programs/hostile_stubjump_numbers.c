@@ -8,6 +8,10 @@
  *       umk kernel itself; attaching would SIGSTOP it (umk would hang)
  *   9   mmap(0x7fff00000000, 64K, RWX, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS):
  *       would wipe the stub's own text
+ *   60  exit(0), which the stub may issue for itself: this host thread
+ *       ends behind the kernel's back (the kernel must notice, not hang)
+ *   1056 clone with exactly the flags the stub may use for its threads
+ *       (0x250f00) and stack 0: a raw host thread the kernel never made
  * The call jumps to a `syscall` (0f 05) found in the stub's text. Under umk it
  * is trapped and mediated; afterwards the stub code continues at whatever
  * follows (the guest usually dies). If the call comes back, prints
@@ -27,6 +31,8 @@ int main(int argc, char **argv) {
   case 56: a1 = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000; a2 = 0; break;
   case 257: a1 = -100; a2 = (long)shadow; a3 = 0; break;
   case 101: a1 = 16 /* PTRACE_ATTACH */; a2 = 1; break;
+  case 60: a1 = 0; break;
+  case 1056: nr = 56; a1 = 0x250f00; a2 = 0; break;
   case 9: a1 = 0x7fff00000000L; a2 = 0x10000; a3 = 7; a4 = 0x32; a5 = -1; a6 = 0; break;
   default: printf("unsupported number %ld\n", nr); return 2;
   }
