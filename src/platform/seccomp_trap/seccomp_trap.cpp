@@ -556,6 +556,14 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     case UMK_STOP_INTERRUPT:
         return StopReason::Interrupt;
     default:
+        // Only a fresh stub thread asks to start, once. Asked again from
+        // the stub, a raw host thread the guest made behind the kernel's
+        // back shares this slot: the protocol is broken, end the process.
+        if (regs.r[Registers::ORIG_RAX] == UMK_START_NR && regs.r[Registers::RIP] >= UMK_STUB_BASE
+            && regs.r[Registers::RIP] < UMK_CTL_BASE) {
+            m_owner.kill();
+            return StopReason::Exited;
+        }
         return StopReason::Syscall;
     }
 }

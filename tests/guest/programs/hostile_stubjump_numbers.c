@@ -46,8 +46,9 @@ int main(int argc, char **argv) {
   register long r10 __asm__("r10") = a4;
   register long r8 __asm__("r8") = a5;
   register long r9 __asm__("r9") = a6;
+  register long r12 __asm__("r12") = 0;
   __asm__ volatile("call *%[t]"
-                   : "+r"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                   : "+r"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8), "+r"(r9), "+r"(r12)
                    : [t] "r"(sc)
                    : "rcx", "r11", "memory");
   printf("RESULT %ld\n", rax);
