@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +46,111 @@ RefPtr<Process> Kernel::find_process(int pid)
     std::lock_guard lock(m_lock);
     auto it = m_processes.find(pid);
     return it == m_processes.end() ? nullptr : it->second;
+}
+
+RefPtr<Process> Kernel::find_thread_group(int tid)
+{
+    for (auto& p : processes()) {
+        std::lock_guard lock(p->signal_lock());
+        if (p->find_thread_locked(tid))
+            return p;
+    }
+    return nullptr;
+}
+
+std::vector<RefPtr<Process>> Kernel::processes()
+{
+    std::lock_guard lock(m_lock);
+    std::vector<RefPtr<Process>> out;
+    for (auto& [pid, p] : m_processes)
+        out.push_back(p);
+    return out;
+}
+
+void Kernel::add_process(RefPtr<Process> child, Process& parent)
+{
+    std::lock_guard tree(m_tree_lock);
+    child->set_parent_locked(&parent);
+    child->set_pgid_locked(parent.pgid_locked());
+    child->set_sid_locked(parent.sid_locked());
+    parent.children_locked().push_back(child);
+    std::lock_guard lock(m_lock);
+    m_processes.emplace(child->pid(), child);
+}
+
+void Kernel::process_exited(Process& p)
+{
+    RefPtr<Process> keep(&p);
+    RefPtr<Process> parent;
+    RefPtr<Process> reaper;
+    bool reaper_gets_zombie = false;
+    {
+        std::lock_guard tree(m_tree_lock);
+        // Linux's find_new_reaper: the nearest living subreaper ancestor,
+        // else pid 1. When pid 1 itself ends, everything ends (run_init).
+        if (p.pid() != 1) {
+            for (Process* a = p.parent_locked(); a; a = a->parent_locked()) {
+                if (a->child_subreaper && !a->zombie_locked() && !a->dying()) {
+                    reaper = RefPtr<Process>(a);
+                    break;
+                }
+            }
+            if (!reaper)
+                reaper = find_process(1);
+        }
+        for (auto& child : p.children_locked()) {
+            if (!reaper)
+                break;
+            child->set_parent_locked(reaper.get());
+            reaper_gets_zombie |= child->zombie_locked();
+            reaper->children_locked().push_back(child);
+        }
+        p.children_locked().clear();
+        p.set_zombie_locked();
+        parent = RefPtr<Process>(p.parent_locked());
+        if (parent) {
+            auto action = parent->sigaction(kSigChld);
+            bool ignored = action.handler == reinterpret_cast<u64>(SIG_IGN) || (action.flags & SA_NOCLDWAIT);
+            if (ignored && p.exit_signal() == kSigChld)
+                reap_locked(*parent, p); // Linux: the parent asked for no zombies
+        }
+    }
+    if (reaper && reaper_gets_zombie)
+        reaper->notify_child_event();
+    if (!parent)
+        return;
+    if (int signo = p.exit_signal()) {
+        int status = p.exit_status().value_or(0);
+        abi::Siginfo info = make_siginfo(signo, 0, p.pid(), p.creds().uid);
+        bool exited = (status & 0x7f) == 0;
+        info.si_code = exited ? kCldExited : (status & 0x80) ? kCldDumped : kCldKilled;
+        info.chld.status = exited ? (status >> 8) & 0xff : status & 0x7f;
+        parent->send_signal(info);
+    }
+    parent->notify_child_event();
+}
+
+void Kernel::reap_locked(Process& parent, Process& child)
+{
+    std::erase_if(parent.children_locked(), [&](const RefPtr<Process>& c) { return c.get() == &child; });
+    child.set_parent_locked(nullptr);
+    std::lock_guard lock(m_lock);
+    m_processes.erase(child.pid());
+}
+
+void Kernel::start_task(Thread* thread)
+{
+    {
+        std::lock_guard lock(m_tasks_lock);
+        m_live_tasks++;
+    }
+    std::thread([this, thread] {
+        thread->run();
+        delete thread;
+        std::lock_guard lock(m_tasks_lock);
+        if (--m_live_tasks == 0)
+            m_tasks_done.notify_all();
+    }).detach();
 }
 
 std::vector<int> Kernel::pids()
@@ -88,7 +194,7 @@ std::string find_program(const PathContext& ctx, const std::string& name, const 
 
 KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::vector<std::string>& envp)
 {
-    auto process = make_ref<Process>(*this, 1, 0);
+    auto process = make_ref<Process>(*this, 1);
     process->set_creds(Credentials::for_user(m_options.uid, m_options.gid));
     {
         PathContext ctx { m_root, m_root, process->creds() };
@@ -121,6 +227,13 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
     std::thread task([&] { thread.run(); });
     task.join();
     process->wait_threads_gone();
+    // As when a pid namespace's init ends: every other process is killed.
+    for (auto& p : processes())
+        p->kill_all(kSigKill);
+    {
+        std::unique_lock lock(m_tasks_lock);
+        m_tasks_done.wait(lock, [&] { return m_live_tasks == 0; });
+    }
     {
         std::lock_guard lock(process->lock());
         process->real_timer.generation++;
@@ -129,7 +242,7 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
     int status = process->exit_status().value_or(0);
     {
         std::lock_guard lock(m_lock);
-        m_processes.erase(1);
+        m_processes.clear();
     }
     return status;
 }

@@ -42,11 +42,29 @@ public:
     void strace(const std::string& line);
 
     RefPtr<Process> find_process(int pid);
+    // The process with a thread `tid`.
+    RefPtr<Process> find_thread_group(int tid);
+    std::vector<RefPtr<Process>> processes();
     TimerService& timers() { return m_timers; }
     FutexTable& futexes() { return m_futexes; }
     // A new guest pid or tid (pid 1 is the first process's).
     int allocate_pid() { return m_next_pid++; }
     std::vector<int> pids();
+
+    // The process tree (parents, children, zombies, process groups and
+    // sessions; Linux's tasklist_lock). Taken before any Process lock.
+    std::mutex& tree_lock() { return m_tree_lock; }
+    // A new process: `parent`'s child, in the process table.
+    void add_process(RefPtr<Process> child, Process& parent);
+    // Its last thread is gone: its children go to the reaper, it becomes
+    // a zombie and its parent learns of it (exit_signal, wait(2)), or it
+    // is reaped at once when the parent ignores SIGCHLD.
+    void process_exited(Process&);
+    // wait(2) took the zombie `child` of `parent`. Under tree_lock().
+    void reap_locked(Process& parent, Process& child);
+    // Runs `thread` on a task thread of its own until it exits; the kernel
+    // does not end before every task thread has.
+    void start_task(Thread* thread);
 
 private:
     KernelOptions m_options;
@@ -56,6 +74,10 @@ private:
     std::mutex m_lock;
     std::set<std::string> m_logged;
     std::map<int, RefPtr<Process>> m_processes;
+    std::mutex m_tree_lock;
+    std::mutex m_tasks_lock;
+    std::condition_variable m_tasks_done;
+    int m_live_tasks { 0 };
     std::atomic<int> m_next_pid { 2 };
     FutexTable m_futexes;
     TimerService m_timers; // last: its thread stops before the rest goes

@@ -103,6 +103,10 @@ public:
     virtual void release_thread(Context&) = 0;
     // Kills the host process; every Context returns Exited.
     virtual void kill() = 0;
+    // fork(2): a copy-on-write copy of this address space in a new host
+    // process. Its main_context() is stopped before its first guest
+    // instruction (its first switch_to_guest gives it its registers).
+    virtual KResult<std::unique_ptr<AddressSpace>> fork() = 0;
 };
 
 class Platform {

@@ -154,6 +154,13 @@ struct Siginfo { // siginfo_t, 128 bytes
         struct {
             u64 addr;
         } fault;
+        struct {
+            i32 pid;
+            u32 uid;
+            i32 status;
+            i32 pad;
+            i64 utime, stime; // clock ticks
+        } chld;
         u8 bytes[112];
     };
 };

@@ -230,6 +230,8 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     t.sigaltstack = abi::Stack { 0, 2 /* SS_DISABLE */, 0, 0 };
     t.clear_child_tid = 0;
     t.robust_list = 0;
+    process.set_did_exec();
+    process.release_vfork(); // a vfork parent goes on
 
     platform::Registers& regs = t.regs();
     regs = platform::Registers {};

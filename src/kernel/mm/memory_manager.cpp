@@ -286,7 +286,29 @@ KResult<void> MemoryManager::madvise(u64 addr, u64 length, int advice)
     std::lock_guard lock(m_lock);
     if (!range_mapped_locked(addr, addr + len))
         return err(Errno::NOMEM);
-    return m_as->advise(addr, len, advice);
+    TRY(m_as->advise(addr, len, advice));
+    if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
+        // The host leaves these ranges out of a fork; so does our copy.
+        split_locked(addr);
+        split_locked(addr + len);
+        for (auto it = m_vmas.lower_bound(addr); it != m_vmas.end() && it->first < addr + len; ++it)
+            it->second.dontfork = advice == MADV_DONTFORK;
+    }
+    return {};
+}
+
+KResult<RefPtr<MemoryManager>> MemoryManager::fork()
+{
+    std::lock_guard lock(m_lock);
+    auto as = TRY(m_as->fork());
+    auto copy = make_ref<MemoryManager>(std::move(as), m_vdso_base);
+    for (auto& [start, vma] : m_vmas)
+        if (!vma.dontfork)
+            copy->m_vmas.emplace(start, vma);
+    copy->m_brk_start = m_brk_start;
+    copy->m_brk = m_brk;
+    copy->m_mmap_base = m_mmap_base;
+    return copy;
 }
 
 KResult<void> MemoryManager::msync(u64 addr, u64 length, int flags)

@@ -21,6 +21,7 @@ struct Vma {
     RefPtr<File> file;
     u64 offset { 0 };
     std::string name; // "[heap]", "[stack]", or the file's path
+    bool dontfork { false }; // MADV_DONTFORK
 };
 
 class MemoryManager : public RefCounted {
@@ -41,6 +42,8 @@ public:
     // read-only host files, so there is nothing of umk's to write back.
     KResult<void> msync(u64 addr, u64 length, int flags);
     u64 brk(u64 new_brk);
+    // fork(2): a copy-on-write copy in a new host process.
+    KResult<RefPtr<MemoryManager>> fork();
     void set_brk_start(u64 start);
 
     // Top-down free range of `length` bytes below the mmap base.

@@ -23,6 +23,9 @@ inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTr
 
 // si_code values.
 inline constexpr int kSiUser = 0, kSiKernel = 0x80, kSiQueue = -1, kSiTkill = -6;
+// SIGCHLD's si_code.
+inline constexpr int kCldExited = 1, kCldKilled = 2, kCldDumped = 3, kCldTrapped = 4, kCldStopped = 5,
+                     kCldContinued = 6;
 
 constexpr u64 sigbit(int signo) { return 1ULL << (signo - 1); }
 inline constexpr u64 kUnblockable = sigbit(kSigKill) | sigbit(kSigStop);

@@ -1,10 +1,10 @@
-// clone(2) for threads. Linux: kernel/fork.c. New processes (fork, vfork,
-// CLONE_VM without CLONE_THREAD) come with the processes issue.
+// clone(2), fork(2), vfork(2), clone3(2). Linux: kernel/fork.c.
 #include "kernel/syscalls/handlers.h"
 
 #include "platform/seccomp_trap/layout.h"
 
 #include <sched.h>
+#include <signal.h>
 
 #include <thread>
 
@@ -23,42 +23,123 @@ struct CloneArgs {
     u64 tls;
 };
 
-KResult<u64> do_clone(Thread& t, const CloneArgs& a)
-{
-    if ((a.flags & kThreadFlags) != kThreadFlags) {
-        t.kernel().log_once("clone process", "clone: new processes (fork, vfork, posix_spawn) not supported yet: ENOSYS");
-        return err(Errno::NOSYS);
-    }
-    if (a.flags & ~(kThreadFlags | kThreadOptions | CSIGNAL))
-        return err(Errno::INVAL);
-    if ((a.flags & CLONE_SETTLS) && a.tls >= UMK_GUEST_TASK_SIZE)
-        return err(Errno::PERM);
+constexpr u64 kProcessOptions = CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_FILES | CLONE_FS | CLONE_SYSVSEM
+    | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_UNTRACED | CLONE_PTRACE
+    | CLONE_DETACHED;
 
-    int tid = t.kernel().allocate_pid();
-    auto* context = TRY(t.mm().address_space().create_thread(t.context()));
-    auto* thread = new Thread(RefPtr<Process>(&t.process()), tid);
-    thread->set_context(*context);
+// What a new thread starts with: the creator's registers, rax 0, and the
+// stack, TLS and tid pointers clone asked for.
+void start_like(Thread& t, Thread& child, const CloneArgs& a)
+{
     using R = platform::Registers;
-    auto& regs = thread->regs();
+    auto& regs = child.regs();
     regs = t.regs();
     regs[R::RAX] = 0;
     if (a.newsp)
         regs[R::RSP] = a.newsp;
     if (a.flags & CLONE_SETTLS)
         regs[R::FS_BASE] = a.tls;
-    thread->signal_mask = t.signal_mask;
+    child.signal_mask = t.signal_mask;
     if (a.flags & CLONE_CHILD_CLEARTID)
-        thread->clear_child_tid = a.child_tid.value;
+        child.clear_child_tid = a.child_tid.value;
+}
+
+KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
+{
+    if ((a.flags & kThreadFlags) != kThreadFlags) {
+        // CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM; a thread
+        // without shared files or fs context is not supported.
+        if (!(a.flags & CLONE_SIGHAND) || !(a.flags & CLONE_VM))
+            return err(Errno::INVAL);
+        t.kernel().log_once("clone thread", "clone: threads without CLONE_FS|CLONE_FILES not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    if (a.flags & ~(kThreadFlags | kThreadOptions | CSIGNAL))
+        return err(Errno::INVAL);
+
+    int tid = t.kernel().allocate_pid();
+    auto* context = TRY(t.mm().address_space().create_thread(t.context()));
+    auto* thread = new Thread(RefPtr<Process>(&t.process()), tid);
+    thread->set_context(*context);
+    start_like(t, *thread, a);
     // Linux writes these before the child runs; a bad pointer is ignored.
     if (a.flags & CLONE_PARENT_SETTID)
         (void)copy_out(t, a.parent_tid.value, tid);
     if (a.flags & CLONE_CHILD_SETTID)
         (void)copy_out(t, a.child_tid.value, tid);
-    std::thread([thread] {
-        thread->run();
-        delete thread;
-    }).detach();
+    t.kernel().start_task(thread);
     return static_cast<u64>(tid);
+}
+
+// fork, vfork and posix_spawn's CLONE_VM|CLONE_VFORK: a new process with a
+// copy-on-write copy of the address space. CLONE_VM without CLONE_VFORK
+// (a second process in the same memory) is not supported; with
+// CLONE_VFORK the child runs in a copy too, which is what a vfork child
+// may observe anyway until it execs or exits (the parent sleeps until
+// then), except stores to the parent's memory.
+KResult<u64> clone_process(Thread& t, const CloneArgs& a)
+{
+    Kernel& k = t.kernel();
+    if (a.flags & ~(kProcessOptions | CSIGNAL)) {
+        if (a.flags & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+                       | CLONE_NEWCGROUP | CLONE_NEWTIME)) {
+            k.log_once("clone namespaces", "clone: new namespaces not supported: EINVAL");
+        }
+        return err(Errno::INVAL);
+    }
+    if ((a.flags & CLONE_VM) && !(a.flags & CLONE_VFORK)) {
+        k.log_once("clone vm", "clone: CLONE_VM without CLONE_THREAD or CLONE_VFORK not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    if ((a.flags & CLONE_FS) && !(a.flags & CLONE_VFORK)) {
+        k.log_once("clone fs", "clone: CLONE_FS for a new process not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    if (a.flags & CLONE_PARENT && t.process().pid() == 1)
+        return err(Errno::INVAL); // Linux: init may not make siblings
+
+    // The FPU state of the forking thread, for the child's first resume.
+    auto fpu = TRY(t.context().fpu_state());
+    auto mm = TRY(t.mm().fork());
+    int pid = k.allocate_pid();
+    auto child = Process::fork_from(t.process(), pid, a.flags & CLONE_FILES, static_cast<int>(a.flags & CSIGNAL));
+    child->set_mm(mm);
+    auto* thread = new Thread(child, pid);
+    thread->set_context(mm->address_space().main_context());
+    thread->context().set_fpu_state(std::move(fpu));
+    start_like(t, *thread, a);
+    thread->sigaltstack = t.sigaltstack;
+
+    Process* parent = &t.process();
+    if (a.flags & CLONE_PARENT) {
+        std::lock_guard tree(k.tree_lock());
+        if (auto* grandparent = parent->parent_locked())
+            parent = grandparent;
+    }
+    k.add_process(child, *parent);
+    if (a.flags & CLONE_PARENT_SETTID)
+        (void)copy_out(t, a.parent_tid.value, pid);
+    if (a.flags & CLONE_CHILD_SETTID)
+        (void)thread->mm().copy_out(a.child_tid.value, std::span(reinterpret_cast<const u8*>(&pid), sizeof pid));
+    k.start_task(thread);
+    if (a.flags & CLONE_VFORK)
+        child->wait_vfork_release();
+    return static_cast<u64>(pid);
+}
+
+KResult<u64> do_clone(Thread& t, const CloneArgs& a)
+{
+    if ((a.flags & CLONE_SETTLS) && a.tls >= UMK_GUEST_TASK_SIZE)
+        return err(Errno::PERM);
+    if ((a.flags & CLONE_SIGHAND) && !(a.flags & CLONE_VM))
+        return err(Errno::INVAL);
+    if (a.flags & CLONE_THREAD)
+        return clone_thread(t, a);
+    if (a.flags & CLONE_SIGHAND) {
+        t.kernel().log_once("clone sighand", "clone: CLONE_SIGHAND without CLONE_THREAD not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    return clone_process(t, a);
 }
 
 } // namespace
@@ -69,6 +150,10 @@ KResult<u64> sys_clone(Thread& t, u64 flags, u64 newsp, GuestAddr parent_tid, Gu
 }
 
 // clone3(2): struct clone_args, versions 0 to 2 (64 to 88 bytes).
+KResult<u64> sys_fork(Thread& t) { return do_clone(t, CloneArgs { SIGCHLD, 0, {}, {}, 0 }); }
+
+KResult<u64> sys_vfork(Thread& t) { return do_clone(t, CloneArgs { CLONE_VM | CLONE_VFORK | SIGCHLD, 0, {}, {}, 0 }); }
+
 KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size)
 {
     struct {

@@ -12,6 +12,8 @@ namespace umk::kernel {
 KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u32 mode);
 
 KResult<u64> sys_clone(Thread& t, u64 flags, u64 newsp, GuestAddr parent_tid, GuestAddr child_tid, u64 tls);
+KResult<u64> sys_fork(Thread& t);
+KResult<u64> sys_vfork(Thread& t);
 KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size);
 KResult<u64> sys_getdents64(Thread& t, int fd, GuestAddr buf, u32 count);
 KResult<u64> sys_getcwd(Thread& t, GuestAddr buf, u64 size);
@@ -72,6 +74,8 @@ KResult<u64> sys_getegid(Thread& t);
 KResult<u64> sys_getpgrp(Thread& t);
 KResult<u64> sys_getpgid(Thread& t, int pid);
 KResult<u64> sys_getsid(Thread& t, int pid);
+KResult<u64> sys_setpgid(Thread& t, int pid, int pgid);
+KResult<u64> sys_setsid(Thread& t);
 KResult<u64> sys_getresuid(Thread& t, GuestAddr r, GuestAddr e, GuestAddr s);
 KResult<u64> sys_getresgid(Thread& t, GuestAddr r, GuestAddr e, GuestAddr s);
 KResult<u64> sys_getgroups(Thread& t, int size, GuestAddr list);
@@ -135,6 +139,8 @@ KResult<u64> sys_nanosleep(Thread& t, GuestAddr request, GuestAddr remain);
 KResult<u64> sys_setitimer(Thread& t, int which, GuestAddr value, GuestAddr old_value);
 KResult<u64> sys_getitimer(Thread& t, int which, GuestAddr value);
 KResult<u64> sys_alarm(Thread& t, u32 seconds);
+KResult<u64> sys_wait4(Thread& t, int pid, GuestAddr status, u32 options, GuestAddr rusage);
+KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 options, GuestAddr rusage);
 KResult<u64> sys_getxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64);
 KResult<u64> sys_lgetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64);
 KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr, u64);

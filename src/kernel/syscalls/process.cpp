@@ -28,18 +28,79 @@ KResult<u64> sys_getgid(Thread& t) { return t.process().creds().gid; }
 KResult<u64> sys_getegid(Thread& t) { return t.process().creds().egid; }
 KResult<u64> sys_getpgrp(Thread& t) { return static_cast<u64>(t.process().pgid()); }
 
+// A process of this guest by pid; 0 is the caller's.
+static KResult<RefPtr<Process>> process_by_pid(Thread& t, int pid)
+{
+    if (pid == 0)
+        return RefPtr<Process>(&t.process());
+    auto p = t.kernel().find_process(pid);
+    if (!p)
+        return err(Errno::SRCH);
+    return p;
+}
+
 KResult<u64> sys_getpgid(Thread& t, int pid)
 {
-    if (pid != 0 && pid != t.process().pid())
-        return err(Errno::SRCH);
-    return static_cast<u64>(t.process().pgid());
+    auto p = TRY(process_by_pid(t, pid));
+    return static_cast<u64>(p->pgid());
 }
 
 KResult<u64> sys_getsid(Thread& t, int pid)
 {
-    if (pid != 0 && pid != t.process().pid())
-        return err(Errno::SRCH);
-    return static_cast<u64>(t.process().sid());
+    auto p = TRY(process_by_pid(t, pid));
+    return static_cast<u64>(p->sid());
+}
+
+// setpgid(2), as Linux's kernel/sys.c: the caller or a child of its that
+// has not exec'd, within the caller's session; the group exists there or
+// is the process's own pid.
+KResult<u64> sys_setpgid(Thread& t, int pid, int pgid)
+{
+    if (pgid < 0)
+        return err(Errno::INVAL);
+    Process& self = t.process();
+    Kernel& k = t.kernel();
+    auto target = TRY(process_by_pid(t, pid));
+    if (pgid == 0)
+        pgid = target->pid();
+    std::lock_guard tree(k.tree_lock());
+    if (target.get() != &self) {
+        if (target->parent_locked() != &self)
+            return err(Errno::SRCH);
+        if (target->sid_locked() != self.sid_locked())
+            return err(Errno::PERM);
+        if (target->did_exec())
+            return err(Errno::ACCES);
+    }
+    if (target->sid_locked() == target->pid())
+        return err(Errno::PERM); // a session leader stays in its group
+    if (pgid != target->pid()) {
+        bool found = false;
+        for (auto& p : k.processes()) {
+            if (p->pgid_locked() == pgid && p->sid_locked() == self.sid_locked() && !p->zombie_locked()) {
+                found = true;
+                break;
+            }
+        }
+        if (!found)
+            return err(Errno::PERM);
+    }
+    target->set_pgid_locked(pgid);
+    return 0;
+}
+
+KResult<u64> sys_setsid(Thread& t)
+{
+    Process& self = t.process();
+    Kernel& k = t.kernel();
+    std::lock_guard tree(k.tree_lock());
+    // Not when a process group with our pid exists (we lead it or not).
+    for (auto& p : k.processes())
+        if (p->pgid_locked() == self.pid())
+            return err(Errno::PERM);
+    self.set_sid_locked(self.pid());
+    self.set_pgid_locked(self.pid());
+    return static_cast<u64>(self.pid());
 }
 
 static KResult<u64> copy_ids(Thread& t, GuestAddr a, GuestAddr b, GuestAddr c, u32 x, u32 y, u32 z)
@@ -290,6 +351,12 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64, u64, u64)
     case PR_SET_DUMPABLE:
         return arg2 <= 1 ? 0 : KResult<u64>(err(Errno::INVAL));
     case PR_GET_NO_NEW_PRIVS:
+        return 0;
+    case PR_SET_CHILD_SUBREAPER:
+        t.process().child_subreaper = arg2 != 0;
+        return 0;
+    case PR_GET_CHILD_SUBREAPER:
+        TRY(copy_out(t, arg2, static_cast<i32>(t.process().child_subreaper.load())));
         return 0;
     }
     t.kernel().log_once(fmt::format("prctl {}", option), fmt::format("prctl: option {} not supported yet: EINVAL", option));

@@ -1,7 +1,5 @@
 // Signals: actions, masks, sending, waiting, returning from handlers,
 // alternate stacks. Linux: kernel/signal.c, arch/x86/kernel/signal_64.c.
-// One process with one thread until the processes issue: kill(2) and
-// friends reach only the caller's own process.
 #include "kernel/syscalls/handlers.h"
 
 #include <signal.h>
@@ -20,29 +18,40 @@ KResult<void> check_signo(int signo, bool zero_ok)
     return {};
 }
 
-// The signal's target among the guest's processes: only the caller's own
-// process exists until the processes issue.
-KResult<void> own_process(Thread& t, int pid)
+// Linux's check_kill_permission: root (CAP_KILL), a matching real or
+// effective uid, or SIGCONT within the session.
+bool may_signal(Thread& t, Process& target, int signo)
 {
-    if (pid != t.process().pid())
-        return err(Errno::SRCH);
-    return {};
+    if (&target == &t.process())
+        return true;
+    auto me = t.process().creds();
+    auto them = target.creds();
+    if (me.euid == 0)
+        return true;
+    if (me.euid == them.suid || me.euid == them.uid || me.uid == them.suid || me.uid == them.uid)
+        return true;
+    return signo == kSigCont && t.process().sid() == target.sid();
 }
 
-// To the process (tid 0) or one of its threads.
-KResult<u64> send(Thread& t, int signo, const abi::Siginfo& info, int tid)
+// kill(2)'s targets: a pid, a process group, or everyone but pid 1 and
+// the caller (-1).
+std::vector<RefPtr<Process>> kill_targets(Thread& t, int pid)
 {
-    if (signo == 0) {
-        if (tid) {
-            std::lock_guard lock(t.process().signal_lock());
-            if (!t.process().find_thread_locked(tid))
-                return err(Errno::SRCH);
-        }
-        return 0; // existence and permission only
+    Kernel& k = t.kernel();
+    if (pid > 0) {
+        auto p = k.find_process(pid);
+        return p ? std::vector<RefPtr<Process>> { p } : std::vector<RefPtr<Process>> {};
     }
-    if (!t.process().send_signal(info, tid))
-        return err(Errno::SRCH);
-    return 0;
+    std::lock_guard tree(k.tree_lock());
+    int pgid = pid == 0 ? t.process().pgid_locked() : -pid;
+    std::vector<RefPtr<Process>> out;
+    for (auto& p : k.processes()) {
+        if (p->zombie_locked())
+            continue;
+        if (pid == -1 ? (p->pid() != 1 && p.get() != &t.process()) : p->pgid_locked() == pgid)
+            out.push_back(p);
+    }
+    return out;
 }
 
 } // namespace
@@ -178,15 +187,37 @@ KResult<u64> sys_rt_sigtimedwait(Thread& t, GuestAddr set, GuestAddr info, Guest
 KResult<u64> sys_kill(Thread& t, int pid, int signo)
 {
     TRY(check_signo(signo, true));
-    // pid 0 and -pgid name the caller's process group, which holds only
-    // the caller; -1 names every process but pid 1 and the caller: none.
-    if (pid == -1)
+    if (pid == INT32_MIN)
         return err(Errno::SRCH);
-    if (pid == 0 || pid == -t.process().pgid())
-        pid = t.process().pid();
-    TRY(own_process(t, pid));
     auto creds = t.process().creds();
-    return send(t, signo, make_siginfo(signo, kSiUser, t.process().pid(), creds.uid), 0);
+    auto targets = kill_targets(t, pid);
+    if (targets.empty())
+        return err(Errno::SRCH);
+    bool sent = false;
+    for (auto& p : targets) {
+        if (!may_signal(t, *p, signo))
+            continue;
+        sent = true;
+        if (signo)
+            p->send_signal(make_siginfo(signo, kSiUser, t.process().pid(), creds.uid));
+    }
+    return sent ? KResult<u64>(0) : err(Errno::PERM);
+}
+
+// To thread `tid`, in process `tgid` when that is not 0.
+static KResult<u64> signal_thread(Thread& t, int tgid, int tid, int signo)
+{
+    auto p = t.kernel().find_thread_group(tid);
+    if (!p || (tgid && p->pid() != tgid))
+        return err(Errno::SRCH);
+    if (!may_signal(t, *p, signo))
+        return err(Errno::PERM);
+    if (!signo)
+        return 0;
+    auto creds = t.process().creds();
+    if (!p->send_signal(make_siginfo(signo, kSiTkill, t.process().pid(), creds.uid), tid))
+        return err(Errno::SRCH);
+    return 0;
 }
 
 KResult<u64> sys_tkill(Thread& t, int tid, int signo)
@@ -194,8 +225,7 @@ KResult<u64> sys_tkill(Thread& t, int tid, int signo)
     TRY(check_signo(signo, true));
     if (tid <= 0)
         return err(Errno::INVAL);
-    auto creds = t.process().creds();
-    return send(t, signo, make_siginfo(signo, kSiTkill, t.process().pid(), creds.uid), tid);
+    return signal_thread(t, 0, tid, signo);
 }
 
 KResult<u64> sys_tgkill(Thread& t, int tgid, int tid, int signo)
@@ -203,19 +233,26 @@ KResult<u64> sys_tgkill(Thread& t, int tgid, int tid, int signo)
     TRY(check_signo(signo, true));
     if (tgid <= 0 || tid <= 0)
         return err(Errno::INVAL);
-    TRY(own_process(t, tgid));
-    return sys_tkill(t, tid, signo);
+    return signal_thread(t, tgid, tid, signo);
 }
 
 KResult<u64> sys_rt_sigqueueinfo(Thread& t, int pid, int signo, GuestAddr uinfo)
 {
     TRY(check_signo(signo, true));
     auto info = TRY(copy_in<abi::Siginfo>(t, uinfo.value));
-    TRY(own_process(t, pid));
+    auto p = t.kernel().find_process(pid);
+    if (!p)
+        return err(Errno::SRCH);
     // To another process only si_code < 0 (and not SI_TKILL) may be
     // forged; the caller may send itself anything.
+    if (p.get() != &t.process() && (info.si_code >= 0 || info.si_code == kSiTkill))
+        return err(Errno::PERM);
+    if (!may_signal(t, *p, signo))
+        return err(Errno::PERM);
     info.si_signo = signo;
-    return send(t, signo, info, 0);
+    if (signo)
+        p->send_signal(info);
+    return 0;
 }
 
 KResult<u64> sys_rt_sigreturn(Thread& t)

@@ -86,4 +86,12 @@ std::vector<std::pair<int, FdTable::Entry>> FdTable::snapshot()
     return out;
 }
 
+RefPtr<FdTable> FdTable::clone()
+{
+    auto copy = make_ref<FdTable>();
+    std::lock_guard lock(m_lock);
+    copy->m_entries = m_entries;
+    return copy;
+}
+
 } // namespace umk::kernel

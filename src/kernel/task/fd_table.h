@@ -23,6 +23,8 @@ public:
     KResult<void> set_cloexec(int fd, bool cloexec);
     void close_on_exec();
     std::vector<std::pair<int, Entry>> snapshot();
+    // fork(2): a new table with the same open files.
+    RefPtr<FdTable> clone();
 
 private:
     std::mutex m_lock;

@@ -12,14 +12,78 @@
 
 namespace umk::kernel {
 
-Process::Process(Kernel& kernel, int pid, int ppid)
-    : m_kernel(kernel), m_pid(pid), m_ppid(ppid), m_pgid(pid), m_sid(pid), m_fds(make_ref<FdTable>())
+Process::Process(Kernel& kernel, int pid)
+    : m_kernel(kernel), m_pid(pid), m_pgid(pid), m_sid(pid), m_fds(make_ref<FdTable>())
 {
     for (int r = 0; r < kRlimitCount; r++) {
         struct rlimit host {};
         getrlimit(static_cast<__rlimit_resource>(r), &host);
         m_rlimits[r] = { host.rlim_cur, host.rlim_max };
     }
+}
+
+RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int exit_signal)
+{
+    auto child = make_ref<Process>(parent.m_kernel, pid);
+    {
+        std::lock_guard lock(parent.m_lock);
+        child->m_fs = parent.m_fs;
+        child->m_creds = parent.m_creds;
+        child->m_rlimits = parent.m_rlimits;
+        child->m_exe = parent.m_exe;
+        child->comm = parent.comm;
+        child->arg_start = parent.arg_start;
+        child->arg_end = parent.arg_end;
+        child->env_start = parent.env_start;
+        child->env_end = parent.env_end;
+    }
+    {
+        std::lock_guard lock(parent.m_signal_lock);
+        child->m_sigactions = parent.m_sigactions;
+    }
+    child->m_fds = share_fds ? parent.m_fds : parent.m_fds->clone();
+    child->m_exit_signal = exit_signal;
+    child->m_did_exec = false;
+    return child;
+}
+
+int Process::ppid()
+{
+    std::lock_guard lock(m_kernel.tree_lock());
+    return m_parent ? m_parent->m_pid : 0;
+}
+
+int Process::pgid()
+{
+    std::lock_guard lock(m_kernel.tree_lock());
+    return m_pgid;
+}
+
+int Process::sid()
+{
+    std::lock_guard lock(m_kernel.tree_lock());
+    return m_sid;
+}
+
+void Process::notify_child_event()
+{
+    std::lock_guard lock(m_signal_lock);
+    m_child_events++;
+    for (Thread* t : m_threads)
+        t->wake_from_wait_locked();
+}
+
+void Process::release_vfork()
+{
+    std::lock_guard lock(m_signal_lock);
+    m_vfork_released = true;
+    m_vfork_cv.notify_all();
+}
+
+void Process::wait_vfork_release()
+{
+    std::unique_lock lock(m_signal_lock);
+    m_vfork_cv.wait(lock, [&] { return m_vfork_released; });
 }
 
 FsContext Process::fs()
@@ -149,6 +213,8 @@ void Process::remove_thread(Thread& t)
     }
     if (last) {
         kill_all((t.exit_code() & 0xff) << 8); // keeps a status already set
+        release_vfork();
+        m_kernel.process_exited(*this);
         std::lock_guard lock(m_signal_lock);
         m_threads_gone.notify_all();
     }

@@ -34,13 +34,42 @@ struct FsContext {
 
 class Process : public RefCounted {
 public:
-    Process(Kernel& kernel, int pid, int ppid);
+    Process(Kernel& kernel, int pid);
+    // fork(2): a copy of `parent` (credentials, limits, dispositions, fs
+    // context, fds unless `share_fds`) as its child; no threads, no mm.
+    static RefPtr<Process> fork_from(Process& parent, int pid, bool share_fds, int exit_signal);
 
     Kernel& kernel() { return m_kernel; }
     int pid() const { return m_pid; }
-    int ppid() const { return m_ppid; }
-    int pgid() const { return m_pgid; }
-    int sid() const { return m_sid; }
+    // The process tree: guarded by the kernel's tree_lock().
+    int ppid();
+    int pgid();
+    int sid();
+    Process* parent_locked() { return m_parent; }
+    void set_parent_locked(Process* p) { m_parent = p; }
+    std::vector<RefPtr<Process>>& children_locked() { return m_children; }
+    int pgid_locked() const { return m_pgid; }
+    int sid_locked() const { return m_sid; }
+    void set_pgid_locked(int pgid) { m_pgid = pgid; }
+    void set_sid_locked(int sid) { m_sid = sid; }
+    // The signal the parent gets when this process ends (0: none).
+    int exit_signal() const { return m_exit_signal; }
+    // All threads gone, not yet reaped by wait(2). Under tree_lock().
+    bool zombie_locked() const { return m_zombie; }
+    void set_zombie_locked() { m_zombie = true; }
+    // Whether it ever ran execve (setpgid on a child fails after that).
+    bool did_exec() const { return m_did_exec; }
+    void set_did_exec() { m_did_exec = true; }
+    // PR_SET_CHILD_SUBREAPER.
+    std::atomic<bool> child_subreaper { false };
+
+    // A child changed state: wake this process's threads that wait(2).
+    void notify_child_event();
+    u64 child_events_locked() const { return m_child_events; }
+
+    // vfork: the parent's thread sleeps until the child execs or ends.
+    void release_vfork();
+    void wait_vfork_release();
 
     MemoryManager& mm() { return *m_mm; }
     RefPtr<MemoryManager> mm_ref() { return m_mm; }
@@ -108,7 +137,15 @@ public:
 
 private:
     Kernel& m_kernel;
-    int m_pid, m_ppid, m_pgid, m_sid;
+    int m_pid, m_pgid, m_sid;
+    Process* m_parent { nullptr }; // the parent's children hold us
+    std::vector<RefPtr<Process>> m_children;
+    int m_exit_signal { 0 };
+    bool m_zombie { false };
+    std::atomic<bool> m_did_exec { false };
+    u64 m_child_events { 0 }; // guarded by m_signal_lock
+    bool m_vfork_released { false };
+    std::condition_variable m_vfork_cv; // with m_signal_lock
     std::mutex m_lock;
     RefPtr<MemoryManager> m_mm;
     RefPtr<FdTable> m_fds;
@@ -172,6 +209,8 @@ public:
         return wait_until(deadline, [] { return false; });
     }
     void wake_from_wait();
+    // wake_from_wait() with the process's signal_lock() held.
+    void wake_from_wait_locked() { m_signal_cv.notify_all(); }
     // This thread alone ends (exit(2) with other threads left).
     void exit_thread(int code);
     int exit_code() const { return m_exit_code; }

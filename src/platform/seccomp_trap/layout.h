@@ -66,10 +66,25 @@ enum {
     UMK_CMD_EXIT_THREAD = 5,  /* end this host thread */
 };
 
-/* The only clone a stub may issue: a thread of its own address space whose
+/* The only clone a guest thread's handler may issue: a thread of its own address space whose
  * exit clears its slot's state word (CLONE_VM | CLONE_FS | CLONE_FILES |
  * CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_CHILD_CLEARTID). */
 #define UMK_THREAD_CLONE_FLAGS 0x250f00UL
+
+/* The op thread's own clone (the thread flags without CLONE_CHILD_CLEARTID). */
+#define UMK_OP_CLONE_FLAGS 0x50f00UL
+
+/* fork: a copy of the address space whose host parent is the kernel
+ * (CLONE_PARENT | SIGCHLD), cloned by the op thread. Before it, the op
+ * thread receives the child's control socket and control memfd as fds
+ * UMK_FORK_CTL_FD and UMK_FORK_MEMFD (the stub's lowest free fds); the
+ * child moves them to UMK_STUB_CTL_FD and UMK_STUB_MEMFD, maps its own
+ * control region and signal stacks, says who it is with one message on
+ * its control socket (the kernel reads the sender's pid from
+ * SCM_CREDENTIALS, never from memory), and starts like a new stub. */
+#define UMK_FORK_CLONE_FLAGS 0x8011UL
+#define UMK_FORK_CTL_FD 0
+#define UMK_FORK_MEMFD 1
 
 /* The host signal that interrupts a running guest thread (a stop at its
  * current instruction). Coalesced through the slot's interrupt_requested. */

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <poll.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -204,36 +205,39 @@ void SeccompTrapPlatform::unwatch(StubProcess& stub)
         epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, stub.pidfd(), nullptr);
 }
 
-KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space()
+KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
 {
-    host::Fd memfd(TRY(host::check(memfd_create("umk-ctl", MFD_CLOEXEC))));
-    TRY(host::check_void(ftruncate(memfd.get(), UMK_CTL_SIZE)));
-    void* region = mmap(nullptr, UMK_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.get(), 0);
+    NewStub stub;
+    stub.memfd = host::Fd(TRY(host::check(memfd_create("umk-ctl", MFD_CLOEXEC))));
+    TRY(host::check_void(ftruncate(stub.memfd.get(), UMK_CTL_SIZE)));
+    int pair[2];
+    TRY(host::check_void(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair)));
+    stub.kernel_end = host::Fd(pair[0]);
+    stub.stub_end = host::Fd(pair[1]);
+    void* region = mmap(nullptr, UMK_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, stub.memfd.get(), 0);
     if (region == MAP_FAILED)
         return err(Errno::NOMEM);
+    stub.region = region;
     // The main thread's slot: running until its first stop (GONE, 0,
     // would mean its host thread exited).
     reinterpret_cast<umk_thread_slot*>(static_cast<char*>(region) + UMK_SLOT_OFFSET)->state = UMK_RUNNING;
+    return stub;
+}
 
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
-        munmap(region, UMK_CTL_SIZE);
-        return err(host::errno_from_host(errno));
-    }
-    host::Fd kernel_end(pair[0]);
-    host::Fd stub_end(pair[1]);
-
-    SpawnArgs args { stub_end.get(), memfd.get(), m_stub_image.get() };
+KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space()
+{
+    auto fresh = TRY(prepare_stub());
+    SpawnArgs args { fresh.stub_end.get(), fresh.memfd.get(), m_stub_image.get() };
     constexpr usize kSpawnStack = 64 * 1024;
     alignas(16) static thread_local char spawn_stack[kSpawnStack];
     int pidfd = -1;
     int pid = clone(spawn_child, spawn_stack + kSpawnStack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args,
                     &pidfd);
     if (pid < 0) {
-        munmap(region, UMK_CTL_SIZE);
+        munmap(fresh.region, UMK_CTL_SIZE);
         return err(host::errno_from_host(errno));
     }
-    auto stub = std::make_unique<StubProcess>(*this, host::Fd(pidfd), pid, std::move(kernel_end), region);
+    auto stub = std::make_unique<StubProcess>(*this, host::Fd(pidfd), pid, std::move(fresh.kernel_end), fresh.region);
     // Wait for the stub's first stop: its main thread asks for guest registers.
     if (!static_cast<SeccompContext&>(stub->main_context()).wait_until_started())
         return err(Errno::AGAIN);
@@ -395,45 +399,10 @@ KResult<void> StubProcess::map(const MapRequest& r)
     // Hand the fd over the control socket; the op thread receives it as
     // its lowest free fd (0: the stub keeps no other low fds), maps it and
     // closes it again.
-    char byte = 0;
-    iovec iov { &byte, 1 };
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] {};
-    msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &r.host_fd, sizeof(int));
-    if (sendmsg(m_ctl.get(), &msg, MSG_NOSIGNAL) != 1)
-        return err(Errno::NOMEM);
-
-    // The stub's recvmsg arguments live in the result page's scratch area,
-    // at the stub's addresses of it.
-    auto* results = reinterpret_cast<umk_op_result_page*>(static_cast<char*>(m_region) + 4096);
-    const u64 stub_area = UMK_CTL_BASE + 4096 + offsetof(umk_op_result_page, msg_area);
-    struct Scratch {
-        msghdr msg;
-        iovec iov;
-        char byte;
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-    };
-    static_assert(sizeof(Scratch) <= sizeof(results->msg_area));
-    auto* scratch = reinterpret_cast<Scratch*>(results->msg_area);
-    std::memset(scratch, 0, sizeof *scratch);
-    scratch->iov.iov_base = reinterpret_cast<void*>(stub_area + offsetof(Scratch, byte));
-    scratch->iov.iov_len = 1;
-    scratch->msg.msg_iov = reinterpret_cast<iovec*>(stub_area + offsetof(Scratch, iov));
-    scratch->msg.msg_iovlen = 1;
-    scratch->msg.msg_control = reinterpret_cast<void*>(stub_area + offsetof(Scratch, control));
-    scratch->msg.msg_controllen = sizeof scratch->control;
-
+    TRY(send_fds({ &r.host_fd, 1 }));
     constexpr int kStubFd = 0;
     umk_op ops[] = {
-        make_op(SYS_recvmsg, UMK_STUB_CTL_FD, stub_area + offsetof(Scratch, msg), MSG_CMSG_CLOEXEC),
+        receive_fds_op(1),
         make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags, kStubFd, r.offset),
         make_op(SYS_close, kStubFd),
     };
@@ -444,6 +413,117 @@ KResult<void> StubProcess::map(const MapRequest& r)
         (void)run_ops({ &close_op, 1 });
     }
     return result;
+}
+
+KResult<void> StubProcess::send_fds(std::span<const int> fds)
+{
+    char byte = 0;
+    iovec iov { &byte, 1 };
+    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] {};
+    if (fds.size() > 2)
+        return err(Errno::INVAL);
+    msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(fds.size_bytes());
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(fds.size_bytes());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), fds.size_bytes());
+    if (sendmsg(m_ctl.get(), &msg, MSG_NOSIGNAL) != 1)
+        return err(Errno::NOMEM);
+    return {};
+}
+
+umk_op StubProcess::receive_fds_op(usize count)
+{
+    // The stub's recvmsg arguments live in the result page's scratch area,
+    // at the stub's addresses of it.
+    auto* results = reinterpret_cast<umk_op_result_page*>(static_cast<char*>(m_region) + 4096);
+    const u64 stub_area = UMK_CTL_BASE + 4096 + offsetof(umk_op_result_page, msg_area);
+    struct Scratch {
+        msghdr msg;
+        iovec iov;
+        char byte;
+        alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
+    };
+    static_assert(sizeof(Scratch) <= sizeof(results->msg_area));
+    auto* scratch = reinterpret_cast<Scratch*>(results->msg_area);
+    std::memset(scratch, 0, sizeof *scratch);
+    scratch->iov.iov_base = reinterpret_cast<void*>(stub_area + offsetof(Scratch, byte));
+    scratch->iov.iov_len = 1;
+    scratch->msg.msg_iov = reinterpret_cast<iovec*>(stub_area + offsetof(Scratch, iov));
+    scratch->msg.msg_iovlen = 1;
+    scratch->msg.msg_control = reinterpret_cast<void*>(stub_area + offsetof(Scratch, control));
+    scratch->msg.msg_controllen = CMSG_SPACE(count * sizeof(int));
+    return make_op(SYS_recvmsg, UMK_STUB_CTL_FD, stub_area + offsetof(Scratch, msg), MSG_CMSG_CLOEXEC);
+}
+
+KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
+{
+    auto fresh = TRY(m_platform.prepare_stub());
+    auto give_up = [&](Errno e) {
+        munmap(fresh.region, UMK_CTL_SIZE);
+        return err(e);
+    };
+    int on = 1;
+    if (setsockopt(fresh.kernel_end.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+        return give_up(Errno::NOMEM);
+    {
+        std::lock_guard lock(m_op_lock);
+        static_assert(UMK_FORK_CTL_FD == 0 && UMK_FORK_MEMFD == 1);
+        int fds[] = { fresh.stub_end.get(), fresh.memfd.get() };
+        if (auto sent = send_fds(fds); !sent)
+            return give_up(sent.error());
+        umk_op ops[] = {
+            receive_fds_op(2),
+            make_op(SYS_clone, UMK_FORK_CLONE_FLAGS),
+            make_op(SYS_close, UMK_FORK_CTL_FD),
+            make_op(SYS_close, UMK_FORK_MEMFD),
+        };
+        auto forked = run_ops(ops);
+        if (!forked) {
+            umk_op close_ops[] = { make_op(SYS_close, UMK_FORK_CTL_FD), make_op(SYS_close, UMK_FORK_MEMFD) };
+            (void)run_ops(close_ops);
+            return give_up(forked.error());
+        }
+    }
+    // Only the child holds the other end now: its hello, or EOF if it died.
+    fresh.stub_end.reset();
+    fresh.memfd.reset();
+    pollfd pfd { fresh.kernel_end.get(), POLLIN, 0 };
+    if (poll(&pfd, 1, 10000) != 1)
+        return give_up(Errno::AGAIN);
+    char byte = 0;
+    iovec iov { &byte, 1 };
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))] {};
+    msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (recvmsg(fresh.kernel_end.get(), &msg, MSG_DONTWAIT) != 1)
+        return give_up(Errno::AGAIN);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_CREDENTIALS)
+        return give_up(Errno::AGAIN);
+    ucred cred {};
+    std::memcpy(&cred, CMSG_DATA(cmsg), sizeof cred);
+    if (cred.pid <= 0 || cred.pid == m_pid)
+        return give_up(Errno::AGAIN);
+    // The child's host parent is the kernel (CLONE_PARENT): its pid stays
+    // ours, even as a zombie, until we reap it through this pidfd.
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, cred.pid, 0));
+    if (pidfd < 0)
+        return give_up(Errno::AGAIN);
+    auto child = std::make_unique<StubProcess>(m_platform, host::Fd(pidfd), cred.pid, std::move(fresh.kernel_end),
+                                               fresh.region);
+    child->m_vdso_base = m_vdso_base;
+    if (!static_cast<SeccompContext&>(child->main_context()).wait_until_started())
+        return err(Errno::AGAIN);
+    return std::unique_ptr<AddressSpace>(std::move(child));
 }
 
 KResult<void> StubProcess::unmap(u64 address, u64 length)

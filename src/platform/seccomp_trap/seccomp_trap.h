@@ -30,6 +30,15 @@ public:
 
     KResult<std::unique_ptr<AddressSpace>> create_address_space() override;
 
+    // What a new stub needs from the kernel: its control region (mapped
+    // here, with the main thread's slot RUNNING) and control socket.
+    struct NewStub {
+        host::Fd memfd;
+        void* region { nullptr };
+        host::Fd kernel_end, stub_end;
+    };
+    KResult<NewStub> prepare_stub();
+
     // For StubProcess: the monitor marks a stub's slots dead when its host
     // process exits.
     void watch(StubProcess&);
@@ -103,6 +112,7 @@ public:
     void release_thread(Context&) override;
     u64 vdso_base() const override { return m_vdso_base; }
     void kill() override;
+    KResult<std::unique_ptr<AddressSpace>> fork() override;
 
     int pidfd() const { return m_pidfd.get(); }
     // Called by the platform's monitor once the host process has exited.
@@ -118,6 +128,10 @@ private:
     umk_thread_slot& slot(unsigned index);
     // Runs a batch of ops in the op thread; returns the first failure.
     KResult<void> run_ops(std::span<const umk_op> ops);
+    // Sends host fds over the control socket; the op that receives them
+    // (as the stub's lowest free fds: 0, 1, ...). Under m_op_lock.
+    KResult<void> send_fds(std::span<const int> fds);
+    umk_op receive_fds_op(usize count);
 
     SeccompTrapPlatform& m_platform;
     host::Fd m_pidfd;

@@ -97,6 +97,24 @@ struct k_sigaction {
 #define SA_RESTORER 0x04000000
 #define SIG_IGN_VALUE ((void*)1)
 
+struct k_iovec {
+    void* base;
+    u64 len;
+};
+struct k_msghdr {
+    void* name;
+    int namelen;
+    struct k_iovec* iov;
+    u64 iovlen;
+    void* control;
+    u64 controllen;
+    unsigned flags;
+};
+
+/* Constants the assembly below spells out. */
+_Static_assert(UMK_ALTSTACK_BASE == 0x7fff80000000ULL && UMK_MAX_THREADS * UMK_ALTSTACK_STRIDE == 0x8000000ULL,
+               "umk_fork_child_entry: signal stack layout");
+
 struct k_siginfo {
     int signo;
     int errno_;
@@ -308,29 +326,63 @@ static void interrupt_handler(int signo, struct k_siginfo* info, struct k_uconte
 #define CTL_HI ((u32)(UMK_CTL_BASE >> 32))
 #define TASK_HI ((u32)(UMK_GUEST_TASK_SIZE >> 32))
 
+/* Jump targets in a filter under construction: a JEQ/JGE/JSET whose jt
+ * or jf is one of these is patched to the RET at the end by finish(). */
+#define TO_ALLOW 250
+#define TO_TRAP 251
+#define TO_KILL 252
+
 /* Shared prologue: the arch check first, the x32 bit, then the
  * instruction pointer: allowed syscalls must come from the stub's text,
- * stub_start < ip <= stub_end (ip is the address after `syscall`). On
- * any miss jump `miss` instructions ahead (to the caller's deny RET). */
-static int prologue(struct sock_filter* f, u32 deny)
+ * stub_start < ip <= stub_end (ip is the address after `syscall`). Every
+ * miss traps: guest code's syscalls go to the kernel. */
+static int prologue(struct sock_filter* f)
 {
     u32 text_lo = (u32)(u64)__executable_start;
     u32 text_hi_lo = (u32)(u64)etext;
     int n = 0;
     f[n++] = LD_ABS(OFF_ARCH);
-    f[n++] = JEQ(AUDIT_ARCH_X86_64, 1, 0);
-    f[n++] = RET(deny);
+    f[n++] = JEQ(AUDIT_ARCH_X86_64, 0, TO_TRAP);
     f[n++] = LD_ABS(OFF_NR);
-    f[n++] = JSET(__X32_SYSCALL_BIT, 0, 1);
-    f[n++] = RET(deny);
+    f[n++] = JSET(__X32_SYSCALL_BIT, TO_TRAP, 0);
     f[n++] = LD_ABS(OFF_IP_HI);
-    f[n++] = JEQ(STUB_HI, 1, 0);
-    f[n++] = RET(deny);
+    f[n++] = JEQ(STUB_HI, 0, TO_TRAP);
     f[n++] = LD_ABS(OFF_IP_LO);
-    f[n++] = JGT(text_lo, 1, 0);
-    f[n++] = RET(deny);
-    f[n++] = JGT(text_hi_lo, 0, 1);
-    f[n++] = RET(deny);
+    f[n++] = JGT(text_lo, 0, TO_TRAP);
+    f[n++] = JGT(text_hi_lo, TO_TRAP, 0);
+    f[n++] = LD_ABS(OFF_NR);
+    return n;
+}
+
+/* Appends the three RETs and points the TO_* jumps at them. */
+static int finish(struct sock_filter* f, int n, u32 otherwise)
+{
+    f[n++] = RET(otherwise);
+    int allow = n, trap = n + 1, kill = n + 2;
+    f[n++] = RET(SECCOMP_RET_ALLOW);
+    f[n++] = RET(SECCOMP_RET_TRAP);
+    f[n++] = RET(SECCOMP_RET_KILL_PROCESS);
+    for (int i = 0; i < allow; i++) {
+        if (BPF_CLASS(f[i].code) != BPF_JMP)
+            continue;
+        unsigned char* targets[2] = { &f[i].jt, &f[i].jf };
+        for (int j = 0; j < 2; j++) {
+            int to = *targets[j] == TO_ALLOW ? allow : *targets[j] == TO_TRAP ? trap : *targets[j] == TO_KILL ? kill : -1;
+            if (to >= 0)
+                *targets[j] = (unsigned char)(to - i - 1);
+        }
+    }
+    return n;
+}
+
+/* clone with arg0 == flags (high word zero) is allowed. */
+static int allow_clone(struct sock_filter* f, int n, u32 flags)
+{
+    f[n++] = JEQ(__NR_clone, 0, 5);
+    f[n++] = LD_ABS(OFF_ARG_HI(0));
+    f[n++] = JEQ(0, 0, 2);
+    f[n++] = LD_ABS(OFF_ARG_LO(0));
+    f[n++] = JEQ(flags, TO_ALLOW, 0);
     f[n++] = LD_ABS(OFF_NR);
     return n;
 }
@@ -342,56 +394,79 @@ static void install_filter(struct sock_filter* f, int n)
         die("seccomp filter refused");
 }
 
-/* Guest threads: from the stub only rt_sigreturn, sched_yield and futex
- * on a control-region word; everything else traps to the kernel. */
+/* Guest threads: from the stub only rt_sigreturn, sched_yield, exit,
+ * futex on the stub region and clone of a thread; everything else traps
+ * to the kernel. */
 static void install_guest_filter(void)
 {
-    struct sock_filter f[32];
-    int n = prologue(f, SECCOMP_RET_TRAP);
-    f[n++] = JEQ(__NR_rt_sigreturn, 11, 0);
-    f[n++] = JEQ(__NR_sched_yield, 10, 0);
-    f[n++] = JEQ(__NR_exit, 9, 0);
-    f[n++] = JEQ(__NR_futex, 0, 2);
+    struct sock_filter f[40];
+    int n = prologue(f);
+    f[n++] = JEQ(__NR_rt_sigreturn, TO_ALLOW, 0);
+    f[n++] = JEQ(__NR_sched_yield, TO_ALLOW, 0);
+    f[n++] = JEQ(__NR_exit, TO_ALLOW, 0);
+    f[n++] = JEQ(__NR_futex, 0, 3);
     f[n++] = LD_ABS(OFF_ARG_HI(0));
-    f[n++] = JEQ(CTL_HI, 6, 5);
-    /* clone: exactly a thread of this address space */
-    f[n++] = JEQ(__NR_clone, 0, 4);
-    f[n++] = LD_ABS(OFF_ARG_HI(0));
-    f[n++] = JEQ(0, 0, 2);
-    f[n++] = LD_ABS(OFF_ARG_LO(0));
-    f[n++] = JEQ(UMK_THREAD_CLONE_FLAGS, 1, 0);
-    f[n++] = RET(SECCOMP_RET_TRAP);
-    f[n++] = RET(SECCOMP_RET_ALLOW);
-    install_filter(f, n);
+    f[n++] = JEQ(CTL_HI, TO_ALLOW, TO_TRAP);
+    f[n++] = LD_ABS(OFF_NR);
+    n = allow_clone(f, n, UMK_THREAD_CLONE_FLAGS);
+    install_filter(f, finish(f, n, SECCOMP_RET_TRAP));
 }
 
-/* The op thread: exactly the stub ops, addresses below the guest's
- * TASK_SIZE; anything else kills the whole process. */
-static struct sock_filter op_filter[48];
+/* The op thread: the stub ops, on addresses below the guest's TASK_SIZE;
+ * what a fork child (op-thread clone, UMK_FORK_CLONE_FLAGS) needs to set
+ * itself up, since it inherits this filter: new mappings above TASK_SIZE
+ * that cannot replace anything, MADV_DONTFORK there, its descriptors,
+ * mask, signal stack, its own op thread and guest filter; and what the
+ * guest filter allows from the stub, for the child's guest threads. From
+ * the stub anything else kills the whole process. Outside the stub it
+ * traps: the guest filter of a fork child decides; in the op thread
+ * itself (no stack for a handler) a trap kills the process too. */
+static struct sock_filter op_filter[96];
 struct sock_fprog umk_op_fprog;
 
 static void build_op_filter(void)
 {
     struct sock_filter* f = op_filter;
-    int n = prologue(f, SECCOMP_RET_KILL_PROCESS);
-    /* ops on guest addresses: start and length below TASK_SIZE */
-    f[n++] = JEQ(__NR_mmap, 4, 0);
+    int n = prologue(f);
+    /* mmap: above TASK_SIZE only MAP_FIXED_NOREPLACE, else the length check */
+    f[n++] = JEQ(__NR_mmap, 0, 9);
+    f[n++] = LD_ABS(OFF_ARG_HI(0));
+    f[n++] = JGE(TASK_HI, 0, 5);
+    f[n++] = LD_ABS(OFF_ARG_HI(3));
+    f[n++] = JEQ(0, 0, TO_KILL);
+    f[n++] = LD_ABS(OFF_ARG_LO(3));
+    f[n++] = JSET(MAP_FIXED, TO_KILL, 0);
+    f[n++] = JSET(MAP_FIXED_NOREPLACE, TO_ALLOW, TO_KILL);
+    f[n++] = LD_ABS(OFF_ARG_HI(1));
+    f[n++] = JGE(TASK_HI, TO_KILL, TO_ALLOW);
+    /* madvise: MADV_DONTFORK anywhere, other advice below TASK_SIZE */
+    f[n++] = JEQ(__NR_madvise, 0, 4);
+    f[n++] = LD_ABS(OFF_ARG_LO(2));
+    f[n++] = JEQ(MADV_DONTFORK, 0, 2);
+    f[n++] = LD_ABS(OFF_ARG_HI(2));
+    f[n++] = JEQ(0, TO_ALLOW, 0);
+    f[n++] = LD_ABS(OFF_NR);
+    /* the other ops on guest addresses: start and length below TASK_SIZE */
     f[n++] = JEQ(__NR_munmap, 3, 0);
     f[n++] = JEQ(__NR_mprotect, 2, 0);
     f[n++] = JEQ(__NR_mremap, 1, 0);
-    f[n++] = JEQ(__NR_madvise, 0, 5);
+    f[n++] = JEQ(__NR_madvise, 0, 4);
     f[n++] = LD_ABS(OFF_ARG_HI(0));
-    f[n++] = JGE(TASK_HI, 2, 0);
+    f[n++] = JGE(TASK_HI, TO_KILL, 0);
     f[n++] = LD_ABS(OFF_ARG_HI(1));
-    f[n++] = JGE(TASK_HI, 0, 5);
-    f[n++] = RET(SECCOMP_RET_KILL_PROCESS);
-    /* the rest (A still holds nr) */
-    f[n++] = JEQ(__NR_close, 3, 0);
-    f[n++] = JEQ(__NR_recvmsg, 2, 0);
-    f[n++] = JEQ(__NR_futex, 1, 0);
-    f[n++] = RET(SECCOMP_RET_KILL_PROCESS);
-    f[n++] = RET(SECCOMP_RET_ALLOW);
-    umk_op_fprog.len = (unsigned short)n;
+    f[n++] = JGE(TASK_HI, TO_KILL, TO_ALLOW);
+    f[n++] = LD_ABS(OFF_NR);
+    static const u32 plain[] = { __NR_close, __NR_recvmsg, __NR_futex, __NR_sendmsg, __NR_dup3,
+                                 __NR_set_tid_address, __NR_rt_sigprocmask, __NR_sigaltstack, __NR_seccomp,
+                                 __NR_rt_sigreturn, __NR_sched_yield, __NR_exit };
+    for (unsigned i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        f[n++] = JEQ(plain[i], TO_ALLOW, 0);
+    /* a fork child's (and its threads') first trap */
+    f[n++] = JEQ(UMK_START_NR, TO_TRAP, 0);
+    n = allow_clone(f, n, UMK_THREAD_CLONE_FLAGS);
+    n = allow_clone(f, n, UMK_OP_CLONE_FLAGS);
+    n = allow_clone(f, n, UMK_FORK_CLONE_FLAGS);
+    umk_op_fprog.len = (unsigned short)finish(f, n, SECCOMP_RET_KILL_PROCESS);
     umk_op_fprog.filter = f;
 }
 
@@ -522,6 +597,20 @@ static void map_control_region(void)
     sys1(__NR_close, UMK_STUB_MEMFD);
 }
 
+/* The end of a stub's setup: the op thread (before the guest filter, which
+ * it must not inherit), the guest filter, then the first trap. */
+__attribute__((noreturn)) static void become_guest(void)
+{
+    build_op_filter();
+    if (umk_clone_op_thread() < 0)
+        die("op thread");
+    install_guest_filter();
+    /* Trapped: the kernel answers with this thread's first guest
+     * registers, and the SIGSYS handler's sigreturn enters guest code. */
+    sys0(UMK_START_NR);
+    die("start returned");
+}
+
 #define AT_NULL 0
 #define AT_SYSINFO_EHDR 33
 #define AT_HWCAP2 26
@@ -569,15 +658,34 @@ __attribute__((noreturn, used)) void stub_main(u64* initial_sp)
     if (sys2(__NR_sigaltstack, &ss, 0) != 0)
         die("sigaltstack");
 
-    build_op_filter();
-    if (umk_clone_op_thread() < 0)
-        die("op thread");
+    become_guest();
+}
 
-    install_guest_filter();
-    /* Trapped: the kernel answers with this thread's first guest
-     * registers, and the SIGSYS handler's sigreturn enters guest code. */
-    sys0(UMK_START_NR);
-    die("start returned");
+/* A fork child (see UMK_FORK_CLONE_FLAGS) starts here, on slot 0's fresh
+ * signal stack, alone in a copy of its parent: no control region, no op
+ * thread. Nothing it reads was written by guest code since the copy. */
+__attribute__((noreturn, used)) void umk_fork_child(void)
+{
+    if (sys3(__NR_dup3, UMK_FORK_CTL_FD, UMK_STUB_CTL_FD, 0) != UMK_STUB_CTL_FD
+        || sys3(__NR_dup3, UMK_FORK_MEMFD, UMK_STUB_MEMFD, 0) != UMK_STUB_MEMFD)
+        die("fork: descriptors");
+    sys1(__NR_close, UMK_FORK_CTL_FD);
+    sys1(__NR_close, UMK_FORK_MEMFD);
+    sys3(__NR_madvise, UMK_ALTSTACK_BASE, UMK_MAX_THREADS * UMK_ALTSTACK_STRIDE, MADV_DONTFORK);
+    map_control_region();
+    sys1(__NR_set_tid_address, &slot_at(0)->state);
+    u64 none = 0;
+    sys4(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, &none, 0, 8);
+    struct k_stack ss = signal_stack(0);
+    if (sys2(__NR_sigaltstack, &ss, 0) != 0)
+        die("sigaltstack");
+    /* Who we are: the kernel takes our pid from the host (SCM_CREDENTIALS). */
+    char byte = 'F';
+    struct k_iovec iov = { &byte, 1 };
+    struct k_msghdr msg = { .iov = &iov, .iovlen = 1 };
+    if (sys3(__NR_sendmsg, UMK_STUB_CTL_FD, &msg, 0) != 1)
+        die("fork: hello");
+    become_guest();
 }
 
 /* ---- assembly: entry, sigreturn trampoline, op thread ---- */
@@ -673,8 +781,13 @@ __asm__(
     "    mov 32(%rcx), %r10\n"
     "    mov 40(%rcx), %r8\n"
     "    mov 48(%rcx), %r9\n"
+    "    mov %rax, %rbp\n"
     "    syscall\n"
-    "    mov %rax, 8(%r13,%r14,8)\n"
+    "    test %rax, %rax\n"
+    "    jnz 6f\n"
+    "    cmp $56, %rbp\n" /* the child of a fork op */
+    "    je umk_fork_child_entry\n"
+    "6:  mov %rax, 8(%r13,%r14,8)\n"
     "    inc %r14d\n"
     "    cmp $-4095, %rax\n"
     "    jae 5f\n"
@@ -687,4 +800,21 @@ __asm__(
     "    mov $1, %edx\n"
     "    syscall\n"
     "    jmp 1b\n"
-    "9:  ud2\n");
+    "9:  ud2\n"
+
+    /* A fork child: the op thread's registers, no stack, no signal stacks
+     * (MADV_DONTFORK). Maps them afresh and runs on slot 0's. */
+    "umk_fork_child_entry:\n"
+    "    mov $9, %eax\n"
+    "    movabs $0x7fff80000000, %rdi\n"
+    "    movabs $0x8000000, %rsi\n" /* UMK_MAX_THREADS * UMK_ALTSTACK_STRIDE */
+    "    mov $3, %edx\n"
+    "    mov $0x104022, %r10d\n" /* MAP_PRIVATE|MAP_ANONYMOUS|MAP_NORESERVE|MAP_FIXED_NOREPLACE */
+    "    mov $-1, %r8\n"
+    "    xor %r9d, %r9d\n"
+    "    syscall\n"
+    "    cmp %rdi, %rax\n"
+    "    jne 9b\n"
+    "    movabs $0x7fff80020000, %rsp\n" /* the top of slot 0's stack */
+    "    call umk_fork_child\n"
+    "    ud2\n");

@@ -1,0 +1,162 @@
+// wait4(2), waitid(2). Linux: kernel/exit.c (do_wait).
+#include "kernel/syscalls/handlers.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr int kWaitAny = 0; // P_ALL
+constexpr u32 kWnothread = 0x20000000, kWall = 0x40000000, kWclone = 0x80000000;
+
+struct WaitQuery {
+    int idtype { P_ALL };
+    int id { 0 };
+    u32 options { 0 };
+};
+
+struct Waited {
+    int pid { 0 };
+    u32 uid { 0 };
+    int status { 0 }; // as wait(2) encodes it
+};
+
+// Linux's eligible_child: the id, then __WCLONE/__WALL against the
+// child's exit signal ("clone children" report with something else than
+// SIGCHLD).
+bool eligible(Process& child, const WaitQuery& q)
+{
+    switch (q.idtype) {
+    case P_PID:
+        if (child.pid() != q.id)
+            return false;
+        break;
+    case P_PGID:
+        if (child.pgid_locked() != q.id)
+            return false;
+        break;
+    default:
+        break;
+    }
+    if (q.options & kWall)
+        return true;
+    bool clone_child = child.exit_signal() != kSigChld;
+    return clone_child == static_cast<bool>(q.options & kWclone);
+}
+
+// Blocks (unless WNOHANG) until a child that `q` names has ended; takes
+// it unless WNOWAIT. Nothing (WNOHANG) is a zero pid.
+KResult<Waited> do_wait(Thread& t, const WaitQuery& q)
+{
+    Process& self = t.process();
+    Kernel& k = t.kernel();
+    for (;;) {
+        u64 seen;
+        {
+            std::lock_guard lock(self.signal_lock());
+            seen = self.child_events_locked();
+        }
+        {
+            std::lock_guard tree(k.tree_lock());
+            bool any = false;
+            // Copy: reaping edits the list.
+            auto children = self.children_locked();
+            for (auto& child : children) {
+                if (!eligible(*child, q))
+                    continue;
+                any = true;
+                if (!child->zombie_locked() || !(q.options & WEXITED))
+                    continue;
+                Waited w { child->pid(), child->creds().uid, child->exit_status().value_or(0) };
+                if (!(q.options & WNOWAIT))
+                    k.reap_locked(self, *child);
+                return w;
+            }
+            if (!any)
+                return err(Errno::CHILD);
+        }
+        if (q.options & WNOHANG)
+            return Waited {};
+        t.wait_until(std::nullopt, [&] { return self.child_events_locked() != seen || t.exiting(); });
+        std::lock_guard lock(self.signal_lock());
+        if (self.child_events_locked() == seen && (t.has_deliverable_locked() || t.exiting()))
+            return err(Errno::RESTARTSYS);
+    }
+}
+
+} // namespace
+
+KResult<u64> sys_wait4(Thread& t, int pid, GuestAddr status, u32 options, GuestAddr rusage)
+{
+    if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | kWnothread | kWclone | kWall))
+        return err(Errno::INVAL);
+    WaitQuery q;
+    q.options = options | WEXITED;
+    if (pid < -1) {
+        if (pid == INT32_MIN)
+            return err(Errno::SRCH);
+        q = { P_PGID, -pid, q.options };
+    } else if (pid == 0) {
+        q = { P_PGID, t.process().pgid(), q.options };
+    } else if (pid > 0) {
+        q = { P_PID, pid, q.options };
+    }
+    auto w = TRY(do_wait(t, q));
+    if (w.pid && !status.null())
+        TRY(copy_out(t, status.value, w.status));
+    if (!rusage.null()) {
+        // Not measured yet: every field zero.
+        TRY(copy_out(t, rusage.value, abi::Rusage {}));
+    }
+    return static_cast<u64>(w.pid);
+}
+
+KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 options, GuestAddr rusage)
+{
+    if (options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | kWnothread | kWclone | kWall))
+        return err(Errno::INVAL);
+    if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
+        return err(Errno::INVAL);
+    WaitQuery q { idtype, id, options };
+    switch (idtype) {
+    case P_ALL:
+        q.id = kWaitAny;
+        break;
+    case P_PID:
+        if (id <= 0)
+            return err(Errno::INVAL);
+        break;
+    case P_PGID:
+        if (id < 0)
+            return err(Errno::INVAL);
+        if (id == 0)
+            q.id = t.process().pgid();
+        break;
+    default:
+        // P_PIDFD comes with pidfds.
+        return err(Errno::INVAL);
+    }
+    auto w = TRY(do_wait(t, q));
+    if (!infop.null()) {
+        abi::Siginfo info {};
+        if (w.pid) {
+            bool exited = (w.status & 0x7f) == 0;
+            info.si_signo = kSigChld;
+            info.si_code = exited ? kCldExited : (w.status & 0x80) ? kCldDumped : kCldKilled;
+            info.chld.pid = w.pid;
+            info.chld.uid = w.uid;
+            info.chld.status = exited ? (w.status >> 8) & 0xff : w.status & 0x7f;
+        }
+        // Linux writes signo, errno, code, pid, uid and status, zero when
+        // WNOHANG found nothing.
+        TRY(t.mm().copy_out(infop.value, std::span(reinterpret_cast<const u8*>(&info), 32)));
+    }
+    if (!rusage.null())
+        TRY(copy_out(t, rusage.value, abi::Rusage {}));
+    return 0;
+}
+
+} // namespace umk::kernel
