@@ -4,6 +4,7 @@
 #include "kernel/fs/hostfs/hostfs.h"
 #include "kernel/fs/overlay/overlay.h"
 #include "kernel/fs/procfs/procfs.h"
+#include "kernel/fs/tmpfs/tmpfs.h"
 #include "kernel/vfs/path.h"
 
 namespace umk::kernel {
@@ -23,6 +24,10 @@ KResult<RefPtr<Dentry>> mountpoint(const RefPtr<Dentry>& root, const std::string
 
 } // namespace
 
+RootFs::RootFs() = default;
+RootFs::RootFs(RootFs&&) = default;
+RootFs::~RootFs() = default;
+
 KResult<RootFs> build_root(std::vector<LowerMount> mounts, int console_fd)
 {
     std::map<std::string, RefPtr<Inode>> lowers;
@@ -31,7 +36,10 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, int console_fd)
     RootFs fs;
     fs.overlay = std::make_unique<OverlayFs>(std::move(lowers));
     fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
-    TRY(mountpoint(fs.root, "dev"))->mount(Dentry::make_root(make_devfs(console_fd), "dev"));
+    auto dev = Dentry::make_root(make_devfs(console_fd), "dev");
+    TRY(mountpoint(fs.root, "dev"))->mount(dev);
+    fs.shm = std::make_unique<Tmpfs>();
+    TRY(dev->child("shm"))->mount(Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm"));
     return fs;
 }
 

@@ -12,6 +12,7 @@ namespace umk::kernel {
 
 class Kernel;
 class OverlayFs;
+class Tmpfs;
 
 struct LowerMount {
     std::string relative_path; // "" for the root, "usr" for /usr, ...
@@ -19,7 +20,11 @@ struct LowerMount {
 };
 
 struct RootFs {
+    RootFs();
+    RootFs(RootFs&&);
+    ~RootFs();
     std::unique_ptr<OverlayFs> overlay;
+    std::unique_ptr<Tmpfs> shm; // /dev/shm (POSIX shared memory, semaphores)
     RefPtr<Dentry> root;
 };
 

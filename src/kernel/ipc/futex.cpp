@@ -8,13 +8,12 @@ void FutexTable::wake_locked(Waiter& w)
     w.thread->wake_from_wait();
 }
 
-KResult<u64> FutexTable::wait(Thread& t, u64 addr, u32 expected, u32 bitset,
+KResult<u64> FutexTable::wait(Thread& t, FutexKey key, u64 addr, u32 expected, u32 bitset,
                               std::optional<std::chrono::steady_clock::time_point> deadline)
 {
     Waiter self;
     self.thread = &t;
-    self.mm = &t.mm();
-    self.addr = addr;
+    self.key = key;
     self.bitset = bitset;
     {
         // The value check and the queueing are atomic with respect to
@@ -33,13 +32,13 @@ KResult<u64> FutexTable::wait(Thread& t, u64 addr, u32 expected, u32 bitset,
     return err(in_time ? Errno::RESTARTSYS : Errno::TIMEDOUT);
 }
 
-u64 FutexTable::wake(MemoryManager& mm, u64 addr, u32 count, u32 bitset)
+u64 FutexTable::wake(FutexKey key, u32 count, u32 bitset)
 {
     std::lock_guard lock(m_lock);
     u64 woken = 0;
     for (auto it = m_waiters.begin(); it != m_waiters.end() && woken < count;) {
         Waiter* w = *it;
-        if (w->mm == &mm && w->addr == addr && (w->bitset & bitset) && !w->woken) {
+        if (w->key == key && (w->bitset & bitset) && !w->woken) {
             wake_locked(*w);
             it = m_waiters.erase(it);
             woken++;
@@ -50,7 +49,8 @@ u64 FutexTable::wake(MemoryManager& mm, u64 addr, u32 count, u32 bitset)
     return woken;
 }
 
-KResult<u64> FutexTable::requeue(Thread& t, u64 addr, u64 addr2, u32 count, u32 requeue, std::optional<u32> expected)
+KResult<u64> FutexTable::requeue(Thread& t, FutexKey key, u64 addr, FutexKey key2, u32 count, u32 requeue,
+                                 std::optional<u32> expected)
 {
     std::lock_guard lock(m_lock);
     if (expected) {
@@ -58,11 +58,10 @@ KResult<u64> FutexTable::requeue(Thread& t, u64 addr, u64 addr2, u32 count, u32 
         if (current != *expected)
             return err(Errno::AGAIN);
     }
-    MemoryManager* mm = &t.mm();
     u64 woken = 0, moved = 0;
     for (auto it = m_waiters.begin(); it != m_waiters.end();) {
         Waiter* w = *it;
-        if (w->mm != mm || w->addr != addr || w->woken) {
+        if (w->key != key || w->woken) {
             ++it;
             continue;
         }
@@ -71,7 +70,7 @@ KResult<u64> FutexTable::requeue(Thread& t, u64 addr, u64 addr2, u32 count, u32 
             it = m_waiters.erase(it);
             woken++;
         } else if (moved < requeue) {
-            w->addr = addr2;
+            w->key = key2;
             moved++;
             ++it;
         } else {

@@ -1,8 +1,7 @@
 #pragma once
 
-// futex(2) between the threads of a guest address space (private and
-// shared keys are both the (address space, address) pair until the
-// processes issue brings shared mappings across processes).
+// futex(2) waiters by key (see FutexKey): private futexes within one
+// address space, shared ones across the processes that map the memory.
 // Linux: kernel/futex/.
 //
 // Lock order: FutexTable::m_lock, then a waiter's Process::signal_lock()
@@ -19,18 +18,18 @@ class FutexTable {
 public:
     // FUTEX_WAIT(_BITSET): sleeps while *addr == expected, until woken, a
     // deliverable signal (ERESTARTSYS) or the deadline (ETIMEDOUT).
-    KResult<u64> wait(Thread&, u64 addr, u32 expected, u32 bitset,
+    KResult<u64> wait(Thread&, FutexKey, u64 addr, u32 expected, u32 bitset,
                       std::optional<std::chrono::steady_clock::time_point> deadline);
-    // FUTEX_WAKE(_BITSET): wakes up to `count` waiters on addr.
-    u64 wake(MemoryManager&, u64 addr, u32 count, u32 bitset);
-    // FUTEX_(CMP_)REQUEUE: wakes `count`, moves up to `requeue` more to addr2.
-    KResult<u64> requeue(Thread&, u64 addr, u64 addr2, u32 count, u32 requeue, std::optional<u32> expected);
+    // FUTEX_WAKE(_BITSET): wakes up to `count` waiters on the key.
+    u64 wake(FutexKey, u32 count, u32 bitset);
+    // FUTEX_(CMP_)REQUEUE: wakes `count`, moves up to `requeue` more to key2.
+    KResult<u64> requeue(Thread&, FutexKey key, u64 addr, FutexKey key2, u32 count, u32 requeue,
+                         std::optional<u32> expected);
 
 private:
     struct Waiter {
         Thread* thread;
-        MemoryManager* mm;
-        u64 addr;
+        FutexKey key;
         u32 bitset;
         std::atomic<bool> woken { false };
     };

@@ -35,7 +35,7 @@ void MemoryManager::split_locked(u64 at)
         return;
     Vma tail = v;
     tail.start = at;
-    if (tail.file)
+    if (tail.file || tail.shared_anon)
         tail.offset += at - v.start;
     v.end = at;
     m_vmas.emplace(at, std::move(tail));
@@ -137,8 +137,31 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     v.file = std::move(file);
     v.offset = offset;
     v.name = std::move(name);
+    if (!v.file && (v.flags & MAP_SHARED)) {
+        v.shared_anon = make_ref<SharedAnon>();
+        v.offset = 0;
+    }
     m_vmas.emplace(addr, std::move(v));
     return addr;
+}
+
+FutexKey MemoryManager::futex_key(u64 addr, bool shared)
+{
+    if (shared) {
+        std::lock_guard lock(m_lock);
+        auto it = m_vmas.upper_bound(addr);
+        if (it != m_vmas.begin()) {
+            const Vma& v = std::prev(it)->second;
+            if (addr < v.end && (v.flags & MAP_SHARED)) {
+                u64 offset = v.offset + (addr - v.start);
+                if (v.file)
+                    return { &v.file->inode(), offset };
+                if (v.shared_anon)
+                    return { v.shared_anon.get(), offset };
+            }
+        }
+    }
+    return { this, addr };
 }
 
 KResult<void> MemoryManager::munmap(u64 addr, u64 length)

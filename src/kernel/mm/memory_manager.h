@@ -13,6 +13,19 @@
 
 namespace umk::kernel {
 
+// The identity of a MAP_SHARED|MAP_ANONYMOUS mapping, kept across fork
+// (shared futexes are keyed by it).
+struct SharedAnon : RefCounted { };
+
+// A futex's identity: (address space, address) for private futexes and
+// private memory, (backing object, offset) for shared memory, so that
+// processes sharing a mapping meet on one key. Linux: get_futex_key.
+struct FutexKey {
+    const void* object { nullptr };
+    u64 offset { 0 };
+    bool operator==(const FutexKey&) const = default;
+};
+
 struct Vma {
     u64 start { 0 };
     u64 end { 0 };
@@ -22,6 +35,7 @@ struct Vma {
     u64 offset { 0 };
     std::string name; // "[heap]", "[stack]", or the file's path
     bool dontfork { false }; // MADV_DONTFORK
+    RefPtr<SharedAnon> shared_anon; // MAP_SHARED|MAP_ANONYMOUS
 };
 
 class MemoryManager : public RefCounted {
@@ -42,6 +56,7 @@ public:
     // read-only host files, so there is nothing of umk's to write back.
     KResult<void> msync(u64 addr, u64 length, int flags);
     u64 brk(u64 new_brk);
+    FutexKey futex_key(u64 addr, bool shared);
     // fork(2): a copy-on-write copy in a new host process.
     KResult<RefPtr<MemoryManager>> fork();
     void set_brk_start(u64 start);

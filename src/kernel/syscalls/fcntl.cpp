@@ -1,6 +1,8 @@
 // fcntl(2), dup(2), ioctl(2). Linux: fs/fcntl.c, fs/file.c, fs/ioctl.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/ipc/pipe.h"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -61,6 +63,15 @@ KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg)
             return err(Errno::BADF);
         file->set_status_flags(static_cast<int>(arg));
         return 0;
+    case F_GETPIPE_SZ:
+    case F_SETPIPE_SZ: {
+        auto* pipe = dynamic_cast<PipeFile*>(file.get());
+        if (!pipe)
+            return err(Errno::BADF);
+        if (cmd == F_GETPIPE_SZ)
+            return pipe->pipe().capacity();
+        return TRY(pipe->pipe().set_capacity(static_cast<u32>(arg)));
+    }
     default:
         break;
     }

@@ -1,4 +1,4 @@
-// futex(2) between the threads of a guest process. Linux: kernel/futex/.
+// futex(2). Linux: kernel/futex/.
 #include "kernel/syscalls/handlers.h"
 
 #include <linux/futex.h>
@@ -38,6 +38,8 @@ KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr ti
     if (uaddr.value & 3)
         return err(Errno::INVAL);
     auto& futexes = t.kernel().futexes();
+    bool shared = !(op & FUTEX_PRIVATE_FLAG);
+    auto key = [&](GuestAddr a) { return t.mm().futex_key(a.value, shared); };
     switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
@@ -45,14 +47,14 @@ KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr ti
         if (!bitset)
             return err(Errno::INVAL);
         auto deadline = TRY(futex_deadline(t, timeout, cmd == FUTEX_WAIT_BITSET, realtime));
-        return futexes.wait(t, uaddr.value, val, bitset, deadline);
+        return futexes.wait(t, key(uaddr), uaddr.value, val, bitset, deadline);
     }
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET: {
         u32 bitset = cmd == FUTEX_WAKE ? FUTEX_BITSET_MATCH_ANY : val3;
         if (!bitset)
             return err(Errno::INVAL);
-        return futexes.wake(t.mm(), uaddr.value, val, bitset);
+        return futexes.wake(key(uaddr), val, bitset);
     }
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
@@ -65,7 +67,7 @@ KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr ti
         std::optional<u32> expected;
         if (cmd == FUTEX_CMP_REQUEUE)
             expected = val3;
-        return futexes.requeue(t, uaddr.value, uaddr2.value, val, requeue, expected);
+        return futexes.requeue(t, key(uaddr), uaddr.value, key(uaddr2), val, requeue, expected);
     }
     }
     t.kernel().log_once(fmt::format("futex op {}", cmd), fmt::format("futex: operation {} not supported yet: ENOSYS", cmd));

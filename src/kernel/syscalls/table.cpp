@@ -128,6 +128,14 @@ constexpr Row kRows[] = {
     partial<sys_wait4>(SYS_wait4, "rusage is zero; no stopped/continued children (no job control yet)"),
     partial<sys_waitid>(SYS_waitid, "no P_PIDFD; rusage is zero; no stopped/continued children"),
     supported<sys_setpgid>(SYS_setpgid),
+    // poll.cpp
+    supported<sys_poll>(SYS_poll),
+    supported<sys_ppoll>(SYS_ppoll),
+    supported<sys_select>(SYS_select),
+    supported<sys_pselect6>(SYS_pselect6),
+    // pipe.cpp
+    supported<sys_pipe>(SYS_pipe),
+    partial<sys_pipe2>(SYS_pipe2, "no O_DIRECT packet mode"),
     supported<sys_setsid>(SYS_setsid),
     supported<sys_exit_group>(SYS_exit_group),
     supported<sys_set_tid_address>(SYS_set_tid_address),

@@ -86,6 +86,13 @@ std::vector<std::pair<int, FdTable::Entry>> FdTable::snapshot()
     return out;
 }
 
+void FdTable::close_all()
+{
+    std::vector<Entry> closed;
+    std::lock_guard lock(m_lock);
+    closed.swap(m_entries); // the files are released after the lock
+}
+
 RefPtr<FdTable> FdTable::clone()
 {
     auto copy = make_ref<FdTable>();

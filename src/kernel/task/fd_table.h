@@ -22,6 +22,8 @@ public:
     KResult<void> close(int fd);
     KResult<void> set_cloexec(int fd, bool cloexec);
     void close_on_exec();
+    // The process ended (Linux's exit_files): every fd is closed.
+    void close_all();
     std::vector<std::pair<int, Entry>> snapshot();
     // fork(2): a new table with the same open files.
     RefPtr<FdTable> clone();

@@ -42,6 +42,7 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
         child->m_sigactions = parent.m_sigactions;
     }
     child->m_fds = share_fds ? parent.m_fds : parent.m_fds->clone();
+    child->m_shares_fds = parent.m_shares_fds = share_fds || parent.m_shares_fds;
     child->m_exit_signal = exit_signal;
     child->m_did_exec = false;
     return child;
@@ -213,6 +214,8 @@ void Process::remove_thread(Thread& t)
     }
     if (last) {
         kill_all((t.exit_code() & 0xff) << 8); // keeps a status already set
+        if (!m_shares_fds)
+            m_fds->close_all(); // a CLONE_FILES table stays with its other users
         release_vfork();
         m_kernel.process_exited(*this);
         std::lock_guard lock(m_signal_lock);
@@ -528,7 +531,7 @@ void Thread::run()
         // for it (pthread_join) learns it from clear_child_tid.
         context().exit_thread();
         if (clear_child_tid && copy_out(*this, clear_child_tid, u32 { 0 }))
-            kernel().futexes().wake(mm(), clear_child_tid, 1, ~0U);
+            kernel().futexes().wake(mm().futex_key(clear_child_tid, true), 1, ~0U);
     }
     // Keeps the process (and its address space) alive until the end.
     RefPtr<Process> process = m_process;

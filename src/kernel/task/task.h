@@ -149,6 +149,7 @@ private:
     std::mutex m_lock;
     RefPtr<MemoryManager> m_mm;
     RefPtr<FdTable> m_fds;
+    bool m_shares_fds { false }; // CLONE_FILES
     FsContext m_fs;
     Credentials m_creds;
     std::array<abi::Rlimit, kRlimitCount> m_rlimits {};

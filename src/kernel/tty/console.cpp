@@ -6,6 +6,7 @@
 #include "kernel/task/task.h"
 
 #include <asm/ioctls.h>
+#include <poll.h>
 
 namespace umk::kernel {
 
@@ -20,6 +21,19 @@ KResult<RefPtr<File>> ConsoleInode::open(int flags) { return RefPtr<File>(new Co
 KResult<usize> ConsoleFile::read(std::span<u8> out, u64) { return host::read(fd(), out); }
 
 KResult<usize> ConsoleFile::write(std::span<const u8> data, u64) { return host::write(fd(), data); }
+
+u32 ConsoleFile::poll_events()
+{
+    pollfd p { fd(), static_cast<short>((readable() ? POLLIN : 0) | (writable() ? POLLOUT : 0)), 0 };
+    if (::poll(&p, 1, 0) != 1)
+        return 0;
+    u32 events = static_cast<u16>(p.revents);
+    if (events & POLLIN)
+        events |= POLLRDNORM;
+    if (events & POLLOUT)
+        events |= POLLWRNORM;
+    return events;
+}
 
 KResult<u64> ConsoleFile::ioctl(Thread& t, u64 request, u64 argument)
 {

@@ -28,6 +28,8 @@ public:
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     bool seekable() const override { return false; }
     KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;
+    u32 poll_events() override;
+    bool polled_from_host() const override { return true; }
 
 private:
     int fd() const { return static_cast<ConsoleInode&>(inode()).host_fd(); }

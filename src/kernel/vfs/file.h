@@ -29,6 +29,12 @@ public:
     // A host fd the guest may map, or -1 (mmap gives ENODEV).
     virtual int host_fd() const { return -1; }
     virtual KResult<void> sync() { return {}; }
+    // poll(2): the POLL* events that hold now. Files that are always
+    // ready (regular files, most devices) keep the default.
+    virtual u32 poll_events() { return 0x0001 | 0x0004 | 0x0040 | 0x0100; } // POLLIN|POLLOUT|POLLRDNORM|POLLWRNORM
+    // Whether readiness can change without PollHub hearing of it (a host
+    // fd): pollers then look again every few milliseconds.
+    virtual bool polled_from_host() const { return false; }
 
     Inode& inode() const { return *m_inode; }
     RefPtr<Inode> inode_ref() const { return m_inode; }

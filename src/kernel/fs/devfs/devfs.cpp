@@ -167,6 +167,7 @@ RefPtr<Inode> make_devfs(int console_fd)
     dir->add("random", make_ref<DeviceInode>(5, 1, 8, 0666, Device::Random));
     dir->add("urandom", make_ref<DeviceInode>(6, 1, 9, 0666, Device::Urandom));
     dir->add("tty", make_ref<TtyInode>(console_fd));
+    dir->add("shm", make_ref<StaticDir>(kDevfsDev, 7)); // a tmpfs is mounted here
     return RefPtr<Inode>(dir);
 }
 

@@ -1,0 +1,203 @@
+#include "kernel/ipc/pipe.h"
+
+#include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/signals/signals.h"
+#include "kernel/task/poll_hub.h"
+
+#include <asm/ioctls.h>
+#include <algorithm>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+namespace {
+
+std::atomic<u64> g_next_pipe_ino { 1 };
+// pipefs's device number on Linux is an anonymous one; any fixed value
+// that no other file system of ours uses will do.
+constexpr u64 kPipeDev = 0xd;
+
+} // namespace
+
+const int PipeInode::kPipeFs = 0;
+
+PipeInode::PipeInode(u32 uid, u32 gid) : m_ino(g_next_pipe_ino++), m_uid(uid), m_gid(gid), m_time(now_realtime()) {}
+
+KResult<InodeAttr> PipeInode::attr()
+{
+    InodeAttr a;
+    a.dev = kPipeDev;
+    a.ino = m_ino;
+    a.mode = S_IFIFO | 0600;
+    a.uid = m_uid;
+    a.gid = m_gid;
+    a.atime = a.mtime = a.ctime = m_time;
+    return a;
+}
+
+KResult<RefPtr<File>> PipeInode::open(int flags) { return RefPtr<File>(new PipeFile(RefPtr<Inode>(this), flags)); }
+
+void PipeInode::open_end(bool reader, bool writer)
+{
+    std::lock_guard lock(m_lock);
+    m_readers += reader;
+    m_writers += writer;
+}
+
+void PipeInode::close_end(bool reader, bool writer)
+{
+    std::lock_guard lock(m_lock);
+    m_readers -= reader;
+    m_writers -= writer;
+    changed();
+}
+
+KResult<usize> PipeInode::read(std::span<u8> out, bool nonblock)
+{
+    if (out.empty())
+        return 0;
+    Thread* t = current_thread();
+    std::unique_lock lock(m_lock);
+    if (m_buffer.empty()) {
+        if (m_writers == 0)
+            return 0;
+        if (nonblock || !t)
+            return err(Errno::AGAIN);
+        TRY(m_waiters.wait(*t, lock, [&] { return !m_buffer.empty() || m_writers == 0; }));
+    }
+    usize n = std::min(out.size(), m_buffer.size());
+    std::copy_n(m_buffer.begin(), n, out.begin());
+    m_buffer.erase(m_buffer.begin(), m_buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    changed();
+    return n;
+}
+
+KResult<usize> PipeInode::write(std::span<const u8> data, bool nonblock)
+{
+    Thread* t = current_thread();
+    auto broken = [&]() -> KResult<usize> {
+        if (t)
+            t->process().send_signal(make_siginfo(kSigPipe, kSiUser, t->process().pid(), t->process().creds().uid),
+                                     t->tid());
+        return err(Errno::PIPE);
+    };
+    std::unique_lock lock(m_lock);
+    if (m_readers == 0)
+        return broken();
+    if (data.empty())
+        return 0;
+    usize done = 0;
+    while (done < data.size()) {
+        usize left = data.size() - done;
+        // Up to PIPE_BUF bytes go in at once or not at all.
+        usize need = left <= kPipeBuf ? left : 1;
+        auto room = [&] { return m_capacity > m_buffer.size() ? m_capacity - m_buffer.size() : 0; };
+        if (room() < need) {
+            if (nonblock || !t) {
+                if (done > 0)
+                    return done;
+                return err(Errno::AGAIN);
+            }
+            auto waited = m_waiters.wait(*t, lock, [&] { return room() >= need || m_readers == 0; });
+            if (!waited) {
+                if (done > 0)
+                    return done;
+                return err(waited.error());
+            }
+            if (m_readers == 0)
+                return done > 0 ? KResult<usize>(done) : broken();
+        }
+        usize n = std::min(left, room());
+        m_buffer.insert(m_buffer.end(), data.begin() + static_cast<std::ptrdiff_t>(done),
+                        data.begin() + static_cast<std::ptrdiff_t>(done + n));
+        done += n;
+        changed();
+    }
+    return done;
+}
+
+void PipeInode::changed()
+{
+    m_waiters.wake_all();
+    PollHub::the().notify();
+}
+
+u32 PipeInode::poll_events(bool reader, bool writer)
+{
+    std::lock_guard lock(m_lock);
+    u32 events = 0;
+    if (reader) {
+        if (!m_buffer.empty())
+            events |= POLLIN | POLLRDNORM;
+        if (m_writers == 0)
+            events |= POLLHUP;
+    }
+    if (writer) {
+        if (m_capacity >= m_buffer.size() + kPipeBuf)
+            events |= POLLOUT | POLLWRNORM;
+        if (m_readers == 0)
+            events |= POLLERR;
+    }
+    return events;
+}
+
+usize PipeInode::bytes_available()
+{
+    std::lock_guard lock(m_lock);
+    return m_buffer.size();
+}
+
+usize PipeInode::capacity()
+{
+    std::lock_guard lock(m_lock);
+    return m_capacity;
+}
+
+KResult<usize> PipeInode::set_capacity(usize size)
+{
+    if (size > kPipeMaxSize)
+        return err(Errno::PERM);
+    // Linux rounds up to a power-of-two number of pages.
+    usize pages = 1;
+    while (pages * 4096 < size)
+        pages *= 2;
+    std::lock_guard lock(m_lock);
+    if (pages * 4096 < m_buffer.size())
+        return err(Errno::BUSY);
+    m_capacity = pages * 4096;
+    changed();
+    return m_capacity;
+}
+
+PipeFile::PipeFile(RefPtr<Inode> inode, int flags) : File(std::move(inode), flags)
+{
+    pipe().open_end(readable(), writable());
+}
+
+PipeFile::~PipeFile() { pipe().close_end(readable(), writable()); }
+
+KResult<usize> PipeFile::read(std::span<u8> out, u64) { return pipe().read(out, flags() & O_NONBLOCK); }
+
+KResult<usize> PipeFile::write(std::span<const u8> data, u64) { return pipe().write(data, flags() & O_NONBLOCK); }
+
+KResult<u64> PipeFile::ioctl(Thread& t, u64 request, u64 argument)
+{
+    if (request == FIONREAD) {
+        int n = static_cast<int>(pipe().bytes_available());
+        TRY(t.mm().copy_out(argument, std::span(reinterpret_cast<const u8*>(&n), sizeof n)));
+        return 0;
+    }
+    return err(Errno::NOTTY);
+}
+
+std::pair<RefPtr<File>, RefPtr<File>> make_pipe(u32 uid, u32 gid, int status_flags)
+{
+    auto inode = make_ref<PipeInode>(uid, gid);
+    RefPtr<File> reader(new PipeFile(inode, O_RDONLY | status_flags));
+    RefPtr<File> writer(new PipeFile(inode, O_WRONLY | status_flags));
+    return { reader, writer };
+}
+
+} // namespace umk::kernel

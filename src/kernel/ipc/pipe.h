@@ -1,0 +1,68 @@
+#pragma once
+
+// Pipes (pipe(2), pipe2(2)). Linux: fs/pipe.c. A 64 KiB buffer by
+// default; writes of at most PIPE_BUF bytes are atomic; a reader sees
+// EOF once every write end is closed; a writer with no reader left gets
+// EPIPE and SIGPIPE.
+
+#include "kernel/task/wait_queue.h"
+#include "kernel/vfs/file.h"
+
+#include <deque>
+
+namespace umk::kernel {
+
+inline constexpr usize kPipeBuf = 4096;           // PIPE_BUF
+inline constexpr usize kPipeDefaultSize = 65536;  // 16 pages
+inline constexpr usize kPipeMaxSize = 1048576;    // /proc/sys/fs/pipe-max-size
+
+class PipeInode final : public Inode {
+public:
+    PipeInode(u32 uid, u32 gid);
+    KResult<InodeAttr> attr() override;
+    KResult<RefPtr<File>> open(int flags) override;
+    const void* fs_id() const override { return &kPipeFs; }
+    u64 ino() const { return m_ino; }
+
+    KResult<usize> read(std::span<u8> out, bool nonblock);
+    KResult<usize> write(std::span<const u8> data, bool nonblock);
+    usize bytes_available();
+    u32 poll_events(bool reader, bool writer);
+    // F_GETPIPE_SZ / F_SETPIPE_SZ.
+    usize capacity();
+    KResult<usize> set_capacity(usize size);
+    // A read or write end came or went.
+    void open_end(bool reader, bool writer);
+    void close_end(bool reader, bool writer);
+
+private:
+    // Under m_lock: wakes readers, writers and pollers.
+    void changed();
+    static const int kPipeFs;
+    std::mutex m_lock;
+    WaitQueue m_waiters; // readers and writers alike
+    std::deque<u8> m_buffer;
+    usize m_capacity { kPipeDefaultSize };
+    int m_readers { 0 }, m_writers { 0 };
+    u64 m_ino;
+    u32 m_uid, m_gid;
+    Timespec m_time;
+};
+
+class PipeFile final : public File {
+public:
+    PipeFile(RefPtr<Inode> inode, int flags);
+    ~PipeFile() override;
+    KResult<usize> read(std::span<u8> out, u64 pos) override;
+    KResult<usize> write(std::span<const u8> data, u64 pos) override;
+    bool seekable() const override { return false; }
+    KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;
+    u32 poll_events() override { return pipe().poll_events(readable(), writable()); }
+
+    PipeInode& pipe() { return static_cast<PipeInode&>(inode()); }
+};
+
+// Two open files on a new pipe: the read end, then the write end.
+std::pair<RefPtr<File>, RefPtr<File>> make_pipe(u32 uid, u32 gid, int status_flags);
+
+} // namespace umk::kernel

@@ -1,0 +1,242 @@
+// poll(2), ppoll(2), select(2), pselect6(2). Linux: fs/select.c.
+#include "kernel/syscalls/handlers.h"
+
+#include "kernel/task/poll_hub.h"
+
+#include <poll.h>
+#include <sys/resource.h>
+
+namespace umk::kernel {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Deadline = std::optional<Clock::time_point>;
+
+// How often pollers of host-backed files look again.
+constexpr auto kHostPollSlice = std::chrono::milliseconds(10);
+
+struct PollEntry {
+    int fd;
+    u32 events; // wanted (POLLERR/POLLHUP are always reported)
+    u32 revents { 0 };
+};
+
+// One pass over the entries; the number with events.
+int scan(Thread& t, std::vector<PollEntry>& entries, bool& from_host)
+{
+    int ready = 0;
+    from_host = false;
+    for (auto& e : entries) {
+        e.revents = 0;
+        if (e.fd < 0)
+            continue;
+        auto file = t.fds().get(e.fd);
+        if (!file) {
+            e.revents = POLLNVAL;
+        } else {
+            from_host |= (*file)->polled_from_host();
+            e.revents = (*file)->poll_events() & (e.events | POLLERR | POLLHUP);
+        }
+        ready += e.revents != 0;
+    }
+    return ready;
+}
+
+// Scans until something is ready, the deadline, or a signal
+// (ERESTARTNOHAND: restarted only when no handler ran).
+KResult<int> do_poll(Thread& t, std::vector<PollEntry>& entries, Deadline deadline)
+{
+    for (;;) {
+        u64 seen = PollHub::the().generation();
+        bool from_host;
+        int ready = scan(t, entries, from_host);
+        if (ready)
+            return ready;
+        if (deadline && Clock::now() >= *deadline)
+            return 0;
+        Deadline until = deadline;
+        if (from_host && (!until || *until > Clock::now() + kHostPollSlice))
+            until = Clock::now() + kHostPollSlice;
+        PollHub::the().wait(t, seen, until);
+        std::lock_guard lock(t.process().signal_lock());
+        if (t.has_deliverable_locked())
+            return err(Errno::RESTARTNOHAND);
+    }
+}
+
+KResult<Deadline> deadline_from_timespec(Thread& t, GuestAddr ts)
+{
+    if (ts.null())
+        return Deadline {};
+    auto v = TRY(copy_in<abi::Timespec>(t, ts.value));
+    if (v.tv_sec < 0 || v.tv_nsec < 0 || v.tv_nsec >= 1000000000)
+        return err(Errno::INVAL);
+    return Deadline { Clock::now() + std::chrono::seconds(std::min<i64>(v.tv_sec, 1LL << 32)) + std::chrono::nanoseconds(v.tv_nsec) };
+}
+
+// ppoll/pselect6: the mask in force during the wait. Restored on return,
+// or after the handler of the signal that ended the wait.
+KResult<void> set_wait_mask(Thread& t, GuestAddr mask, u64 size)
+{
+    if (mask.null())
+        return {};
+    if (size != 8)
+        return err(Errno::INVAL);
+    u64 m = TRY(copy_in<u64>(t, mask.value));
+    std::lock_guard lock(t.process().signal_lock());
+    t.saved_mask = t.signal_mask;
+    t.signal_mask = m & ~kUnblockable;
+    return {};
+}
+
+void end_wait_mask(Thread& t, bool interrupted)
+{
+    std::lock_guard lock(t.process().signal_lock());
+    if (t.saved_mask && !interrupted) {
+        t.signal_mask = *t.saved_mask;
+        t.saved_mask.reset();
+    }
+}
+
+KResult<u64> poll_common(Thread& t, GuestAddr ufds, u64 nfds, Deadline deadline)
+{
+    if (nfds > t.process().rlimit(RLIMIT_NOFILE).cur || nfds > (1U << 20))
+        return err(Errno::INVAL);
+    std::vector<pollfd> raw(nfds);
+    TRY(t.mm().copy_in(ufds.value, std::span(reinterpret_cast<u8*>(raw.data()), nfds * sizeof(pollfd))));
+    std::vector<PollEntry> entries;
+    for (auto& p : raw)
+        entries.push_back({ p.fd, static_cast<u16>(p.events) });
+    int ready = TRY(do_poll(t, entries, deadline));
+    for (usize i = 0; i < nfds; i++)
+        raw[i].revents = static_cast<short>(entries[i].revents);
+    TRY(t.mm().copy_out(ufds.value, std::span(reinterpret_cast<const u8*>(raw.data()), nfds * sizeof(pollfd))));
+    return static_cast<u64>(ready);
+}
+
+constexpr u32 kSelectIn = POLLIN | POLLRDNORM | POLLHUP | POLLERR;
+constexpr u32 kSelectOut = POLLOUT | POLLWRNORM | POLLERR;
+constexpr u32 kSelectEx = POLLPRI;
+
+KResult<u64> select_common(Thread& t, int nfds, GuestAddr in, GuestAddr out, GuestAddr ex, Deadline deadline)
+{
+    if (nfds < 0)
+        return err(Errno::INVAL);
+    u64 limit = t.process().rlimit(RLIMIT_NOFILE).cur;
+    if (static_cast<u64>(nfds) > std::max<u64>(limit, 1024))
+        nfds = static_cast<int>(std::max<u64>(limit, 1024));
+    usize words = (static_cast<usize>(nfds) + 63) / 64;
+    std::vector<u64> sets[3];
+    GuestAddr addrs[3] = { in, out, ex };
+    for (int i = 0; i < 3; i++) {
+        sets[i].assign(words, 0);
+        if (!addrs[i].null() && words)
+            TRY(t.mm().copy_in(addrs[i].value, std::span(reinterpret_cast<u8*>(sets[i].data()), words * 8)));
+    }
+    auto has = [&](int set, int fd) { return (sets[set][fd / 64] >> (fd % 64)) & 1; };
+    std::vector<PollEntry> entries;
+    for (int fd = 0; fd < nfds; fd++) {
+        u32 want = (has(0, fd) ? kSelectIn : 0) | (has(1, fd) ? kSelectOut : 0) | (has(2, fd) ? kSelectEx : 0);
+        if (!want)
+            continue;
+        if (!t.fds().get(fd))
+            return err(Errno::BADF);
+        entries.push_back({ fd, want });
+    }
+    TRY(do_poll(t, entries, deadline));
+    for (auto& s : sets)
+        std::fill(s.begin(), s.end(), 0);
+    int count = 0;
+    for (auto& e : entries) {
+        u32 got[3] = { e.events & kSelectIn & e.revents, e.events & kSelectOut & e.revents,
+                       e.events & kSelectEx & e.revents };
+        for (int i = 0; i < 3; i++) {
+            if (got[i]) {
+                sets[i][e.fd / 64] |= 1ULL << (e.fd % 64);
+                count++;
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        if (!addrs[i].null() && words)
+            TRY(t.mm().copy_out(addrs[i].value, std::span(reinterpret_cast<const u8*>(sets[i].data()), words * 8)));
+    return static_cast<u64>(count);
+}
+
+// select and pselect6 write back the time left (Linux does, unlike POSIX).
+template <class T>
+void write_back_left(Thread& t, GuestAddr addr, Deadline deadline)
+{
+    if (addr.null() || !deadline)
+        return;
+    auto left = std::max(Clock::duration::zero(), *deadline - Clock::now());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(left);
+    auto rest = std::chrono::duration_cast<std::chrono::nanoseconds>(left - secs).count();
+    T value {};
+    value.tv_sec = secs.count();
+    if constexpr (std::is_same_v<T, abi::Timeval>)
+        value.tv_usec = rest / 1000;
+    else
+        value.tv_nsec = rest;
+    (void)copy_out(t, addr.value, value);
+}
+
+} // namespace
+
+KResult<u64> sys_poll(Thread& t, GuestAddr ufds, u64 nfds, int timeout_ms)
+{
+    Deadline deadline;
+    if (timeout_ms >= 0)
+        deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return poll_common(t, ufds, nfds, deadline);
+}
+
+KResult<u64> sys_ppoll(Thread& t, GuestAddr ufds, u64 nfds, GuestAddr tsp, GuestAddr sigmask, u64 sigsetsize)
+{
+    auto deadline = TRY(deadline_from_timespec(t, tsp));
+    TRY(set_wait_mask(t, sigmask, sigsetsize));
+    auto r = poll_common(t, ufds, nfds, deadline);
+    end_wait_mask(t, !r && r.error() == Errno::RESTARTNOHAND);
+    write_back_left<abi::Timespec>(t, tsp, deadline);
+    return r;
+}
+
+KResult<u64> sys_select(Thread& t, int nfds, GuestAddr in, GuestAddr out, GuestAddr ex, GuestAddr tvp)
+{
+    Deadline deadline;
+    if (!tvp.null()) {
+        auto tv = TRY(copy_in<abi::Timeval>(t, tvp.value));
+        if (tv.tv_sec < 0 || tv.tv_usec < 0)
+            return err(Errno::INVAL);
+        // Linux normalizes tv_usec >= 1000000 instead of failing.
+        deadline = Clock::now() + std::chrono::seconds(std::min<i64>(tv.tv_sec, 1LL << 32))
+            + std::chrono::microseconds(tv.tv_usec);
+    }
+    auto r = select_common(t, nfds, in, out, ex, deadline);
+    write_back_left<abi::Timeval>(t, tvp, deadline);
+    return r;
+}
+
+KResult<u64> sys_pselect6(Thread& t, int nfds, GuestAddr in, GuestAddr out, GuestAddr ex, GuestAddr tsp, GuestAddr sig)
+{
+    auto deadline = TRY(deadline_from_timespec(t, tsp));
+    // The sixth argument: { const sigset_t* ss; size_t ss_len; }.
+    GuestAddr mask;
+    u64 mask_size = 0;
+    if (!sig.null()) {
+        struct {
+            u64 ss;
+            u64 len;
+        } arg = TRY(copy_in<decltype(arg)>(t, sig.value));
+        mask = GuestAddr { arg.ss };
+        mask_size = arg.len;
+    }
+    TRY(set_wait_mask(t, mask, mask_size));
+    auto r = select_common(t, nfds, in, out, ex, deadline);
+    end_wait_mask(t, !r && r.error() == Errno::RESTARTNOHAND);
+    write_back_left<abi::Timespec>(t, tsp, deadline);
+    return r;
+}
+
+} // namespace umk::kernel
