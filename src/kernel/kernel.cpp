@@ -84,6 +84,7 @@ void Kernel::process_exited(Process& p)
     RefPtr<Process> parent;
     RefPtr<Process> reaper;
     bool reaper_gets_zombie = false;
+    std::vector<RefPtr<Process>> orphans;
     {
         std::lock_guard tree(m_tree_lock);
         // Linux's find_new_reaper: the nearest living subreaper ancestor,
@@ -102,6 +103,8 @@ void Kernel::process_exited(Process& p)
             if (!reaper)
                 break;
             child->set_parent_locked(reaper.get());
+            child->set_creator_tid(reaper->pid());
+            orphans.push_back(child);
             reaper_gets_zombie |= child->zombie_locked();
             reaper->children_locked().push_back(child);
         }
@@ -117,6 +120,8 @@ void Kernel::process_exited(Process& p)
     }
     if (reaper && reaper_gets_zombie)
         reaper->notify_child_event();
+    for (auto& orphan : orphans)
+        orphan->send_parent_death_signal(p);
     if (!parent)
         return;
     if (int signo = p.exit_signal()) {
@@ -125,6 +130,9 @@ void Kernel::process_exited(Process& p)
         bool exited = (status & 0x7f) == 0;
         info.si_code = exited ? kCldExited : (status & 0x80) ? kCldDumped : kCldKilled;
         info.chld.status = exited ? (status >> 8) & 0xff : status & 0x7f;
+        auto usage = p.cpu_usage();
+        info.chld.utime = static_cast<i64>(usage.user_ns / 10000000);
+        info.chld.stime = static_cast<i64>(usage.system_ns / 10000000);
         parent->send_signal(info);
     }
     parent->notify_child_event();
@@ -132,6 +140,9 @@ void Kernel::process_exited(Process& p)
 
 void Kernel::reap_locked(Process& parent, Process& child)
 {
+    auto usage = child.cpu_usage();
+    usage += child.children_usage();
+    parent.add_children_usage(usage);
     std::erase_if(parent.children_locked(), [&](const RefPtr<Process>& c) { return c.get() == &child; });
     child.set_parent_locked(nullptr);
     std::lock_guard lock(m_lock);

@@ -41,6 +41,18 @@ struct FaultInfo {
     u64 cr2 { 0 };
 };
 
+// CPU time a guest address space's host process used.
+struct CpuUsage {
+    u64 user_ns { 0 };
+    u64 system_ns { 0 };
+    CpuUsage& operator+=(const CpuUsage& o)
+    {
+        user_ns += o.user_ns;
+        system_ns += o.system_ns;
+        return *this;
+    }
+};
+
 // One guest thread.
 class Context {
 public:
@@ -107,6 +119,9 @@ public:
     // process. Its main_context() is stopped before its first guest
     // instruction (its first switch_to_guest gives it its registers).
     virtual KResult<std::unique_ptr<AddressSpace>> fork() = 0;
+    // CPU time used so far; split into user and system once the host
+    // process has ended, all user time before.
+    virtual CpuUsage cpu_usage() = 0;
 };
 
 class Platform {

@@ -42,7 +42,7 @@ TEST(SyscallTable, KnownEntries)
     EXPECT_EQ(syscall_name(SYS_openat), "openat");
     EXPECT_EQ(syscall_entry(SYS_read).support, Support::Supported);
     EXPECT_NE(syscall_entry(SYS_openat).handler, nullptr);
-    EXPECT_EQ(syscall_entry(SYS_fork).support, Support::Partial);
+    EXPECT_EQ(syscall_entry(SYS_fork).support, Support::Supported);
     EXPECT_EQ(syscall_entry(SYS_io_uring_setup).support, Support::Unimplemented);
 }
 

@@ -217,8 +217,12 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     // The point of no return: the new image replaces the old one.
     platform::Context& context = mm->address_space().main_context();
     Process& process = t.process();
+    if (!process.mm_borrowed)
+        process.retire_mm_usage();
     process.set_mm(mm);
+    process.mm_borrowed = false;
     t.set_context(context);
+    t.borrowed_context = false;
     process.fds().close_on_exec();
     process.reset_sigactions_for_exec();
     process.set_exe(exe.dentry);

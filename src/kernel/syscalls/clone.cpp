@@ -71,12 +71,12 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
     return static_cast<u64>(tid);
 }
 
-// fork, vfork and posix_spawn's CLONE_VM|CLONE_VFORK: a new process with a
-// copy-on-write copy of the address space. CLONE_VM without CLONE_VFORK
-// (a second process in the same memory) is not supported; with
-// CLONE_VFORK the child runs in a copy too, which is what a vfork child
-// may observe anyway until it execs or exits (the parent sleeps until
-// then), except stores to the parent's memory.
+// fork: a new process with a copy-on-write copy of the address space.
+// vfork and posix_spawn's CLONE_VM|CLONE_VFORK: the child shares the
+// parent's memory and, since the parent sleeps until the child execs or
+// exits, runs on the parent thread's host thread (its context); the
+// parent gets its FPU state back when it resumes. CLONE_VM without
+// CLONE_VFORK (a second process in the same memory) is not supported.
 KResult<u64> clone_process(Thread& t, const CloneArgs& a)
 {
     Kernel& k = t.kernel();
@@ -98,15 +98,24 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     if (a.flags & CLONE_PARENT && t.process().pid() == 1)
         return err(Errno::INVAL); // Linux: init may not make siblings
 
-    // The FPU state of the forking thread, for the child's first resume.
+    // The FPU state of the forking thread: the child's first, or the
+    // vfork parent's when it resumes.
     auto fpu = TRY(t.context().fpu_state());
-    auto mm = TRY(t.mm().fork());
+    bool shared_vm = a.flags & CLONE_VM;
+    auto mm = shared_vm ? t.process().mm_ref() : TRY(t.mm().fork());
     int pid = k.allocate_pid();
     auto child = Process::fork_from(t.process(), pid, a.flags & CLONE_FILES, static_cast<int>(a.flags & CSIGNAL));
     child->set_mm(mm);
+    child->set_creator_tid(t.tid());
     auto* thread = new Thread(child, pid);
-    thread->set_context(mm->address_space().main_context());
-    thread->context().set_fpu_state(std::move(fpu));
+    if (shared_vm) {
+        child->mm_borrowed = true;
+        thread->borrowed_context = true;
+        thread->set_context(t.context());
+    } else {
+        thread->set_context(mm->address_space().main_context());
+        thread->context().set_fpu_state(fpu);
+    }
     start_like(t, *thread, a);
     thread->sigaltstack = t.sigaltstack;
 
@@ -122,8 +131,11 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     if (a.flags & CLONE_CHILD_SETTID)
         (void)thread->mm().copy_out(a.child_tid.value, std::span(reinterpret_cast<const u8*>(&pid), sizeof pid));
     k.start_task(thread);
-    if (a.flags & CLONE_VFORK)
+    if (a.flags & CLONE_VFORK) {
         child->wait_vfork_release();
+        if (shared_vm)
+            t.context().set_fpu_state(std::move(fpu));
+    }
     return static_cast<u64>(pid);
 }
 

@@ -56,13 +56,15 @@ KResult<u64> sys_getsid(Thread& t, int pid)
 // is the process's own pid.
 KResult<u64> sys_setpgid(Thread& t, int pid, int pgid)
 {
-    if (pgid < 0)
-        return err(Errno::INVAL);
     Process& self = t.process();
     Kernel& k = t.kernel();
-    auto target = TRY(process_by_pid(t, pid));
+    if (pid == 0)
+        pid = self.pid();
     if (pgid == 0)
-        pgid = target->pid();
+        pgid = pid;
+    if (pgid < 0)
+        return err(Errno::INVAL);
+    auto target = TRY(process_by_pid(t, pid));
     std::lock_guard tree(k.tree_lock());
     if (target.get() != &self) {
         if (target->parent_locked() != &self)
@@ -351,6 +353,14 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64, u64, u64)
     case PR_SET_DUMPABLE:
         return arg2 <= 1 ? 0 : KResult<u64>(err(Errno::INVAL));
     case PR_GET_NO_NEW_PRIVS:
+        return 0;
+    case PR_SET_PDEATHSIG:
+        if (arg2 > static_cast<u64>(kSigMax))
+            return err(Errno::INVAL);
+        t.process().pdeath_signal = static_cast<int>(arg2);
+        return 0;
+    case PR_GET_PDEATHSIG:
+        TRY(copy_out(t, arg2, static_cast<i32>(t.process().pdeath_signal.load())));
         return 0;
     case PR_SET_CHILD_SUBREAPER:
         t.process().child_subreaper = arg2 != 0;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 
 namespace umk::kernel {
 
@@ -16,12 +17,14 @@ struct WaitQuery {
     int idtype { P_ALL };
     int id { 0 };
     u32 options { 0 };
+    int tid { 0 }; // the waiting thread (__WNOTHREAD)
 };
 
 struct Waited {
     int pid { 0 };
     u32 uid { 0 };
     int status { 0 }; // as wait(2) encodes it
+    platform::CpuUsage usage; // the child's, its own children's included
 };
 
 // Linux's eligible_child: the id, then __WCLONE/__WALL against the
@@ -41,6 +44,8 @@ bool eligible(Process& child, const WaitQuery& q)
     default:
         break;
     }
+    if ((q.options & kWnothread) && child.creator_tid_locked() != q.tid)
+        return false;
     if (q.options & kWall)
         return true;
     bool clone_child = child.exit_signal() != kSigChld;
@@ -49,10 +54,11 @@ bool eligible(Process& child, const WaitQuery& q)
 
 // Blocks (unless WNOHANG) until a child that `q` names has ended; takes
 // it unless WNOWAIT. Nothing (WNOHANG) is a zero pid.
-KResult<Waited> do_wait(Thread& t, const WaitQuery& q)
+KResult<Waited> do_wait(Thread& t, WaitQuery q)
 {
     Process& self = t.process();
     Kernel& k = t.kernel();
+    q.tid = t.tid();
     for (;;) {
         u64 seen;
         {
@@ -70,7 +76,8 @@ KResult<Waited> do_wait(Thread& t, const WaitQuery& q)
                 any = true;
                 if (!child->zombie_locked() || !(q.options & WEXITED))
                     continue;
-                Waited w { child->pid(), child->creds().uid, child->exit_status().value_or(0) };
+                Waited w { child->pid(), child->creds().uid, child->exit_status().value_or(0), child->cpu_usage() };
+                w.usage += child->children_usage();
                 if (!(q.options & WNOWAIT))
                     k.reap_locked(self, *child);
                 return w;
@@ -88,6 +95,51 @@ KResult<Waited> do_wait(Thread& t, const WaitQuery& q)
 }
 
 } // namespace
+
+static abi::Rusage rusage_of(const platform::CpuUsage& usage)
+{
+    auto tv = [](u64 ns) { return abi::Timeval { static_cast<i64>(ns / 1000000000), static_cast<i64>(ns % 1000000000 / 1000) }; };
+    abi::Rusage r {};
+    r.ru_utime = tv(usage.user_ns);
+    r.ru_stime = tv(usage.system_ns);
+    return r;
+}
+
+// getrusage(2): CPU times; the other fields stay zero. RUSAGE_THREAD
+// reports the whole process.
+KResult<u64> sys_getrusage(Thread& t, int who, GuestAddr usage)
+{
+    platform::CpuUsage u;
+    switch (who) {
+    case RUSAGE_SELF:
+    case RUSAGE_THREAD:
+        u = t.process().cpu_usage();
+        break;
+    case RUSAGE_CHILDREN:
+        u = t.process().children_usage();
+        break;
+    default:
+        return err(Errno::INVAL);
+    }
+    TRY(copy_out(t, usage.value, rusage_of(u)));
+    return 0;
+}
+
+// times(2): clock ticks (USER_HZ 100) of the process and its reaped
+// children; returns ticks since boot.
+KResult<u64> sys_times(Thread& t, GuestAddr buf)
+{
+    if (!buf.null()) {
+        auto self = t.process().cpu_usage();
+        auto children = t.process().children_usage();
+        auto ticks = [](u64 ns) { return static_cast<i64>(ns / 10000000); };
+        abi::Tms tms { ticks(self.user_ns), ticks(self.system_ns), ticks(children.user_ns), ticks(children.system_ns) };
+        TRY(copy_out(t, buf.value, tms));
+    }
+    timespec now {};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<u64>(now.tv_sec * 100 + now.tv_nsec / 10000000);
+}
 
 KResult<u64> sys_wait4(Thread& t, int pid, GuestAddr status, u32 options, GuestAddr rusage)
 {
@@ -107,10 +159,8 @@ KResult<u64> sys_wait4(Thread& t, int pid, GuestAddr status, u32 options, GuestA
     auto w = TRY(do_wait(t, q));
     if (w.pid && !status.null())
         TRY(copy_out(t, status.value, w.status));
-    if (!rusage.null()) {
-        // Not measured yet: every field zero.
-        TRY(copy_out(t, rusage.value, abi::Rusage {}));
-    }
+    if (!rusage.null())
+        TRY(copy_out(t, rusage.value, rusage_of(w.usage)));
     return static_cast<u64>(w.pid);
 }
 
@@ -149,13 +199,15 @@ KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 opti
             info.chld.pid = w.pid;
             info.chld.uid = w.uid;
             info.chld.status = exited ? (w.status >> 8) & 0xff : w.status & 0x7f;
+            info.chld.utime = static_cast<i64>(w.usage.user_ns / 10000000);
+            info.chld.stime = static_cast<i64>(w.usage.system_ns / 10000000);
         }
         // Linux writes signo, errno, code, pid, uid and status, zero when
         // WNOHANG found nothing.
         TRY(t.mm().copy_out(infop.value, std::span(reinterpret_cast<const u8*>(&info), 32)));
     }
     if (!rusage.null())
-        TRY(copy_out(t, rusage.value, abi::Rusage {}));
+        TRY(copy_out(t, rusage.value, rusage_of(w.usage)));
     return 0;
 }
 

@@ -74,6 +74,44 @@ void Process::notify_child_event()
         t->wake_from_wait_locked();
 }
 
+platform::CpuUsage Process::cpu_usage()
+{
+    std::lock_guard lock(m_lock);
+    if (m_final_usage)
+        return *m_final_usage;
+    auto usage = m_past_usage;
+    if (m_mm)
+        usage += m_mm->address_space().cpu_usage();
+    if (m_threads_gone_once)
+        m_final_usage = usage;
+    return usage;
+}
+
+platform::CpuUsage Process::children_usage()
+{
+    std::lock_guard lock(m_lock);
+    return m_children_usage;
+}
+
+void Process::retire_mm_usage()
+{
+    std::lock_guard lock(m_lock);
+    if (m_mm)
+        m_past_usage += m_mm->address_space().cpu_usage();
+}
+
+void Process::add_children_usage(const platform::CpuUsage& u)
+{
+    std::lock_guard lock(m_lock);
+    m_children_usage += u;
+}
+
+void Process::send_parent_death_signal(Process& parent)
+{
+    if (int signo = pdeath_signal.load(); signo && !zombie_unlocked())
+        send_signal(make_siginfo(signo, kSiUser, parent.pid(), parent.creds().uid));
+}
+
 void Process::release_vfork()
 {
     std::lock_guard lock(m_signal_lock);
@@ -164,9 +202,11 @@ bool Process::send_signal(const abi::Siginfo& info, int tid)
         kill_all(kSigKill);
         return true;
     }
-    // Ignored signals are dropped unless blocked (Linux: sig_ignored).
+    // Ignored signals are dropped unless blocked (Linux: sig_ignored, which
+    // for a process looks at its first thread).
     if (ignores_locked(signo)) {
-        bool blocked = target ? (target->signal_mask & sigbit(signo)) : false;
+        Thread* looked_at = target ? target : (m_threads.empty() ? nullptr : m_threads.front());
+        bool blocked = looked_at && (looked_at->signal_mask & sigbit(signo));
         if (!blocked)
             return true;
     }
@@ -191,7 +231,9 @@ void Process::kill_all(int wait_status)
     set_exit_status(wait_status);
     if (m_dying.exchange(true))
         return;
-    if (m_mm)
+    // A vfork child lives in its parent's host process: only its own
+    // thread stops (signal_wake below interrupts it).
+    if (m_mm && !mm_borrowed)
         m_mm->address_space().kill();
     std::lock_guard lock(m_signal_lock);
     for (Thread* t : m_threads)
@@ -207,15 +249,35 @@ void Process::add_thread(Thread& t)
 void Process::remove_thread(Thread& t)
 {
     bool last;
+    int heir = 0;
     {
         std::lock_guard lock(m_signal_lock);
         std::erase(m_threads, &t);
         last = m_threads.empty();
+        if (!last)
+            heir = m_threads.front()->tid();
+    }
+    if (heir) {
+        // Linux's forget_original_parent within the group.
+        std::vector<RefPtr<Process>> orphaned;
+        {
+            std::lock_guard tree(m_kernel.tree_lock());
+            for (auto& child : m_children) {
+                if (child->m_creator_tid == t.tid()) {
+                    child->m_creator_tid = heir;
+                    orphaned.push_back(child);
+                }
+            }
+        }
+        for (auto& child : orphaned)
+            child->send_parent_death_signal(*this);
     }
     if (last) {
         kill_all((t.exit_code() & 0xff) << 8); // keeps a status already set
         if (!m_shares_fds)
             m_fds->close_all(); // a CLONE_FILES table stays with its other users
+        m_threads_gone_once = true;
+        cpu_usage(); // frozen from now on
         release_vfork();
         m_kernel.process_exited(*this);
         std::lock_guard lock(m_signal_lock);
@@ -335,8 +397,9 @@ void Thread::handle_syscall()
     m_restart = is_restart(ret) ? ret : 0;
 
     if (tracing) {
-        // strace -f marks lines once there is more than one thread.
-        std::string line = m_process->thread_count() > 1 ? fmt::format("[pid {:>5}] {}", m_tid, call) : std::move(call);
+        // strace -f marks lines once there is more than one task.
+        bool several = m_process->thread_count() > 1 || k.pids().size() > 1;
+        std::string line = several ? fmt::format("[pid {:>5}] {}", m_tid, call) : std::move(call);
         if (exiting() && (nr == 60 || nr == 231)) {
             line += ") = ?";
         } else {
@@ -526,7 +589,7 @@ void Thread::run()
             break;
         }
     }
-    if (!m_process->dying()) {
+    if (!m_process->dying() && !borrowed_context) {
         // This thread alone ends: its host thread goes, and whoever waits
         // for it (pthread_join) learns it from clear_child_tid.
         context().exit_thread();
@@ -535,7 +598,8 @@ void Thread::run()
     }
     // Keeps the process (and its address space) alive until the end.
     RefPtr<Process> process = m_process;
-    process->mm().address_space().release_thread(context());
+    if (!borrowed_context) // the vfork parent's host thread goes on
+        process->mm().address_space().release_thread(context());
     process->remove_thread(*this);
 }
 

@@ -52,6 +52,10 @@ public:
     int sid_locked() const { return m_sid; }
     void set_pgid_locked(int pgid) { m_pgid = pgid; }
     void set_sid_locked(int sid) { m_sid = sid; }
+    // The parent's thread that forked it (__WNOTHREAD), handed to another
+    // thread of the parent when that one exits.
+    int creator_tid_locked() const { return m_creator_tid; }
+    void set_creator_tid(int tid) { m_creator_tid = tid; }
     // The signal the parent gets when this process ends (0: none).
     int exit_signal() const { return m_exit_signal; }
     // All threads gone, not yet reaped by wait(2). Under tree_lock().
@@ -60,6 +64,12 @@ public:
     // Whether it ever ran execve (setpgid on a child fails after that).
     bool did_exec() const { return m_did_exec; }
     void set_did_exec() { m_did_exec = true; }
+    // A vfork child until it execs: it runs in its parent's address space,
+    // on the parent's host thread, which it must leave alive.
+    std::atomic<bool> mm_borrowed { false };
+    // PR_SET_PDEATHSIG: sent when the thread that forked it (or the whole
+    // parent) goes. Not inherited by fork; kept across execve.
+    std::atomic<int> pdeath_signal { 0 };
     // PR_SET_CHILD_SUBREAPER.
     std::atomic<bool> child_subreaper { false };
 
@@ -67,13 +77,30 @@ public:
     void notify_child_event();
     u64 child_events_locked() const { return m_child_events; }
 
+    // CPU time (Linux's task_cputime): this process's, earlier images'
+    // included, frozen when it ends; and its reaped children's (theirs
+    // included), for RUSAGE_CHILDREN and times().
+    platform::CpuUsage cpu_usage();
+    platform::CpuUsage children_usage();
+    // execve: the image going away adds what it used.
+    void retire_mm_usage();
+    void add_children_usage(const platform::CpuUsage&);
+
+    // Its parent (thread) went: PR_SET_PDEATHSIG's signal, if any.
+    void send_parent_death_signal(Process& parent);
+    bool zombie_unlocked() const { return m_threads_gone_once.load(); }
+
     // vfork: the parent's thread sleeps until the child execs or ends.
     void release_vfork();
     void wait_vfork_release();
 
     MemoryManager& mm() { return *m_mm; }
     RefPtr<MemoryManager> mm_ref() { return m_mm; }
-    void set_mm(RefPtr<MemoryManager> mm) { m_mm = std::move(mm); }
+    void set_mm(RefPtr<MemoryManager> mm)
+    {
+        std::lock_guard lock(m_lock);
+        m_mm = std::move(mm);
+    }
     FdTable& fds() { return *m_fds; }
 
     std::mutex& lock() { return m_lock; }
@@ -141,10 +168,14 @@ private:
     Process* m_parent { nullptr }; // the parent's children hold us
     std::vector<RefPtr<Process>> m_children;
     int m_exit_signal { 0 };
+    int m_creator_tid { 0 };
     bool m_zombie { false };
     std::atomic<bool> m_did_exec { false };
     u64 m_child_events { 0 }; // guarded by m_signal_lock
     bool m_vfork_released { false };
+    platform::CpuUsage m_past_usage, m_children_usage; // guarded by m_lock
+    std::optional<platform::CpuUsage> m_final_usage;
+    std::atomic<bool> m_threads_gone_once { false };
     std::condition_variable m_vfork_cv; // with m_signal_lock
     std::mutex m_lock;
     RefPtr<MemoryManager> m_mm;
@@ -218,6 +249,9 @@ public:
     // rt_sigsuspend: the mask in force until a handler has been set up.
     std::optional<u64> saved_mask;
 
+    // vfork: this thread runs on its parent thread's context (host
+    // thread) until it execs or exits.
+    bool borrowed_context { false };
     u64 clear_child_tid { 0 };
     u64 robust_list { 0 };
     u64 robust_list_len { 0 };

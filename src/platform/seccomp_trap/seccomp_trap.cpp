@@ -14,12 +14,14 @@
 #include <sys/mman.h>
 #include <poll.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
@@ -524,6 +526,24 @@ KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
     if (!static_cast<SeccompContext&>(child->main_context()).wait_until_started())
         return err(Errno::AGAIN);
     return std::unique_ptr<AddressSpace>(std::move(child));
+}
+
+CpuUsage StubProcess::cpu_usage()
+{
+    // Our child until we reap it, so its pid names it.
+    if (m_dead) {
+        siginfo_t info {};
+        rusage ru {};
+        if (syscall(SYS_waitid, P_PIDFD, m_pidfd.get(), &info, WEXITED | WNOWAIT, &ru) == 0) {
+            auto ns = [](const timeval& tv) { return static_cast<u64>(tv.tv_sec) * 1000000000 + static_cast<u64>(tv.tv_usec) * 1000; };
+            return { ns(ru.ru_utime), ns(ru.ru_stime) };
+        }
+    }
+    clockid_t clock;
+    timespec ts {};
+    if (clock_getcpuclockid(m_pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+        return {};
+    return { static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec), 0 };
 }
 
 KResult<void> StubProcess::unmap(u64 address, u64 length)

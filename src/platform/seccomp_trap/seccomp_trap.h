@@ -113,6 +113,7 @@ public:
     u64 vdso_base() const override { return m_vdso_base; }
     void kill() override;
     KResult<std::unique_ptr<AddressSpace>> fork() override;
+    CpuUsage cpu_usage() override;
 
     int pidfd() const { return m_pidfd.get(); }
     // Called by the platform's monitor once the host process has exited.

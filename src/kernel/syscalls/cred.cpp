@@ -1,0 +1,250 @@
+// set*uid(2), set*gid(2), setgroups(2), capget/capset(2). Linux:
+// kernel/sys.c, kernel/groups.c, kernel/capability.c. Capabilities follow
+// the effective uid: a guest process with euid 0 has all of them, any
+// other none (no file capabilities, no securebits).
+#include "kernel/syscalls/handlers.h"
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr u32 kUnchanged = 0xffffffff; // -1: leave this id alone
+constexpr int kNgroupsMax = 65536;
+
+bool capable(const Credentials& c) { return c.euid == 0; }
+
+bool one_of(u32 id, std::initializer_list<u32> allowed)
+{
+    return std::find(allowed.begin(), allowed.end(), id) != allowed.end();
+}
+
+// Applies `change` to a copy of the caller's credentials and installs it.
+template <class Change>
+KResult<u64> change_creds(Thread& t, Change change)
+{
+    auto c = t.process().creds();
+    TRY(change(c));
+    t.process().set_creds(c);
+    return 0;
+}
+
+} // namespace
+
+KResult<u64> sys_setuid(Thread& t, u32 uid)
+{
+    if (uid == kUnchanged)
+        return err(Errno::INVAL);
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        if (capable(c)) {
+            c.uid = c.suid = uid;
+        } else if (uid != c.uid && uid != c.suid) {
+            return err(Errno::PERM);
+        }
+        c.euid = c.fsuid = uid;
+        return {};
+    });
+}
+
+KResult<u64> sys_setgid(Thread& t, u32 gid)
+{
+    if (gid == kUnchanged)
+        return err(Errno::INVAL);
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        if (capable(c)) {
+            c.gid = c.sgid = gid;
+        } else if (gid != c.gid && gid != c.sgid) {
+            return err(Errno::PERM);
+        }
+        c.egid = c.fsgid = gid;
+        return {};
+    });
+}
+
+KResult<u64> sys_setreuid(Thread& t, u32 ruid, u32 euid)
+{
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        Credentials n = c;
+        if (ruid != kUnchanged) {
+            if (!capable(c) && !one_of(ruid, { c.uid, c.euid }))
+                return err(Errno::PERM);
+            n.uid = ruid;
+        }
+        if (euid != kUnchanged) {
+            if (!capable(c) && !one_of(euid, { c.uid, c.euid, c.suid }))
+                return err(Errno::PERM);
+            n.euid = euid;
+        }
+        if (ruid != kUnchanged || (euid != kUnchanged && euid != c.uid))
+            n.suid = n.euid;
+        n.fsuid = n.euid;
+        c = n;
+        return {};
+    });
+}
+
+KResult<u64> sys_setregid(Thread& t, u32 rgid, u32 egid)
+{
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        Credentials n = c;
+        if (rgid != kUnchanged) {
+            if (!capable(c) && !one_of(rgid, { c.gid, c.egid }))
+                return err(Errno::PERM);
+            n.gid = rgid;
+        }
+        if (egid != kUnchanged) {
+            if (!capable(c) && !one_of(egid, { c.gid, c.egid, c.sgid }))
+                return err(Errno::PERM);
+            n.egid = egid;
+        }
+        if (rgid != kUnchanged || (egid != kUnchanged && egid != c.gid))
+            n.sgid = n.egid;
+        n.fsgid = n.egid;
+        c = n;
+        return {};
+    });
+}
+
+KResult<u64> sys_setresuid(Thread& t, u32 ruid, u32 euid, u32 suid)
+{
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        for (u32 id : { ruid, euid, suid })
+            if (id != kUnchanged && !capable(c) && !one_of(id, { c.uid, c.euid, c.suid }))
+                return err(Errno::PERM);
+        if (ruid != kUnchanged)
+            c.uid = ruid;
+        if (euid != kUnchanged)
+            c.euid = euid;
+        if (suid != kUnchanged)
+            c.suid = suid;
+        c.fsuid = c.euid;
+        return {};
+    });
+}
+
+KResult<u64> sys_setresgid(Thread& t, u32 rgid, u32 egid, u32 sgid)
+{
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        for (u32 id : { rgid, egid, sgid })
+            if (id != kUnchanged && !capable(c) && !one_of(id, { c.gid, c.egid, c.sgid }))
+                return err(Errno::PERM);
+        if (rgid != kUnchanged)
+            c.gid = rgid;
+        if (egid != kUnchanged)
+            c.egid = egid;
+        if (sgid != kUnchanged)
+            c.sgid = sgid;
+        c.fsgid = c.egid;
+        return {};
+    });
+}
+
+// setfsuid/setfsgid return the previous value whether or not they changed it.
+KResult<u64> sys_setfsuid(Thread& t, u32 uid)
+{
+    auto c = t.process().creds();
+    u32 old = c.fsuid;
+    if (uid != kUnchanged && (capable(c) || one_of(uid, { c.uid, c.euid, c.suid, c.fsuid }))) {
+        c.fsuid = uid;
+        t.process().set_creds(c);
+    }
+    return old;
+}
+
+KResult<u64> sys_setfsgid(Thread& t, u32 gid)
+{
+    auto c = t.process().creds();
+    u32 old = c.fsgid;
+    if (gid != kUnchanged && (capable(c) || one_of(gid, { c.gid, c.egid, c.sgid, c.fsgid }))) {
+        c.fsgid = gid;
+        t.process().set_creds(c);
+    }
+    return old;
+}
+
+KResult<u64> sys_setgroups(Thread& t, int size, GuestAddr list)
+{
+    if (size < 0 || size > kNgroupsMax)
+        return err(Errno::INVAL);
+    std::vector<u32> groups(static_cast<usize>(size));
+    if (size)
+        TRY(t.mm().copy_in(list.value, std::span(reinterpret_cast<u8*>(groups.data()), groups.size() * 4)));
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        if (!capable(c))
+            return err(Errno::PERM);
+        std::sort(groups.begin(), groups.end());
+        c.groups = groups;
+        return {};
+    });
+}
+
+// capget(2)/capset(2), versions 1 to 3: all capabilities for euid 0, none
+// otherwise. capset may only keep what is there (dropping is not
+// modelled: EPERM rather than a silent success).
+namespace {
+
+struct CapHeader {
+    u32 version;
+    i32 pid;
+};
+struct CapData {
+    u32 effective, permitted, inheritable;
+};
+constexpr u32 kCapV1 = 0x19980330, kCapV2 = 0x20071026, kCapV3 = 0x20080522;
+constexpr u64 kAllCaps = (1ULL << 41) - 1; // CAP_CHOWN .. CAP_CHECKPOINT_RESTORE (40)
+
+KResult<int> cap_words(Thread& t, GuestAddr header)
+{
+    auto h = TRY(copy_in<CapHeader>(t, header.value));
+    if (h.version != kCapV1 && h.version != kCapV2 && h.version != kCapV3) {
+        TRY(copy_out(t, header.value, CapHeader { kCapV3, h.pid }));
+        return err(Errno::INVAL);
+    }
+    if (h.pid < 0)
+        return err(Errno::INVAL);
+    return h.version == kCapV1 ? 1 : 2;
+}
+
+} // namespace
+
+KResult<u64> sys_capget(Thread& t, GuestAddr header, GuestAddr data)
+{
+    int words = TRY(cap_words(t, header));
+    auto h = TRY(copy_in<CapHeader>(t, header.value));
+    RefPtr<Process> target(&t.process());
+    if (h.pid && h.pid != t.process().pid()) {
+        target = t.kernel().find_thread_group(h.pid);
+        if (!target)
+            return err(Errno::SRCH);
+    }
+    if (data.null())
+        return 0;
+    u64 caps = capable(target->creds()) ? kAllCaps : 0;
+    CapData out[2] = { { static_cast<u32>(caps), static_cast<u32>(caps), 0 },
+                       { static_cast<u32>(caps >> 32), static_cast<u32>(caps >> 32), 0 } };
+    TRY(t.mm().copy_out(data.value, std::span(reinterpret_cast<const u8*>(out), words * sizeof(CapData))));
+    return 0;
+}
+
+KResult<u64> sys_capset(Thread& t, GuestAddr header, GuestAddr data)
+{
+    int words = TRY(cap_words(t, header));
+    auto h = TRY(copy_in<CapHeader>(t, header.value));
+    if (h.pid && h.pid != t.process().pid())
+        return err(Errno::PERM);
+    CapData in[2] {};
+    TRY(t.mm().copy_in(data.value, std::span(reinterpret_cast<u8*>(in), words * sizeof(CapData))));
+    u64 have = capable(t.process().creds()) ? kAllCaps : 0;
+    auto set = [&](u32 CapData::*field) {
+        return static_cast<u64>(in[0].*field) | (words > 1 ? static_cast<u64>(in[1].*field) << 32 : 0);
+    };
+    u64 effective = set(&CapData::effective), permitted = set(&CapData::permitted);
+    if ((effective & ~permitted) || (permitted & ~have))
+        return err(Errno::PERM);
+    if (permitted != have || effective != have) {
+        t.kernel().log_once("capset drop", "capset: dropping capabilities is not supported: EPERM");
+        return err(Errno::PERM);
+    }
+    return 0;
+}
+
+} // namespace umk::kernel
