@@ -85,6 +85,8 @@ void Kernel::process_exited(Process& p)
     RefPtr<Process> reaper;
     bool reaper_gets_zombie = false;
     std::vector<RefPtr<Process>> orphans;
+    std::vector<int> hangup_groups;
+    std::vector<RefPtr<Process>> hangup_targets;
     {
         std::lock_guard tree(m_tree_lock);
         // Linux's find_new_reaper: the nearest living subreaper ancestor,
@@ -110,6 +112,36 @@ void Kernel::process_exited(Process& p)
         }
         p.children_locked().clear();
         p.set_zombie_locked();
+        // Linux's kill_orphaned_pgrp: a group this exit orphans that has
+        // stopped members gets SIGHUP and SIGCONT (POSIX: nobody is left
+        // to continue them).
+        auto orphaned_with_stopped = [&](int pgid) {
+            if (!pgrp_orphaned_locked(pgid))
+                return false;
+            for (auto& q : processes()) {
+                if (q->pgid_locked() != pgid || q->zombie_locked())
+                    continue;
+                std::lock_guard lock(q->signal_lock());
+                if (q->stopped_locked())
+                    return true;
+            }
+            return false;
+        };
+        Process* old_parent = p.parent_locked();
+        if (old_parent && old_parent->pgid_locked() != p.pgid_locked() && old_parent->sid_locked() == p.sid_locked()
+            && orphaned_with_stopped(p.pgid_locked()))
+            hangup_groups.push_back(p.pgid_locked());
+        for (auto& orphan : orphans) {
+            int g = orphan->pgid_locked();
+            if (g != p.pgid_locked() && orphan->sid_locked() == p.sid_locked()
+                && std::find(hangup_groups.begin(), hangup_groups.end(), g) == hangup_groups.end()
+                && orphaned_with_stopped(g))
+                hangup_groups.push_back(g);
+        }
+        for (int g : hangup_groups)
+            for (auto& q : processes())
+                if (q->pgid_locked() == g && !q->zombie_locked())
+                    hangup_targets.push_back(q);
         parent = RefPtr<Process>(p.parent_locked());
         if (parent) {
             auto action = parent->sigaction(kSigChld);
@@ -122,6 +154,10 @@ void Kernel::process_exited(Process& p)
         reaper->notify_child_event();
     for (auto& orphan : orphans)
         orphan->send_parent_death_signal(p);
+    for (auto& q : hangup_targets) {
+        q->send_signal(make_siginfo(kSigHup, kSiKernel));
+        q->send_signal(make_siginfo(kSigCont, kSiKernel));
+    }
     if (!parent)
         return;
     if (int signo = p.exit_signal()) {
@@ -136,6 +172,18 @@ void Kernel::process_exited(Process& p)
         parent->send_signal(info);
     }
     parent->notify_child_event();
+}
+
+bool Kernel::pgrp_orphaned_locked(int pgid)
+{
+    for (auto& p : processes()) {
+        if (p->pgid_locked() != pgid || p->zombie_locked())
+            continue;
+        Process* parent = p->parent_locked();
+        if (parent && parent->pgid_locked() != pgid && parent->sid_locked() == p->sid_locked())
+            return false;
+    }
+    return true;
 }
 
 void Kernel::reap_locked(Process& parent, Process& child)

@@ -60,6 +60,9 @@ public:
     // a zombie and its parent learns of it (exit_signal, wait(2)), or it
     // is reaped at once when the parent ignores SIGCHLD.
     void process_exited(Process&);
+    // Linux's will_become_orphaned_pgrp: no living member has a parent in
+    // another group of the same session. Under tree_lock().
+    bool pgrp_orphaned_locked(int pgid);
     // wait(2) took the zombie `child` of `parent`. Under tree_lock().
     void reap_locked(Process& parent, Process& child);
     // Runs `thread` on a task thread of its own until it exits; the kernel

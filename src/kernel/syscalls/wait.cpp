@@ -74,7 +74,23 @@ KResult<Waited> do_wait(Thread& t, WaitQuery q)
                 if (!eligible(*child, q))
                     continue;
                 any = true;
-                if (!child->zombie_locked() || !(q.options & WEXITED))
+                if (!child->zombie_locked()) {
+                    // Job control: a stop (WUNTRACED) or continue
+                    // (WCONTINUED), reported once.
+                    std::lock_guard lock(child->signal_lock());
+                    auto report = child->job_report_locked();
+                    Waited w { child->pid(), child->creds().uid, 0, {} };
+                    if (report == Process::JobReport::Stopped && (q.options & WSTOPPED))
+                        w.status = (child->stop_signal_locked() << 8) | 0x7f;
+                    else if (report == Process::JobReport::Continued && (q.options & WCONTINUED))
+                        w.status = 0xffff;
+                    else
+                        continue;
+                    if (!(q.options & WNOWAIT))
+                        child->consume_job_report_locked();
+                    return w;
+                }
+                if (!(q.options & WEXITED))
                     continue;
                 Waited w { child->pid(), child->creds().uid, child->exit_status().value_or(0), child->cpu_usage() };
                 w.usage += child->children_usage();
@@ -196,9 +212,16 @@ KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 opti
             bool exited = (w.status & 0x7f) == 0;
             info.si_signo = kSigChld;
             info.si_code = exited ? kCldExited : (w.status & 0x80) ? kCldDumped : kCldKilled;
+            info.chld.status = exited ? (w.status >> 8) & 0xff : w.status & 0x7f;
+            if (w.status == 0xffff) {
+                info.si_code = kCldContinued;
+                info.chld.status = kSigCont;
+            } else if ((w.status & 0xff) == 0x7f) {
+                info.si_code = kCldStopped;
+                info.chld.status = (w.status >> 8) & 0xff;
+            }
             info.chld.pid = w.pid;
             info.chld.uid = w.uid;
-            info.chld.status = exited ? (w.status >> 8) & 0xff : w.status & 0x7f;
             info.chld.utime = static_cast<i64>(w.usage.user_ns / 10000000);
             info.chld.stime = static_cast<i64>(w.usage.system_ns / 10000000);
         }

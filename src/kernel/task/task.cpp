@@ -202,6 +202,30 @@ bool Process::send_signal(const abi::Siginfo& info, int tid)
         kill_all(kSigKill);
         return true;
     }
+    // Linux's prepare_signal: SIGCONT continues the process (whether or
+    // not it is blocked or ignored) and drops pending stops; a stop
+    // signal drops a pending SIGCONT.
+    constexpr int kStops[] = { kSigStop, kSigTstp, kSigTtin, kSigTtou };
+    if (signo == kSigCont) {
+        for (int stop : kStops) {
+            m_shared_pending.discard(stop);
+            for (Thread* t : m_threads)
+                t->pending_locked().discard(stop);
+        }
+        if (m_stopped) {
+            m_stopped = false;
+            m_job_report = JobReport::Continued;
+            for (Thread* t : m_threads)
+                t->wake_from_wait_locked();
+            lock.unlock();
+            notify_parent_job(kCldContinued, kSigCont);
+            lock.lock();
+        }
+    } else if (std::find(std::begin(kStops), std::end(kStops), signo) != std::end(kStops)) {
+        m_shared_pending.discard(kSigCont);
+        for (Thread* t : m_threads)
+            t->pending_locked().discard(kSigCont);
+    }
     // Ignored signals are dropped unless blocked (Linux: sig_ignored, which
     // for a process looks at its first thread).
     if (ignores_locked(signo)) {
@@ -224,6 +248,38 @@ bool Process::send_signal(const abi::Siginfo& info, int tid)
         }
     }
     return true;
+}
+
+void Process::group_stop(int signo)
+{
+    {
+        std::lock_guard lock(m_signal_lock);
+        if (m_dying || m_stopped)
+            return;
+        m_stopped = true;
+        m_stop_signo = signo;
+        m_job_report = JobReport::Stopped;
+        for (Thread* t : m_threads)
+            t->signal_wake();
+    }
+    notify_parent_job(kCldStopped, signo);
+}
+
+void Process::notify_parent_job(int code, int status)
+{
+    RefPtr<Process> parent;
+    {
+        std::lock_guard tree(m_kernel.tree_lock());
+        parent = RefPtr<Process>(m_parent);
+    }
+    if (!parent)
+        return;
+    if (!(parent->sigaction(kSigChld).flags & SA_NOCLDSTOP)) {
+        abi::Siginfo info = make_siginfo(kSigChld, code, m_pid, creds().uid);
+        info.chld.status = status;
+        parent->send_signal(info);
+    }
+    parent->notify_child_event();
 }
 
 void Process::kill_all(int wait_status)
@@ -463,7 +519,14 @@ void Thread::signal_wake()
 bool Thread::has_deliverable_locked()
 {
     u64 pending = m_pending.pending() | m_process->shared_pending_locked().pending();
-    return (pending & ~signal_mask) || m_process->dying();
+    // A group stop ends blocking calls too: they restart once continued.
+    return (pending & ~signal_mask) || m_process->dying() || m_process->stopped_locked();
+}
+
+void Thread::wait_while_stopped()
+{
+    std::unique_lock lock(m_process->signal_lock());
+    m_signal_cv.wait(lock, [&] { return !m_process->stopped_locked() || m_process->dying(); });
 }
 
 namespace {
@@ -502,9 +565,18 @@ void Thread::deliver_signals()
             case DefaultAction::Ignore:
             case DefaultAction::Continue:
                 continue;
-            case DefaultAction::Stop:
-                kernel().log_once("stop signals", "stop signals (SIGSTOP, SIGTSTP, ...) need job control, not there yet: ignored");
+            case DefaultAction::Stop: {
+                // Terminal stops in an orphaned group are dropped (nobody
+                // would continue them); SIGSTOP always stops.
+                bool orphaned = false;
+                if (signo != kSigStop) {
+                    std::lock_guard tree(kernel().tree_lock());
+                    orphaned = kernel().pgrp_orphaned_locked(m_process->pgid_locked());
+                }
+                if (!orphaned)
+                    m_process->group_stop(signo);
                 continue;
+            }
             case DefaultAction::Terminate:
             case DefaultAction::Core:
                 die(signo);
@@ -557,7 +629,9 @@ void Thread::run()
     m_process->add_thread(*this);
     platform::FaultInfo fault;
     while (!exiting()) {
+        wait_while_stopped();
         deliver_signals();
+        wait_while_stopped();
         if (exiting())
             break;
         // A signal sent from now on interrupts the guest code; one sent

@@ -73,6 +73,18 @@ public:
     // PR_SET_CHILD_SUBREAPER.
     std::atomic<bool> child_subreaper { false };
 
+    // Job control (Linux's group stop). Stops every thread of the process
+    // at its next return to guest code, tells the parent (SIGCHLD with
+    // CLD_STOPPED unless SA_NOCLDSTOP, wait with WUNTRACED).
+    void group_stop(int signo);
+    bool stopped_locked() const { return m_stopped; }
+    // What wait(2) may report once: a stop (WUNTRACED) or a continue
+    // (WCONTINUED). Under signal_lock().
+    enum class JobReport { None, Stopped, Continued };
+    JobReport job_report_locked() const { return m_job_report; }
+    int stop_signal_locked() const { return m_stop_signo; }
+    void consume_job_report_locked() { m_job_report = JobReport::None; }
+
     // A child changed state: wake this process's threads that wait(2).
     void notify_child_event();
     u64 child_events_locked() const { return m_child_events; }
@@ -172,6 +184,11 @@ private:
     bool m_zombie { false };
     std::atomic<bool> m_did_exec { false };
     u64 m_child_events { 0 }; // guarded by m_signal_lock
+    bool m_stopped { false };  // guarded by m_signal_lock
+    int m_stop_signo { 0 };
+    JobReport m_job_report { JobReport::None };
+    // Tells the parent of a stop or continue (SIGCHLD unless SA_NOCLDSTOP).
+    void notify_parent_job(int code, int status);
     bool m_vfork_released { false };
     platform::CpuUsage m_past_usage, m_children_usage; // guarded by m_lock
     std::optional<platform::CpuUsage> m_final_usage;
@@ -241,6 +258,8 @@ public:
         return wait_until(deadline, [] { return false; });
     }
     void wake_from_wait();
+    // Parks the thread while its process is stopped (job control).
+    void wait_while_stopped();
     // wake_from_wait() with the process's signal_lock() held.
     void wake_from_wait_locked() { m_signal_cv.notify_all(); }
     // This thread alone ends (exit(2) with other threads left).
