@@ -16,6 +16,7 @@ struct RunOptions {
     std::string cwd;
     bool debuggable { false };
     bool unsafe_no_sandbox { false };
+    int pids_max { 4096 };
     std::vector<std::string> command;
 };
 

@@ -71,6 +71,10 @@ void add_run_options(CLI::App& app, RunOptions& o)
     app.add_option("--hostname", o.hostname, "The guest's host name (uname nodename)")->capture_default_str();
     app.add_option("--kernel-release", o.kernel_release, "The kernel release the guest sees (uname -r)")->capture_default_str();
     app.add_option("--cwd", o.cwd, "Guest working directory (default: the current directory, or /)");
+    app.add_option("--pids-max", o.pids_max,
+                   "Most guest tasks (processes and threads) at once; fork and clone fail with EAGAIN beyond")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1 << 22));
     app.add_flag("--debuggable", o.debuggable, "Keep the kernel process dumpable so gdb and perf can attach");
     app.add_flag("--unsafe-no-sandbox", o.unsafe_no_sandbox,
                  "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
@@ -156,6 +160,7 @@ int run(RunOptions& o)
     options.uid = getuid();
     options.gid = getgid();
     options.strace_fd = strace_fd;
+    options.pids_max = o.pids_max;
     options.cwd = cwd;
     kernel::Kernel kernel(options, std::move(*platform), rootfs->root);
     if (auto r = kernel::mount_procfs(kernel, rootfs->root); !r)

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,6 +196,28 @@ void Kernel::reap_locked(Process& parent, Process& child)
     child.set_parent_locked(nullptr);
     std::lock_guard lock(m_lock);
     m_processes.erase(child.pid());
+}
+
+KResult<void> Kernel::check_task_limits(Thread& creator)
+{
+    {
+        std::lock_guard lock(m_tasks_lock);
+        if (m_live_tasks >= m_options.pids_max) {
+            log_once("pids-max", fmt::format("fork/clone: the guest has --pids-max={} tasks: EAGAIN", m_options.pids_max));
+            return err(Errno::AGAIN);
+        }
+    }
+    auto creds = creator.process().creds();
+    if (creds.euid == 0)
+        return {};
+    u64 limit = creator.process().rlimit(RLIMIT_NPROC).cur;
+    u64 count = 0;
+    for (auto& p : processes())
+        if (p->creds().uid == creds.uid)
+            count += p->thread_count();
+    if (count >= limit)
+        return err(Errno::AGAIN);
+    return {};
 }
 
 void Kernel::start_task(Thread* thread)

@@ -21,6 +21,7 @@ struct KernelOptions {
     u32 uid { 0 }, gid { 0 };
     std::string cwd { "/" }; // of the first process
     int strace_fd { -1 }; // host fd for --strace output, -1 when off
+    int pids_max { 4096 }; // guest tasks at once (--pids-max)
 };
 
 class Kernel {
@@ -68,6 +69,9 @@ public:
     // Runs `thread` on a task thread of its own until it exits; the kernel
     // does not end before every task thread has.
     void start_task(Thread* thread);
+    // fork/clone's limits: --pids-max for the guest, RLIMIT_NPROC for
+    // the caller's real uid (not for root, which has CAP_SYS_RESOURCE).
+    KResult<void> check_task_limits(Thread& creator);
 
 private:
     KernelOptions m_options;

@@ -214,9 +214,17 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     auto stack = TRY(exec::build_initial_stack(stack_top, argv, envp, aux, execfn, random, stack_limit.cur));
     TRY(mm->copy_out(stack.sp, stack.bytes));
 
-    // The point of no return: the new image replaces the old one.
-    platform::Context& context = mm->address_space().main_context();
+    // The point of no return: the new image replaces the old one. Other
+    // threads end first (Linux's de_thread); the caller takes the
+    // leader's tid. Its own robust futexes and clear_child_tid are
+    // handled as Linux's exec_mm_release.
     Process& process = t.process();
+    process.kill_other_threads(t);
+    t.set_tid(process.pid());
+    t.release_robust_futexes();
+    if (t.clear_child_tid && copy_out(t, t.clear_child_tid, u32 { 0 }))
+        kernel.futexes().wake(t.mm().futex_key(t.clear_child_tid, true), 1, ~0U);
+    platform::Context& context = mm->address_space().main_context();
     if (!process.mm_borrowed)
         process.retire_mm_usage();
     process.set_mm(mm);

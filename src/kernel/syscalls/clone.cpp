@@ -57,6 +57,7 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
     if (a.flags & ~(kThreadFlags | kThreadOptions | CSIGNAL))
         return err(Errno::INVAL);
 
+    TRY(t.kernel().check_task_limits(t));
     int tid = t.kernel().allocate_pid();
     auto* context = TRY(t.mm().address_space().create_thread(t.context()));
     auto* thread = new Thread(RefPtr<Process>(&t.process()), tid);
@@ -98,6 +99,7 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     if (a.flags & CLONE_PARENT && t.process().pid() == 1)
         return err(Errno::INVAL); // Linux: init may not make siblings
 
+    TRY(k.check_task_limits(t));
     // The FPU state of the forking thread: the child's first, or the
     // vfork parent's when it resumes.
     auto fpu = TRY(t.context().fpu_state());

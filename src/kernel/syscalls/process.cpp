@@ -399,10 +399,6 @@ static KResult<std::vector<std::string>> copy_string_array(Thread& t, GuestAddr 
 
 KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr envp)
 {
-    if (t.process().thread_count() > 1) {
-        t.kernel().log_once("execve threads", "execve: from a process with several threads not supported yet: ENOSYS");
-        return err(Errno::NOSYS);
-    }
     auto p = TRY(copy_path(t, path));
     auto args = TRY(copy_string_array(t, argv));
     auto env = TRY(copy_string_array(t, envp));

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -328,6 +329,10 @@ void Process::remove_thread(Thread& t)
         for (auto& child : orphaned)
             child->send_parent_death_signal(*this);
     }
+    {
+        std::lock_guard lock(m_signal_lock);
+        m_threads_gone.notify_all(); // kill_other_threads counts them
+    }
     if (last) {
         kill_all((t.exit_code() & 0xff) << 8); // keeps a status already set
         if (!m_shares_fds)
@@ -353,6 +358,15 @@ usize Process::thread_count()
 {
     std::lock_guard lock(m_signal_lock);
     return m_threads.size();
+}
+
+void Process::kill_other_threads(Thread& survivor)
+{
+    std::unique_lock lock(m_signal_lock);
+    for (Thread* t : m_threads)
+        if (t != &survivor)
+            t->kill_for_exec();
+    m_threads_gone.wait(lock, [&] { return std::ranges::all_of(m_threads, [&](Thread* t) { return t == &survivor; }); });
 }
 
 void Process::wait_threads_gone()
@@ -509,6 +523,48 @@ void Thread::exit_thread(int code)
     m_exiting = true;
 }
 
+void Thread::kill_for_exec()
+{
+    m_exiting = true;
+    signal_wake();
+}
+
+void Thread::release_robust_futexes()
+{
+    // struct robust_list_head { next; long futex_offset; list_op_pending; }
+    constexpr u32 kOwnerDied = 0x40000000, kWaiters = 0x80000000, kTidMask = 0x3fffffff;
+    constexpr int kListLimit = 2048; // ROBUST_LIST_LIMIT
+    if (!robust_list)
+        return;
+    auto head = copy_in<std::array<u64, 3>>(*this, robust_list);
+    if (!head)
+        return;
+    i64 offset = static_cast<i64>((*head)[1]);
+    auto release = [&](u64 entry) {
+        // The low bit marks a PI futex; the word is at entry + offset.
+        u64 uaddr = (entry & ~u64 { 1 }) + static_cast<u64>(offset);
+        auto word = copy_in<u32>(*this, uaddr);
+        if (!word || (*word & kTidMask) != static_cast<u32>(m_tid))
+            return;
+        if (!copy_out(*this, uaddr, (*word & kWaiters) | kOwnerDied))
+            return;
+        if (*word & kWaiters)
+            kernel().futexes().wake(mm().futex_key(uaddr, true), 1, ~0U);
+    };
+    u64 pending = (*head)[2];
+    u64 entry = (*head)[0];
+    for (int i = 0; i < kListLimit && entry != robust_list; i++) {
+        auto next = copy_in<u64>(*this, entry & ~u64 { 1 });
+        if (!next)
+            break;
+        if (entry != pending)
+            release(entry);
+        entry = *next;
+    }
+    if (pending)
+        release(pending);
+}
+
 void Thread::signal_wake()
 {
     m_signal_cv.notify_all();
@@ -520,7 +576,7 @@ bool Thread::has_deliverable_locked()
 {
     u64 pending = m_pending.pending() | m_process->shared_pending_locked().pending();
     // A group stop ends blocking calls too: they restart once continued.
-    return (pending & ~signal_mask) || m_process->dying() || m_process->stopped_locked();
+    return (pending & ~signal_mask) || m_process->dying() || m_process->stopped_locked() || m_exiting;
 }
 
 void Thread::wait_while_stopped()
@@ -666,6 +722,7 @@ void Thread::run()
     if (!m_process->dying() && !borrowed_context) {
         // This thread alone ends: its host thread goes, and whoever waits
         // for it (pthread_join) learns it from clear_child_tid.
+        release_robust_futexes();
         context().exit_thread();
         if (clear_child_tid && copy_out(*this, clear_child_tid, u32 { 0 }))
             kernel().futexes().wake(mm().futex_key(clear_child_tid, true), 1, ~0U);

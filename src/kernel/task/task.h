@@ -153,6 +153,8 @@ public:
     usize thread_count();
     // Blocks until every thread of the process is gone.
     void wait_threads_gone();
+    // execve: ends every other thread and waits until they are gone.
+    void kill_other_threads(Thread& survivor);
 
     // ITIMER_REAL (alarm, setitimer), guarded by lock(): the timer
     // service's id, the deadline (none: disarmed) and the period.
@@ -219,6 +221,8 @@ public:
     Process& process() { return *m_process; }
     Kernel& kernel() { return m_process->kernel(); }
     int tid() const { return m_tid; }
+    // execve from a non-leader thread: it takes the leader's tid.
+    void set_tid(int tid) { m_tid = tid; }
     platform::Registers& regs() { return m_regs; }
     platform::Context& context() { return *m_context; }
     void set_context(platform::Context& c) { m_context = &c; }
@@ -264,6 +268,12 @@ public:
     void wake_from_wait_locked() { m_signal_cv.notify_all(); }
     // This thread alone ends (exit(2) with other threads left).
     void exit_thread(int code);
+    // execve in another thread: this one ends at once, without running
+    // signal handlers (Linux's de_thread).
+    void kill_for_exec();
+    // Linux's exit_robust_list: futexes this thread held in its robust
+    // list get FUTEX_OWNER_DIED and a waiter woken.
+    void release_robust_futexes();
     int exit_code() const { return m_exit_code; }
     // rt_sigsuspend: the mask in force until a handler has been set up.
     std::optional<u64> saved_mask;
@@ -286,10 +296,10 @@ private:
     void die(int signo);
 
     RefPtr<Process> m_process;
-    int m_tid;
+    std::atomic<int> m_tid;
     platform::Context* m_context { nullptr };
     platform::Registers m_regs;
-    bool m_exiting { false };
+    std::atomic<bool> m_exiting { false };
     int m_exit_code { 0 };
     SignalQueue m_pending;
     std::atomic<bool> m_in_guest { false };
