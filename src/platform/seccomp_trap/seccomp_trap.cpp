@@ -154,11 +154,20 @@ KResult<std::unique_ptr<SeccompTrapPlatform>> SeccompTrapPlatform::create()
     ev.data.fd = platform->m_monitor_wakeup.get();
     TRY(host::check_void(epoll_ctl(platform->m_epoll.get(), EPOLL_CTL_ADD, ev.data.fd, &ev)));
     platform->m_monitor = std::thread([p = platform.get()] { p->monitor_loop(); });
+    platform->m_pool_filler = std::thread([p = platform.get()] { p->pool_loop(); });
     return platform;
 }
 
 SeccompTrapPlatform::~SeccompTrapPlatform()
 {
+    {
+        std::lock_guard lock(m_pool_lock);
+        m_stopping = true;
+    }
+    m_pool_cv.notify_all();
+    if (m_pool_filler.joinable())
+        m_pool_filler.join();
+    m_pool.clear();
     u64 one = 1;
     [[maybe_unused]] auto n = ::write(m_monitor_wakeup.get(), &one, sizeof one);
     if (m_monitor.joinable())
@@ -226,7 +235,41 @@ KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
     return stub;
 }
 
+void SeccompTrapPlatform::pool_loop()
+{
+    std::unique_lock lock(m_pool_lock);
+    for (;;) {
+        m_pool_cv.wait(lock, [&] { return m_stopping || m_pool.size() < kPoolSize; });
+        if (m_stopping)
+            return;
+        lock.unlock();
+        auto stub = spawn_stub();
+        lock.lock();
+        if (!stub) {
+            // Try again when the next one is taken (the error shows there).
+            m_pool_cv.wait(lock, [&] { return m_stopping || m_pool.empty(); });
+            continue;
+        }
+        m_pool.push_back(std::move(*stub));
+    }
+}
+
 KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space()
+{
+    {
+        std::lock_guard lock(m_pool_lock);
+        if (!m_pool.empty()) {
+            auto stub = std::move(m_pool.back());
+            m_pool.pop_back();
+            m_pool_cv.notify_all();
+            return std::unique_ptr<AddressSpace>(std::move(stub));
+        }
+    }
+    m_pool_cv.notify_all();
+    return std::unique_ptr<AddressSpace>(TRY(spawn_stub()));
+}
+
+KResult<std::unique_ptr<StubProcess>> SeccompTrapPlatform::spawn_stub()
 {
     auto fresh = TRY(prepare_stub());
     SpawnArgs args { fresh.stub_end.get(), fresh.memfd.get(), m_stub_image.get() };
@@ -244,7 +287,7 @@ KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space
     if (!static_cast<SeccompContext&>(stub->main_context()).wait_until_started())
         return err(Errno::AGAIN);
     stub->read_startup_info();
-    return std::unique_ptr<AddressSpace>(std::move(stub));
+    return stub;
 }
 
 // ---- a stub process ----

@@ -11,6 +11,7 @@
 #include "platform/context.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -47,11 +48,21 @@ public:
 private:
     SeccompTrapPlatform() = default;
     void monitor_loop();
+    // A new stub, started and stopped before its first guest instruction.
+    KResult<std::unique_ptr<StubProcess>> spawn_stub();
+    // Keeps kPoolSize stubs ready, so that execve does not wait for one.
+    void pool_loop();
 
     host::Fd m_stub_image; // sealed memfd holding umk-stub
     host::Fd m_epoll;
     host::Fd m_monitor_wakeup; // eventfd: stop the monitor
     std::thread m_monitor;
+    static constexpr usize kPoolSize = 2;
+    std::mutex m_pool_lock;
+    std::condition_variable m_pool_cv;
+    std::vector<std::unique_ptr<StubProcess>> m_pool; // guarded by m_pool_lock
+    bool m_stopping { false };                        // guarded by m_pool_lock
+    std::thread m_pool_filler;
     std::mutex m_stubs_lock;
     std::unordered_map<int, StubProcess*> m_stubs; // by pidfd
 };
