@@ -78,6 +78,11 @@ public:
     // While stopped: ends this thread's host thread (the kernel is done
     // with it). Returns once it is gone.
     virtual void exit_thread() = 0;
+
+    // sched_setaffinity/getaffinity of the host thread that runs it
+    // (a CPU mask in the kernel's format, whole longs).
+    virtual KResult<void> set_cpu_affinity(std::span<const u8> mask) = 0;
+    virtual KResult<std::vector<u8>> cpu_affinity() = 0;
 };
 
 // A file mapping needs a host fd; the platform hands it to the guest's

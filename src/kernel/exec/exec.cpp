@@ -8,6 +8,7 @@
 #include "platform/seccomp_trap/layout.h"
 
 #include <fcntl.h>
+#include <sys/personality.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -35,7 +36,7 @@ u64 random_u64()
 }
 
 // `bits` bits of page-granular randomness, as Linux's mmap_rnd_bits.
-u64 random_pages(int bits) { return (random_u64() & ((1ULL << bits) - 1)) * kPageSize; }
+u64 random_bits(int bits) { return (random_u64() & ((1ULL << bits) - 1)) * kPageSize; }
 
 int prot_of(u32 elf_prot)
 {
@@ -167,6 +168,9 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
 
     auto stack_limit = t.process().rlimit(RLIMIT_STACK);
     u64 stack_size = std::clamp<u64>(stack_limit.cur, 128 * 1024, 1ULL << 30);
+    // personality(ADDR_NO_RANDOMIZE): the layout without random offsets.
+    bool randomize = !(t.process().personality.load() & ADDR_NO_RANDOMIZE);
+    auto random_pages = [&](int bits) { return randomize ? random_bits(bits) : u64 { 0 }; };
     u64 stack_top = page_round_down(kTaskSize - random_pages(22));
     mm->set_mmap_base(page_round_down(stack_top - std::max(stack_size, kStackGap) - random_pages(28)));
 

@@ -57,6 +57,8 @@ public:
     KResult<void> msync(u64 addr, u64 length, int flags);
     u64 brk(u64 new_brk);
     FutexKey futex_key(u64 addr, bool shared);
+    // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED was called.
+    std::atomic<bool> membarrier_registered { false };
     // fork(2): a copy-on-write copy in a new host process.
     KResult<RefPtr<MemoryManager>> fork();
     void set_brk_start(u64 start);

@@ -298,28 +298,6 @@ KResult<u64> sys_sysinfo(Thread& t, GuestAddr buf)
     return 0;
 }
 
-KResult<u64> sys_sched_getaffinity(Thread& t, int pid, u32 size, GuestAddr mask)
-{
-    if (pid != 0 && pid != t.tid())
-        return err(Errno::SRCH);
-    cpu_set_t host;
-    CPU_ZERO(&host);
-    sched_getaffinity(0, sizeof host, &host);
-    // The kernel's cpumask size: nr_cpu_ids bits, in whole longs.
-    usize cpus = static_cast<usize>(sysconf(_SC_NPROCESSORS_CONF));
-    usize bytes = ((cpus + 63) / 64) * 8;
-    if (size < bytes || (size & 7))
-        return err(Errno::INVAL);
-    TRY(t.mm().copy_out(mask.value, std::span(reinterpret_cast<const u8*>(&host), bytes)));
-    return bytes;
-}
-
-KResult<u64> sys_sched_yield(Thread&)
-{
-    sched_yield();
-    return 0;
-}
-
 KResult<u64> sys_umask(Thread& t, u32 mask)
 {
     std::lock_guard lock(t.process().lock());

@@ -65,11 +65,13 @@ KResult<Waited> do_wait(Thread& t, WaitQuery q)
             std::lock_guard lock(self.signal_lock());
             seen = self.child_events_locked();
         }
+        // Copy: reaping edits the list. Outlives the lock: the last
+        // reference to a reaped child tears down its host process.
+        std::vector<RefPtr<Process>> children;
         {
             std::lock_guard tree(k.tree_lock());
             bool any = false;
-            // Copy: reaping edits the list.
-            auto children = self.children_locked();
+            children = self.children_locked();
             for (auto& child : children) {
                 if (!eligible(*child, q))
                     continue;

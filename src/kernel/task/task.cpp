@@ -45,6 +45,8 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
     child->m_fds = share_fds ? parent.m_fds : parent.m_fds->clone();
     child->m_shares_fds = parent.m_shares_fds = share_fds || parent.m_shares_fds;
     child->m_exit_signal = exit_signal;
+    child->nice = parent.nice.load();
+    child->personality = parent.personality.load();
     child->m_did_exec = false;
     return child;
 }

@@ -70,6 +70,9 @@ public:
     // PR_SET_PDEATHSIG: sent when the thread that forked it (or the whole
     // parent) goes. Not inherited by fork; kept across execve.
     std::atomic<int> pdeath_signal { 0 };
+    // setpriority(2)'s nice value; personality(2). Inherited by fork.
+    std::atomic<int> nice { 0 };
+    std::atomic<u32> personality { 0 };
     // PR_SET_CHILD_SUBREAPER.
     std::atomic<bool> child_subreaper { false };
 
@@ -281,6 +284,7 @@ public:
     // vfork: this thread runs on its parent thread's context (host
     // thread) until it execs or exits.
     bool borrowed_context { false };
+    std::atomic<int> sched_policy { 0 }; // SCHED_OTHER, BATCH or IDLE
     u64 clear_child_tid { 0 };
     u64 robust_list { 0 };
     u64 robust_list_len { 0 };

@@ -746,6 +746,22 @@ void SeccompContext::exit_thread()
         resume_and_wait(UMK_CMD_EXIT_THREAD); // returns when the host wrote GONE
 }
 
+KResult<void> SeccompContext::set_cpu_affinity(std::span<const u8> mask)
+{
+    // Our tid namespace is the stubs': the host tid names this thread.
+    if (sched_setaffinity(m_host_tid, mask.size(), reinterpret_cast<const cpu_set_t*>(mask.data())) != 0)
+        return err(host::errno_from_host(errno));
+    return {};
+}
+
+KResult<std::vector<u8>> SeccompContext::cpu_affinity()
+{
+    std::vector<u8> mask(sizeof(cpu_set_t));
+    if (sched_getaffinity(m_host_tid, mask.size(), reinterpret_cast<cpu_set_t*>(mask.data())) != 0)
+        return err(host::errno_from_host(errno));
+    return mask;
+}
+
 KResult<int> SeccompContext::clone_thread(unsigned index)
 {
     m_slot.clone_index = index;

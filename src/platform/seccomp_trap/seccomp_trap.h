@@ -77,6 +77,8 @@ public:
     void set_fpu_state(std::vector<u8> image) override;
     void reset_fpu_state() override;
     void exit_thread() override;
+    KResult<void> set_cpu_affinity(std::span<const u8> mask) override;
+    KResult<std::vector<u8>> cpu_affinity() override;
 
     unsigned index() const { return m_index; }
     int host_tid() const { return m_host_tid; }

@@ -458,7 +458,7 @@ static void build_op_filter(void)
     f[n++] = LD_ABS(OFF_NR);
     static const u32 plain[] = { __NR_close, __NR_recvmsg, __NR_futex, __NR_sendmsg, __NR_dup3,
                                  __NR_set_tid_address, __NR_rt_sigprocmask, __NR_sigaltstack, __NR_seccomp,
-                                 __NR_rt_sigreturn, __NR_sched_yield, __NR_exit };
+                                 __NR_rt_sigreturn, __NR_sched_yield, __NR_exit, __NR_membarrier };
     for (unsigned i = 0; i < sizeof plain / sizeof plain[0]; i++)
         f[n++] = JEQ(plain[i], TO_ALLOW, 0);
     /* a fork child's (and its threads') first trap */
@@ -601,6 +601,8 @@ static void map_control_region(void)
  * it must not inherit), the guest filter, then the first trap. */
 __attribute__((noreturn)) static void become_guest(void)
 {
+    /* The kernel's membarrier(2) for the guest reaches us this way. */
+    sys2(__NR_membarrier, 4 /* MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED */, 0);
     build_op_filter();
     if (umk_clone_op_thread() < 0)
         die("op thread");

@@ -1,0 +1,295 @@
+// Scheduling: affinity, nice values, policies, sched_yield, getcpu,
+// membarrier, personality. Linux: kernel/sched/core.c, kernel/sys.c,
+// kernel/sched/membarrier.c, kernel/exec_domain.c.
+#include "kernel/syscalls/handlers.h"
+
+#include "host/result.h"
+
+#include <linux/membarrier.h>
+#include <sched.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace umk::kernel {
+
+namespace {
+
+// The thread `tid` names (0: the caller), and its process.
+struct Target {
+    RefPtr<Process> process;
+    Thread* thread;
+};
+
+KResult<Target> thread_by_tid(Thread& t, int tid)
+{
+    if (tid < 0)
+        return err(Errno::INVAL);
+    if (tid == 0 || tid == t.tid())
+        return Target { RefPtr<Process>(&t.process()), &t };
+    auto p = t.kernel().find_thread_group(tid);
+    if (!p)
+        return err(Errno::SRCH);
+    std::lock_guard lock(p->signal_lock());
+    Thread* thread = p->find_thread_locked(tid);
+    if (!thread)
+        return err(Errno::SRCH);
+    return Target { p, thread };
+}
+
+// The kernel's cpumask size: nr_cpu_ids bits, in whole longs.
+usize cpumask_bytes()
+{
+    usize cpus = static_cast<usize>(sysconf(_SC_NPROCESSORS_CONF));
+    return ((cpus + 63) / 64) * 8;
+}
+
+// Linux's set_one_prio permission: the same owner, or CAP_SYS_NICE.
+bool may_renice(Thread& t, Process& target)
+{
+    auto me = t.process().creds();
+    auto them = target.creds();
+    return me.euid == 0 || me.euid == them.uid || me.euid == them.euid;
+}
+
+} // namespace
+
+KResult<u64> sys_sched_getaffinity(Thread& t, int tid, u32 size, GuestAddr mask)
+{
+    usize bytes = cpumask_bytes();
+    if (size < bytes || (size & 7))
+        return err(Errno::INVAL);
+    auto target = TRY(thread_by_tid(t, tid));
+    auto host = TRY(target.thread->context().cpu_affinity());
+    host.resize(std::max(host.size(), bytes));
+    TRY(t.mm().copy_out(mask.value, std::span(host.data(), bytes)));
+    return bytes;
+}
+
+KResult<u64> sys_sched_setaffinity(Thread& t, int tid, u32 size, GuestAddr mask)
+{
+    std::vector<u8> wanted(std::max<usize>(size, 8) > 8192 ? 8192 : std::max<usize>(size, 8));
+    TRY(t.mm().copy_in(mask.value, std::span(wanted.data(), std::min<usize>(size, wanted.size()))));
+    auto target = TRY(thread_by_tid(t, tid));
+    if (!may_renice(t, *target.process))
+        return err(Errno::PERM);
+    // Only CPUs this machine has count; none of them is EINVAL.
+    std::vector<u8> mask_bytes(sizeof(cpu_set_t));
+    std::copy_n(wanted.begin(), std::min(wanted.size(), mask_bytes.size()), mask_bytes.begin());
+    cpu_set_t online;
+    CPU_ZERO(&online);
+    sched_getaffinity(0, sizeof online, &online);
+    bool any = false;
+    for (usize cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        any |= ((mask_bytes[cpu / 8] >> (cpu % 8)) & 1) && CPU_ISSET(cpu, &online);
+    if (!any)
+        return err(Errno::INVAL);
+    TRY(target.thread->context().set_cpu_affinity(mask_bytes));
+    return 0;
+}
+
+KResult<u64> sys_sched_yield(Thread&)
+{
+    sched_yield();
+    return 0;
+}
+
+// Nice values live in the process (Linux keeps them per thread; with
+// PRIO_PROCESS they name the thread group leader's).
+KResult<u64> sys_getpriority(Thread& t, int which, int who)
+{
+    int best = 21; // nice values 19 .. -20 come back as 1 .. 40
+    for (auto& p : t.kernel().processes()) {
+        bool match = false;
+        switch (which) {
+        case PRIO_PROCESS:
+            match = who == 0 ? p.get() == &t.process() : p->pid() == who;
+            break;
+        case PRIO_PGRP:
+            match = p->pgid() == (who == 0 ? t.process().pgid() : who);
+            break;
+        case PRIO_USER:
+            match = p->creds().uid == (who == 0 ? t.process().creds().uid : static_cast<u32>(who));
+            break;
+        default:
+            return err(Errno::INVAL);
+        }
+        if (match && !p->zombie_unlocked())
+            best = std::min(best, p->nice.load());
+    }
+    if (best == 21)
+        return err(Errno::SRCH);
+    return static_cast<u64>(20 - best);
+}
+
+KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval)
+{
+    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
+        return err(Errno::INVAL);
+    niceval = std::clamp(niceval, -20, 19);
+    bool found = false;
+    for (auto& p : t.kernel().processes()) {
+        bool match = false;
+        if (which == PRIO_PROCESS)
+            match = who == 0 ? p.get() == &t.process() : p->pid() == who;
+        else if (which == PRIO_PGRP)
+            match = p->pgid() == (who == 0 ? t.process().pgid() : who);
+        else
+            match = p->creds().uid == (who == 0 ? t.process().creds().uid : static_cast<u32>(who));
+        if (!match || p->zombie_unlocked())
+            continue;
+        found = true;
+        if (!may_renice(t, *p))
+            return err(Errno::PERM);
+        // Raising priority (a lower nice value) needs CAP_SYS_NICE.
+        if (niceval < p->nice.load() && t.process().creds().euid != 0)
+            return err(Errno::ACCES);
+        p->nice = niceval;
+    }
+    return found ? KResult<u64>(0) : err(Errno::SRCH);
+}
+
+// Policies: umk threads are host threads under SCHED_OTHER; OTHER, BATCH
+// and IDLE are kept (and reported), real-time ones are refused.
+KResult<u64> sys_sched_getscheduler(Thread& t, int pid)
+{
+    auto target = TRY(thread_by_tid(t, pid));
+    return static_cast<u64>(target.thread->sched_policy);
+}
+
+KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr param)
+{
+    if (param.null())
+        return err(Errno::INVAL);
+    int priority = TRY(copy_in<int>(t, param.value));
+    auto target = TRY(thread_by_tid(t, pid));
+    int base = policy & ~SCHED_RESET_ON_FORK;
+    switch (base) {
+    case SCHED_OTHER:
+    case SCHED_BATCH:
+    case SCHED_IDLE:
+        if (priority != 0)
+            return err(Errno::INVAL);
+        break;
+    case SCHED_FIFO:
+    case SCHED_RR:
+        if (priority < 1 || priority > 99)
+            return err(Errno::INVAL);
+        t.kernel().log_once("sched rt", "sched_setscheduler: real-time policies are not available in umk: EPERM");
+        return err(Errno::PERM);
+    default:
+        return err(Errno::INVAL);
+    }
+    if (!may_renice(t, *target.process))
+        return err(Errno::PERM);
+    target.thread->sched_policy = base;
+    return 0;
+}
+
+KResult<u64> sys_sched_getparam(Thread& t, int pid, GuestAddr param)
+{
+    TRY(thread_by_tid(t, pid));
+    TRY(copy_out(t, param.value, 0));
+    return 0;
+}
+
+KResult<u64> sys_sched_setparam(Thread& t, int pid, GuestAddr param)
+{
+    int priority = TRY(copy_in<int>(t, param.value));
+    auto target = TRY(thread_by_tid(t, pid));
+    if (priority != 0)
+        return err(Errno::INVAL);
+    if (!may_renice(t, *target.process))
+        return err(Errno::PERM);
+    return 0;
+}
+
+KResult<u64> sys_sched_get_priority_max(Thread&, int policy)
+{
+    switch (policy) {
+    case SCHED_FIFO:
+    case SCHED_RR:
+        return 99;
+    case SCHED_OTHER:
+    case SCHED_BATCH:
+    case SCHED_IDLE:
+        return 0;
+    }
+    return err(Errno::INVAL);
+}
+
+KResult<u64> sys_sched_get_priority_min(Thread&, int policy)
+{
+    switch (policy) {
+    case SCHED_FIFO:
+    case SCHED_RR:
+        return 1;
+    case SCHED_OTHER:
+    case SCHED_BATCH:
+    case SCHED_IDLE:
+        return 0;
+    }
+    return err(Errno::INVAL);
+}
+
+// getcpu(2): the CPU the calling kernel thread runs on now (the guest
+// thread's host thread waits meanwhile; both are this machine's CPUs).
+KResult<u64> sys_getcpu(Thread& t, GuestAddr cpu, GuestAddr node, u64)
+{
+    unsigned c = 0, n = 0;
+    syscall(SYS_getcpu, &c, &n, nullptr);
+    if (!cpu.null())
+        TRY(copy_out(t, cpu.value, c));
+    if (!node.null())
+        TRY(copy_out(t, node.value, n));
+    return 0;
+}
+
+// membarrier(2): every command by the host's MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+// which reaches every stub (each registers for it at start).
+KResult<u64> sys_membarrier(Thread& t, int cmd, u32 flags, int)
+{
+    constexpr int kSupported = MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED
+        | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED | MEMBARRIER_CMD_PRIVATE_EXPEDITED
+        | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+    if (flags)
+        return err(Errno::INVAL);
+    switch (cmd) {
+    case MEMBARRIER_CMD_QUERY:
+        return kSupported;
+    case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
+        return 0;
+    case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+        t.mm().membarrier_registered = true;
+        return 0;
+    case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+        if (!t.mm().membarrier_registered)
+            return err(Errno::PERM);
+        [[fallthrough]];
+    case MEMBARRIER_CMD_GLOBAL:
+    case MEMBARRIER_CMD_GLOBAL_EXPEDITED:
+        if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0)
+            return err(host::errno_from_host(errno));
+        return 0;
+    }
+    return err(Errno::INVAL);
+}
+
+// personality(2): PER_LINUX with its flags; ADDR_NO_RANDOMIZE turns off
+// umk's layout randomization at the next execve.
+KResult<u64> sys_personality(Thread& t, u32 persona)
+{
+    u32 old = t.process().personality.load();
+    if (persona == 0xffffffff)
+        return old;
+    if ((persona & PER_MASK) != PER_LINUX) {
+        t.kernel().log_once(fmt::format("personality {:#x}", persona & PER_MASK),
+                            fmt::format("personality: execution domain {:#x} not supported: EINVAL", persona & PER_MASK));
+        return err(Errno::INVAL);
+    }
+    t.process().personality = persona;
+    return old;
+}
+
+} // namespace umk::kernel
