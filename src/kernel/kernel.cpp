@@ -2,6 +2,7 @@
 
 #include "host/files.h"
 #include "kernel/exec/exec.h"
+#include "kernel/task/poll_hub.h"
 #include "kernel/tty/console.h"
 #include "kernel/vfs/path.h"
 
@@ -153,6 +154,7 @@ void Kernel::process_exited(Process& p)
     }
     if (reaper && reaper_gets_zombie)
         reaper->notify_child_event();
+    PollHub::the().notify(); // pidfds of this process poll readable
     for (auto& orphan : orphans)
         orphan->send_parent_death_signal(p);
     for (auto& q : hangup_targets) {

@@ -1,6 +1,7 @@
 // clone(2), fork(2), vfork(2), clone3(2). Linux: kernel/fork.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/task/pidfd.h"
 #include "platform/seccomp_trap/layout.h"
 
 #include <sched.h>
@@ -21,11 +22,12 @@ struct CloneArgs {
     u64 newsp;
     GuestAddr parent_tid, child_tid;
     u64 tls;
+    GuestAddr pidfd {}; // CLONE_PIDFD: where the new pidfd goes
 };
 
 constexpr u64 kProcessOptions = CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_FILES | CLONE_FS | CLONE_SYSVSEM
     | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_UNTRACED | CLONE_PTRACE
-    | CLONE_DETACHED;
+    | CLONE_DETACHED | CLONE_PIDFD;
 
 // What a new thread starts with: the creator's registers, rax 0, and the
 // stack, TLS and tid pointers clone asked for.
@@ -127,6 +129,14 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         if (auto* grandparent = parent->parent_locked())
             parent = grandparent;
     }
+    if (a.flags & CLONE_PIDFD) {
+        int fd = static_cast<int>(TRY(install_fd(t, make_pidfd(child, 0), true)));
+        if (auto r = copy_out(t, a.pidfd.value, fd); !r) {
+            (void)t.fds().close(fd);
+            delete thread;
+            return err(r.error());
+        }
+    }
     k.add_process(child, *parent);
     if (a.flags & CLONE_PARENT_SETTID)
         (void)copy_out(t, a.parent_tid.value, pid);
@@ -147,8 +157,11 @@ KResult<u64> do_clone(Thread& t, const CloneArgs& a)
         return err(Errno::PERM);
     if ((a.flags & CLONE_SIGHAND) && !(a.flags & CLONE_VM))
         return err(Errno::INVAL);
-    if (a.flags & CLONE_THREAD)
+    if (a.flags & CLONE_THREAD) {
+        if (a.flags & CLONE_PIDFD)
+            return err(Errno::INVAL);
         return clone_thread(t, a);
+    }
     if (a.flags & CLONE_SIGHAND) {
         t.kernel().log_once("clone sighand", "clone: CLONE_SIGHAND without CLONE_THREAD not supported: EINVAL");
         return err(Errno::INVAL);
@@ -160,7 +173,10 @@ KResult<u64> do_clone(Thread& t, const CloneArgs& a)
 
 KResult<u64> sys_clone(Thread& t, u64 flags, u64 newsp, GuestAddr parent_tid, GuestAddr child_tid, u64 tls)
 {
-    return do_clone(t, CloneArgs { flags, newsp, parent_tid, child_tid, tls });
+    // clone(2) puts the pidfd where the parent tid would go: not both.
+    if ((flags & CLONE_PIDFD) && (flags & CLONE_PARENT_SETTID))
+        return err(Errno::INVAL);
+    return do_clone(t, CloneArgs { flags, newsp, parent_tid, child_tid, tls, parent_tid });
 }
 
 // clone3(2): struct clone_args, versions 0 to 2 (64 to 88 bytes).
@@ -195,7 +211,7 @@ KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size)
     }
     u64 newsp = args.stack ? args.stack + args.stack_size : 0;
     return do_clone(t, CloneArgs { args.flags | args.exit_signal, newsp, GuestAddr { args.parent_tid },
-                                   GuestAddr { args.child_tid }, args.tls });
+                                   GuestAddr { args.child_tid }, args.tls, GuestAddr { args.pidfd } });
 }
 
 } // namespace umk::kernel

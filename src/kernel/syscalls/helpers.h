@@ -1,6 +1,7 @@
 #pragma once
 
-// Shared by the syscall family files: fd and path arguments.
+// Shared by the syscall family files: fd and path arguments, signal
+// permissions, pidfds.
 
 #include "kernel/syscalls/table.h"
 #include "kernel/vfs/path.h"
@@ -19,5 +20,9 @@ KResult<PathContext> path_context(Thread&, int dirfd);
 // itself (AT_EMPTY_PATH).
 KResult<RefPtr<Dentry>> lookup_at(Thread&, int dirfd, const std::string& path, Follow, bool empty_path);
 KResult<u64> install_fd(Thread&, RefPtr<File>, bool cloexec);
+// Linux's check_kill_permission (signal.cpp).
+bool may_signal(Thread&, Process& target, int signo);
+// The process a pidfd names (EBADF for other files; pidfd.cpp).
+KResult<RefPtr<Process>> process_of_pidfd(Thread&, int fd);
 
 } // namespace umk::kernel

@@ -18,21 +18,6 @@ KResult<void> check_signo(int signo, bool zero_ok)
     return {};
 }
 
-// Linux's check_kill_permission: root (CAP_KILL), a matching real or
-// effective uid, or SIGCONT within the session.
-bool may_signal(Thread& t, Process& target, int signo)
-{
-    if (&target == &t.process())
-        return true;
-    auto me = t.process().creds();
-    auto them = target.creds();
-    if (me.euid == 0)
-        return true;
-    if (me.euid == them.suid || me.euid == them.uid || me.uid == them.suid || me.uid == them.uid)
-        return true;
-    return signo == kSigCont && t.process().sid() == target.sid();
-}
-
 // kill(2)'s targets: a pid, a process group, or everyone but pid 1 and
 // the caller (-1).
 std::vector<RefPtr<Process>> kill_targets(Thread& t, int pid)
@@ -55,6 +40,21 @@ std::vector<RefPtr<Process>> kill_targets(Thread& t, int pid)
 }
 
 } // namespace
+
+// check_kill_permission: root (CAP_KILL), a matching real or
+// effective uid, or SIGCONT within the session.
+bool may_signal(Thread& t, Process& target, int signo)
+{
+    if (&target == &t.process())
+        return true;
+    auto me = t.process().creds();
+    auto them = target.creds();
+    if (me.euid == 0)
+        return true;
+    if (me.euid == them.suid || me.euid == them.uid || me.uid == them.suid || me.uid == them.uid)
+        return true;
+    return signo == kSigCont && t.process().sid() == target.sid();
+}
 
 KResult<u64> sys_rt_sigaction(Thread& t, int signo, GuestAddr act, GuestAddr oldact, u64 sigsetsize)
 {

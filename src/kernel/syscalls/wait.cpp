@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -188,7 +189,8 @@ KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 opti
         return err(Errno::INVAL);
     if (!(options & (WEXITED | WSTOPPED | WCONTINUED)))
         return err(Errno::INVAL);
-    WaitQuery q { idtype, id, options };
+    WaitQuery q { idtype, id, options, 0 };
+    bool nonblocking_pidfd = false;
     switch (idtype) {
     case P_ALL:
         q.id = kWaitAny;
@@ -203,11 +205,23 @@ KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 opti
         if (id == 0)
             q.id = t.process().pgid();
         break;
+    case P_PIDFD: {
+        auto p = TRY(process_of_pidfd(t, id));
+        q.idtype = P_PID;
+        q.id = p->pid();
+        // A non-blocking pidfd makes the wait non-blocking (EAGAIN).
+        if (TRY(t.fds().get(id))->flags() & O_NONBLOCK)
+            nonblocking_pidfd = true;
+        break;
+    }
     default:
-        // P_PIDFD comes with pidfds.
         return err(Errno::INVAL);
     }
+    if (nonblocking_pidfd)
+        q.options |= WNOHANG;
     auto w = TRY(do_wait(t, q));
+    if (nonblocking_pidfd && !w.pid && !(options & WNOHANG))
+        return err(Errno::AGAIN);
     if (!infop.null()) {
         abi::Siginfo info {};
         if (w.pid) {

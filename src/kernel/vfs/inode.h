@@ -87,6 +87,9 @@ public:
 
     // Identifies the file system for rename/link EXDEV checks.
     virtual const void* fs_id() const = 0;
+    // Files on Linux's anonymous inode ("pidfd", "eventfd", ...): what
+    // /proc/PID/fd shows as anon_inode:[NAME].
+    virtual std::optional<std::string> anon_name() const { return std::nullopt; }
 
     bool is_dir();
 };
