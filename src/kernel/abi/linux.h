@@ -155,6 +155,11 @@ struct Siginfo { // siginfo_t, 128 bytes
             u64 addr;
         } fault;
         struct {
+            u64 call_addr;
+            i32 syscall;
+            u32 arch;
+        } sys; // SIGSYS from seccomp
+        struct {
             i32 pid;
             u32 uid;
             i32 status;

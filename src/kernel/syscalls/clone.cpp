@@ -42,6 +42,9 @@ void start_like(Thread& t, Thread& child, const CloneArgs& a)
     if (a.flags & CLONE_SETTLS)
         regs[R::FS_BASE] = a.tls;
     child.signal_mask = t.signal_mask;
+    child.seccomp_mode = t.seccomp_mode;
+    child.seccomp_filter = t.seccomp_filter;
+    child.no_new_privs = t.no_new_privs;
     if (a.flags & CLONE_CHILD_CLEARTID)
         child.clear_child_tid = a.child_tid.value;
 }

@@ -22,6 +22,8 @@ KResult<RefPtr<Dentry>> lookup_at(Thread&, int dirfd, const std::string& path, F
 KResult<u64> install_fd(Thread&, RefPtr<File>, bool cloexec);
 // Linux's check_kill_permission (signal.cpp).
 bool may_signal(Thread&, Process& target, int signo);
+// prctl's seccomp and no_new_privs options (seccomp.cpp).
+KResult<u64> seccomp_prctl(Thread&, int option, u64 arg2, u64 arg3);
 // The process a pidfd names (EBADF for other files; pidfd.cpp).
 KResult<RefPtr<Process>> process_of_pidfd(Thread&, int fd);
 

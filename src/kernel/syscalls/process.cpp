@@ -306,7 +306,7 @@ KResult<u64> sys_umask(Thread& t, u32 mask)
     return old;
 }
 
-KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64, u64, u64)
+KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64, u64)
 {
     switch (option) {
     case PR_SET_NAME: {
@@ -331,7 +331,10 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64, u64, u64)
     case PR_SET_DUMPABLE:
         return arg2 <= 1 ? 0 : KResult<u64>(err(Errno::INVAL));
     case PR_GET_NO_NEW_PRIVS:
-        return 0;
+    case PR_SET_NO_NEW_PRIVS:
+    case PR_GET_SECCOMP:
+    case PR_SET_SECCOMP:
+        return seccomp_prctl(t, option, arg2, arg3);
     case PR_SET_PDEATHSIG:
         if (arg2 > static_cast<u64>(kSigMax))
             return err(Errno::INVAL);

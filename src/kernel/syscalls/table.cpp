@@ -146,6 +146,8 @@ constexpr Row kRows[] = {
     supported<sys_pidfd_open>(SYS_pidfd_open),
     supported<sys_pidfd_send_signal>(SYS_pidfd_send_signal),
     supported<sys_pidfd_getfd>(SYS_pidfd_getfd),
+    // seccomp.cpp
+    partial<sys_seccomp>(SYS_seccomp, "no user notification listeners; int $0x80 calls are not filtered (they fail with ENOSYS)"),
     // poll.cpp
     supported<sys_poll>(SYS_poll),
     supported<sys_ppoll>(SYS_ppoll),

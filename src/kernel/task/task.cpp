@@ -348,6 +348,14 @@ void Process::remove_thread(Thread& t)
     }
 }
 
+std::vector<int> Process::thread_ids_locked() const
+{
+    std::vector<int> ids;
+    for (Thread* t : m_threads)
+        ids.push_back(t->tid());
+    return ids;
+}
+
 Thread* Process::find_thread_locked(int tid)
 {
     for (Thread* t : m_threads)
@@ -456,7 +464,12 @@ void Thread::handle_syscall()
 
     const SyscallEntry& entry = syscall_entry(nr);
     KResult<u64> result = err(Errno::NOSYS);
-    if (entry.handler) {
+    std::optional<i64> filtered;
+    if (seccomp_mode && nr != UMK_COMPAT_SYSCALL)
+        filtered = seccomp_verdict(nr, args);
+    if (filtered) {
+        result = *filtered < 0 ? KResult<u64>(err(static_cast<Errno>(-*filtered))) : KResult<u64>(static_cast<u64>(*filtered));
+    } else if (entry.handler) {
         result = entry.handler(*this, args);
     } else if (nr != UMK_COMPAT_SYSCALL) {
         auto name = syscall_name(nr);
@@ -487,9 +500,15 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
 {
     // Linux's force_sig_fault: a blocked or ignored fault signal takes its
     // default action anyway.
-    int signo = fault.signo;
-    abi::Siginfo info = make_siginfo(signo, fault.code);
+    abi::Siginfo info = make_siginfo(fault.signo, fault.code);
     info.fault.addr = fault.address;
+    force_signal(info);
+    m_fault = fault;
+}
+
+void Thread::force_signal(const abi::Siginfo& info)
+{
+    int signo = info.si_signo;
     {
         std::lock_guard lock(m_process->signal_lock());
         auto action = m_process->sigaction_locked(signo);
@@ -503,7 +522,54 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
         }
         m_pending.push(info);
     }
-    m_fault = fault;
+}
+
+std::optional<i64> Thread::seccomp_verdict(u64 nr, const u64 (&args)[6])
+{
+    if (seccomp_mode == kSeccompStrict) {
+        if (nr == 0 || nr == 1 || nr == 60 || nr == 15) // read, write, exit, rt_sigreturn
+            return std::nullopt;
+        die(kSigKill);
+        return -static_cast<i64>(Errno::NOSYS);
+    }
+    seccomp::Data data {};
+    data.nr = static_cast<i32>(nr);
+    data.arch = 0xc000003e; // AUDIT_ARCH_X86_64
+    data.instruction_pointer = m_regs[platform::Registers::RIP]; // after the syscall instruction, as Linux
+    std::copy(std::begin(args), std::end(args), data.args);
+    u32 verdict = seccomp::run_all(*seccomp_filter, data);
+    u32 value = verdict & seccomp::kRetData;
+    switch (verdict & seccomp::kRetActionFull) {
+    case seccomp::kRetAllow:
+        return std::nullopt;
+    case seccomp::kRetLog:
+        kernel().log_once(fmt::format("seccomp log {}", nr), fmt::format("seccomp: filter logged syscall {}", nr));
+        return std::nullopt;
+    case seccomp::kRetErrno:
+        return -static_cast<i64>(std::min<u32>(value, 4095));
+    case seccomp::kRetTrap: {
+        abi::Siginfo info = make_siginfo(kSigSys, 1 /* SYS_SECCOMP */);
+        info.si_errno = static_cast<i32>(value);
+        info.sys.call_addr = m_regs[platform::Registers::RIP];
+        info.sys.syscall = static_cast<i32>(nr);
+        info.sys.arch = data.arch;
+        force_signal(info);
+        return static_cast<i64>(nr); // Linux's syscall_rollback: rax = orig_rax
+    }
+    case seccomp::kRetTrace:
+    case seccomp::kRetUserNotif:
+        // No tracer, no listener: the call fails.
+        return -static_cast<i64>(Errno::NOSYS);
+    case seccomp::kRetKillThread:
+        if (m_process->thread_count() > 1) {
+            m_exiting = true;
+            return -static_cast<i64>(Errno::NOSYS);
+        }
+        [[fallthrough]];
+    default: // SECCOMP_RET_KILL_PROCESS, and unknown actions as Linux
+        die(kSigSys);
+        return -static_cast<i64>(Errno::NOSYS);
+    }
 }
 
 void Thread::die(int signo)

@@ -6,6 +6,7 @@
 
 #include "kernel/abi/linux.h"
 #include "kernel/mm/memory_manager.h"
+#include "kernel/seccomp/filter.h"
 #include "kernel/signals/signals.h"
 #include "kernel/task/credentials.h"
 #include "kernel/task/fd_table.h"
@@ -153,6 +154,7 @@ public:
     void add_thread(Thread&);
     void remove_thread(Thread&);
     Thread* find_thread_locked(int tid);
+    std::vector<int> thread_ids_locked() const;
     usize thread_count();
     // Blocks until every thread of the process is gone.
     void wait_threads_gone();
@@ -285,6 +287,12 @@ public:
     // thread) until it execs or exits.
     bool borrowed_context { false };
     std::atomic<int> sched_policy { 0 }; // SCHED_OTHER, BATCH or IDLE
+    // seccomp(2): the mode and the filters (shared with the threads and
+    // children that inherited them); no_new_privs.
+    static constexpr int kSeccompStrict = 1, kSeccompFilter = 2;
+    int seccomp_mode { 0 };
+    std::shared_ptr<const seccomp::Filter> seccomp_filter;
+    bool no_new_privs { false };
     u64 clear_child_tid { 0 };
     u64 robust_list { 0 };
     u64 robust_list_len { 0 };
@@ -294,6 +302,11 @@ public:
 private:
     void handle_syscall();
     void handle_fault(const platform::FaultInfo&);
+    // Linux's force_sig_info: delivered even when blocked or ignored.
+    void force_signal(const abi::Siginfo&);
+    // The filters' answer for this syscall: nothing to run it, or the
+    // value it returns without running.
+    std::optional<i64> seccomp_verdict(u64 nr, const u64 (&args)[6]);
     // Before returning to guest code: handlers, default actions, restarts.
     void deliver_signals();
     // The default action of a fatal signal: the whole process ends.
