@@ -320,8 +320,7 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
     }
     {
         std::lock_guard lock(process->lock());
-        process->real_timer.generation++;
-        m_timers.cancel(process->real_timer.id);
+        process->timers.cancel_all(*this, false);
     }
     int status = process->exit_status().value_or(0);
     {

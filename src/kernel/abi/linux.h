@@ -155,6 +155,11 @@ struct Siginfo { // siginfo_t, 128 bytes
             u64 addr;
         } fault;
         struct {
+            i32 tid; // the timer's id
+            i32 overrun;
+            u64 value;
+        } timer;
+        struct {
             u64 call_addr;
             i32 syscall;
             u32 arch;

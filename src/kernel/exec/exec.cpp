@@ -247,6 +247,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     t.clear_child_tid = 0;
     t.robust_list = 0;
     process.set_did_exec();
+    process.timers.cancel_all(kernel, true); // POSIX timers; interval timers stay
     process.release_vfork(); // a vfork parent goes on
 
     platform::Registers& regs = t.regs();

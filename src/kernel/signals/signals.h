@@ -18,7 +18,7 @@ class Thread;
 inline constexpr int kSigHup = 1, kSigInt = 2, kSigQuit = 3, kSigIll = 4, kSigTrap = 5, kSigAbrt = 6, kSigBus = 7,
                      kSigFpe = 8, kSigKill = 9, kSigUsr1 = 10, kSigSegv = 11, kSigUsr2 = 12, kSigPipe = 13,
                      kSigAlrm = 14, kSigTerm = 15, kSigChld = 17, kSigCont = 18, kSigStop = 19, kSigTstp = 20,
-                     kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigWinch = 28, kSigSys = 31, kSigRtMin = 32,
+                     kSigTtin = 21, kSigTtou = 22, kSigUrg = 23, kSigVtalrm = 26, kSigProf = 27, kSigWinch = 28, kSigSys = 31, kSigRtMin = 32,
                      kSigMax = 64;
 
 // si_code values.

@@ -148,6 +148,12 @@ constexpr Row kRows[] = {
     supported<sys_pidfd_getfd>(SYS_pidfd_getfd),
     // seccomp.cpp
     partial<sys_seccomp>(SYS_seccomp, "no user notification listeners; int $0x80 calls are not filtered (they fail with ENOSYS)"),
+    // time.cpp: POSIX timers
+    partial<sys_timer_create>(SYS_timer_create, "CPU-time clocks count the whole process and are checked every 10 ms; no SIGEV_THREAD (glibc uses SIGEV_THREAD_ID)"),
+    supported<sys_timer_settime>(SYS_timer_settime),
+    supported<sys_timer_gettime>(SYS_timer_gettime),
+    supported<sys_timer_getoverrun>(SYS_timer_getoverrun),
+    supported<sys_timer_delete>(SYS_timer_delete),
     // poll.cpp
     supported<sys_poll>(SYS_poll),
     supported<sys_ppoll>(SYS_ppoll),
@@ -193,8 +199,8 @@ constexpr Row kRows[] = {
     supported<sys_time>(SYS_time),
     supported<sys_nanosleep>(SYS_nanosleep),
     supported<sys_clock_nanosleep>(SYS_clock_nanosleep),
-    partial<sys_setitimer>(SYS_setitimer, "ITIMER_REAL only"),
-    partial<sys_getitimer>(SYS_getitimer, "ITIMER_REAL only"),
+    partial<sys_setitimer>(SYS_setitimer, "ITIMER_VIRTUAL and ITIMER_PROF count all CPU time of the process, checked every 10 ms"),
+    supported<sys_getitimer>(SYS_getitimer),
     supported<sys_alarm>(SYS_alarm),
     // signal.cpp
     supported<sys_rt_sigaction>(SYS_rt_sigaction),

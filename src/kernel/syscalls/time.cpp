@@ -128,113 +128,198 @@ KResult<u64> sys_nanosleep(Thread& t, GuestAddr request, GuestAddr remain)
     return sys_clock_nanosleep(t, CLOCK_MONOTONIC, 0, request, remain);
 }
 
-// ITIMER_REAL (setitimer, alarm): SIGALRM to the process from the kernel's
-// timer service. A generation number retires callbacks of replaced timers.
+// setitimer(2), getitimer(2), alarm(2): the process's interval timers
+// (process_timers.h).
 namespace {
 
-constexpr int kItimerReal = 0;
+using std::chrono::nanoseconds;
 
-void arm_real_timer_locked(Kernel& k, RefPtr<Process> p)
+nanoseconds from_timeval(const abi::Timeval& tv) { return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec); }
+
+abi::Timeval to_timeval(nanoseconds d)
 {
-    auto& timer = p->real_timer;
-    u64 generation = ++timer.generation;
-    if (timer.deadline == Steady::time_point {})
-        return;
-    timer.id = k.timers().add(timer.deadline, [&k, p, generation] {
-        p->send_signal(make_siginfo(kSigAlrm, kSiKernel));
-        std::lock_guard lock(p->lock());
-        auto& real = p->real_timer;
-        if (real.generation != generation)
-            return;
-        if (real.interval.count() > 0) {
-            real.deadline += real.interval;
-            arm_real_timer_locked(k, p);
-        } else {
-            real.deadline = {};
-        }
-    });
+    // Linux rounds a pending value up to a whole microsecond.
+    auto us = std::chrono::ceil<std::chrono::microseconds>(d).count();
+    return { us / 1000000, us % 1000000 };
 }
 
-abi::Itimerval read_real_timer_locked(const Process::RealTimer& timer)
+
+KResult<int> itimer_key(int which)
 {
-    abi::Itimerval v {};
-    auto us = [](std::chrono::microseconds d) { return abi::Timeval { d.count() / 1000000, d.count() % 1000000 }; };
-    v.it_interval = us(timer.interval);
-    if (timer.deadline != Steady::time_point {}) {
-        auto left = std::chrono::ceil<std::chrono::microseconds>(timer.deadline - Steady::now());
-        v.it_value = us(std::max(left, std::chrono::microseconds(1)));
+    switch (which) {
+    case ITIMER_REAL:
+        return ProcessTimers::kItimerReal;
+    case ITIMER_VIRTUAL:
+        return ProcessTimers::kItimerVirtual;
+    case ITIMER_PROF:
+        return ProcessTimers::kItimerProf;
     }
-    return v;
-}
-
-// Replaces the process's real timer; returns the old setting.
-abi::Itimerval set_real_timer(Thread& t, const abi::Itimerval& value)
-{
-    RefPtr<Process> p(&t.process());
-    std::lock_guard lock(p->lock());
-    auto& timer = p->real_timer;
-    abi::Itimerval old = read_real_timer_locked(timer);
-    if (timer.id)
-        t.kernel().timers().cancel(timer.id);
-    auto as_us = [](const abi::Timeval& tv) { return std::chrono::microseconds(tv.tv_sec * 1000000 + tv.tv_usec); };
-    timer.interval = as_us(value.it_interval);
-    timer.deadline = value.it_value.tv_sec || value.it_value.tv_usec ? Steady::now() + as_us(value.it_value)
-                                                                     : Steady::time_point {};
-    arm_real_timer_locked(t.kernel(), p);
-    return old;
-}
-
-KResult<void> real_timer_only(Thread& t, int which)
-{
-    if (which == kItimerReal)
-        return {};
-    if (which == 1 || which == 2)
-        t.kernel().log_once("itimer cpu", "setitimer: ITIMER_VIRTUAL and ITIMER_PROF not supported yet: EINVAL");
     return err(Errno::INVAL);
 }
 
 bool valid_timeval(const abi::Timeval& tv) { return tv.tv_sec >= 0 && tv.tv_usec >= 0 && tv.tv_usec < 1000000; }
 
+abi::Itimerval as_itimerval(std::pair<nanoseconds, nanoseconds> v) { return { to_timeval(v.second), to_timeval(v.first) }; }
+
 } // namespace
 
 KResult<u64> sys_setitimer(Thread& t, int which, GuestAddr value, GuestAddr old_value)
 {
-    TRY(real_timer_only(t, which));
+    int key = TRY(itimer_key(which));
     abi::Itimerval v {}; // NULL disarms, as Linux still allows
     if (!value.null()) {
         v = TRY(copy_in<abi::Itimerval>(t, value.value));
         if (!valid_timeval(v.it_value) || !valid_timeval(v.it_interval))
             return err(Errno::INVAL);
     }
-    auto old = set_real_timer(t, v);
+    auto old = t.process().timers.set(t.kernel(), t.process(), key, from_timeval(v.it_value), from_timeval(v.it_interval));
     if (!old_value.null())
-        TRY(copy_out(t, old_value.value, old));
+        TRY(copy_out(t, old_value.value, as_itimerval(old)));
     return 0;
 }
 
 KResult<u64> sys_getitimer(Thread& t, int which, GuestAddr value)
 {
-    TRY(real_timer_only(t, which));
-    abi::Itimerval v;
-    {
-        std::lock_guard lock(t.process().lock());
-        v = read_real_timer_locked(t.process().real_timer);
-    }
-    TRY(copy_out(t, value.value, v));
+    int key = TRY(itimer_key(which));
+    TRY(copy_out(t, value.value, as_itimerval(t.process().timers.get(t.process(), key))));
     return 0;
 }
 
 KResult<u64> sys_alarm(Thread& t, u32 seconds)
 {
-    abi::Itimerval v {};
-    v.it_value.tv_sec = seconds;
-    auto old = set_real_timer(t, v);
+    auto old = t.process().timers.set(t.kernel(), t.process(), ProcessTimers::kItimerReal, std::chrono::seconds(seconds),
+                                      nanoseconds(0));
     // Linux's alarm_setitimer: round to the nearest second, never 0 for a
     // pending alarm.
-    i64 left = old.it_value.tv_sec;
-    if ((!left && old.it_value.tv_usec) || old.it_value.tv_usec >= 500000)
-        left++;
-    return static_cast<u64>(left);
+    abi::Timeval left = to_timeval(old.first);
+    i64 secs = left.tv_sec;
+    if ((!secs && left.tv_usec) || left.tv_usec >= 500000)
+        secs++;
+    return static_cast<u64>(secs);
+}
+
+// timer_create(2) and friends. CPU-time clocks are the process's (a
+// thread's own CPU clock counts the whole process: Partial).
+namespace {
+
+constexpr int kSigevSignal = 0, kSigevNone = 1, kSigevThread = 2, kSigevThreadId = 4;
+constexpr int kSiTimer = -2;
+
+struct Sigevent {
+    u64 value;
+    i32 signo;
+    i32 notify;
+    i32 tid; // SIGEV_THREAD_ID
+    i32 pad[11];
+};
+static_assert(sizeof(Sigevent) == 64);
+
+struct Itimerspec {
+    abi::Timespec interval, value;
+};
+
+KResult<bool> cpu_timer_clock(int id)
+{
+    if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID)
+        return true;
+    switch (id) {
+    case CLOCK_REALTIME:
+    case CLOCK_MONOTONIC:
+    case CLOCK_BOOTTIME:
+    case CLOCK_TAI:
+        return false;
+    case CLOCK_REALTIME_ALARM:
+    case CLOCK_BOOTTIME_ALARM:
+        return err(Errno::PERM); // CAP_WAKE_ALARM: not here
+    }
+    return err(Errno::INVAL);
+}
+
+} // namespace
+
+KResult<u64> sys_timer_create(Thread& t, int clock, GuestAddr sevp, GuestAddr timer_id)
+{
+    KernelTimer model;
+    model.cpu = TRY(cpu_timer_clock(clock));
+    model.clock = clock;
+    Sigevent ev { 0, kSigAlrm, kSigevSignal, 0, {} };
+    if (!sevp.null())
+        ev = TRY(copy_in<Sigevent>(t, sevp.value));
+    switch (ev.notify) {
+    case kSigevNone:
+        model.notify = false;
+        break;
+    case kSigevSignal:
+    case kSigevThreadId:
+        if (ev.signo < 1 || ev.signo > kSigMax)
+            return err(Errno::INVAL);
+        if (ev.notify == kSigevThreadId) {
+            std::lock_guard lock(t.process().signal_lock());
+            if (!t.process().find_thread_locked(ev.tid))
+                return err(Errno::INVAL);
+            model.tid = ev.tid;
+        }
+        break;
+    case kSigevThread: // glibc turns SIGEV_THREAD into SIGEV_THREAD_ID
+    default:
+        return err(Errno::INVAL);
+    }
+    model.info = make_siginfo(model.notify ? ev.signo : 0, kSiTimer);
+    // No sigevent: the value is the timer id (filled in by create()).
+    model.info.timer.value = sevp.null() ? 0 : ev.value;
+    model.value_is_id = sevp.null();
+    int id = TRY(t.process().timers.create(model));
+    if (auto r = copy_out(t, timer_id.value, id); !r) {
+        (void)t.process().timers.remove(t.kernel(), id);
+        return err(r.error());
+    }
+    return 0;
+}
+
+KResult<u64> sys_timer_settime(Thread& t, int id, int flags, GuestAddr new_value, GuestAddr old_value)
+{
+    if (!t.process().timers.exists(id))
+        return err(Errno::INVAL);
+    auto spec = TRY(copy_in<Itimerspec>(t, new_value.value));
+    for (auto& ts : { spec.interval, spec.value })
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+            return err(Errno::INVAL);
+    nanoseconds value = to_duration(spec.value);
+    if ((flags & TIMER_ABSTIME) && value.count() > 0) {
+        // An absolute time on the timer's own clock: made relative.
+        int clock = t.process().timers.clock_of(id);
+        nanoseconds now;
+        if (clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID) {
+            auto u = t.process().cpu_usage();
+            now = nanoseconds(u.user_ns + u.system_ns);
+        } else {
+            timespec ts {};
+            clock_gettime(clock, &ts);
+            now = std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec);
+        }
+        value = std::max(value - now, nanoseconds(1));
+    }
+    auto old = t.process().timers.set(t.kernel(), t.process(), id, value, to_duration(spec.interval));
+    if (!old_value.null())
+        TRY(copy_out(t, old_value.value, Itimerspec { to_timespec(old.second), to_timespec(old.first) }));
+    return 0;
+}
+
+KResult<u64> sys_timer_gettime(Thread& t, int id, GuestAddr value)
+{
+    if (!t.process().timers.exists(id))
+        return err(Errno::INVAL);
+    auto v = t.process().timers.get(t.process(), id);
+    TRY(copy_out(t, value.value, Itimerspec { to_timespec(v.second), to_timespec(v.first) }));
+    return 0;
+}
+
+KResult<u64> sys_timer_getoverrun(Thread& t, int id) { return static_cast<u64>(TRY(t.process().timers.overrun(id))); }
+
+KResult<u64> sys_timer_delete(Thread& t, int id)
+{
+    TRY(t.process().timers.remove(t.kernel(), id));
+    return 0;
 }
 
 } // namespace umk::kernel

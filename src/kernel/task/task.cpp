@@ -340,6 +340,7 @@ void Process::remove_thread(Thread& t)
         if (!m_shares_fds)
             m_fds->close_all(); // a CLONE_FILES table stays with its other users
         m_threads_gone_once = true;
+        timers.cancel_all(m_kernel, false);
         cpu_usage(); // frozen from now on
         release_vfork();
         m_kernel.process_exited(*this);
@@ -572,10 +573,9 @@ std::optional<i64> Thread::seccomp_verdict(u64 nr, const u64 (&args)[6])
     }
 }
 
-void Thread::die(int signo)
+void Thread::die(int wait_status)
 {
-    // No core file is written, so no core bit in the status.
-    m_process->kill_all(signo);
+    m_process->kill_all(wait_status);
     m_exiting = true;
 }
 
@@ -702,8 +702,13 @@ void Thread::deliver_signals()
                 continue;
             }
             case DefaultAction::Terminate:
-            case DefaultAction::Core:
                 die(signo);
+                return;
+            case DefaultAction::Core:
+                // Linux reports a core dump (0x80) when RLIMIT_CORE lets
+                // one be written. umk writes none; the status says what
+                // the same program with the same limits gets natively.
+                die(signo | (m_process->rlimit(RLIMIT_CORE).cur ? 0x80 : 0));
                 return;
             }
         }

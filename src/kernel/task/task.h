@@ -10,6 +10,7 @@
 #include "kernel/signals/signals.h"
 #include "kernel/task/credentials.h"
 #include "kernel/task/fd_table.h"
+#include "kernel/time/process_timers.h"
 #include "kernel/vfs/dentry.h"
 #include "platform/context.h"
 
@@ -161,15 +162,8 @@ public:
     // execve: ends every other thread and waits until they are gone.
     void kill_other_threads(Thread& survivor);
 
-    // ITIMER_REAL (alarm, setitimer), guarded by lock(): the timer
-    // service's id, the deadline (none: disarmed) and the period.
-    struct RealTimer {
-        u64 id { 0 };
-        u64 generation { 0 };
-        std::chrono::steady_clock::time_point deadline;
-        std::chrono::microseconds interval { 0 };
-    };
-    RealTimer real_timer;
+    // Interval and POSIX timers.
+    ProcessTimers timers;
 
     RefPtr<Dentry> exe() { return m_exe; }
     void set_exe(RefPtr<Dentry> exe) { m_exe = std::move(exe); }
@@ -309,8 +303,9 @@ private:
     std::optional<i64> seccomp_verdict(u64 nr, const u64 (&args)[6]);
     // Before returning to guest code: handlers, default actions, restarts.
     void deliver_signals();
-    // The default action of a fatal signal: the whole process ends.
-    void die(int signo);
+    // The default action of a fatal signal: the whole process ends with
+    // `wait_status` (the signal, maybe with the core bit).
+    void die(int wait_status);
 
     RefPtr<Process> m_process;
     std::atomic<int> m_tid;
