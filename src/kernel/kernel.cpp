@@ -88,6 +88,7 @@ void Kernel::process_exited(Process& p)
     bool reaper_gets_zombie = false;
     std::vector<RefPtr<Process>> orphans;
     std::vector<int> hangup_groups;
+    std::vector<std::shared_ptr<PtraceLink>> detached;
     std::vector<RefPtr<Process>> hangup_targets;
     {
         std::lock_guard tree(m_tree_lock);
@@ -114,6 +115,13 @@ void Kernel::process_exited(Process& p)
         }
         p.children_locked().clear();
         p.set_zombie_locked();
+        // ptrace: a tracer that goes detaches its tracees (PTRACE_O_EXITKILL
+        // kills them); tracees stopped for it go on.
+        for (auto& link : p.tracees) {
+            link->tracer = nullptr;
+            detached.push_back(link);
+        }
+        p.tracees.clear();
         // Linux's kill_orphaned_pgrp: a group this exit orphans that has
         // stopped members gets SIGHUP and SIGCONT (POSIX: nobody is left
         // to continue them).
@@ -157,6 +165,16 @@ void Kernel::process_exited(Process& p)
     PollHub::the().notify(); // pidfds of this process poll readable
     for (auto& orphan : orphans)
         orphan->send_parent_death_signal(p);
+    for (auto& link : detached) {
+        if (link->options & kPtraceExitKill)
+            link->tracee->kill_all(kSigKill);
+        std::lock_guard lock(link->tracee->signal_lock());
+        link->stopped = false;
+        link->resume = PtraceResume::Cont;
+        link->resume_signal = 0;
+        if (link->thread)
+            link->thread->wake_from_wait_locked();
+    }
     for (auto& q : hangup_targets) {
         q->send_signal(make_siginfo(kSigHup, kSiKernel));
         q->send_signal(make_siginfo(kSigCont, kSiKernel));

@@ -225,6 +225,8 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     Process& process = t.process();
     process.kill_other_threads(t);
     t.set_tid(process.pid());
+    if (auto link = t.ptrace_link())
+        link->tid = process.pid();
     t.release_robust_futexes();
     if (t.clear_child_tid && copy_out(t, t.clear_child_tid, u32 { 0 }))
         kernel.futexes().wake(t.mm().futex_key(t.clear_child_tid, true), 1, ~0U);
@@ -239,6 +241,16 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     process.reset_sigactions_for_exec();
     process.set_exe(exe.dentry);
     process.comm = basename_of(execfn).substr(0, 15);
+    // Linux's mm->saved_auxv, for /proc/PID/auxv: the pairs up to AT_NULL.
+    process.saved_auxv.clear();
+    for (u64 off = stack.auxv_addr - stack.sp; off + 16 <= stack.bytes.size(); off += 16) {
+        process.saved_auxv.insert(process.saved_auxv.end(), stack.bytes.begin() + static_cast<std::ptrdiff_t>(off),
+                                  stack.bytes.begin() + static_cast<std::ptrdiff_t>(off + 16));
+        u64 type;
+        std::memcpy(&type, stack.bytes.data() + off, 8);
+        if (type == 0)
+            break;
+    }
     process.arg_start = stack.arg_start;
     process.arg_end = stack.arg_end;
     process.env_start = stack.env_start;
@@ -255,6 +267,8 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     regs[platform::Registers::RIP] = entry;
     regs[platform::Registers::RSP] = stack.sp;
     regs[platform::Registers::EFLAGS] = 0x202;
+    regs[platform::Registers::CS] = 0x33; // __USER_CS, __USER_DS: what ptrace shows
+    regs[platform::Registers::SS] = 0x2b;
     return {};
 }
 

@@ -145,6 +145,18 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     return addr;
 }
 
+KResult<int> MemoryManager::protection_of(u64 start, u64 end)
+{
+    std::lock_guard lock(m_lock);
+    auto it = m_vmas.upper_bound(start);
+    if (it == m_vmas.begin())
+        return err(Errno::FAULT);
+    const Vma& v = std::prev(it)->second;
+    if (start < v.start || end > v.end)
+        return err(Errno::FAULT);
+    return v.prot;
+}
+
 FutexKey MemoryManager::futex_key(u64 addr, bool shared)
 {
     if (shared) {

@@ -49,6 +49,46 @@ void start_like(Thread& t, Thread& child, const CloneArgs& a)
         child.clear_child_tid = a.child_tid.value;
 }
 
+// ptrace: with PTRACE_O_TRACEFORK/VFORK/CLONE the new task is traced by the
+// same tracer from the start, stopping first with SIGSTOP; the parent
+// reports the event (Linux's ptrace_init_task and ptrace_event_pid).
+struct TraceEvent {
+    u32 option { 0 };
+    int event { 0 };
+};
+
+TraceEvent trace_event_for(const CloneArgs& a)
+{
+    if (a.flags & CLONE_VFORK)
+        return { kPtraceTraceVfork, kPtraceEventVfork };
+    if ((a.flags & CSIGNAL) != SIGCHLD)
+        return { kPtraceTraceClone, kPtraceEventClone };
+    return { kPtraceTraceFork, kPtraceEventFork };
+}
+
+void auto_attach(Thread& parent, Thread& child, const TraceEvent& ev)
+{
+    auto link = parent.traced() ? parent.ptrace_link() : nullptr;
+    if (!link || !(link->options & ev.option))
+        return;
+    Kernel& k = parent.kernel();
+    auto child_link = std::make_shared<PtraceLink>();
+    child_link->tid = child.tid();
+    child_link->tracee = RefPtr<Process>(&child.process());
+    child_link->thread = &child;
+    child_link->options = link->options;
+    {
+        std::lock_guard tree(k.tree_lock());
+        child_link->tracer = link->tracer;
+        if (!child_link->tracer)
+            return;
+        child_link->tracer->tracees.push_back(child_link);
+    }
+    child.set_ptrace_link(child_link);
+    std::lock_guard lock(child.process().signal_lock());
+    child.pending_locked().push(make_siginfo(kSigStop, kSiUser));
+}
+
 KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
 {
     if ((a.flags & kThreadFlags) != kThreadFlags) {
@@ -73,7 +113,10 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
         (void)copy_out(t, a.parent_tid.value, tid);
     if (a.flags & CLONE_CHILD_SETTID)
         (void)copy_out(t, a.child_tid.value, tid);
+    auto ev = trace_event_for(a);
+    auto_attach(t, *thread, ev);
     t.kernel().start_task(thread);
+    t.ptrace_event(ev.option, ev.event, static_cast<u64>(tid));
     return static_cast<u64>(tid);
 }
 
@@ -145,11 +188,15 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         (void)copy_out(t, a.parent_tid.value, pid);
     if (a.flags & CLONE_CHILD_SETTID)
         (void)thread->mm().copy_out(a.child_tid.value, std::span(reinterpret_cast<const u8*>(&pid), sizeof pid));
+    auto ev = trace_event_for(a);
+    auto_attach(t, *thread, ev);
     k.start_task(thread);
+    t.ptrace_event(ev.option, ev.event, static_cast<u64>(pid));
     if (a.flags & CLONE_VFORK) {
         child->wait_vfork_release();
         if (shared_vm)
             t.context().set_fpu_state(std::move(fpu));
+        t.ptrace_event(kPtraceTraceVforkDone, kPtraceEventVforkDone, static_cast<u64>(pid));
     }
     return static_cast<u64>(pid);
 }

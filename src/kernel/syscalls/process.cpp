@@ -383,7 +383,17 @@ KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr env
     auto p = TRY(copy_path(t, path));
     auto args = TRY(copy_string_array(t, argv));
     auto env = TRY(copy_string_array(t, envp));
+    int old_tid = t.tid();
     TRY(do_execve(t, p, std::move(args), std::move(env)));
+    // ptrace: PTRACE_EVENT_EXEC (the message: the tid before), or else a
+    // SIGTRAP, as Linux's ptrace_event(PTRACE_EVENT_EXEC).
+    if (t.traced()) {
+        auto link = t.ptrace_link();
+        if (link && (link->options & kPtraceTraceExec))
+            t.ptrace_event(kPtraceTraceExec, kPtraceEventExec, static_cast<u64>(old_tid));
+        else if (link)
+            t.process().send_signal(make_siginfo(kSigTrap, kSiUser), t.tid());
+    }
     return 0;
 }
 

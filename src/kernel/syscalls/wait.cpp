@@ -97,9 +97,45 @@ KResult<Waited> do_wait(Thread& t, WaitQuery q)
                     continue;
                 Waited w { child->pid(), child->creds().uid, child->exit_status().value_or(0), child->cpu_usage() };
                 w.usage += child->children_usage();
-                if (!(q.options & WNOWAIT))
+                if (!(q.options & WNOWAIT)) {
                     k.reap_locked(self, *child);
+                    // A traced child's end is reported once, here.
+                    std::erase_if(self.tracees, [&](auto& link) {
+                        return link->tracee.get() == child.get() && link->tid == child->pid();
+                    });
+                }
                 return w;
+            }
+            // ptrace: tracees are waitable by their tracer (Linux's
+            // wait_consider_task with ptrace): their stops, and the end of
+            // each traced thread, except a traced child's end, which the
+            // child itself reports.
+            auto tracees = self.tracees;
+            for (auto& link : tracees) {
+                if (link->tracer != &self)
+                    continue;
+                if ((q.idtype == P_PID && link->tid != q.id) || (q.idtype == P_PGID && link->tracee->pgid_locked() != q.id))
+                    continue;
+                any = true;
+                std::lock_guard lock(link->tracee->signal_lock());
+                if (link->exited) {
+                    bool own_child = link->tid == link->tracee->pid() && link->tracee->parent_locked() == &self;
+                    if (own_child || !(q.options & WEXITED)) {
+                        if (own_child)
+                            std::erase(self.tracees, link);
+                        continue;
+                    }
+                    Waited w { link->tid, 0, link->exit_status, {} };
+                    if (!(q.options & WNOWAIT))
+                        std::erase(self.tracees, link);
+                    return w;
+                }
+                if (link->stopped && !link->reported) {
+                    Waited w { link->tid, 0, link->status, {} };
+                    if (!(q.options & WNOWAIT))
+                        link->reported = true;
+                    return w;
+                }
             }
             if (!any)
                 return err(Errno::CHILD);

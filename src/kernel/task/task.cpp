@@ -37,6 +37,7 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
         child->arg_end = parent.arg_end;
         child->env_start = parent.env_start;
         child->env_end = parent.env_end;
+        child->saved_auxv = parent.saved_auxv;
     }
     {
         std::lock_guard lock(parent.m_signal_lock);
@@ -463,10 +464,28 @@ void Thread::handle_syscall()
                                         : strace::format_call(nr, args, reader);
     }
 
+    // ptrace: the syscall-enter stop, where the tracer may change or cancel
+    // (orig_rax -1) the call; SYSEMU stops here only.
+    PtraceResume trace_mode = m_traced ? ptrace_resume_mode() : PtraceResume::Cont;
+    bool emulated = trace_mode == PtraceResume::Sysemu || trace_mode == PtraceResume::SysemuSingleStep;
+    std::optional<i64> cancelled;
+    if (trace_mode == PtraceResume::Syscall || emulated) {
+        auto link = ptrace_link();
+        u32 good = link && (link->options & kPtraceTraceSysGood) ? 0x80 : 0;
+        m_regs[R::RAX] = static_cast<u64>(-static_cast<i64>(Errno::NOSYS));
+        if (ptrace_stop(((kSigTrap | good) << 8) | 0x7f, std::nullopt, 1 /* PTRACE_SYSCALL_INFO_ENTRY */) >= 0) {
+            nr = m_regs[R::ORIG_RAX];
+            for (int i = 0; i < 6; i++)
+                args[i] = m_regs.syscall_arg(i);
+            if (emulated || nr == ~u64 { 0 })
+                cancelled = static_cast<i64>(m_regs[R::RAX]);
+        }
+    }
+
     const SyscallEntry& entry = syscall_entry(nr);
     KResult<u64> result = err(Errno::NOSYS);
-    std::optional<i64> filtered;
-    if (seccomp_mode && nr != UMK_COMPAT_SYSCALL)
+    std::optional<i64> filtered = cancelled;
+    if (!filtered && seccomp_mode && nr != UMK_COMPAT_SYSCALL)
         filtered = seccomp_verdict(nr, args);
     if (filtered) {
         result = *filtered < 0 ? KResult<u64>(err(static_cast<Errno>(-*filtered))) : KResult<u64>(static_cast<u64>(*filtered));
@@ -478,6 +497,14 @@ void Thread::handle_syscall()
                    fmt::format("unimplemented syscall {} ({}): ENOSYS", name.empty() ? "?" : name, nr));
     }
     i64 ret = result ? static_cast<i64>(*result) : -static_cast<i64>(result.error());
+    // ptrace: the syscall-exit stop sees (and may change) the result.
+    if (trace_mode == PtraceResume::Syscall && !cancelled && !exiting()) {
+        auto link = ptrace_link();
+        u32 good = link && (link->options & kPtraceTraceSysGood) ? 0x80 : 0;
+        m_regs[R::RAX] = static_cast<u64>(ret);
+        if (ptrace_stop(((kSigTrap | good) << 8) | 0x7f, std::nullopt, 2 /* PTRACE_SYSCALL_INFO_EXIT */) >= 0)
+            ret = static_cast<i64>(m_regs[R::RAX]);
+    }
     // ERESTART* stays inside the kernel: signal delivery turns it into
     // EINTR or a restart of the call.
     m_restart = is_restart(ret) ? ret : 0;
@@ -591,6 +618,97 @@ void Thread::exit_thread(int code)
     m_exiting = true;
 }
 
+std::shared_ptr<PtraceLink> Thread::ptrace_link()
+{
+    std::lock_guard lock(m_process->signal_lock());
+    return m_ptrace;
+}
+
+void Thread::set_ptrace_link(std::shared_ptr<PtraceLink> link)
+{
+    std::lock_guard lock(m_process->signal_lock());
+    m_ptrace = std::move(link);
+    m_traced = m_ptrace != nullptr;
+}
+
+PtraceResume Thread::ptrace_resume_mode()
+{
+    std::lock_guard lock(m_process->signal_lock());
+    return m_ptrace ? m_ptrace->resume : PtraceResume::Cont;
+}
+
+int Thread::ptrace_stop(int status, std::optional<abi::Siginfo> info, int syscall_op, std::optional<u64> event_msg)
+{
+    std::shared_ptr<PtraceLink> link;
+    {
+        std::lock_guard lock(m_process->signal_lock());
+        link = m_ptrace;
+        if (!link || exiting())
+            return -1;
+        link->stopped = true;
+        link->status = status;
+        link->reported = false;
+        link->siginfo = info;
+        link->syscall_op = syscall_op;
+        if (event_msg)
+            link->event_msg = *event_msg;
+        link->resume_signal = 0;
+    }
+    RefPtr<Process> tracer;
+    {
+        std::lock_guard tree(kernel().tree_lock());
+        tracer = RefPtr<Process>(link->tracer);
+    }
+    if (!tracer) {
+        std::lock_guard lock(m_process->signal_lock());
+        link->stopped = false;
+        return -1;
+    }
+    // Linux's do_notify_parent_cldstop(..., CLD_TRAPPED) to the tracer.
+    abi::Siginfo chld = make_siginfo(kSigChld, kCldTrapped, m_process->pid(), m_process->creds().uid);
+    chld.chld.status = (status >> 8) & 0xff;
+    if (!(tracer->sigaction(kSigChld).flags & SA_NOCLDSTOP))
+        tracer->send_signal(chld);
+    tracer->notify_child_event();
+    std::unique_lock lock(m_process->signal_lock());
+    m_signal_cv.wait(lock, [&] { return !link->stopped || m_process->dying() || m_exiting; });
+    link->stopped = false;
+    link->syscall_op = 0;
+    return link->resume_signal;
+}
+
+void Thread::ptrace_event(u32 option, int event, u64 msg)
+{
+    std::shared_ptr<PtraceLink> link = ptrace_link();
+    if (!link || !(link->options & option))
+        return;
+    ptrace_stop(((kSigTrap | (event << 8)) << 8) | 0x7f, std::nullopt, 0, msg);
+}
+
+void Thread::ptrace_exit(int wait_status)
+{
+    std::shared_ptr<PtraceLink> link;
+    {
+        std::lock_guard lock(m_process->signal_lock());
+        link = std::exchange(m_ptrace, nullptr);
+        m_traced = false;
+        if (!link)
+            return;
+        link->thread = nullptr;
+        link->stopped = false;
+        link->exited = true;
+        link->exit_status = wait_status;
+        link->reported = false;
+    }
+    RefPtr<Process> tracer;
+    {
+        std::lock_guard tree(kernel().tree_lock());
+        tracer = RefPtr<Process>(link->tracer);
+    }
+    if (tracer)
+        tracer->notify_child_event();
+}
+
 void Thread::kill_for_exec()
 {
     m_exiting = true;
@@ -674,6 +792,32 @@ void Thread::deliver_signals()
             if (!taken)
                 break;
             info = *taken;
+        }
+        // ptrace: the signal-delivery stop. The tracer passes the signal on,
+        // another one, or none.
+        if (m_traced && info.si_signo != kSigKill) {
+            int given = ptrace_stop((info.si_signo << 8) | 0x7f, info);
+            if (given == 0)
+                continue;
+            if (given > 0 && given != info.si_signo) {
+                auto link = ptrace_link();
+                if (link && link->siginfo && link->siginfo->si_signo == given)
+                    info = *link->siginfo;
+                else
+                    info = make_siginfo(given, kSiUser);
+            } else if (given > 0) {
+                auto link = ptrace_link();
+                if (link && link->siginfo && link->siginfo->si_signo == given)
+                    info = *link->siginfo; // PTRACE_SETSIGINFO
+            }
+            std::lock_guard lock(m_process->signal_lock());
+            if (signal_mask & sigbit(info.si_signo)) {
+                m_pending.push(info); // blocked now: stays pending
+                continue;
+            }
+        }
+        {
+            std::lock_guard lock(m_process->signal_lock());
             action = m_process->sigaction_locked(info.si_signo);
             if (action.handler > reinterpret_cast<u64>(SIG_IGN) && (action.flags & kSaResethand))
                 m_process->set_sigaction_locked(info.si_signo, abi::Sigaction {});
@@ -773,8 +917,19 @@ void Thread::run()
                 continue;
             }
         }
+        constexpr u64 kTrapFlag = 0x100;
+        if (m_traced) {
+            auto mode = ptrace_resume_mode();
+            if ((mode == PtraceResume::SingleStep || mode == PtraceResume::SysemuSingleStep)
+                && !(m_regs[platform::Registers::EFLAGS] & kTrapFlag)) {
+                m_regs[platform::Registers::EFLAGS] |= kTrapFlag;
+                m_step_flag_set = true;
+            }
+        }
         auto stop = context().switch_to_guest(m_regs, fault);
         m_in_guest = false;
+        if (std::exchange(m_step_flag_set, false))
+            m_regs[platform::Registers::EFLAGS] &= ~kTrapFlag;
         switch (stop) {
         case platform::StopReason::Syscall:
             handle_syscall();
@@ -792,6 +947,9 @@ void Thread::run()
             break;
         }
     }
+    if (m_traced && !(m_process->dying() && m_process->exit_status() == kSigKill))
+        ptrace_event(kPtraceTraceExit, kPtraceEventExit,
+                     static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));
     if (!m_process->dying() && !borrowed_context) {
         // This thread alone ends: its host thread goes, and whoever waits
         // for it (pthread_join) learns it from clear_child_tid.
@@ -805,6 +963,7 @@ void Thread::run()
     if (!borrowed_context) // the vfork parent's host thread goes on
         process->mm().address_space().release_thread(context());
     process->remove_thread(*this);
+    ptrace_exit(process->exit_status().value_or((m_exit_code & 0xff) << 8));
 }
 
 } // namespace umk::kernel

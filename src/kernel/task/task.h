@@ -10,6 +10,7 @@
 #include "kernel/signals/signals.h"
 #include "kernel/task/credentials.h"
 #include "kernel/task/fd_table.h"
+#include "kernel/task/ptrace.h"
 #include "kernel/time/process_timers.h"
 #include "kernel/vfs/dentry.h"
 #include "platform/context.h"
@@ -164,11 +165,14 @@ public:
 
     // Interval and POSIX timers.
     ProcessTimers timers;
+    // ptrace: the threads this process traces (under the kernel's tree_lock).
+    std::vector<std::shared_ptr<PtraceLink>> tracees;
 
     RefPtr<Dentry> exe() { return m_exe; }
     void set_exe(RefPtr<Dentry> exe) { m_exe = std::move(exe); }
     // Where argv and envp strings live in guest memory (for /proc).
     u64 arg_start { 0 }, arg_end { 0 }, env_start { 0 }, env_end { 0 };
+    std::vector<u8> saved_auxv; // as execve gave it, for /proc/PID/auxv
     std::string comm;
 
     // exit_group: the process's exit status, as wait(2) encodes it.
@@ -277,6 +281,22 @@ public:
     // rt_sigsuspend: the mask in force until a handler has been set up.
     std::optional<u64> saved_mask;
 
+    // ptrace, tracee side. The link is set by the tracer (attach) or at
+    // clone (auto-attach) and read under the process's signal_lock().
+    std::shared_ptr<PtraceLink> ptrace_link();
+    void set_ptrace_link(std::shared_ptr<PtraceLink>);
+    bool traced() const { return m_traced.load(); }
+    // Stops for the tracer with wait status `status` until it resumes the
+    // thread; the signal the tracer passed (0: none). Not traced: -1.
+    int ptrace_stop(int status, std::optional<abi::Siginfo> info = std::nullopt, int syscall_op = 0,
+                    std::optional<u64> event_msg = std::nullopt);
+    // PTRACE_EVENT_* stop, when the tracer asked for it (`option`).
+    void ptrace_event(u32 option, int event, u64 msg);
+    // The tracer's last resume asked for syscall stops / single steps.
+    PtraceResume ptrace_resume_mode();
+    // The thread ends: its tracer learns the status.
+    void ptrace_exit(int wait_status);
+
     // vfork: this thread runs on its parent thread's context (host
     // thread) until it execs or exits.
     bool borrowed_context { false };
@@ -315,6 +335,9 @@ private:
     int m_exit_code { 0 };
     SignalQueue m_pending;
     std::atomic<bool> m_in_guest { false };
+    std::shared_ptr<PtraceLink> m_ptrace; // under the process's signal_lock()
+    std::atomic<bool> m_traced { false };
+    bool m_step_flag_set { false }; // we set EFLAGS.TF for PTRACE_SINGLESTEP
     std::condition_variable m_signal_cv;
     i64 m_restart { 0 };                       // an ERESTART* the last syscall returned
     std::optional<platform::FaultInfo> m_fault; // the fault behind a pending synchronous signal

@@ -228,6 +228,9 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([](Process& p) -> KResult<std::string> { return status_text(p); })));
     dir->add("cmdline", make_ref<ProcFile>(pid_ino(pid, 8), with([](Process& p) { return read_guest_range(p, p.arg_start, p.arg_end); })));
     dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
+    dir->add("auxv", make_ref<ProcFile>(pid_ino(pid, 11), with([](Process& p) -> KResult<std::string> {
+        return std::string(p.saved_auxv.begin(), p.saved_auxv.end());
+    }), 0400));
     dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644));
     return RefPtr<Inode>(dir);
 }
