@@ -32,6 +32,7 @@ public:
     platform::Platform& platform() { return *m_platform; }
     RefPtr<Dentry> root() { return m_root; }
     Timespec boot_time() const { return m_boot_time; }
+    std::chrono::steady_clock::time_point boot_steady() const { return m_boot_steady; }
 
     // Starts pid 1 with `argv` (argv[0] is resolved as the program) and
     // runs until it exits; returns its wait status. Host stdio becomes
@@ -78,6 +79,7 @@ private:
     std::unique_ptr<platform::Platform> m_platform;
     RefPtr<Dentry> m_root;
     Timespec m_boot_time;
+    std::chrono::steady_clock::time_point m_boot_steady { std::chrono::steady_clock::now() };
     std::mutex m_lock;
     std::set<std::string> m_logged;
     std::map<int, RefPtr<Process>> m_processes;

@@ -145,16 +145,26 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     return addr;
 }
 
-KResult<int> MemoryManager::protection_of(u64 start, u64 end)
+KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
 {
+    if (copy_out(addr, data))
+        return {};
+    if (data.size() > kPageSize)
+        return err(Errno::FAULT);
     std::lock_guard lock(m_lock);
-    auto it = m_vmas.upper_bound(start);
+    u64 page = page_round_down(addr);
+    u64 end = page_round_up(addr + data.size());
+    auto it = m_vmas.upper_bound(page);
     if (it == m_vmas.begin())
         return err(Errno::FAULT);
     const Vma& v = std::prev(it)->second;
-    if (start < v.start || end > v.end)
+    // Only private mappings: a shared read-only mapping stays unwritten.
+    if (page < v.start || end > v.end || (v.flags & MAP_SHARED))
         return err(Errno::FAULT);
-    return v.prot;
+    TRY(m_as->protect(page, end - page, v.prot | PROT_READ | PROT_WRITE));
+    auto written = copy_out(addr, data);
+    (void)m_as->protect(page, end - page, v.prot);
+    return written;
 }
 
 FutexKey MemoryManager::futex_key(u64 addr, bool shared)

@@ -57,9 +57,9 @@ public:
     KResult<void> msync(u64 addr, u64 length, int flags);
     u64 brk(u64 new_brk);
     FutexKey futex_key(u64 addr, bool shared);
-    // The protection of [start, end) when one mapping covers it (EFAULT
-    // otherwise): ptrace's forced writes open it for a moment.
-    KResult<int> protection_of(u64 start, u64 end);
+    // A debugger's write (ptrace, /proc/PID/mem; Linux's FOLL_FORCE): a
+    // read-only private page (a breakpoint in text) is opened for it.
+    KResult<void> force_write(u64 addr, std::span<const u8> data);
     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED was called.
     std::atomic<bool> membarrier_registered { false };
     // fork(2): a copy-on-write copy in a new host process.

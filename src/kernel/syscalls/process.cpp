@@ -343,6 +343,9 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64, u64)
     case PR_GET_PDEATHSIG:
         TRY(copy_out(t, arg2, static_cast<i32>(t.process().pdeath_signal.load())));
         return 0;
+    case PR_CAPBSET_READ:
+        // The bounding set holds every capability umk knows (0..40).
+        return arg2 <= 40 ? KResult<u64>(1) : err(Errno::INVAL);
     case PR_SET_CHILD_SUBREAPER:
         t.process().child_subreaper = arg2 != 0;
         return 0;

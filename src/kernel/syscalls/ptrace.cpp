@@ -108,22 +108,6 @@ KResult<void> check_regs(const R& regs)
     return {};
 }
 
-// Guest memory for the tracer, as Linux's access_process_vm with
-// FOLL_FORCE: a write to a read-only private page (a breakpoint in text)
-// goes through by opening the page for the write.
-KResult<void> force_write(MemoryManager& mm, u64 addr, std::span<const u8> data)
-{
-    if (mm.copy_out(addr, data))
-        return {};
-    u64 page = addr & ~(kPageSize - 1);
-    u64 end = (addr + data.size() + kPageSize - 1) & ~(kPageSize - 1);
-    int prot = TRY(mm.protection_of(page, end));
-    TRY(mm.address_space().protect(page, end - page, prot | PROT_READ | PROT_WRITE));
-    auto written = mm.copy_out(addr, data);
-    (void)mm.address_space().protect(page, end - page, prot);
-    return written;
-}
-
 // The XSAVE image as ptrace shows it: the software-reserved bytes of the
 // legacy area carry XCR0 (Linux's USER_XSTATE_XCR0_WORD), not the signal
 // frame's fpx_sw_bytes.
@@ -240,7 +224,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
     }
     case PTRACE_POKETEXT:
     case PTRACE_POKEDATA:
-        if (!force_write(mm, addr, std::span(reinterpret_cast<const u8*>(&data), 8)))
+        if (!mm.force_write(addr, std::span(reinterpret_cast<const u8*>(&data), 8)))
             return err(Errno::IO);
         return 0;
     case PTRACE_PEEKUSR: {

@@ -173,6 +173,7 @@ public:
     // Where argv and envp strings live in guest memory (for /proc).
     u64 arg_start { 0 }, arg_end { 0 }, env_start { 0 }, env_end { 0 };
     std::vector<u8> saved_auxv; // as execve gave it, for /proc/PID/auxv
+    const std::chrono::steady_clock::time_point start_time { std::chrono::steady_clock::now() };
     std::string comm;
 
     // exit_group: the process's exit status, as wait(2) encodes it.

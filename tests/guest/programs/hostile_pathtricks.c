@@ -1,7 +1,9 @@
 /* HOSTILE (run only under umk): path tricks towards host objects that
- * the guest must never reach: the kernel's /proc/self/mem, the user's
- * terminals (/dev/pts), host sysfs. Natively several of these open, so
- * the test cannot run natively; under umk each must fail. */
+ * the guest must never reach: the user's terminals (/dev/pts), host sysfs,
+ * /proc/kcore; and towards /proc/self/mem, which must be the guest's own
+ * memory (umk's procfs), never a host process's: it reads our marker and
+ * nothing of the stub above the guest's TASK_SIZE. Natively several of
+ * these open, so the test cannot run natively. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +12,23 @@
 #include <unistd.h>
 
 static int bad = 0;
+static const unsigned long marker = 0x756d6b2d6d61726bUL;
+
+/* Opens, reads our marker through it, and fails to read the stub's text. */
+static void expect_guest_mem(const char* path)
+{
+    int fd = open(path, O_RDWR);
+    unsigned long got = 0, stub = 0;
+    ssize_t n = fd >= 0 ? pread(fd, &got, sizeof got, (off_t)(unsigned long)&marker) : -1;
+    errno = 0;
+    ssize_t s = fd >= 0 ? pread(fd, &stub, sizeof stub, (off_t)0x7fff00001000UL) : -1;
+    int e = errno;
+    printf("%-45s fd=%d marker=%d stub-read=%zd errno=%d\n", path, fd >= 0, n == 8 && got == marker, s, e);
+    if (fd < 0 || n != 8 || got != marker || s != -1 || e != EIO)
+        bad = 1;
+    if (fd >= 0)
+        close(fd);
+}
 
 static void expect_absent(const char* path)
 {
@@ -28,10 +47,17 @@ static void expect_absent(const char* path)
 
 int main(void)
 {
-    const char* paths[] = {
+    if (chdir("/") != 0)
+        return 2;
+    const char* mems[] = {
         "/proc/self/mem", "//proc///self/./mem", "/usr/../proc/self/mem", "/proc/../proc/self/mem",
         "/proc/self/root/proc/self/mem", "/proc/1/root/../../proc/self/mem", "/proc/self/cwd/../../../proc/self/mem",
-        "/proc/1/cwd/../../../../proc/1/mem", "/dev/pts/0", "/dev/../dev/pts/0", "/dev/pts/ptmx", "/dev/tty0",
+        "/proc/1/cwd/../../../../proc/1/mem",
+    };
+    for (unsigned i = 0; i < sizeof mems / sizeof *mems; i++)
+        expect_guest_mem(mems[i]);
+    const char* paths[] = {
+        "/dev/pts/0", "/dev/../dev/pts/0", "/dev/pts/ptmx", "/dev/tty0",
         "/dev/mem", "/dev/kmsg", "/sys/kernel/mm", "/sys/../sys/kernel/mm", "/sys/class/net", "/proc/kcore",
         "/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger",
     };
@@ -40,20 +66,20 @@ int main(void)
 
     /* relative walks from deep directories */
     if (chdir("/usr/share") == 0)
-        expect_absent("../../../../../../proc/self/mem");
+        expect_guest_mem("../../../../../../proc/self/mem");
     /* a symlink the guest makes itself */
     char link[64];
     snprintf(link, sizeof link, "/tmp/umk-trick-%d", (int)getpid());
     unlink(link);
     if (symlink("/proc/self/mem", link) == 0) {
-        expect_absent(link);
+        expect_guest_mem(link);
         unlink(link);
     }
     /* *at() from a directory fd of / */
     int root = open("/", O_RDONLY | O_DIRECTORY);
     errno = 0;
-    int fd = openat(root, "proc/self/mem", O_RDONLY);
-    printf("openat(/, proc/self/mem) = %d errno=%d\n", fd, errno);
+    int fd = openat(root, "proc/kcore", O_RDONLY);
+    printf("openat(/, proc/kcore) = %d errno=%d\n", fd, errno);
     if (fd >= 0)
         bad = 1;
     /* The /sys the guest sees is empty */

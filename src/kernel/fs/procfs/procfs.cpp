@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
@@ -68,6 +70,75 @@ private:
     u64 m_ino;
     Generator m_gen;
     u32 m_mode;
+};
+
+// /proc/PID/mem: the process's memory at file offset = address, for
+// debuggers. Opened with ptrace's permission; the address space is the
+// one the process had at open (Linux's mem_open).
+class MemFile final : public File {
+public:
+    MemFile(RefPtr<Inode> inode, int flags, RefPtr<MemoryManager> mm) : File(std::move(inode), flags), m_mm(std::move(mm)) {}
+    KResult<usize> read(std::span<u8> out, u64 pos) override
+    {
+        out = out.subspan(0, std::min<usize>(out.size(), kPageSize - (pos & (kPageSize - 1))));
+        if (!m_mm->copy_in(pos, out))
+            return err(Errno::IO);
+        return out.size();
+    }
+    KResult<usize> write(std::span<const u8> data, u64 pos) override
+    {
+        data = data.subspan(0, std::min<usize>(data.size(), kPageSize - (pos & (kPageSize - 1))));
+        if (!m_mm->force_write(pos, data))
+            return err(Errno::IO);
+        return data.size();
+    }
+
+private:
+    RefPtr<MemoryManager> m_mm;
+};
+
+class ProcMem final : public Inode {
+public:
+    ProcMem(Kernel& k, int pid, u64 ino) : m_kernel(k), m_pid(pid), m_ino(ino) {}
+    KResult<InodeAttr> attr() override
+    {
+        auto p = m_kernel.find_process(m_pid);
+        if (!p)
+            return err(Errno::SRCH);
+        auto c = p->creds();
+        InodeAttr a;
+        a.dev = kProcDev;
+        a.ino = m_ino;
+        a.mode = S_IFREG | 0600;
+        a.uid = c.euid;
+        a.gid = c.egid;
+        a.atime = a.mtime = a.ctime = now_realtime();
+        return a;
+    }
+    KResult<RefPtr<File>> open(int flags) override
+    {
+        auto p = m_kernel.find_process(m_pid);
+        Thread* t = current_thread();
+        if (!p || !t)
+            return err(Errno::SRCH);
+        // PTRACE_MODE_ATTACH_FSCREDS: the caller itself, root, or the same ids.
+        auto me = t->process().creds();
+        auto them = p->creds();
+        bool same = me.fsuid == them.uid && me.fsuid == them.euid && me.fsuid == them.suid && me.fsgid == them.gid
+            && me.fsgid == them.egid && me.fsgid == them.sgid;
+        if (p.get() != &t->process() && me.euid != 0 && !same)
+            return err(Errno::ACCES);
+        auto mm = p->mm_ref();
+        if (!mm)
+            return err(Errno::SRCH);
+        return RefPtr<File>(new MemFile(RefPtr<Inode>(this), flags, mm));
+    }
+    const void* fs_id() const override { return &kProcDev; }
+
+private:
+    Kernel& m_kernel;
+    int m_pid;
+    u64 m_ino;
 };
 
 using LinkTarget = std::function<KResult<std::string>()>;
@@ -173,6 +244,41 @@ std::string status_text(Process& p)
                        c.euid == 0 ? "000001ffffffffff" : "0000000000000000", sysconf(_SC_NPROCESSORS_ONLN) - 1);
 }
 
+// proc(5)'s /proc/PID/stat: 52 fields; addresses a reader may not see
+// are 0, as Linux shows them to other users.
+std::string stat_text(Kernel& k, Process& p)
+{
+    char state = 'S';
+    int ppid, pgrp, sid;
+    {
+        std::lock_guard tree(k.tree_lock());
+        Process* parent = p.parent_locked();
+        ppid = parent ? parent->pid() : 0;
+        pgrp = p.pgid_locked();
+        sid = p.sid_locked();
+        if (p.zombie_locked())
+            state = 'Z';
+    }
+    if (state != 'Z') {
+        std::lock_guard lock(p.signal_lock());
+        if (p.stopped_locked())
+            state = 'T';
+    }
+    Thread* self = current_thread();
+    if (state == 'S' && self && &self->process() == &p)
+        state = 'R';
+    auto ticks = [](u64 ns) { return ns / 10000000; };
+    auto usage = p.cpu_usage();
+    auto children = p.children_usage();
+    u64 vsize = p.mm_ref() ? p.mm_ref()->total_vm() : 0;
+    auto start = std::chrono::duration_cast<std::chrono::milliseconds>(p.start_time - k.boot_steady()).count() / 10;
+    return fmt::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 {}\n",
+                       p.pid(), p.comm, state, ppid, pgrp, sid, ticks(usage.user_ns), ticks(usage.system_ns),
+                       ticks(children.user_ns), ticks(children.system_ns), 20 + p.nice.load(), p.nice.load(),
+                       p.thread_count(), start, vsize, 0, p.rlimit(RLIMIT_RSS).cur, p.exit_signal(),
+                       p.exit_status().value_or(0));
+}
+
 RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
 {
     auto list = [&k, pid] {
@@ -231,6 +337,8 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("auxv", make_ref<ProcFile>(pid_ino(pid, 11), with([](Process& p) -> KResult<std::string> {
         return std::string(p.saved_auxv.begin(), p.saved_auxv.end());
     }), 0400));
+    dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
+    dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
     dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644));
     return RefPtr<Inode>(dir);
 }
