@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -86,6 +87,11 @@ platform::CpuUsage Process::cpu_usage()
     auto usage = m_past_usage;
     if (m_mm)
         usage += m_mm->address_space().cpu_usage();
+    {
+        std::lock_guard threads(m_signal_lock);
+        for (Thread* t : m_threads)
+            usage.system_ns += t->system_time_ns();
+    }
     if (m_threads_gone_once)
         m_final_usage = usage;
     return usage;
@@ -896,9 +902,19 @@ static thread_local Thread* t_current = nullptr;
 
 Thread* current_thread() { return t_current; }
 
+u64 Thread::system_time_ns() const
+{
+    timespec ts {};
+    if (m_task_clock == -1 || clock_gettime(m_task_clock, &ts) != 0)
+        return 0;
+    return static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec);
+}
+
 void Thread::run()
 {
     t_current = this;
+    if (pthread_getcpuclockid(pthread_self(), &m_task_clock) != 0)
+        m_task_clock = -1;
     m_process->add_thread(*this);
     platform::FaultInfo fault;
     while (!exiting()) {
@@ -962,6 +978,14 @@ void Thread::run()
     RefPtr<Process> process = m_process;
     if (!borrowed_context) // the vfork parent's host thread goes on
         process->mm().address_space().release_thread(context());
+    {
+        // Our task time moves into the process's past before we leave its
+        // thread list (cpu_usage() reads the live ones under the lock).
+        std::lock_guard lock(process->lock());
+        u64 ns = system_time_ns();
+        m_task_clock = -1;
+        process->add_system_time_locked(ns);
+    }
     process->remove_thread(*this);
     ptrace_exit(process->exit_status().value_or((m_exit_code & 0xff) << 8));
 }

@@ -103,6 +103,8 @@ public:
     // execve: the image going away adds what it used.
     void retire_mm_usage();
     void add_children_usage(const platform::CpuUsage&);
+    // A thread's kernel-side time (its task thread's CPU clock) at its end.
+    void add_system_time_locked(u64 ns) { m_past_usage.system_ns += ns; }
 
     // Its parent (thread) went: PR_SET_PDEATHSIG's signal, if any.
     void send_parent_death_signal(Process& parent);
@@ -236,6 +238,9 @@ public:
     // Runs the guest thread until it exits; returns when it has.
     void run();
     bool exiting() const { return m_exiting || m_process->dying(); }
+    // CPU time its task thread (umk's kernel side of it) has used: the
+    // guest's system time.
+    u64 system_time_ns() const;
 
     // Signals. `pending_locked` and the masks are guarded by the
     // process's signal_lock().
@@ -339,6 +344,7 @@ private:
     std::shared_ptr<PtraceLink> m_ptrace; // under the process's signal_lock()
     std::atomic<bool> m_traced { false };
     bool m_step_flag_set { false }; // we set EFLAGS.TF for PTRACE_SINGLESTEP
+    clockid_t m_task_clock { -1 };   // the CPU clock of the kernel thread running it
     std::condition_variable m_signal_cv;
     i64 m_restart { 0 };                       // an ERESTART* the last syscall returned
     std::optional<platform::FaultInfo> m_fault; // the fault behind a pending synchronous signal
