@@ -81,6 +81,13 @@ public:
 
     // sched_setaffinity/getaffinity of the host thread that runs it
     // (a CPU mask in the kernel's format, whole longs).
+    // While stopped in a syscall: an atomic read-modify-write of the 4-aligned
+    // guest word at `addr`, done by the thread itself (the caller checked
+    // the word is mapped writable). The value before. `op`: UMK_ATOMIC_*
+    // of seccomp_trap/layout.h (futex(2)'s FUTEX_OP_* and a cmpxchg).
+    enum class AtomicOp { Set, Add, Or, AndNot, Xor, CompareExchange };
+    virtual KResult<u32> atomic_op(u64 addr, AtomicOp op, u32 operand, u32 expected) = 0;
+
     virtual KResult<void> set_cpu_affinity(std::span<const u8> mask) = 0;
     virtual KResult<std::vector<u8>> cpu_affinity() = 0;
 };

@@ -25,6 +25,14 @@ public:
     // FUTEX_(CMP_)REQUEUE: wakes `count`, moves up to `requeue` more to key2.
     KResult<u64> requeue(Thread&, FutexKey key, u64 addr, FutexKey key2, u32 count, u32 requeue,
                          std::optional<u32> expected);
+    // FUTEX_WAKE_OP: *addr2 = op(*addr2, oparg) atomically; wakes `count`
+    // on key, and `count2` on key2 if cmp(old *addr2, cmparg) holds.
+    KResult<u64> wake_op(Thread&, FutexKey key, FutexKey key2, u64 addr2, u32 count, u32 count2, u32 encoded_op);
+    // PI futexes: the word holds the owner's tid (| FUTEX_WAITERS while
+    // others sleep); unlocking hands the lock to the first waiter.
+    KResult<u64> lock_pi(Thread&, FutexKey key, u64 addr, bool try_only,
+                         std::optional<std::chrono::steady_clock::time_point> deadline);
+    KResult<u64> unlock_pi(Thread&, FutexKey key, u64 addr);
 
 private:
     struct Waiter {
@@ -32,6 +40,7 @@ private:
         FutexKey key;
         u32 bitset;
         std::atomic<bool> woken { false };
+        bool pi { false }; // a FUTEX_LOCK_PI waiter: woken means it owns the lock
     };
     void wake_locked(Waiter&);
 

@@ -167,6 +167,20 @@ KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
     return written;
 }
 
+KResult<void> MemoryManager::check_user_word(u64 addr)
+{
+    if (addr & 3)
+        return err(Errno::INVAL);
+    std::lock_guard lock(m_lock);
+    auto it = m_vmas.upper_bound(addr);
+    if (it == m_vmas.begin())
+        return err(Errno::FAULT);
+    const Vma& v = std::prev(it)->second;
+    if (addr + 4 > v.end || (v.prot & (PROT_READ | PROT_WRITE)) != (PROT_READ | PROT_WRITE))
+        return err(Errno::FAULT);
+    return {};
+}
+
 FutexKey MemoryManager::futex_key(u64 addr, bool shared)
 {
     if (shared) {

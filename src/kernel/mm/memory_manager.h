@@ -57,6 +57,8 @@ public:
     KResult<void> msync(u64 addr, u64 length, int flags);
     u64 brk(u64 new_brk);
     FutexKey futex_key(u64 addr, bool shared);
+    // The 4-aligned word at `addr` is mapped readable and writable (EFAULT).
+    KResult<void> check_user_word(u64 addr);
     // A debugger's write (ptrace, /proc/PID/mem; Linux's FOLL_FORCE): a
     // read-only private page (a breakpoint in text) is opened for it.
     KResult<void> force_write(u64 addr, std::span<const u8> data);

@@ -33,7 +33,7 @@ KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr ti
 {
     int cmd = op & FUTEX_CMD_MASK;
     bool realtime = op & FUTEX_CLOCK_REALTIME;
-    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET)
+    if (realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI2)
         return err(Errno::NOSYS);
     if (uaddr.value & 3)
         return err(Errno::INVAL);
@@ -56,6 +56,23 @@ KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr ti
             return err(Errno::INVAL);
         return futexes.wake(key(uaddr), val, bitset);
     }
+    case FUTEX_WAKE_OP: {
+        if (uaddr2.value & 3)
+            return err(Errno::INVAL);
+        // val2 (the second count) travels in the timeout argument's register.
+        return futexes.wake_op(t, key(uaddr), key(uaddr2), uaddr2.value, val, static_cast<u32>(timeout.value), val3);
+    }
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2:
+    case FUTEX_TRYLOCK_PI: {
+        // LOCK_PI's timeout is absolute on CLOCK_REALTIME; LOCK_PI2's on
+        // CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+        auto deadline = TRY(futex_deadline(t, cmd == FUTEX_TRYLOCK_PI ? GuestAddr {} : timeout, true,
+                                           cmd == FUTEX_LOCK_PI || realtime));
+        return futexes.lock_pi(t, key(uaddr), uaddr.value, cmd == FUTEX_TRYLOCK_PI, deadline);
+    }
+    case FUTEX_UNLOCK_PI:
+        return futexes.unlock_pi(t, key(uaddr), uaddr.value);
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
         if (uaddr2.value & 3)

@@ -227,7 +227,7 @@ constexpr Row kRows[] = {
     partial<sys_llistxattr>(SYS_llistxattr, "no file system stores xattrs yet: empty list"),
     partial<sys_flistxattr>(SYS_flistxattr, "no file system stores xattrs yet: empty list"),
     // futex.cpp
-    partial<sys_futex>(SYS_futex, "within one process; WAKE_OP, PI and FUTEX_WAIT_REQUEUE_PI not yet"),
+    partial<sys_futex>(SYS_futex, "no FUTEX_WAIT_REQUEUE_PI / CMP_REQUEUE_PI; PI futexes do not boost priorities"),
 };
 
 struct Table {

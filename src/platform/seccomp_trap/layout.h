@@ -64,6 +64,16 @@ enum {
     UMK_CMD_INIT_XSAVE = 3, /* reset it to the init state, then return */
     UMK_CMD_CLONE_THREAD = 4, /* start a host thread for slot clone_index, stop again */
     UMK_CMD_EXIT_THREAD = 5,  /* end this host thread */
+    UMK_CMD_ATOMIC = 6,       /* an atomic op on a guest word (atomic_*), stop again */
+};
+
+enum {
+    UMK_ATOMIC_SET = 0, /* FUTEX_OP_SET and friends, as futex(2)'s op field */
+    UMK_ATOMIC_ADD = 1,
+    UMK_ATOMIC_OR = 2,
+    UMK_ATOMIC_ANDN = 3,
+    UMK_ATOMIC_XOR = 4,
+    UMK_ATOMIC_CMPXCHG = 5,
 };
 
 /* The only clone a guest thread's handler may issue: a thread of its own address space whose
@@ -117,6 +127,14 @@ struct umk_thread_slot {
     uint32_t command;        /* UMK_CMD_*, read by the stub on RESUME */
     uint32_t clone_index;    /* UMK_CMD_CLONE_THREAD: the new thread's slot */
     int32_t clone_result;    /* its host tid, or -errno */
+    /* UMK_CMD_ATOMIC: *addr (a 4-aligned guest address the kernel checked)
+     * gets op(old, operand); cmpxchg stores `operand` only if old ==
+     * `expected`. The old value comes back in atomic_old. */
+    uint64_t atomic_addr;
+    uint32_t atomic_op;      /* UMK_ATOMIC_* */
+    uint32_t atomic_operand;
+    uint32_t atomic_expected;
+    uint32_t atomic_old;
     uint64_t regs[UMK_NREGS];
     /* Fault stops: the host siginfo, decoded by the stub. */
     int32_t fault_signo;

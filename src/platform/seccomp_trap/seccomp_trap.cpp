@@ -746,6 +746,20 @@ void SeccompContext::exit_thread()
         resume_and_wait(UMK_CMD_EXIT_THREAD); // returns when the host wrote GONE
 }
 
+KResult<u32> SeccompContext::atomic_op(u64 addr, AtomicOp op, u32 operand, u32 expected)
+{
+    static_assert(static_cast<int>(AtomicOp::CompareExchange) == UMK_ATOMIC_CMPXCHG);
+    if ((addr & 3) || addr >= UMK_GUEST_TASK_SIZE)
+        return err(Errno::FAULT);
+    m_slot.atomic_addr = addr;
+    m_slot.atomic_op = static_cast<u32>(op);
+    m_slot.atomic_operand = operand;
+    m_slot.atomic_expected = expected;
+    if (!resume_and_wait(UMK_CMD_ATOMIC))
+        return err(Errno::SRCH);
+    return load(m_slot.atomic_old);
+}
+
 KResult<void> SeccompContext::set_cpu_affinity(std::span<const u8> mask)
 {
     // Our tid namespace is the stubs': the host tid names this thread.

@@ -77,6 +77,7 @@ public:
     void set_fpu_state(std::vector<u8> image) override;
     void reset_fpu_state() override;
     void exit_thread() override;
+    KResult<u32> atomic_op(u64 addr, AtomicOp op, u32 operand, u32 expected) override;
     KResult<void> set_cpu_affinity(std::span<const u8> mask) override;
     KResult<std::vector<u8>> cpu_affinity() override;
 

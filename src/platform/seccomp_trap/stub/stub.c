@@ -258,6 +258,29 @@ static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc
                                                        (u64)&slot_at(index)->state, index);
             continue;
         }
+        if (command == UMK_CMD_ATOMIC) {
+            /* The kernel checked the word is mapped and writable; a guest
+             * that unmaps it meanwhile faults here and loses the process. */
+            u32* word = (u32*)(u64)slot->atomic_addr;
+            u32 op = *(volatile u32*)&slot->atomic_op, arg = *(volatile u32*)&slot->atomic_operand;
+            u32 old = __atomic_load_n(word, __ATOMIC_SEQ_CST), next;
+            for (;;) {
+                switch (op) {
+                case UMK_ATOMIC_SET: next = arg; break;
+                case UMK_ATOMIC_ADD: next = old + arg; break;
+                case UMK_ATOMIC_OR: next = old | arg; break;
+                case UMK_ATOMIC_ANDN: next = old & ~arg; break;
+                case UMK_ATOMIC_XOR: next = old ^ arg; break;
+                default: /* CMPXCHG */
+                    next = old == *(volatile u32*)&slot->atomic_expected ? arg : old;
+                    break;
+                }
+                if (__atomic_compare_exchange_n(word, &old, next, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                    break;
+            }
+            slot->atomic_old = old;
+            continue;
+        }
         if (command == UMK_CMD_EXIT_THREAD)
             for (;;)
                 sys1(__NR_exit, 0);
