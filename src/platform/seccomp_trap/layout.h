@@ -163,7 +163,14 @@ struct umk_op_page {
     uint32_t req_seq;        /* futex word, bumped by the kernel */
     uint32_t count;          /* ops in this batch */
     struct umk_op ops[UMK_MAX_OPS];
+    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56];
+    /* At UMK_OP_DONE_MSG_OFFSET: the struct msghdr (and its iovec and
+     * byte) the op thread sends after each batch, set up once. */
+    uint64_t done_msg[7];
+    uint64_t done_iov[2];
+    uint8_t done_byte;
 };
+#define UMK_OP_DONE_MSG_OFFSET 2048
 
 /* Written by the op thread. Hostile: the guest can write it too. */
 struct umk_op_result_page {
@@ -177,10 +184,12 @@ struct umk_op_result_page {
 #ifdef __cplusplus
 static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
+static_assert(__builtin_offsetof(struct umk_op_page, done_msg) == UMK_OP_DONE_MSG_OFFSET, "done_msg (stub assembly)");
 static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big");
 #else
 _Static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 _Static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
+_Static_assert(__builtin_offsetof(struct umk_op_page, done_msg) == UMK_OP_DONE_MSG_OFFSET, "done_msg (stub assembly)");
 _Static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big");
 #endif
 

@@ -232,6 +232,12 @@ KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
     // The main thread's slot: running until its first stop (GONE, 0,
     // would mean its host thread exited).
     reinterpret_cast<umk_thread_slot*>(static_cast<char*>(region) + UMK_SLOT_OFFSET)->state = UMK_RUNNING;
+    // The op thread's "batch done" message, at the stub's addresses.
+    auto* page = static_cast<umk_op_page*>(region);
+    page->done_msg[2] = UMK_CTL_BASE + offsetof(umk_op_page, done_iov); // msg_iov
+    page->done_msg[3] = 1;                                             // msg_iovlen
+    page->done_iov[0] = UMK_CTL_BASE + offsetof(umk_op_page, done_byte);
+    page->done_iov[1] = 1;
     return stub;
 }
 
@@ -413,8 +419,15 @@ KResult<void> StubProcess::run_ops(std::span<const umk_op> ops)
     futex_wake(page->req_seq);
     u32 ignored_sleeping = 0;
     // The op thread always wakes us: `sleeping` is only our own flag here.
+    // done_seq is guest-writable, so it only says when to look: the batch
+    // is over when the op thread's message arrives (or the stub is gone).
     hybrid_wait(results->done_seq, ignored_sleeping, [&](u32 s) { return s == seq || m_dead.load(); });
-    if (m_dead)
+    char byte;
+    ssize_t got;
+    do
+        got = recv(m_ctl.get(), &byte, 1, 0);
+    while (got < 0 && errno == EINTR);
+    if (got != 1 || m_dead)
         return err(Errno::FAULT);
     u32 done = std::min<u32>(load(results->done_count), static_cast<u32>(ops.size()));
     for (u32 i = 0; i < done; i++) {

@@ -815,14 +815,37 @@ __asm__(
     "6:  mov %rax, 8(%r13,%r14,8)\n"
     "    inc %r14d\n"
     "    cmp $-4095, %rax\n"
-    "    jae 5f\n"
+    "    jae 7f\n"
     "    jmp 4b\n"
     "5:  mov %r14d, 4(%r13)\n"
-    "    mov %r15d, (%r13)\n"
+    "    jmp 10f\n"
+    /* After a failure the batch stops, but its closes still run: a
+     * received fd never stays behind, whatever the result page says. */
+    "7:  mov %r14d, 4(%r13)\n"
+    "8:  cmp %ebx, %r14d\n"
+    "    jae 10f\n"
+    "    imul $56, %r14, %rcx\n"
+    "    lea 8(%r12,%rcx), %rcx\n"
+    "    inc %r14d\n"
+    "    cmpq $3, (%rcx)\n" /* close */
+    "    jne 8b\n"
+    "    mov $3, %eax\n"
+    "    mov 8(%rcx), %rdi\n"
+    "    syscall\n"
+    "    jmp 8b\n"
+    "10: mov %r15d, (%r13)\n"
     "    mov $202, %eax\n" /* futex(done_seq, FUTEX_WAKE, 1) */
     "    mov %r13, %rdi\n"
     "    mov $1, %esi\n"
     "    mov $1, %edx\n"
+    "    syscall\n"
+    /* The kernel trusts only this: one message per batch on the control
+     * socket (guest threads cannot send one; the message header lives
+     * in the read-only op page). */
+    "    mov $46, %eax\n" /* sendmsg(UMK_STUB_CTL_FD, &op_page->done_msg, 0) */
+    "    mov $3, %edi\n"
+    "    lea 2048(%r12), %rsi\n"
+    "    xor %edx, %edx\n"
     "    syscall\n"
     "    jmp 1b\n"
     "9:  ud2\n"
