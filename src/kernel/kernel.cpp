@@ -69,13 +69,23 @@ std::vector<RefPtr<Process>> Kernel::processes()
     return out;
 }
 
-void Kernel::add_process(RefPtr<Process> child, Process& parent)
+void Kernel::add_process(RefPtr<Process> child, Process& requested_parent)
 {
     std::lock_guard tree(m_tree_lock);
-    child->set_parent_locked(&parent);
-    child->set_pgid_locked(parent.pgid_locked());
-    child->set_sid_locked(parent.sid_locked());
-    parent.children_locked().push_back(child);
+    // A parent that ended meanwhile (CLONE_PARENT's grandparent) has
+    // given its children to pid 1: so does this one.
+    Process* parent = &requested_parent;
+    if (parent->zombie_locked()) {
+        std::lock_guard lock(m_lock);
+        auto init = m_processes.find(1);
+        if (init != m_processes.end())
+            parent = init->second.get();
+    }
+    Process& new_parent = *parent;
+    child->set_parent_locked(&new_parent);
+    child->set_pgid_locked(requested_parent.pgid_locked());
+    child->set_sid_locked(requested_parent.sid_locked());
+    new_parent.children_locked().push_back(child);
     std::lock_guard lock(m_lock);
     m_processes.emplace(child->pid(), child);
 }

@@ -223,7 +223,8 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     // leader's tid. Its own robust futexes and clear_child_tid are
     // handled as Linux's exec_mm_release.
     Process& process = t.process();
-    process.kill_other_threads(t);
+    if (!process.kill_other_threads(t))
+        return err(Errno::AGAIN); // another thread's execve won, or the process is dying
     t.set_tid(process.pid());
     if (auto link = t.ptrace_link())
         link->tid = process.pid();

@@ -146,6 +146,8 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     }
     if (a.flags & CLONE_PARENT && t.process().pid() == 1)
         return err(Errno::INVAL); // Linux: init may not make siblings
+    if ((a.flags & CSIGNAL) > static_cast<u64>(kSigMax))
+        return err(Errno::INVAL);
 
     TRY(k.check_task_limits(t));
     // The FPU state of the forking thread: the child's first, or the
@@ -169,11 +171,11 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     start_like(t, *thread, a);
     thread->sigaltstack = t.sigaltstack;
 
-    Process* parent = &t.process();
+    RefPtr<Process> parent(&t.process());
     if (a.flags & CLONE_PARENT) {
         std::lock_guard tree(k.tree_lock());
         if (auto* grandparent = parent->parent_locked())
-            parent = grandparent;
+            parent = RefPtr<Process>(grandparent);
     }
     if (a.flags & CLONE_PIDFD) {
         int fd = static_cast<int>(TRY(install_fd(t, make_pidfd(child, 0), true)));
@@ -193,7 +195,7 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     k.start_task(thread);
     t.ptrace_event(ev.option, ev.event, static_cast<u64>(pid));
     if (a.flags & CLONE_VFORK) {
-        child->wait_vfork_release();
+        child->wait_vfork_release(t.process());
         if (shared_vm)
             t.context().set_fpu_state(std::move(fpu));
         t.ptrace_event(kPtraceTraceVforkDone, kPtraceEventVforkDone, static_cast<u64>(pid));

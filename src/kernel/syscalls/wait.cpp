@@ -79,10 +79,11 @@ KResult<Waited> do_wait(Thread& t, WaitQuery q)
                 any = true;
                 if (!child->zombie_locked()) {
                     // Job control: a stop (WUNTRACED) or continue
-                    // (WCONTINUED), reported once.
+                    // (WCONTINUED), reported once. (creds() before
+                    // signal_lock(): the lock order.)
+                    Waited w { child->pid(), child->creds().uid, 0, {} };
                     std::lock_guard lock(child->signal_lock());
                     auto report = child->job_report_locked();
-                    Waited w { child->pid(), child->creds().uid, 0, {} };
                     if (report == Process::JobReport::Stopped && (q.options & WSTOPPED))
                         w.status = (child->stop_signal_locked() << 8) | 0x7f;
                     else if (report == Process::JobReport::Continued && (q.options & WCONTINUED))

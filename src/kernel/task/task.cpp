@@ -129,10 +129,12 @@ void Process::release_vfork()
     m_vfork_cv.notify_all();
 }
 
-void Process::wait_vfork_release()
+void Process::wait_vfork_release(Process& parent)
 {
+    // Killable, as Linux's wait_for_vfork_done: a dying parent stops waiting.
     std::unique_lock lock(m_signal_lock);
-    m_vfork_cv.wait(lock, [&] { return m_vfork_released; });
+    while (!m_vfork_released && !parent.dying())
+        m_vfork_cv.wait_for(lock, std::chrono::milliseconds(20));
 }
 
 FsContext Process::fs()
@@ -378,13 +380,22 @@ usize Process::thread_count()
     return m_threads.size();
 }
 
-void Process::kill_other_threads(Thread& survivor)
+bool Process::kill_other_threads(Thread& survivor)
 {
     std::unique_lock lock(m_signal_lock);
+    // Linux's de_thread: one execve at a time; a second one loses (its
+    // thread is among those the first one ends).
+    if (m_exec_in_progress || m_dying)
+        return false;
+    m_exec_in_progress = true;
     for (Thread* t : m_threads)
         if (t != &survivor)
             t->kill_for_exec();
-    m_threads_gone.wait(lock, [&] { return std::ranges::all_of(m_threads, [&](Thread* t) { return t == &survivor; }); });
+    m_threads_gone.wait(lock, [&] {
+        return m_dying || std::ranges::all_of(m_threads, [&](Thread* t) { return t == &survivor; });
+    });
+    m_exec_in_progress = false;
+    return !m_dying;
 }
 
 void Process::wait_threads_gone()
@@ -966,7 +977,9 @@ void Thread::run()
     if (m_traced && !(m_process->dying() && m_process->exit_status() == kSigKill))
         ptrace_event(kPtraceTraceExit, kPtraceEventExit,
                      static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));
-    if (!m_process->dying() && !borrowed_context) {
+    // A vfork child's own threads leave the parent's host process even when
+    // the child dies (its address space is not killed, being borrowed).
+    if ((!m_process->dying() || m_process->mm_borrowed) && !borrowed_context) {
         // This thread alone ends: its host thread goes, and whoever waits
         // for it (pthread_join) learns it from clear_child_tid.
         release_robust_futexes();

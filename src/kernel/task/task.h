@@ -112,7 +112,7 @@ public:
 
     // vfork: the parent's thread sleeps until the child execs or ends.
     void release_vfork();
-    void wait_vfork_release();
+    void wait_vfork_release(Process& parent);
 
     MemoryManager& mm() { return *m_mm; }
     RefPtr<MemoryManager> mm_ref() { return m_mm; }
@@ -163,7 +163,7 @@ public:
     // Blocks until every thread of the process is gone.
     void wait_threads_gone();
     // execve: ends every other thread and waits until they are gone.
-    void kill_other_threads(Thread& survivor);
+    bool kill_other_threads(Thread& survivor);
 
     // Interval and POSIX timers.
     ProcessTimers timers;
@@ -198,6 +198,7 @@ private:
     // Tells the parent of a stop or continue (SIGCHLD unless SA_NOCLDSTOP).
     void notify_parent_job(int code, int status);
     bool m_vfork_released { false };
+    bool m_exec_in_progress { false }; // under m_signal_lock
     platform::CpuUsage m_past_usage, m_children_usage; // guarded by m_lock
     std::optional<platform::CpuUsage> m_final_usage;
     std::atomic<bool> m_threads_gone_once { false };

@@ -364,6 +364,16 @@ KResult<Context*> StubProcess::create_thread(Context& caller_context)
         store(slot(index).state, UMK_GONE);
         return err(tid.error());
     }
+    // The tid came through a guest-writable slot: it must name a thread of
+    // this stub (not the kernel, not another stub) that no context has.
+    // A forged one breaks the protocol: the process goes.
+    bool known = false;
+    for (auto& t : m_threads)
+        known |= t && t->host_tid() == *tid;
+    if (*tid <= 0 || known || syscall(SYS_tgkill, m_pid, *tid, 0) != 0) {
+        kill();
+        return err(Errno::AGAIN);
+    }
     m_threads[index] = std::make_unique<SeccompContext>(*this, slot(index), index, m_pid, *tid);
     return m_threads[index].get();
 }
@@ -662,8 +672,8 @@ KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
 
 bool SeccompContext::wait_for_stop()
 {
-    u32 state = hybrid_wait(m_slot.state, m_slot.kernel_sleeping, is_stop);
-    return state != UMK_DEAD && state != UMK_GONE;
+    u32 state = hybrid_wait(m_slot.state, m_slot.kernel_sleeping, [&](u32 s) { return is_stop(s) || m_owner.dead(); });
+    return state != UMK_DEAD && state != UMK_GONE && !m_owner.dead();
 }
 
 bool SeccompContext::wait_until_started()
@@ -675,6 +685,8 @@ bool SeccompContext::wait_until_started()
 
 bool SeccompContext::resume_and_wait(u32 command)
 {
+    if (m_owner.dead())
+        return false; // RESUME must not overwrite the monitor's DEAD
     m_slot.command = command;
     if (command == UMK_CMD_SET_XSAVE) {
         std::memcpy(m_slot.xsave, m_fpu_image.data(), m_fpu_image.size());

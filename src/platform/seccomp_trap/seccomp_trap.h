@@ -130,6 +130,7 @@ public:
     CpuUsage cpu_usage() override;
 
     int pidfd() const { return m_pidfd.get(); }
+    bool dead() const { return m_dead.load(); }
     // Called by the platform's monitor once the host process has exited.
     void mark_dead();
     // Once the stub's first stop arrived, before any guest code ran.

@@ -622,11 +622,17 @@ static void map_control_region(void)
 
 /* The end of a stub's setup: the op thread (before the guest filter, which
  * it must not inherit), the guest filter, then the first trap. */
-__attribute__((noreturn)) static void become_guest(void)
+__attribute__((noreturn)) static void become_guest(int forked)
 {
     /* The kernel's membarrier(2) for the guest reaches us this way. */
     sys2(__NR_membarrier, 4 /* MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED */, 0);
-    build_op_filter();
+    /* A fork child already runs under its parent's op filter, which its
+     * op thread inherits: another copy per generation would only make
+     * every syscall slower and fork fail some hundred generations deep. */
+    if (forked)
+        umk_op_fprog.len = 0;
+    else
+        build_op_filter();
     if (umk_clone_op_thread() < 0)
         die("op thread");
     install_guest_filter();
@@ -683,7 +689,7 @@ __attribute__((noreturn, used)) void stub_main(u64* initial_sp)
     if (sys2(__NR_sigaltstack, &ss, 0) != 0)
         die("sigaltstack");
 
-    become_guest();
+    become_guest(0);
 }
 
 /* A fork child (see UMK_FORK_CLONE_FLAGS) starts here, on slot 0's fresh
@@ -710,7 +716,7 @@ __attribute__((noreturn, used)) void umk_fork_child(void)
     struct k_msghdr msg = { .iov = &iov, .iovlen = 1 };
     if (sys3(__NR_sendmsg, UMK_STUB_CTL_FD, &msg, 0) != 1)
         die("fork: hello");
-    become_guest();
+    become_guest(1);
 }
 
 /* ---- assembly: entry, sigreturn trampoline, op thread ---- */
@@ -769,6 +775,8 @@ __asm__(
     ".globl umk_op_thread_entry\n"
     "umk_op_thread_entry:\n"
     "    xor %esp, %esp\n"
+    "    cmpw $0, umk_op_fprog(%rip)\n" /* a fork child's: inherited */
+    "    je 11f\n"
     "    mov $317, %eax\n" /* seccomp(SET_MODE_FILTER, 0, &umk_op_fprog) */
     "    mov $1, %edi\n"
     "    xor %esi, %esi\n"
@@ -776,7 +784,7 @@ __asm__(
     "    syscall\n"
     "    test %rax, %rax\n"
     "    jnz 9f\n"
-    "    movabs $0x7fff40000000, %r12\n"
+    "11: movabs $0x7fff40000000, %r12\n"
     "    lea 4096(%r12), %r13\n"
     "    xor %r15d, %r15d\n"
     "1:  mov (%r12), %eax\n"
