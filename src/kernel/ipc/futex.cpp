@@ -31,7 +31,11 @@ KResult<u64> FutexTable::wait(Thread& t, FutexKey key, u64 addr, u32 expected, u
     m_waiters.remove(&self);
     if (self.woken)
         return 0;
-    return err(in_time ? Errno::RESTARTSYS : Errno::TIMEDOUT);
+    if (!in_time)
+        return err(Errno::TIMEDOUT);
+    // Linux: ERESTART_RESTARTBLOCK with a timeout (EINTR when a handler
+    // ran, even with SA_RESTART), ERESTARTSYS without one.
+    return err(deadline ? Errno::RESTARTNOHAND : Errno::RESTARTSYS);
 }
 
 u64 FutexTable::wake(FutexKey key, u32 count, u32 bitset)
@@ -61,7 +65,7 @@ KResult<u64> FutexTable::wake_op(Thread& t, FutexKey key, FutexKey key2, u64 add
     i32 cmparg = static_cast<i32>(encoded_op << 20) >> 20;
     if (encoded_op & (8U << 28)) // FUTEX_OP_OPARG_SHIFT
         oparg = 1 << (oparg & 31);
-    if (op > 4 || cmp > 5)
+    if (op > 4)
         return err(Errno::NOSYS);
     TRY(t.mm().check_user_word(addr2));
     std::lock_guard lock(m_lock);
@@ -80,6 +84,9 @@ KResult<u64> FutexTable::wake_op(Thread& t, FutexKey key, FutexKey key2, u64 add
         }
         return woken;
     };
+    // Linux applies the op before it looks at the comparison.
+    if (cmp > 5)
+        return err(Errno::NOSYS);
     u64 woken = wake_some(key, count);
     i32 o = static_cast<i32>(old);
     bool hit = cmp == 0 ? o == cmparg : cmp == 1 ? o != cmparg : cmp == 2 ? o < cmparg : cmp == 3 ? o <= cmparg

@@ -42,6 +42,7 @@ void start_like(Thread& t, Thread& child, const CloneArgs& a)
     if (a.flags & CLONE_SETTLS)
         regs[R::FS_BASE] = a.tls;
     child.signal_mask = t.signal_mask;
+    child.sched_policy = t.sched_policy.load(); // SCHED_RESET_ON_FORK keeps non-RT policies
     child.seccomp_mode = t.seccomp_mode;
     child.seccomp_filter = t.seccomp_filter;
     child.no_new_privs = t.no_new_privs;
@@ -167,7 +168,13 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     } else {
         thread->set_context(mm->address_space().main_context());
         thread->context().set_fpu_state(fpu);
+        // The host thread came from the op thread: the forking thread's
+        // CPU affinity is what the child inherits.
+        if (auto mask = t.context().cpu_affinity())
+            (void)thread->context().set_cpu_affinity(*mask);
     }
+    if (t.sched_reset_on_fork && child->nice.load() < 0)
+        child->nice = 0; // SCHED_RESET_ON_FORK: no negative nice for the child
     start_like(t, *thread, a);
     thread->sigaltstack = t.sigaltstack;
 
@@ -261,6 +268,9 @@ KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size)
         t.kernel().log_once("clone3 set_tid", "clone3: set_tid and CLONE_INTO_CGROUP not supported: EINVAL");
         return err(Errno::INVAL);
     }
+    // Linux: clone3 may not write the pidfd and the parent tid to one place.
+    if ((args.flags & CLONE_PIDFD) && (args.flags & CLONE_PARENT_SETTID) && args.pidfd == args.parent_tid)
+        return err(Errno::INVAL);
     u64 newsp = args.stack ? args.stack + args.stack_size : 0;
     return do_clone(t, CloneArgs { args.flags | args.exit_signal, newsp, GuestAddr { args.parent_tid },
                                    GuestAddr { args.child_tid }, args.tls, GuestAddr { args.pidfd } });

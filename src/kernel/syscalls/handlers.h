@@ -136,6 +136,7 @@ KResult<u64> sys_getpriority(Thread& t, int which, int who);
 KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval);
 KResult<u64> sys_sched_getscheduler(Thread& t, int pid);
 KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr param);
+KResult<u64> sys_sched_rr_get_interval(Thread& t, int pid, GuestAddr interval);
 KResult<u64> sys_sched_getparam(Thread& t, int pid, GuestAddr param);
 KResult<u64> sys_sched_setparam(Thread& t, int pid, GuestAddr param);
 KResult<u64> sys_sched_get_priority_max(Thread&, int policy);

@@ -155,7 +155,7 @@ KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval)
 KResult<u64> sys_sched_getscheduler(Thread& t, int pid)
 {
     auto target = TRY(thread_by_tid(t, pid));
-    return static_cast<u64>(target.thread->sched_policy);
+    return static_cast<u64>(target.thread->sched_policy | (target.thread->sched_reset_on_fork ? SCHED_RESET_ON_FORK : 0));
 }
 
 KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr param)
@@ -184,6 +184,17 @@ KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr pa
     if (!may_renice(t, *target.process))
         return err(Errno::PERM);
     target.thread->sched_policy = base;
+    target.thread->sched_reset_on_fork = (policy & SCHED_RESET_ON_FORK) != 0;
+    return 0;
+}
+
+// sched_rr_get_interval(2): the host's time slice for a SCHED_OTHER thread.
+KResult<u64> sys_sched_rr_get_interval(Thread& t, int pid, GuestAddr interval)
+{
+    TRY(thread_by_tid(t, pid));
+    timespec ts {};
+    sched_rr_get_interval(0, &ts);
+    TRY(copy_out(t, interval.value, abi::Timespec { ts.tv_sec, ts.tv_nsec }));
     return 0;
 }
 
@@ -233,12 +244,20 @@ KResult<u64> sys_sched_get_priority_min(Thread&, int policy)
     return err(Errno::INVAL);
 }
 
-// getcpu(2): the CPU the calling kernel thread runs on now (the guest
-// thread's host thread waits meanwhile; both are this machine's CPUs).
+// getcpu(2): a thread pinned to one CPU runs there; otherwise the CPU the
+// calling kernel thread runs on now (the guest thread's host thread waits
+// meanwhile; both are this machine's CPUs).
 KResult<u64> sys_getcpu(Thread& t, GuestAddr cpu, GuestAddr node, u64)
 {
     unsigned c = 0, n = 0;
     syscall(SYS_getcpu, &c, &n, nullptr);
+    if (auto mask = t.context().cpu_affinity()) {
+        auto* set = reinterpret_cast<const cpu_set_t*>(mask->data());
+        if (CPU_COUNT_S(mask->size(), set) == 1)
+            for (unsigned i = 0; i < mask->size() * 8; i++)
+                if (CPU_ISSET_S(i, mask->size(), set))
+                    c = i;
+    }
     if (!cpu.null())
         TRY(copy_out(t, cpu.value, c));
     if (!node.null())

@@ -179,6 +179,8 @@ KResult<u64> sys_rt_sigtimedwait(Thread& t, GuestAddr set, GuestAddr info, Guest
     }
     if (!taken)
         return err(Errno::INTR);
+    if (taken->si_code == -2) // SI_TIMER: its timer may fire again
+        t.process().timers.dequeued(*taken);
     if (!info.null())
         TRY(copy_out(t, info.value, *taken));
     return static_cast<u64>(taken->si_signo);
@@ -274,9 +276,12 @@ KResult<u64> sys_sigaltstack(Thread& t, GuestAddr ss, GuestAddr old_ss)
         wanted = TRY(copy_in<abi::Stack>(t, ss.value));
         constexpr int kSsDisable = 2;
         constexpr u32 kSsAutodisarm = 1U << 31;
+        constexpr int kSsOnstack = 1;
         int mode = static_cast<int>(static_cast<u32>(wanted->ss_flags) & ~kSsAutodisarm);
-        if (mode != 0 && mode != kSsDisable)
+        // SS_ONSTACK is accepted as 0, for old programs (Linux's do_sigaltstack).
+        if (mode != 0 && mode != kSsDisable && mode != kSsOnstack)
             return err(Errno::INVAL);
+        wanted->ss_flags = mode == kSsDisable ? kSsDisable : static_cast<int>(static_cast<u32>(wanted->ss_flags) & kSsAutodisarm);
         if (on_signal_stack(t.sigaltstack, t.regs()[platform::Registers::RSP]))
             return err(Errno::PERM); // on the alternate stack now
         if (mode == kSsDisable) {

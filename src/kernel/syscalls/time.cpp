@@ -26,9 +26,37 @@ bool valid_clock(int id)
     return false;
 }
 
-// CPU-time clocks: per-task accounting is not there yet; these report the
-// kernel process's own clocks (Partial in the table).
-bool cpu_clock(int id) { return id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID; }
+// CPU-time clocks: CLOCK_PROCESS/THREAD_CPUTIME_ID and the clock ids
+// clock_getcpuclockid(3) makes (Linux's MAKE_PROCESS_CPUCLOCK: ~pid << 3,
+// bit 2 for a thread, the low bits PROF/VIRT/SCHED). A thread's own CPU
+// time is its process's (the host keeps other processes' thread clocks
+// to themselves).
+bool cpu_clock(int id) { return id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID || id < 0; }
+
+// The process a CPU clock id measures.
+KResult<RefPtr<Process>> cpu_clock_process(Thread& t, int id)
+{
+    if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID)
+        return RefPtr<Process>(&t.process());
+    if ((id & 3) == 3)
+        return err(Errno::INVAL); // CPUCLOCK_MAX
+    int pid = ~(id >> 3);
+    bool thread = id & 4;
+    if (pid == 0)
+        return RefPtr<Process>(&t.process());
+    auto p = thread ? t.kernel().find_thread_group(pid) : t.kernel().find_process(pid);
+    if (!p || (thread && p.get() != &t.process()))
+        return err(Errno::INVAL);
+    return p;
+}
+
+KResult<abi::Timespec> cpu_clock_now(Thread& t, int id)
+{
+    auto p = TRY(cpu_clock_process(t, id));
+    auto u = p->cpu_usage();
+    u64 ns = (id < 0 && (id & 3) == 1) ? u.user_ns : u.user_ns + u.system_ns; // CPUCLOCK_VIRT: user only
+    return abi::Timespec { static_cast<i64>(ns / 1000000000), static_cast<i64>(ns % 1000000000) };
+}
 
 KResult<abi::Timespec> copy_in_timespec(Thread& t, GuestAddr addr)
 {
@@ -44,6 +72,10 @@ KResult<u64> sys_clock_gettime(Thread& t, int id, GuestAddr out)
 {
     if (!valid_clock(id) && !cpu_clock(id))
         return err(Errno::INVAL);
+    if (cpu_clock(id)) {
+        TRY(copy_out(t, out.value, TRY(cpu_clock_now(t, id))));
+        return 0;
+    }
     timespec ts {};
     clock_gettime(id, &ts);
     TRY(copy_out(t, out.value, abi::Timespec { ts.tv_sec, ts.tv_nsec }));
@@ -54,8 +86,10 @@ KResult<u64> sys_clock_getres(Thread& t, int id, GuestAddr out)
 {
     if (!valid_clock(id) && !cpu_clock(id))
         return err(Errno::INVAL);
+    if (cpu_clock(id))
+        TRY(cpu_clock_process(t, id));
     timespec ts {};
-    clock_getres(id, &ts);
+    clock_getres(cpu_clock(id) ? CLOCK_PROCESS_CPUTIME_ID : id, &ts);
     if (!out.null())
         TRY(copy_out(t, out.value, abi::Timespec { ts.tv_sec, ts.tv_nsec }));
     return 0;
@@ -104,8 +138,16 @@ abi::Timespec to_timespec(std::chrono::nanoseconds d)
 // remains).
 KResult<u64> sys_clock_nanosleep(Thread& t, int id, int flags, GuestAddr request, GuestAddr remain)
 {
-    if (!valid_clock(id) || id == CLOCK_MONOTONIC_RAW || id == CLOCK_REALTIME_COARSE || id == CLOCK_MONOTONIC_COARSE)
-        return err(id == CLOCK_THREAD_CPUTIME_ID ? Errno::INVAL : Errno::OPNOTSUPP);
+    if (!valid_clock(id) && !cpu_clock(id))
+        return err(Errno::INVAL);
+    if (id == CLOCK_THREAD_CPUTIME_ID)
+        return err(Errno::INVAL);
+    if (id == CLOCK_MONOTONIC_RAW || id == CLOCK_REALTIME_COARSE || id == CLOCK_MONOTONIC_COARSE)
+        return err(Errno::OPNOTSUPP);
+    if (id == CLOCK_PROCESS_CPUTIME_ID) {
+        t.kernel().log_once("nanosleep cpu", "clock_nanosleep: CLOCK_PROCESS_CPUTIME_ID not supported: EOPNOTSUPP");
+        return err(Errno::OPNOTSUPP);
+    }
     if (flags & ~TIMER_ABSTIME)
         return err(Errno::INVAL);
     auto req = TRY(copy_in_timespec(t, request));
@@ -218,10 +260,14 @@ struct Itimerspec {
     abi::Timespec interval, value;
 };
 
-KResult<bool> cpu_timer_clock(int id)
+KResult<bool> cpu_timer_clock(Thread& t, int id)
 {
-    if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID)
+    if (cpu_clock(id)) {
+        auto p = TRY(cpu_clock_process(t, id));
+        if (p.get() != &t.process())
+            return err(Errno::INVAL); // timers on other processes' clocks: not here
         return true;
+    }
     switch (id) {
     case CLOCK_REALTIME:
     case CLOCK_MONOTONIC:
@@ -240,7 +286,7 @@ KResult<bool> cpu_timer_clock(int id)
 KResult<u64> sys_timer_create(Thread& t, int clock, GuestAddr sevp, GuestAddr timer_id)
 {
     KernelTimer model;
-    model.cpu = TRY(cpu_timer_clock(clock));
+    model.cpu = TRY(cpu_timer_clock(t, clock));
     model.clock = clock;
     Sigevent ev { 0, kSigAlrm, kSigevSignal, 0, {} };
     if (!sevp.null())
@@ -289,7 +335,7 @@ KResult<u64> sys_timer_settime(Thread& t, int id, int flags, GuestAddr new_value
         // An absolute time on the timer's own clock: made relative.
         int clock = t.process().timers.clock_of(id);
         nanoseconds now;
-        if (clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID) {
+        if (cpu_clock(clock)) {
             auto u = t.process().cpu_usage();
             now = nanoseconds(u.user_ns + u.system_ns);
         } else {

@@ -810,6 +810,8 @@ void Thread::deliver_signals()
                 break;
             info = *taken;
         }
+        if (info.si_code == -2) // SI_TIMER: its timer may fire again
+            m_process->timers.dequeued(info);
         // ptrace: the signal-delivery stop. The tracer passes the signal on,
         // another one, or none.
         if (m_traced && info.si_signo != kSigKill) {
@@ -836,8 +838,12 @@ void Thread::deliver_signals()
         {
             std::lock_guard lock(m_process->signal_lock());
             action = m_process->sigaction_locked(info.si_signo);
-            if (action.handler > reinterpret_cast<u64>(SIG_IGN) && (action.flags & kSaResethand))
-                m_process->set_sigaction_locked(info.si_signo, abi::Sigaction {});
+            if (action.handler > reinterpret_cast<u64>(SIG_IGN) && (action.flags & kSaResethand)) {
+                // Only the handler goes back to SIG_DFL; flags and mask stay.
+                auto reset = action;
+                reset.handler = reinterpret_cast<u64>(SIG_DFL);
+                m_process->set_sigaction_locked(info.si_signo, reset);
+            }
         }
         int signo = info.si_signo;
         std::optional<platform::FaultInfo> fault;

@@ -308,6 +308,7 @@ public:
     // thread) until it execs or exits.
     bool borrowed_context { false };
     std::atomic<int> sched_policy { 0 }; // SCHED_OTHER, BATCH or IDLE
+    std::atomic<bool> sched_reset_on_fork { false };
     // seccomp(2): the mode and the filters (shared with the threads and
     // children that inherited them); no_new_privs.
     static constexpr int kSeccompStrict = 1, kSeccompFilter = 2;

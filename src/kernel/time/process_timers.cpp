@@ -92,22 +92,23 @@ void ProcessTimers::fire(Kernel& k, Process& p, int key, u64 generation)
             arm_locked(k, p, key); // not yet: look again next tick
             return;
         }
-        t.overrun = 0;
+        // Expirations missed since the last look count as overruns, and
+        // so does every one while the signal is still queued.
+        int missed = 0;
         if (t.interval.count() > 0) {
-            // Expirations missed meanwhile count as overruns.
             if (t.cpu) {
                 u64 now = cpu_now(p), step = static_cast<u64>(t.interval.count());
                 t.cpu_deadline += step;
                 while (t.cpu_deadline <= now) {
                     t.cpu_deadline += step;
-                    t.overrun++;
+                    missed++;
                 }
             } else {
                 auto now = Steady::now();
                 t.wall_deadline += t.interval;
                 while (t.wall_deadline <= now) {
                     t.wall_deadline += t.interval;
-                    t.overrun++;
+                    missed++;
                 }
             }
             arm_locked(k, p, key);
@@ -115,10 +116,14 @@ void ProcessTimers::fire(Kernel& k, Process& p, int key, u64 generation)
             t.armed = false;
         }
         if (t.notify) {
-            send = t.info;
-            if (key >= 0)
-                send->timer.overrun = t.overrun;
-            tid = t.tid;
+            if (key >= 0 && t.queued) {
+                t.overrun += 1 + missed;
+            } else {
+                t.overrun += missed;
+                t.queued = key >= 0;
+                send = t.info;
+                tid = t.tid;
+            }
         }
     }
     if (send && !p.zombie_unlocked())
@@ -170,7 +175,20 @@ KResult<int> ProcessTimers::overrun(int id)
     auto it = m_timers.find(id);
     if (id < 0 || it == m_timers.end())
         return err(Errno::INVAL);
-    return it->second.overrun;
+    return it->second.overrun_last;
+}
+
+void ProcessTimers::dequeued(abi::Siginfo& info)
+{
+    std::lock_guard lock(m_lock);
+    auto it = m_timers.find(info.timer.tid);
+    if (it == m_timers.end())
+        return;
+    auto& t = it->second;
+    t.queued = false;
+    t.overrun_last = t.overrun;
+    t.overrun = 0;
+    info.timer.overrun = t.overrun_last;
 }
 
 void ProcessTimers::cancel_all(Kernel& k, bool posix_only)

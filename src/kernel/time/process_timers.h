@@ -31,7 +31,9 @@ struct KernelTimer {
     abi::Siginfo info {};
     int tid { 0 };
     int clock { 0 };                       // POSIX timers: the clock asked for
-    int overrun { 0 };                     // expirations beyond the first, last fire
+    int overrun { 0 };                     // expirations since the signal was queued
+    int overrun_last { 0 };                // what the last delivered signal said
+    bool queued { false };                 // its signal is pending (one at a time)
     bool value_is_id { false };            // no sigevent: si_value is the timer id
 };
 
@@ -53,6 +55,9 @@ public:
     int clock_of(int id);
     KResult<void> remove(Kernel&, int id);
     KResult<int> overrun(int id);
+    // A POSIX timer's signal left the queue: it carries the overruns
+    // counted meanwhile (Linux's posixtimer_rearm, it_overrun_last).
+    void dequeued(abi::Siginfo&);
     // The process ended or exec'd: every timer (exec: POSIX ones only) goes.
     void cancel_all(Kernel&, bool posix_only);
 
