@@ -767,7 +767,9 @@ void SeccompContext::reset_fpu_state() { m_resume_command = UMK_CMD_INIT_XSAVE; 
 void SeccompContext::exit_thread()
 {
     m_owner.retire_thread(m_host_tid);
-    if (m_started)
+    // A thread that never ran guest code still has a host thread on its
+    // way to its first stop: end that one too, or it keeps the slot.
+    if (wait_until_started())
         resume_and_wait(UMK_CMD_EXIT_THREAD); // returns when the host wrote GONE
 }
 
