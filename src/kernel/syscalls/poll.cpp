@@ -123,9 +123,11 @@ KResult<u64> select_common(Thread& t, int nfds, GuestAddr in, GuestAddr out, Gue
 {
     if (nfds < 0)
         return err(Errno::INVAL);
-    u64 limit = t.process().rlimit(RLIMIT_NOFILE).cur;
-    if (static_cast<u64>(nfds) > std::max<u64>(limit, 1024))
-        nfds = static_cast<int>(std::max<u64>(limit, 1024));
+    // Linux bounds nfds by the fd table's size; ours never exceeds
+    // fs.nr_open (2^20), whatever RLIMIT_NOFILE says.
+    u64 limit = std::min<u64>(std::max<u64>(t.process().rlimit(RLIMIT_NOFILE).cur, 1024), 1 << 20);
+    if (static_cast<u64>(nfds) > limit)
+        nfds = static_cast<int>(limit);
     usize words = (static_cast<usize>(nfds) + 63) / 64;
     std::vector<u64> sets[3];
     GuestAddr addrs[3] = { in, out, ex };

@@ -572,8 +572,10 @@ KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
-    if (recvmsg(fresh.kernel_end.get(), &msg, MSG_DONTWAIT) != 1)
+    if (recvmsg(fresh.kernel_end.get(), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1)
         return give_up(Errno::AGAIN);
+    if (msg.msg_flags & MSG_CTRUNC)
+        return give_up(Errno::AGAIN); // anything but our credentials: not the child's hello
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_CREDENTIALS)
         return give_up(Errno::AGAIN);

@@ -469,6 +469,14 @@ static void build_op_filter(void)
     f[n++] = LD_ABS(OFF_ARG_HI(2));
     f[n++] = JEQ(0, TO_ALLOW, 0);
     f[n++] = LD_ABS(OFF_NR);
+    /* mremap: the new length and address below TASK_SIZE too, then the
+     * checks of the other ops */
+    f[n++] = JEQ(__NR_mremap, 0, 5);
+    f[n++] = LD_ABS(OFF_ARG_HI(2));
+    f[n++] = JGE(TASK_HI, TO_KILL, 0);
+    f[n++] = LD_ABS(OFF_ARG_HI(4));
+    f[n++] = JGE(TASK_HI, TO_KILL, 0);
+    f[n++] = LD_ABS(OFF_NR);
     /* the other ops on guest addresses: start and length below TASK_SIZE */
     f[n++] = JEQ(__NR_munmap, 3, 0);
     f[n++] = JEQ(__NR_mprotect, 2, 0);
