@@ -252,6 +252,9 @@ KResult<void> Kernel::check_task_limits(Thread& creator)
 
 void Kernel::start_task(Thread* thread)
 {
+    // Visible (to kill, wait, /proc, sched_getaffinity) from now on, not
+    // only once its task thread runs.
+    thread->process().add_thread(*thread);
     {
         std::lock_guard lock(m_tasks_lock);
         m_live_tasks++;
@@ -336,6 +339,7 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
     PathContext ctx { m_root, m_root, creds };
     TRY(do_execve(thread, find_program(ctx, argv.at(0), envp), argv, envp));
 
+    process->add_thread(thread);
     std::thread task([&] { thread.run(); });
     task.join();
     process->wait_threads_gone();

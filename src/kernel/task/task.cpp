@@ -932,7 +932,6 @@ void Thread::run()
     t_current = this;
     if (pthread_getcpuclockid(pthread_self(), &m_task_clock) != 0)
         m_task_clock = -1;
-    m_process->add_thread(*this);
     platform::FaultInfo fault;
     while (!exiting()) {
         wait_while_stopped();

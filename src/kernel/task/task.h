@@ -236,7 +236,8 @@ public:
     MemoryManager& mm() { return m_process->mm(); }
     FdTable& fds() { return m_process->fds(); }
 
-    // Runs the guest thread until it exits; returns when it has.
+    // Runs the guest thread (already in its process's thread list) until
+    // it exits; returns when it has.
     void run();
     bool exiting() const { return m_exiting || m_process->dying(); }
     // CPU time its task thread (umk's kernel side of it) has used: the
