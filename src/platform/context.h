@@ -131,6 +131,11 @@ public:
     // process. Its main_context() is stopped before its first guest
     // instruction (its first switch_to_guest gives it its registers).
     virtual KResult<std::unique_ptr<AddressSpace>> fork() = 0;
+    // While on, map() only queues its request; the queue goes to the host
+    // process in as few op batches as possible at the next other
+    // operation (memory access included) or when turned off. For execve,
+    // which maps a dozen segments into a fresh address space.
+    virtual KResult<void> defer_maps(bool on) = 0;
     // CPU time used so far; split into user and system once the host
     // process has ended, all user time before.
     virtual CpuUsage cpu_usage() = 0;

@@ -165,6 +165,8 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     auto as = TRY(kernel.platform().create_address_space());
     u64 vdso = as->vdso_base();
     auto mm = make_ref<MemoryManager>(std::move(as), vdso);
+    // Nobody else uses the new address space yet: its maps go in batches.
+    TRY(mm->address_space().defer_maps(true));
 
     auto stack_limit = t.process().rlimit(RLIMIT_STACK);
     u64 stack_size = std::clamp<u64>(stack_limit.cur, 128 * 1024, 1ULL << 30);
@@ -216,6 +218,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
         std::memcpy(random.data() + i, &r, 8);
     }
     auto stack = TRY(exec::build_initial_stack(stack_top, argv, envp, aux, execfn, random, stack_limit.cur));
+    TRY(mm->address_space().defer_maps(false));
     TRY(mm->copy_out(stack.sp, stack.bytes));
 
     // The point of no return: the new image replaces the old one. Other

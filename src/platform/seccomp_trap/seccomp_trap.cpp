@@ -455,9 +455,58 @@ static umk_op make_op(long nr, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u
     return umk_op { static_cast<u64>(nr), { a0, a1, a2, a3, a4, a5 } };
 }
 
+KResult<void> StubProcess::defer_maps(bool on)
+{
+    std::lock_guard lock(m_op_lock);
+    m_defer_maps = on;
+    return on ? KResult<void>() : flush_maps_locked();
+}
+
+KResult<void> StubProcess::flush_maps_locked()
+{
+    auto queue = std::exchange(m_deferred, {});
+    usize i = 0;
+    while (i < queue.size()) {
+        // One batch: the fds of its file maps first (each received as the
+        // next lowest free fd: 0, 1, 2), the maps, then their closes.
+        std::vector<umk_op> ops;
+        std::vector<umk_op> maps;
+        int fds = 0;
+        while (i < queue.size()) {
+            const MapRequest& r = queue[i];
+            usize needed = maps.size() + 1 + (r.host_fd >= 0 ? 2 * (fds + 1) : 2 * fds);
+            // Received fds land on 0, 1, 2: the control socket is fd 3.
+            if (needed > UMK_MAX_OPS || (r.host_fd >= 0 && fds == UMK_STUB_CTL_FD))
+                break;
+            u64 flags = static_cast<u64>(r.flags) | MAP_FIXED;
+            if (r.host_fd >= 0) {
+                TRY(send_fds({ &r.host_fd, 1 }));
+                ops.push_back(receive_fds_op(1));
+                maps.push_back(make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags,
+                                       static_cast<u64>(fds), r.offset));
+                fds++;
+            } else {
+                maps.push_back(make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags,
+                                       static_cast<u64>(-1), 0));
+            }
+            i++;
+        }
+        ops.insert(ops.end(), maps.begin(), maps.end());
+        for (int fd = 0; fd < fds; fd++)
+            ops.push_back(make_op(SYS_close, static_cast<u64>(fd)));
+        // A failed op stops the batch, but its closes still run.
+        TRY(run_ops(ops));
+    }
+    return {};
+}
+
 KResult<void> StubProcess::map(const MapRequest& r)
 {
     std::lock_guard lock(m_op_lock);
+    if (m_defer_maps) {
+        m_deferred.push_back(r);
+        return {};
+    }
     u64 flags = static_cast<u64>(r.flags) | MAP_FIXED;
     if (r.host_fd < 0) {
         umk_op op = make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags, static_cast<u64>(-1), 0);
@@ -617,6 +666,7 @@ CpuUsage StubProcess::cpu_usage()
 KResult<void> StubProcess::unmap(u64 address, u64 length)
 {
     std::lock_guard lock(m_op_lock);
+    TRY(flush_maps_locked());
     umk_op op = make_op(SYS_munmap, address, length);
     return run_ops({ &op, 1 });
 }
@@ -624,6 +674,7 @@ KResult<void> StubProcess::unmap(u64 address, u64 length)
 KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
 {
     std::lock_guard lock(m_op_lock);
+    TRY(flush_maps_locked());
     umk_op op = make_op(SYS_mprotect, address, length, static_cast<u64>(prot));
     return run_ops({ &op, 1 });
 }
@@ -631,6 +682,7 @@ KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
 KResult<void> StubProcess::remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address)
 {
     std::lock_guard lock(m_op_lock);
+    TRY(flush_maps_locked());
     umk_op op = make_op(SYS_mremap, old_address, old_length, new_length, static_cast<u64>(flags), new_address);
     return run_ops({ &op, 1 });
 }
@@ -638,6 +690,7 @@ KResult<void> StubProcess::remap(u64 old_address, u64 old_length, u64 new_length
 KResult<void> StubProcess::advise(u64 address, u64 length, int advice)
 {
     std::lock_guard lock(m_op_lock);
+    TRY(flush_maps_locked());
     umk_op op = make_op(SYS_madvise, address, length, static_cast<u64>(advice));
     return run_ops({ &op, 1 });
 }
@@ -646,6 +699,10 @@ KResult<void> StubProcess::read(u64 address, std::span<u8> out)
 {
     if (out.empty())
         return {};
+    if (m_defer_maps) {
+        std::lock_guard lock(m_op_lock);
+        TRY(flush_maps_locked());
+    }
     if (address >= UMK_GUEST_TASK_SIZE || out.size() > UMK_GUEST_TASK_SIZE - address)
         return err(Errno::FAULT);
     iovec local { out.data(), out.size() };
@@ -660,6 +717,10 @@ KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
 {
     if (data.empty())
         return {};
+    if (m_defer_maps) {
+        std::lock_guard lock(m_op_lock);
+        TRY(flush_maps_locked());
+    }
     if (address >= UMK_GUEST_TASK_SIZE || data.size() > UMK_GUEST_TASK_SIZE - address)
         return err(Errno::FAULT);
     iovec local { const_cast<u8*>(data.data()), data.size() };

@@ -128,6 +128,7 @@ public:
     void kill() override;
     KResult<std::unique_ptr<AddressSpace>> fork() override;
     CpuUsage cpu_usage() override;
+    KResult<void> defer_maps(bool on) override;
 
     int pidfd() const { return m_pidfd.get(); }
     bool dead() const { return m_dead.load(); }
@@ -148,6 +149,8 @@ private:
     // (as the stub's lowest free fds: 0, 1, ...). Under m_op_lock.
     KResult<void> send_fds(std::span<const int> fds);
     umk_op receive_fds_op(usize count);
+    // Sends the queued maps (defer_maps). Under m_op_lock.
+    KResult<void> flush_maps_locked();
 
     SeccompTrapPlatform& m_platform;
     host::Fd m_pidfd;
@@ -159,6 +162,8 @@ private:
     std::mutex m_threads_lock; // guards m_threads; never held while waiting on a stub
     std::vector<std::unique_ptr<SeccompContext>> m_threads; // [0] is the main thread
     u32 m_op_seq { 0 };
+    std::atomic<bool> m_defer_maps { false }; // set under m_op_lock
+    std::vector<MapRequest> m_deferred;    // under m_op_lock
     std::atomic<bool> m_dead { false };
     u64 m_vdso_base { 0 };
 };
