@@ -17,6 +17,7 @@ struct RunOptions {
     bool debuggable { false };
     bool unsafe_no_sandbox { false };
     int pids_max { 4096 };
+    int threads_max { 1024 };
     std::vector<std::string> command;
 };
 

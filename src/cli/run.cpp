@@ -75,6 +75,10 @@ void add_run_options(CLI::App& app, RunOptions& o)
                    "Most guest tasks (processes and threads) at once; fork and clone fail with EAGAIN beyond")
         ->capture_default_str()
         ->check(CLI::Range(1, 1 << 22));
+    app.add_option("--threads-max", o.threads_max,
+                   "Most threads in one guest process; clone(CLONE_THREAD) fails with EAGAIN beyond")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1024));
     app.add_flag("--debuggable", o.debuggable, "Keep the kernel process dumpable so gdb and perf can attach");
     app.add_flag("--unsafe-no-sandbox", o.unsafe_no_sandbox,
                  "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
@@ -161,6 +165,7 @@ int run(RunOptions& o)
     options.gid = getgid();
     options.strace_fd = strace_fd;
     options.pids_max = o.pids_max;
+    options.threads_max = o.threads_max;
     options.cwd = cwd;
     kernel::Kernel kernel(options, std::move(*platform), rootfs->root);
     if (auto r = kernel::mount_procfs(kernel, rootfs->root); !r)

@@ -22,6 +22,7 @@ struct KernelOptions {
     std::string cwd { "/" }; // of the first process
     int strace_fd { -1 }; // host fd for --strace output, -1 when off
     int pids_max { 4096 }; // guest tasks at once (--pids-max)
+    int threads_max { 1024 }; // threads of one process (--threads-max; the stub has 1024 slots)
 };
 
 class Kernel {

@@ -191,7 +191,20 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     TRY(mm->mmap(stack_top - stack_size, stack_size, PROT_READ | PROT_WRITE | (image.exec_stack ? PROT_EXEC : 0),
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE | MAP_GROWSDOWN, nullptr, 0, "[stack]"));
 
+    // Set-user-ID and set-group-ID programs (Linux's bprm_fill_uid): the
+    // effective and saved ids become the file's, unless no_new_privs.
     auto creds = t.process().creds();
+    bool secure = false;
+    if (auto a = exe.dentry->inode().attr(); a && !t.no_new_privs) {
+        if (a->mode & S_ISUID) {
+            creds.euid = creds.suid = creds.fsuid = a->uid;
+            secure |= creds.euid != creds.uid;
+        }
+        if ((a->mode & S_ISGID) && (a->mode & S_IXGRP)) {
+            creds.egid = creds.sgid = creds.fsgid = a->gid;
+            secure |= creds.egid != creds.gid;
+        }
+    }
     std::vector<exec::AuxEntry> aux;
     if (vdso)
         aux.push_back({ abi::kAtSysinfoEhdr, vdso });
@@ -209,7 +222,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     aux.push_back({ abi::kAtEuid, creds.euid });
     aux.push_back({ abi::kAtGid, creds.gid });
     aux.push_back({ abi::kAtEgid, creds.egid });
-    aux.push_back({ abi::kAtSecure, 0 });
+    aux.push_back({ abi::kAtSecure, secure ? 1U : 0U });
     aux.push_back({ abi::kAtHwcap2, getauxval(AT_HWCAP2) });
 
     std::array<u8, 16> random {};
@@ -262,6 +275,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     t.sigaltstack = abi::Stack { 0, 2 /* SS_DISABLE */, 0, 0 };
     t.clear_child_tid = 0;
     t.robust_list = 0;
+    process.set_creds(creds);
     process.set_did_exec();
     process.timers.cancel_all(kernel, true); // POSIX timers; interval timers stay
     process.release_vfork(); // a vfork parent goes on

@@ -104,6 +104,11 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
         return err(Errno::INVAL);
 
     TRY(t.kernel().check_task_limits(t));
+    if (t.process().thread_count() >= static_cast<usize>(t.kernel().options().threads_max)) {
+        t.kernel().log_once("threads-max", fmt::format("clone: --threads-max={} threads in one process: EAGAIN",
+                                                       t.kernel().options().threads_max));
+        return err(Errno::AGAIN);
+    }
     int tid = t.kernel().allocate_pid();
     auto* context = TRY(t.mm().address_space().create_thread(t.context()));
     auto* thread = new Thread(RefPtr<Process>(&t.process()), tid);

@@ -3,10 +3,24 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 namespace umk::kernel {
 
-KResult<u64> sys_brk(Thread& t, u64 addr) { return t.mm().brk(addr); }
+// RLIMIT_AS (Linux's may_expand_vm): growing past it is ENOMEM.
+static bool within_as_limit(Thread& t, u64 growth)
+{
+    u64 limit = t.process().rlimit(RLIMIT_AS).cur;
+    return limit == RLIM_INFINITY || t.mm().total_vm() + growth <= limit;
+}
+
+KResult<u64> sys_brk(Thread& t, u64 addr)
+{
+    u64 current = t.mm().brk(0);
+    if (addr > current && !within_as_limit(t, addr - current))
+        return current;
+    return t.mm().brk(addr);
+}
 
 KResult<u64> sys_mmap(Thread& t, u64 addr, u64 length, int prot, int flags, int fd, u64 offset)
 {
@@ -46,6 +60,8 @@ KResult<u64> sys_mmap(Thread& t, u64 addr, u64 length, int prot, int flags, int 
     } else {
         offset = 0;
     }
+    if (!within_as_limit(t, length))
+        return err(Errno::NOMEM);
     return t.mm().mmap(addr, length, prot, flags, file, offset, name);
 }
 
@@ -63,6 +79,8 @@ KResult<u64> sys_mprotect(Thread& t, u64 addr, u64 length, int prot)
 
 KResult<u64> sys_mremap(Thread& t, u64 old_addr, u64 old_length, u64 new_length, int flags, u64 new_addr)
 {
+    if (new_length > old_length && !within_as_limit(t, new_length - old_length))
+        return err(Errno::NOMEM);
     return t.mm().mremap(old_addr, old_length, new_length, flags, new_addr);
 }
 

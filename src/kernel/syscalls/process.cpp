@@ -343,6 +343,36 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64, u64)
     case PR_GET_PDEATHSIG:
         TRY(copy_out(t, arg2, static_cast<i32>(t.process().pdeath_signal.load())));
         return 0;
+    // Capabilities follow the effective uid in umk (no file capabilities,
+    // no ambient set, no securebits): the knobs say so.
+    case PR_SET_KEEPCAPS:
+        if (arg2 > 1)
+            return err(Errno::INVAL);
+        t.process().keep_caps = arg2 == 1;
+        return 0;
+    case PR_GET_KEEPCAPS:
+        return t.process().keep_caps ? 1 : 0;
+    case PR_GET_SECUREBITS:
+        return 0;
+    case PR_SET_SECUREBITS:
+        if (t.process().creds().euid != 0)
+            return err(Errno::PERM);
+        if (arg2 != 0) {
+            t.kernel().log_once("securebits", "prctl: securebits are not modelled: EPERM");
+            return err(Errno::PERM);
+        }
+        return 0;
+    case PR_CAP_AMBIENT:
+        switch (arg2) {
+        case PR_CAP_AMBIENT_IS_SET:
+            return arg3 <= 40 ? KResult<u64>(0) : err(Errno::INVAL);
+        case PR_CAP_AMBIENT_CLEAR_ALL:
+        case PR_CAP_AMBIENT_LOWER:
+            return 0;
+        case PR_CAP_AMBIENT_RAISE:
+            return err(Errno::PERM); // not in the (empty) inheritable set
+        }
+        return err(Errno::INVAL);
     case PR_CAPBSET_READ:
         // The bounding set holds every capability umk knows (0..40).
         return arg2 <= 40 ? KResult<u64>(1) : err(Errno::INVAL);

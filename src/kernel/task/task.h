@@ -76,6 +76,8 @@ public:
     // setpriority(2)'s nice value; personality(2). Inherited by fork.
     std::atomic<int> nice { 0 };
     std::atomic<u32> personality { 0 };
+    // PR_SET_KEEPCAPS (kept across fork, cleared by execve in Linux).
+    std::atomic<bool> keep_caps { false };
     // PR_SET_CHILD_SUBREAPER.
     std::atomic<bool> child_subreaper { false };
 
