@@ -765,8 +765,15 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
 {
     // The slot is guest-writable: copy in once, validate what the stub
     // would act on (fs/gs bases), and never trust it afterwards.
-    if (!wait_until_started())
-        return StopReason::Exited;
+    if (!m_started) {
+        if (!wait_until_started())
+            return StopReason::Exited;
+        // An interrupt that came before the thread's start request took
+        // its place: report it, or it would be lost and the thread never
+        // stopped again (the kernel resumes it with its registers next).
+        if (load(m_slot.state) == UMK_STOP_INTERRUPT)
+            return StopReason::Interrupt;
+    }
     volatile u64* slot_regs = m_slot.regs;
     for (int i = 0; i < Registers::Count; i++)
         slot_regs[i] = regs.r[i];
