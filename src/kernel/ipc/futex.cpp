@@ -41,6 +41,11 @@ KResult<u64> FutexTable::wait(Thread& t, FutexKey key, u64 addr, u32 expected, u
 u64 FutexTable::wake(FutexKey key, u32 count, u32 bitset)
 {
     std::lock_guard lock(m_lock);
+    return wake_matching_locked(key, count, bitset);
+}
+
+u64 FutexTable::wake_matching_locked(FutexKey key, u32 count, u32 bitset)
+{
     u64 woken = 0;
     for (auto it = m_waiters.begin(); it != m_waiters.end() && woken < count;) {
         Waiter* w = *it;
@@ -70,29 +75,15 @@ KResult<u64> FutexTable::wake_op(Thread& t, FutexKey key, FutexKey key2, u64 add
     TRY(t.mm().check_user_word(addr2));
     std::lock_guard lock(m_lock);
     u32 old = TRY(t.context().atomic_op(addr2, static_cast<Op>(op), static_cast<u32>(oparg), 0));
-    auto wake_some = [&](FutexKey k, u32 n) {
-        u64 woken = 0;
-        for (auto it = m_waiters.begin(); it != m_waiters.end() && woken < n;) {
-            Waiter* w = *it;
-            if (w->key == k && !w->woken && !w->pi) {
-                wake_locked(*w);
-                it = m_waiters.erase(it);
-                woken++;
-            } else {
-                ++it;
-            }
-        }
-        return woken;
-    };
     // Linux applies the op before it looks at the comparison.
     if (cmp > 5)
         return err(Errno::NOSYS);
-    u64 woken = wake_some(key, count);
+    u64 woken = wake_matching_locked(key, count, ~0U);
     i32 o = static_cast<i32>(old);
     bool hit = cmp == 0 ? o == cmparg : cmp == 1 ? o != cmparg : cmp == 2 ? o < cmparg : cmp == 3 ? o <= cmparg
         : cmp == 4 ? o > cmparg : o >= cmparg;
     if (hit)
-        woken += wake_some(key2, count2);
+        woken += wake_matching_locked(key2, count2, ~0U);
     return woken;
 }
 

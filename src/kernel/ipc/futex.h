@@ -43,6 +43,8 @@ private:
         bool pi { false }; // a FUTEX_LOCK_PI waiter: woken means it owns the lock
     };
     void wake_locked(Waiter&);
+    // Wakes up to `count` (non-PI) waiters on key whose bitset matches.
+    u64 wake_matching_locked(FutexKey, u32 count, u32 bitset);
 
     std::mutex m_lock;
     std::list<Waiter*> m_waiters;

@@ -1,5 +1,7 @@
 #include "kernel/syscalls/helpers.h"
 
+#include "kernel/kernel.h"
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -42,6 +44,18 @@ KResult<RefPtr<Dentry>> lookup_at(Thread& t, int dirfd, const std::string& path,
     }
     auto ctx = TRY(path_context(t, dirfd));
     return resolve_path(ctx, path, follow);
+}
+
+KResult<TaskRef> find_task(Thread& t, int tid)
+{
+    auto p = t.kernel().find_thread_group(tid);
+    if (!p)
+        return err(Errno::SRCH);
+    std::lock_guard lock(p->signal_lock());
+    Thread* thread = p->find_thread_locked(tid);
+    if (!thread)
+        return err(Errno::SRCH);
+    return TaskRef { p, thread };
 }
 
 KResult<u64> install_fd(Thread& t, RefPtr<File> file, bool cloexec)

@@ -24,6 +24,12 @@ KResult<u64> install_fd(Thread&, RefPtr<File>, bool cloexec);
 bool may_signal(Thread&, Process& target, int signo);
 // prctl's seccomp and no_new_privs options (seccomp.cpp).
 KResult<u64> seccomp_prctl(Thread&, int option, u64 arg2, u64 arg3);
+// A guest thread by tid, and its process (ESRCH).
+struct TaskRef {
+    RefPtr<Process> process;
+    Thread* thread;
+};
+KResult<TaskRef> find_task(Thread&, int tid);
 // The process a pidfd names (EBADF for other files; pidfd.cpp).
 KResult<RefPtr<Process>> process_of_pidfd(Thread&, int fd);
 

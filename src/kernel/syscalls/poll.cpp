@@ -83,10 +83,7 @@ KResult<void> set_wait_mask(Thread& t, GuestAddr mask, u64 size)
         return {};
     if (size != 8)
         return err(Errno::INVAL);
-    u64 m = TRY(copy_in<u64>(t, mask.value));
-    std::lock_guard lock(t.process().signal_lock());
-    t.saved_mask = t.signal_mask;
-    t.signal_mask = m & ~kUnblockable;
+    t.set_temporary_mask(TRY(copy_in<u64>(t, mask.value)));
     return {};
 }
 

@@ -34,18 +34,6 @@ bool may_access(Thread& t, Process& target)
         && me.gid == them.egid && me.gid == them.sgid;
 }
 
-KResult<std::pair<RefPtr<Process>, Thread*>> find_task(Thread& t, int tid)
-{
-    auto p = t.kernel().find_thread_group(tid);
-    if (!p)
-        return err(Errno::SRCH);
-    std::lock_guard lock(p->signal_lock());
-    Thread* thread = p->find_thread_locked(tid);
-    if (!thread)
-        return err(Errno::SRCH);
-    return std::pair { p, thread };
-}
-
 // Linux's ptrace_check_attach: traced by the caller and stopped.
 KResult<std::shared_ptr<PtraceLink>> stopped_tracee(Thread& t, int tid, bool need_stop = true)
 {
@@ -162,13 +150,13 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         return 0;
     }
     case PTRACE_ATTACH: {
-        auto [target, thread] = TRY(find_task(t, pid));
-        if (target.get() == &t.process())
+        auto task = TRY(find_task(t, pid));
+        if (task.process.get() == &t.process())
             return err(Errno::PERM);
-        if (!may_access(t, *target))
+        if (!may_access(t, *task.process))
             return err(Errno::PERM);
-        TRY(attach(t, t.process(), target, *thread));
-        target->send_signal(make_siginfo(kSigStop, kSiKernel), pid);
+        TRY(attach(t, t.process(), task.process, *task.thread));
+        task.process->send_signal(make_siginfo(kSigStop, kSiKernel), pid);
         return 0;
     }
     case PTRACE_SEIZE:

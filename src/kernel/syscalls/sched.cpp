@@ -17,25 +17,13 @@ namespace umk::kernel {
 namespace {
 
 // The thread `tid` names (0: the caller), and its process.
-struct Target {
-    RefPtr<Process> process;
-    Thread* thread;
-};
-
-KResult<Target> thread_by_tid(Thread& t, int tid)
+KResult<TaskRef> thread_by_tid(Thread& t, int tid)
 {
     if (tid < 0)
         return err(Errno::INVAL);
     if (tid == 0 || tid == t.tid())
-        return Target { RefPtr<Process>(&t.process()), &t };
-    auto p = t.kernel().find_thread_group(tid);
-    if (!p)
-        return err(Errno::SRCH);
-    std::lock_guard lock(p->signal_lock());
-    Thread* thread = p->find_thread_locked(tid);
-    if (!thread)
-        return err(Errno::SRCH);
-    return Target { p, thread };
+        return TaskRef { RefPtr<Process>(&t.process()), &t };
+    return find_task(t, tid);
 }
 
 // The kernel's cpumask size: nr_cpu_ids bits, in whole longs.

@@ -123,12 +123,7 @@ KResult<u64> sys_rt_sigsuspend(Thread& t, GuestAddr mask, u64 sigsetsize)
 {
     if (sigsetsize != 8)
         return err(Errno::INVAL);
-    u64 m = TRY(copy_in<u64>(t, mask.value));
-    {
-        std::lock_guard lock(t.process().signal_lock());
-        t.saved_mask = t.signal_mask;
-        t.signal_mask = m & ~kUnblockable;
-    }
+    t.set_temporary_mask(TRY(copy_in<u64>(t, mask.value)));
     t.wait_for_signal(std::nullopt);
     return err(Errno::RESTARTNOHAND);
 }

@@ -726,6 +726,13 @@ void Thread::ptrace_exit(int wait_status)
         tracer->notify_child_event();
 }
 
+void Thread::set_temporary_mask(u64 mask)
+{
+    std::lock_guard lock(m_process->signal_lock());
+    saved_mask = signal_mask;
+    signal_mask = mask & ~kUnblockable;
+}
+
 void Thread::kill_for_exec()
 {
     m_exiting = true;

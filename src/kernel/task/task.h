@@ -290,6 +290,9 @@ public:
     int exit_code() const { return m_exit_code; }
     // rt_sigsuspend: the mask in force until a handler has been set up.
     std::optional<u64> saved_mask;
+    // rt_sigsuspend, ppoll, pselect6: `mask` until a handler has run (or
+    // the call returns); the old one is saved_mask.
+    void set_temporary_mask(u64 mask);
 
     // ptrace, tracee side. The link is set by the tracer (attach) or at
     // clone (auto-attach) and read under the process's signal_lock().
