@@ -31,45 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
+#include "guest_test.h"
 
 static long futex(volatile void* uaddr, int op, uint32_t val, const void* timeout_or_val2, volatile void* uaddr2, uint32_t val3)
 {
     return syscall(SYS_futex, uaddr, op, val, timeout_or_val2, uaddr2, val3);
-}
-
-/* "r=0", "r=2" or "-1 EAGAIN" */
-static const char* res(long r, int e)
-{
-    static char buf[8][48];
-    static int i;
-    char* b = buf[i++ & 7];
-    if (r < 0)
-        snprintf(b, 48, "-1 %s", ename(e));
-    else
-        snprintf(b, 48, "%ld", r);
-    return b;
-}
-
-#define CALL(expr) (errno = 0, r = (expr), e = errno)
-
-static pid_t gettid_(void)
-{
-    return (pid_t)syscall(SYS_gettid);
 }
 
 /* a timed wait on a word nobody touches: lets other threads run */

@@ -21,49 +21,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 #ifndef __WNOTHREAD
 #define __WNOTHREAD 0x20000000
 #endif
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
-
 static void show(const char* label, pid_t p, pid_t r, int st)
 {
-    if (r != p)
-        printf("%s: %s\n", label, r == -1 ? ename(errno) : "other");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
-}
-
-static int tgkill_(pid_t tgid, pid_t tid, int sig)
-{
-    return (int)syscall(SYS_tgkill, tgid, tid, sig);
+    show_waited(label, p, r, st, "%s: %s\n", "other");
 }
 
 enum { NT = 3 };

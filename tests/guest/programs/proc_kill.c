@@ -17,56 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
-
-static const char* res(int r)
-{
-    return r == 0 ? "ok" : ename(errno);
-}
+#include "guest_test.h"
 
 static void show(const char* label, pid_t p)
 {
-    int st = 0;
-    pid_t r = waitpid(p, &st, 0);
-    if (r != p)
-        printf("%s: waitpid mismatch (%s)\n", label, r == -1 ? ename(errno) : "other");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
-}
-
-static pid_t child_pause(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        for (;;)
-            pause();
-    return p;
+    wait_and_show(label, p, "%s: waitpid mismatch (%s)\n", "other");
 }
 
 static volatile sig_atomic_t got, g_code, g_pid_ok, g_uid_ok, g_value;
@@ -128,7 +83,7 @@ int main(void)
         _exit(got == 1 ? 0 : 1);
     }
     r = kill(p, SIGUSR1);
-    const char* kr = res(r);
+    const char* kr = res_ok(r);
     show("child-after-signal", p); /* prints after the child's own line */
     printf("kill-child: %s\n", kr);
 
@@ -143,7 +98,7 @@ int main(void)
     }
     union sigval v = { .sival_int = 4242 };
     r = sigqueue(p, SIGUSR1, v);
-    kr = res(r);
+    kr = res_ok(r);
     show("child-after-sigqueue", p);
     printf("sigqueue-child: %s\n", kr);
 
@@ -187,50 +142,50 @@ int main(void)
     p = child_pause();
     errno = 0;
     r = kill(p, 0);
-    printf("sig0-live: %s\n", res(r));
+    printf("sig0-live: %s\n", res_ok(r));
     kill(p, SIGKILL);
     siginfo_t si;
     waitid(P_PID, p, &si, WEXITED | WNOWAIT);
     errno = 0;
     r = kill(p, 0);
-    printf("sig0-zombie: %s\n", res(r));
+    printf("sig0-zombie: %s\n", res_ok(r));
     errno = 0;
     r = kill(p, SIGKILL);
-    printf("sigkill-zombie: %s\n", res(r));
+    printf("sigkill-zombie: %s\n", res_ok(r));
     errno = 0;
     r = kill(-p, 0); /* its group is ours, not p */
-    printf("sig0-zombie-as-group: %s\n", res(r));
+    printf("sig0-zombie-as-group: %s\n", res_ok(r));
     waitpid(p, &st, 0);
     errno = 0;
     r = kill(p, 0);
-    printf("sig0-reaped: %s\n", res(r));
+    printf("sig0-reaped: %s\n", res_ok(r));
     errno = 0;
     r = kill(p, SIGTERM);
-    printf("sigterm-reaped: %s\n", res(r));
+    printf("sigterm-reaped: %s\n", res_ok(r));
 
     /* --- missing targets and bad signals --- */
     errno = 0;
     r = kill(INT_MAX, SIGTERM);
-    printf("kill-INT_MAX: %s\n", res(r));
+    printf("kill-INT_MAX: %s\n", res_ok(r));
     errno = 0;
     r = kill(INT_MAX, 0);
-    printf("kill-INT_MAX-sig0: %s\n", res(r));
+    printf("kill-INT_MAX-sig0: %s\n", res_ok(r));
     errno = 0;
     r = kill(-(INT_MAX - 1), SIGTERM);
-    printf("kill-missing-group: %s\n", res(r));
+    printf("kill-missing-group: %s\n", res_ok(r));
     errno = 0;
     r = kill(INT_MIN, SIGTERM);
-    printf("kill-INT_MIN: %s\n", res(r));
+    printf("kill-INT_MIN: %s\n", res_ok(r));
     p = child_pause();
     errno = 0;
     r = kill(p, 1000);
-    printf("kill-bad-signal: %s\n", res(r));
+    printf("kill-bad-signal: %s\n", res_ok(r));
     errno = 0;
     r = kill(p, -1);
-    printf("kill-negative-signal: %s\n", res(r));
+    printf("kill-negative-signal: %s\n", res_ok(r));
     errno = 0;
     r = kill(p, 65);
-    printf("kill-signal-65: %s\n", res(r));
+    printf("kill-signal-65: %s\n", res_ok(r));
     kill(p, SIGKILL);
     show("after-bad-signals", p);
 
@@ -271,19 +226,19 @@ int main(void)
     setpgid(outsider, outsider);
     errno = 0;
     r = kill(-g1, 0);
-    printf("group-sig0: %s\n", res(r));
+    printf("group-sig0: %s\n", res_ok(r));
     errno = 0;
     r = kill(-g1, SIGTERM);
-    printf("kill-neg-pgid: %s\n", res(r));
+    printf("kill-neg-pgid: %s\n", res_ok(r));
     show("group-leader", g1);
     show("group-member-2", g2);
     show("group-member-3", g3);
     errno = 0;
     r = kill(-g1, SIGTERM);
-    printf("kill-emptied-group: %s\n", res(r));
+    printf("kill-emptied-group: %s\n", res_ok(r));
     errno = 0;
     r = kill(outsider, 0);
-    printf("outsider-alive: %s\n", res(r));
+    printf("outsider-alive: %s\n", res_ok(r));
     r = waitpid(outsider, &st, WNOHANG);
     printf("outsider-not-exited: %d\n", r == 0);
     kill(-outsider, SIGKILL);
@@ -303,7 +258,7 @@ int main(void)
         signal(SIGTERM, SIG_IGN); /* the leader survives its own broadcast */
         errno = 0;
         int r2 = kill(0, SIGTERM);
-        printf("kill0: %s\n", res(r2));
+        printf("kill0: %s\n", res_ok(r2));
         int killed = 0;
         for (int i = 0; i < 3; i++) {
             int s2;
@@ -323,7 +278,7 @@ int main(void)
         signal(SIGUSR1, SIG_IGN);
         errno = 0;
         r2 = kill(-getpgrp(), 0); /* signal 0: the group exists */
-        printf("kill-own-group-sig0: %s\n", res(r2));
+        printf("kill-own-group-sig0: %s\n", res_ok(r2));
         _exit(0);
     }
     show("kill0-leader", p);
@@ -335,10 +290,10 @@ int main(void)
             _exit(2);
         errno = 0;
         int r2 = kill(me, 0);
-        printf("unprivileged-kill-parent: %s\n", res(r2));
+        printf("unprivileged-kill-parent: %s\n", res_ok(r2));
         errno = 0;
         r2 = kill(me, SIGTERM);
-        printf("unprivileged-sigterm-parent: %s\n", res(r2));
+        printf("unprivileged-sigterm-parent: %s\n", res_ok(r2));
         _exit(0);
     }
     show("unprivileged-child", p);

@@ -20,35 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
-
-/* "ok" or the errno name of a call's result */
-static const char* res(int r)
-{
-    return r == 0 ? "ok" : ename(errno);
-}
+#include "guest_test.h"
 
 static void reap(const char* label, pid_t p)
 {
@@ -56,15 +28,6 @@ static void reap(const char* label, pid_t p)
     pid_t r = waitpid(p, &st, 0);
     if (r != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         printf("%s: child failed (match=%d status=0x%x)\n", label, r == p, st);
-}
-
-static pid_t child_pause(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        for (;;)
-            pause();
-    return p;
 }
 
 static volatile sig_atomic_t ready;
@@ -105,11 +68,11 @@ int main(int argc, char** argv)
     if (p == 0) {
         errno = 0;
         int r = setpgid(0, 0);
-        printf("child-setpgid00: %s leader=%d same-session=%d\n", res(r), getpgrp() == getpid(),
+        printf("child-setpgid00: %s leader=%d same-session=%d\n", res_ok(r), getpgrp() == getpid(),
                getsid(0) == mysid);
         errno = 0;
         r = setpgid(0, 0); /* again: no-op, fine */
-        printf("child-setpgid00-again: %s\n", res(r));
+        printf("child-setpgid00-again: %s\n", res_ok(r));
         errno = 0;
         pid_t s = setsid();
         printf("leader-setsid: %s %s\n", rv(s), ename(errno));
@@ -121,32 +84,32 @@ int main(int argc, char** argv)
     p = child_pause();
     errno = 0;
     int r = setpgid(p, p);
-    printf("parent-setpgid-child: %s child-pgid-is-child=%d\n", res(r), getpgid(p) == p);
+    printf("parent-setpgid-child: %s child-pgid-is-child=%d\n", res_ok(r), getpgid(p) == p);
     errno = 0;
     r = setpgid(p, 0); /* 0 means pgid = pid */
-    printf("parent-setpgid-child-0: %s still=%d\n", res(r), getpgid(p) == p);
+    printf("parent-setpgid-child-0: %s still=%d\n", res_ok(r), getpgid(p) == p);
     /* a second child joins the first one's group */
     pid_t q = child_pause();
     errno = 0;
     r = setpgid(q, p);
-    printf("join-sibling-group: %s q-in-p-group=%d\n", res(r), getpgid(q) == p);
+    printf("join-sibling-group: %s q-in-p-group=%d\n", res_ok(r), getpgid(q) == p);
     /* and moves back to ours */
     errno = 0;
     r = setpgid(q, mypg);
-    printf("move-back: %s q-in-our-group=%d\n", res(r), getpgid(q) == mypg);
+    printf("move-back: %s q-in-our-group=%d\n", res_ok(r), getpgid(q) == mypg);
     /* a group that does not exist in our session */
     errno = 0;
     r = setpgid(q, INT_MAX - 1);
-    printf("nonexistent-group: %s\n", res(r));
+    printf("nonexistent-group: %s\n", res_ok(r));
     errno = 0;
     r = setpgid(q, -5);
-    printf("negative-pgid: %s\n", res(r));
+    printf("negative-pgid: %s\n", res_ok(r));
     errno = 0;
     r = setpgid(-5, 0);
-    printf("negative-pid: %s\n", res(r));
+    printf("negative-pid: %s\n", res_ok(r));
     errno = 0;
     r = setpgid(INT_MAX, 0);
-    printf("missing-pid: %s\n", res(r));
+    printf("missing-pid: %s\n", res_ok(r));
 
     /* the group outlives its leader: p dies, q can still join group p */
     setpgid(q, p);
@@ -155,7 +118,7 @@ int main(int argc, char** argv)
     pid_t q2 = child_pause();
     errno = 0;
     r = setpgid(q2, p);
-    printf("join-group-of-dead-leader: %s q2-in-group=%d\n", res(r), getpgid(q2) == p);
+    printf("join-group-of-dead-leader: %s q2-in-group=%d\n", res_ok(r), getpgid(q2) == p);
     kill(q, SIGKILL);
     kill(q2, SIGKILL);
     waitpid(q, &st, 0);
@@ -164,7 +127,7 @@ int main(int argc, char** argv)
     pid_t q3 = child_pause();
     errno = 0;
     r = setpgid(q3, p);
-    printf("join-empty-group: %s\n", res(r));
+    printf("join-empty-group: %s\n", res_ok(r));
     kill(q3, SIGKILL);
     waitpid(q3, &st, 0);
 
@@ -191,24 +154,24 @@ int main(int argc, char** argv)
         printf("child-setsid-again: %s %s\n", rv(r2), ename(errno));
         errno = 0;
         r2 = setpgid(0, 0);
-        printf("session-leader-setpgid00: %s\n", res(r2));
+        printf("session-leader-setpgid00: %s\n", res_ok(r2));
         errno = 0;
         r2 = setpgid(0, mypg); /* the parent's group, in another session */
-        printf("session-leader-to-old-group: %s\n", res(r2));
+        printf("session-leader-to-old-group: %s\n", res_ok(r2));
         pid_t gc = fork();
         if (gc == 0) {
             printf("grandchild: sid-inherited=%d pgid-inherited=%d\n", getsid(0) == getppid(),
                    getpgrp() == getppid());
             errno = 0;
             int r3 = setpgid(0, mypg);
-            printf("grandchild-to-other-session-group: %s\n", res(r3));
+            printf("grandchild-to-other-session-group: %s\n", res_ok(r3));
             errno = 0;
             r3 = setpgid(0, 0);
-            printf("grandchild-own-group: %s leader=%d sid-unchanged=%d\n", res(r3), getpgrp() == getpid(),
+            printf("grandchild-own-group: %s leader=%d sid-unchanged=%d\n", res_ok(r3), getpgrp() == getpid(),
                    getsid(0) == getppid());
             errno = 0;
             r3 = setpgid(0, getppid()); /* back to the session leader's group */
-            printf("grandchild-back: %s\n", res(r3));
+            printf("grandchild-back: %s\n", res_ok(r3));
             errno = 0;
             pid_t s3 = setsid();
             printf("grandchild-setsid: ok=%d\n", s3 == getpid());
@@ -231,13 +194,13 @@ int main(int argc, char** argv)
     printf("parent-sees-grandchild: getsid=%d getpgid=%d\n", getsid(gc) == p, getpgid(gc) == p);
     errno = 0;
     r = setpgid(gc, gc);
-    printf("setpgid-grandchild: %s\n", res(r));
+    printf("setpgid-grandchild: %s\n", res_ok(r));
     errno = 0;
     r = setpgid(p, p);
-    printf("setpgid-child-other-session: %s\n", res(r));
+    printf("setpgid-child-other-session: %s\n", res_ok(r));
     errno = 0;
     r = setpgid(p, mypg);
-    printf("setpgid-child-other-session-to-ours: %s\n", res(r));
+    printf("setpgid-child-other-session-to-ours: %s\n", res_ok(r));
     shared[1] = 1;
     reap("setsid", p);
 
@@ -262,10 +225,10 @@ int main(int argc, char** argv)
     sigprocmask(SIG_SETMASK, &old, NULL);
     errno = 0;
     r = setpgid(p, p);
-    printf("setpgid-after-exec: %s\n", res(r));
+    printf("setpgid-after-exec: %s\n", res_ok(r));
     errno = 0;
     r = setpgid(p, mypg);
-    printf("setpgid-after-exec-same-group: %s\n", res(r));
+    printf("setpgid-after-exec-same-group: %s\n", res_ok(r));
     printf("getpgid-after-exec: ours=%d\n", getpgid(p) == mypg);
     kill(p, SIGKILL);
     waitpid(p, &st, 0);

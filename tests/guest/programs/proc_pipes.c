@@ -18,41 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-static void show(const char* label, pid_t p, pid_t r, int st)
-{
-    if (r != p)
-        printf("%s: waitpid %s\n", label, r == -1 ? ename(errno) : "other");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
-}
+#include "guest_test.h"
 
 static void wait_show(const char* label, pid_t p)
 {
-    int st = 0;
-    pid_t r = waitpid(p, &st, 0);
-    show(label, p, r, st);
+    wait_and_show(label, p, "%s: waitpid %s\n", "other");
 }
 
 /* read until EOF (or error); returns bytes read */

@@ -19,40 +19,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
+#include "guest_test.h"
 
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
-
+/* CLD_TRAPPED and 0 (SI_USER) are "other" here */
 static const char* code_name(int code)
 {
-    switch (code) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_DUMPED: return "CLD_DUMPED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    case CLD_CONTINUED: return "CLD_CONTINUED";
-    default: return "other";
-    }
+    return code == 0 || code == CLD_TRAPPED ? "other" : cld_code_name(code);
 }
 
 static volatile sig_atomic_t got, h_signo, h_code, h_status, h_uid_ok;

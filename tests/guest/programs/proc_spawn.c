@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 extern char** environ;
 
 static void show(const char* label, int rc, pid_t p)
@@ -28,12 +30,8 @@ static void show(const char* label, int rc, pid_t p)
     pid_t r = waitpid(p, &st, 0);
     if (r != p)
         printf("%s: waitpid mismatch\n", label);
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
     else
-        printf("%s: status 0x%x\n", label, st);
+        show_status(label, st);
 }
 
 /* a spawn that must fail: either posix_spawn reports it, or the child exits 127 */
@@ -61,18 +59,6 @@ static void cat_file(const char* label, const char* path)
     for (ssize_t i = 0; i < n; i++)
         putchar(buf[i] == '\n' ? '|' : buf[i]);
     printf("]\n");
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(int argc, char** argv)

@@ -17,29 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
+#include "guest_test.h"
 
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
-
+/* CLD_TRAPPED is "other" here */
 static const char* code_name(int code)
 {
-    switch (code) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_DUMPED: return "CLD_DUMPED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    case CLD_CONTINUED: return "CLD_CONTINUED";
-    case 0: return "0";
-    default: return "other";
-    }
+    return code == CLD_TRAPPED ? "other" : cld_code_name(code);
 }
 
 static void describe(const char* label, pid_t p, pid_t r, int st)
@@ -52,16 +35,12 @@ static void describe(const char* label, pid_t p, pid_t r, int st)
         printf("%s: waitpid %s\n", label, r == -1 ? ename(errno) : "other pid");
         return;
     }
-    if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else if (WIFSTOPPED(st))
+    if (WIFSTOPPED(st))
         printf("%s: stopped by SIG%s\n", label, sigabbrev_np(WSTOPSIG(st)));
     else if (WIFCONTINUED(st))
         printf("%s: continued\n", label);
     else
-        printf("%s: status 0x%x\n", label, st);
+        show_status(label, st);
 }
 
 static void waitshow(const char* label, pid_t p, int opts)
@@ -85,15 +64,6 @@ static void waitid_show(const char* label, pid_t p, int opts)
                si.si_status ? sigabbrev_np(si.si_status) : "0", si.si_pid == p);
 }
 
-static pid_t child_pause(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        for (;;)
-            pause();
-    return p;
-}
-
 static volatile sig_atomic_t nchld, last_code, last_status;
 static void on_chld(int s, siginfo_t* si, void* uc)
 {
@@ -113,18 +83,6 @@ static void on_usr1_exit(int s)
 {
     (void)s;
     _exit(21);
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(void)

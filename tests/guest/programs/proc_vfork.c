@@ -15,28 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
+#include "guest_test.h"
 
 static void show(const char* label, pid_t p, pid_t r, int st)
 {
-    if (r != p)
-        printf("%s: waitpid mismatch (%s)\n", label, r == -1 ? ename(errno) : "other pid");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
+    show_waited(label, p, r, st, "%s: waitpid mismatch (%s)\n", "other pid");
 }
 
 static volatile int shared_word;
@@ -48,18 +31,6 @@ static void on_usr1(int s)
 {
     (void)s;
     exec_child_got_signal = 1;
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(int argc, char** argv)

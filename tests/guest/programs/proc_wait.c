@@ -16,57 +16,21 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <sched.h>
-#include <sys/mman.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
+#include "guest_test.h"
 
 static void show(const char* label, int st)
 {
-    if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else if (WIFSTOPPED(st))
+    if (WIFSTOPPED(st))
         printf("%s: stopped by SIG%s\n", label, sigabbrev_np(WSTOPSIG(st)));
     else
-        printf("%s: status 0x%x\n", label, st);
+        show_status(label, st);
 }
 
 static void no_core(void)
 {
     struct rlimit rl = { 0, 0 };
     setrlimit(RLIMIT_CORE, &rl);
-}
-
-/* fork a child that exits with code; returns its pid */
-static pid_t child_exit(int code)
-{
-    pid_t p = fork();
-    if (p == 0)
-        _exit(code);
-    return p;
-}
-
-/* fork a child that waits forever (until killed) */
-static pid_t child_pause(void)
-{
-    pid_t p = fork();
-    if (p == 0) {
-        for (;;)
-            pause();
-    }
-    return p;
 }
 
 static void wait_show(const char* label, pid_t p)
@@ -78,42 +42,6 @@ static void wait_show(const char* label, pid_t p)
         return;
     }
     show(label, st);
-}
-
-/* a live process that is not our child: a grandchild, its pid passed up
- * through a shared page; returns the child (its parent) and the grandchild */
-static void make_grandchild(pid_t* child, pid_t* grandchild)
-{
-    volatile pid_t* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    *shared = 0;
-    pid_t c = fork();
-    if (c == 0) {
-        pid_t g = fork();
-        if (g == 0)
-            for (;;)
-                pause();
-        *shared = g;
-        int st;
-        waitpid(g, &st, 0);
-        _exit(0);
-    }
-    while (*shared == 0)
-        sched_yield();
-    *child = c;
-    *grandchild = *shared;
-    munmap((void*)shared, 4096);
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(void)

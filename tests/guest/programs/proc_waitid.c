@@ -16,57 +16,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <sched.h>
-#include <sys/mman.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-/* a return value that may be a pid: printed as -1, 0 or "pid" */
-static const char* rv(long r)
-{
-    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
-}
-
-static const char* code_name(int code)
-{
-    switch (code) {
-    case CLD_EXITED: return "CLD_EXITED";
-    case CLD_KILLED: return "CLD_KILLED";
-    case CLD_DUMPED: return "CLD_DUMPED";
-    case CLD_STOPPED: return "CLD_STOPPED";
-    case CLD_CONTINUED: return "CLD_CONTINUED";
-    case CLD_TRAPPED: return "CLD_TRAPPED";
-    case 0: return "0";
-    default: return "other";
-    }
-}
-
-static pid_t child_exit(int code)
-{
-    pid_t p = fork();
-    if (p == 0)
-        _exit(code);
-    return p;
-}
-
-static pid_t child_pause(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        for (;;)
-            pause();
-    return p;
-}
+#include "guest_test.h"
 
 /* print what waitid filled in; pid printed as a relation to `expect` */
 static void show(const char* label, int ret, const siginfo_t* si, pid_t expect)
 {
     printf("%s: ret=%d signo=%s code=%s status=%d pid-match=%d uid-match=%d\n", label, ret,
-           si->si_signo == SIGCHLD ? "SIGCHLD" : (si->si_signo == 0 ? "0" : "other"), code_name(si->si_code),
+           si->si_signo == SIGCHLD ? "SIGCHLD" : (si->si_signo == 0 ? "0" : "other"), cld_code_name(si->si_code),
            si->si_status, si->si_pid == expect, si->si_uid == getuid());
 }
 
@@ -75,42 +32,6 @@ static int do_waitid(idtype_t t, id_t id, siginfo_t* si, int opts)
     memset(si, 0x5a, sizeof *si);
     errno = 0;
     return waitid(t, id, si, opts);
-}
-
-/* a live process that is not our child: a grandchild, its pid passed up
- * through a shared page; returns the child (its parent) and the grandchild */
-static void make_grandchild(pid_t* child, pid_t* grandchild)
-{
-    volatile pid_t* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    *shared = 0;
-    pid_t c = fork();
-    if (c == 0) {
-        pid_t g = fork();
-        if (g == 0)
-            for (;;)
-                pause();
-        *shared = g;
-        int st;
-        waitpid(g, &st, 0);
-        _exit(0);
-    }
-    while (*shared == 0)
-        sched_yield();
-    *child = c;
-    *grandchild = *shared;
-    munmap((void*)shared, 4096);
-}
-
-/* start from default dispositions and an empty mask, whatever the caller
- * left us (a background shell job, for one, inherits SIGINT ignored) */
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(void)

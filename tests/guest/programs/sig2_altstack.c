@@ -23,36 +23,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 #ifndef SS_AUTODISARM
 #define SS_AUTODISARM (1U << 31)
 #endif
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static void show(const char* label, pid_t p, pid_t r, int st)
 {
-    if (r != p)
-        printf("%s: %s\n", label, r == -1 ? ename(errno) : "other");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
+    show_waited(label, p, r, st, "%s: %s\n", "other");
 }
 
 enum { ALT_SIZE = 1 << 16 };

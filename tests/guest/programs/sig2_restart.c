@@ -29,32 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
+#include "guest_test.h"
 
 static void show(const char* label, pid_t p, pid_t r, int st)
 {
-    if (r != p)
-        printf("%s: %s\n", label, r == -1 ? ename(errno) : "other");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
+    show_waited(label, p, r, st, "%s: %s\n", "other");
 }
 
 /* the interrupting signal: SIGUSR2 from a repeating POSIX timer (SIGALRM

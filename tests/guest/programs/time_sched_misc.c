@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -54,48 +56,10 @@
 #define SYS_clone3 435
 #endif
 
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static void show(const char* label, pid_t p, pid_t r, int st)
 {
-    if (r != p)
-        printf("%s: %s\n", label, r == -1 ? ename(errno) : "other");
-    else if (WIFEXITED(st))
-        printf("%s: exited %d\n", label, WEXITSTATUS(st));
-    else if (WIFSIGNALED(st))
-        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
-    else
-        printf("%s: status 0x%x\n", label, st);
+    show_waited(label, p, r, st, "%s: %s\n", "other");
 }
-
-/* "0", "5" or "-1 EINVAL" */
-static const char* res(long r, int e)
-{
-    static char buf[8][48];
-    static int i;
-    char* b = buf[i++ & 7];
-    if (r < 0)
-        snprintf(b, 48, "-1 %s", ename(e));
-    else
-        snprintf(b, 48, "%ld", r);
-    return b;
-}
-
-#define CALL(expr) (errno = 0, r = (expr), e = errno)
 
 static int getcpu_(unsigned* cpu, unsigned* node)
 {

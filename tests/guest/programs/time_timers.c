@@ -28,25 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 #ifndef SIGEV_THREAD_ID
 #define SIGEV_THREAD_ID 4
 #endif
-
-static const char* ename(int e)
-{
-    const char* n = strerrorname_np(e);
-    return n ? n : "?";
-}
-
-static void reset_signals(void)
-{
-    for (int s = 1; s < 32; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            signal(s, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
 
 static int64_t ns_of(const struct timespec* t)
 {

@@ -1,0 +1,173 @@
+/* Helpers shared by the guest test programs (proc_*, sig2_*, ipc_*,
+ * time_*): errno names, printable return values, wait-status lines, the
+ * start-up signal reset, small fork helpers and raw syscall wrappers.
+ * Include after the program's own includes; the program defines
+ * _GNU_SOURCE first (strerrorname_np, sigabbrev_np). Every helper is
+ * static and marked unused, so a program compiles the ones it calls. */
+#ifndef UMK_GUEST_TEST_H
+#define UMK_GUEST_TEST_H
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GUEST_HELPER static __attribute__((unused))
+
+/* the errno name ("ENOENT"), "?" when there is none */
+GUEST_HELPER const char* ename(int e)
+{
+    const char* n = strerrorname_np(e);
+    return n ? n : "?";
+}
+
+/* start from default dispositions and an empty mask, whatever the caller
+ * left us (a background shell job, for one, inherits SIGINT ignored) */
+GUEST_HELPER void reset_signals(void)
+{
+    for (int s = 1; s < 32; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* a return value that may be a pid: printed as -1, 0 or "pid" */
+GUEST_HELPER const char* rv(long r)
+{
+    return r > 0 ? "pid" : (r == 0 ? "0" : (r == -1 ? "-1" : "negative"));
+}
+
+/* "0", "5" or "-1 EINVAL": a result r with its errno e (see CALL); eight
+ * rotating buffers, so one printf can show several */
+GUEST_HELPER const char* res(long r, int e)
+{
+    static char buf[8][48];
+    static int i;
+    char* b = buf[i++ & 7];
+    if (r < 0)
+        snprintf(b, 48, "-1 %s", ename(e));
+    else
+        snprintf(b, 48, "%ld", r);
+    return b;
+}
+
+/* run expr with errno cleared, keeping its result in r and errno in e */
+#define CALL(expr) (errno = 0, r = (expr), e = errno)
+
+/* "ok" for a 0 result, else the name of errno */
+GUEST_HELPER const char* res_ok(int r)
+{
+    return r == 0 ? "ok" : ename(errno);
+}
+
+/* a wait status: "LABEL: exited N", "LABEL: killed by SIGNAME" or
+ * "LABEL: status 0xST" */
+GUEST_HELPER void show_status(const char* label, int st)
+{
+    if (WIFEXITED(st))
+        printf("%s: exited %d\n", label, WEXITSTATUS(st));
+    else if (WIFSIGNALED(st))
+        printf("%s: killed by SIG%s\n", label, sigabbrev_np(WTERMSIG(st)));
+    else
+        printf("%s: status 0x%x\n", label, st);
+}
+
+/* what waiting for p gave (r, status st): show_status when r is p, else
+ * one line from the format `mismatch`, which takes the label and a reason:
+ * the errno name when r is -1, else `other` (each program keeps its own
+ * wording) */
+GUEST_HELPER void show_waited(const char* label, pid_t p, pid_t r, int st, const char* mismatch, const char* other)
+{
+    if (r != p)
+        printf(mismatch, label, r == -1 ? ename(errno) : other);
+    else
+        show_status(label, st);
+}
+
+/* waitpid(p, &st, 0), then show_waited */
+GUEST_HELPER void wait_and_show(const char* label, pid_t p, const char* mismatch, const char* other)
+{
+    int st = 0;
+    pid_t r = waitpid(p, &st, 0);
+    show_waited(label, p, r, st, mismatch, other);
+}
+
+/* a SIGCHLD / waitid si_code: "CLD_EXITED" ... "CLD_TRAPPED", "0" for 0,
+ * else "other" */
+GUEST_HELPER const char* cld_code_name(int code)
+{
+    switch (code) {
+    case CLD_EXITED: return "CLD_EXITED";
+    case CLD_KILLED: return "CLD_KILLED";
+    case CLD_DUMPED: return "CLD_DUMPED";
+    case CLD_STOPPED: return "CLD_STOPPED";
+    case CLD_CONTINUED: return "CLD_CONTINUED";
+    case CLD_TRAPPED: return "CLD_TRAPPED";
+    case 0: return "0";
+    default: return "other";
+    }
+}
+
+/* fork a child that exits with code; returns its pid */
+GUEST_HELPER pid_t child_exit(int code)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(code);
+    return p;
+}
+
+/* fork a child that waits forever (until killed) */
+GUEST_HELPER pid_t child_pause(void)
+{
+    pid_t p = fork();
+    if (p == 0)
+        for (;;)
+            pause();
+    return p;
+}
+
+/* a live process that is not our child: a grandchild, its pid passed up
+ * through a shared page; returns the child (its parent) and the grandchild */
+GUEST_HELPER void make_grandchild(pid_t* child, pid_t* grandchild)
+{
+    volatile pid_t* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *shared = 0;
+    pid_t c = fork();
+    if (c == 0) {
+        pid_t g = fork();
+        if (g == 0)
+            for (;;)
+                pause();
+        *shared = g;
+        int st;
+        waitpid(g, &st, 0);
+        _exit(0);
+    }
+    while (*shared == 0)
+        sched_yield();
+    *child = c;
+    *grandchild = *shared;
+    munmap((void*)shared, 4096);
+}
+
+/* raw gettid and tgkill */
+GUEST_HELPER pid_t gettid_(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+GUEST_HELPER int tgkill_(pid_t tgid, pid_t tid, int sig)
+{
+    return (int)syscall(SYS_tgkill, tgid, tid, sig);
+}
+
+#endif
