@@ -195,7 +195,14 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     // effective and saved ids become the file's, unless no_new_privs.
     auto creds = t.process().creds();
     bool secure = false;
-    if (auto a = exe.dentry->inode().attr(); a && !t.no_new_privs) {
+    // Linux's LSM_UNSAFE_PTRACE: a tracer without CAP_SYS_PTRACE over the
+    // new ids would keep control of them: the bits are ignored then.
+    bool unsafe_trace = false;
+    if (auto link = t.ptrace_link()) {
+        std::lock_guard tree(t.kernel().tree_lock());
+        unsafe_trace = link->tracer && link->tracer->creds().euid != 0;
+    }
+    if (auto a = exe.dentry->inode().attr(); a && !t.no_new_privs && !unsafe_trace) {
         if (a->mode & S_ISUID) {
             creds.euid = creds.suid = creds.fsuid = a->uid;
             secure |= creds.euid != creds.uid;
@@ -254,6 +261,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     process.mm_borrowed = false;
     t.set_context(context);
     t.borrowed_context = false;
+    process.unshare_fds(); // Linux's unshare_files: a CLONE_FILES table stays with the others
     process.fds().close_on_exec();
     process.reset_sigactions_for_exec();
     process.set_exe(exe.dentry);
@@ -276,6 +284,16 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     t.clear_child_tid = 0;
     t.robust_list = 0;
     process.set_creds(creds);
+    if (secure) {
+        // A secure exec: no parent-death signal from the old ids, not
+        // dumpable (ptrace, /proc/PID/mem only for root), no
+        // personality flags that weaken the layout.
+        process.pdeath_signal = 0;
+        process.dumpable = false;
+        process.personality = process.personality.load() & ~u32 { ADDR_NO_RANDOMIZE | 0x0400000 /* READ_IMPLIES_EXEC */ };
+    } else {
+        process.dumpable = true;
+    }
     process.set_did_exec();
     process.timers.cancel_all(kernel, true); // POSIX timers; interval timers stay
     process.release_vfork(); // a vfork parent goes on

@@ -70,7 +70,7 @@ KResult<u64> sys_pidfd_getfd(Thread& t, int fd, int target_fd, u32 flags)
     auto them = p->creds();
     bool same = me.uid == them.uid && me.uid == them.euid && me.uid == them.suid && me.gid == them.gid
         && me.gid == them.egid && me.gid == them.sgid;
-    if (me.euid != 0 && !same)
+    if (me.euid != 0 && (!same || !p->dumpable))
         return err(Errno::PERM);
     auto file = TRY(p->fds().get(target_fd));
     return install_fd(t, file, true);

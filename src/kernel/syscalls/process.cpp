@@ -327,9 +327,12 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64, u64)
         return 0;
     }
     case PR_GET_DUMPABLE:
-        return 1;
+        return t.process().dumpable ? 1 : 0;
     case PR_SET_DUMPABLE:
-        return arg2 <= 1 ? 0 : KResult<u64>(err(Errno::INVAL));
+        if (arg2 > 1)
+            return err(Errno::INVAL);
+        t.process().dumpable = arg2 == 1;
+        return 0;
     case PR_GET_NO_NEW_PRIVS:
     case PR_SET_NO_NEW_PRIVS:
     case PR_GET_SECCOMP:

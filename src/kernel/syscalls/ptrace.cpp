@@ -30,7 +30,7 @@ bool may_access(Thread& t, Process& target)
     auto them = target.creds();
     if (me.euid == 0)
         return true;
-    return me.uid == them.uid && me.uid == them.euid && me.uid == them.suid && me.gid == them.gid
+    return target.dumpable && me.uid == them.uid && me.uid == them.euid && me.uid == them.suid && me.gid == them.gid
         && me.gid == them.egid && me.gid == them.sgid;
 }
 
@@ -47,27 +47,44 @@ KResult<std::shared_ptr<PtraceLink>> stopped_tracee(Thread& t, int tid, bool nee
     if (!link)
         return err(Errno::SRCH);
     std::lock_guard lock(link->tracee->signal_lock());
-    if (!link->thread || (need_stop && !link->stopped))
+    if (!link->thread || link->leaving || (need_stop && !link->stopped))
         return err(Errno::SRCH);
+    link->busy++; // the caller holds a BusyTracee
     return link;
 }
 
-KResult<void> attach(Thread& t, Process& tracer, RefPtr<Process> target, Thread& thread)
+// Links thread `tid` of `target` to `tracer`. Under the tree lock, then
+// the tracee's signal_lock, with the thread looked up again: it may have
+// gone since the caller found it.
+KResult<void> attach(Thread& t, Process& tracer, RefPtr<Process> target, int tid)
 {
     auto link = std::make_shared<PtraceLink>();
-    link->tid = thread.tid();
+    link->tid = tid;
     link->tracee = target;
-    link->thread = &thread;
-    {
-        std::lock_guard tree(t.kernel().tree_lock());
-        if (thread.traced())
-            return err(Errno::PERM);
-        link->tracer = &tracer;
-        tracer.tracees.push_back(link);
-    }
-    thread.set_ptrace_link(link);
+    std::lock_guard tree(t.kernel().tree_lock());
+    std::lock_guard lock(target->signal_lock());
+    Thread* thread = target->find_thread_locked(tid);
+    if (!thread)
+        return err(Errno::SRCH);
+    if (thread->traced())
+        return err(Errno::PERM);
+    link->thread = thread;
+    link->tracer = &tracer;
+    tracer.tracees.push_back(link);
+    thread->set_ptrace_link_locked(link);
     return {};
 }
+
+// Keeps the tracee thread from finishing its exit during a request.
+struct BusyTracee {
+    std::shared_ptr<PtraceLink> link;
+    ~BusyTracee()
+    {
+        std::lock_guard lock(link->tracee->signal_lock());
+        if (--link->busy == 0)
+            link->idle.notify_all();
+    }
+};
 
 void resume(PtraceLink& link, PtraceResume mode, int signo)
 {
@@ -146,7 +163,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         }
         if (!parent)
             return err(Errno::PERM);
-        TRY(attach(t, *parent, RefPtr<Process>(&t.process()), t));
+        TRY(attach(t, *parent, RefPtr<Process>(&t.process()), t.tid()));
         return 0;
     }
     case PTRACE_ATTACH: {
@@ -155,7 +172,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
             return err(Errno::PERM);
         if (!may_access(t, *task.process))
             return err(Errno::PERM);
-        TRY(attach(t, t.process(), task.process, *task.thread));
+        TRY(attach(t, t.process(), task.process, pid));
         task.process->send_signal(make_siginfo(kSigStop, kSiKernel), pid);
         return 0;
     }
@@ -166,13 +183,15 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         return err(Errno::IO);
     case PTRACE_KILL: {
         auto link = TRY(stopped_tracee(t, pid, false));
+        BusyTracee busy { link };
         link->tracee->kill_all(kSigKill);
         return 0;
     }
     }
 
     auto link = TRY(stopped_tracee(t, pid));
-    Thread& tracee = *link->thread; // stopped: it stays until resumed or killed
+    BusyTracee busy { link };
+    Thread& tracee = *link->thread; // valid while busy (see PtraceLink)
     MemoryManager& mm = tracee.mm();
     auto valid_signal = [](u64 sig) { return sig <= static_cast<u64>(kSigMax); };
     switch (request) {

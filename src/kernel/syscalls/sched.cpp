@@ -26,6 +26,20 @@ KResult<TaskRef> thread_by_tid(Thread& t, int tid)
     return find_task(t, tid);
 }
 
+// Runs `f` on thread `tid` (0: the caller) under its process's
+// signal_lock(), so that the thread cannot go meanwhile.
+template <class F>
+auto under_thread(Thread& t, int tid, F f) -> decltype(f(t))
+{
+    auto target = TRY(thread_by_tid(t, tid));
+    int wanted = tid == 0 ? t.tid() : tid;
+    std::lock_guard lock(target.process->signal_lock());
+    Thread* thread = target.process->find_thread_locked(wanted);
+    if (!thread)
+        return err(Errno::SRCH);
+    return f(*thread);
+}
+
 // The kernel's cpumask size: nr_cpu_ids bits, in whole longs.
 usize cpumask_bytes()
 {
@@ -48,8 +62,7 @@ KResult<u64> sys_sched_getaffinity(Thread& t, int tid, u32 size, GuestAddr mask)
     usize bytes = cpumask_bytes();
     if (size < bytes || (size & 7))
         return err(Errno::INVAL);
-    auto target = TRY(thread_by_tid(t, tid));
-    auto host = TRY(target.thread->context().cpu_affinity());
+    auto host = TRY(under_thread(t, tid, [](Thread& th) { return th.context().cpu_affinity(); }));
     host.resize(std::max(host.size(), bytes));
     TRY(t.mm().copy_out(mask.value, std::span(host.data(), bytes)));
     return bytes;
@@ -73,7 +86,7 @@ KResult<u64> sys_sched_setaffinity(Thread& t, int tid, u32 size, GuestAddr mask)
         any |= ((mask_bytes[cpu / 8] >> (cpu % 8)) & 1) && CPU_ISSET(cpu, &online);
     if (!any)
         return err(Errno::INVAL);
-    TRY(target.thread->context().set_cpu_affinity(mask_bytes));
+    TRY(under_thread(t, tid, [&](Thread& th) { return th.context().set_cpu_affinity(mask_bytes); }));
     return 0;
 }
 
@@ -142,8 +155,9 @@ KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval)
 // and IDLE are kept (and reported), real-time ones are refused.
 KResult<u64> sys_sched_getscheduler(Thread& t, int pid)
 {
-    auto target = TRY(thread_by_tid(t, pid));
-    return static_cast<u64>(target.thread->sched_policy | (target.thread->sched_reset_on_fork ? SCHED_RESET_ON_FORK : 0));
+    return under_thread(t, pid, [](Thread& th) -> KResult<u64> {
+        return static_cast<u64>(th.sched_policy | (th.sched_reset_on_fork ? SCHED_RESET_ON_FORK : 0));
+    });
 }
 
 KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr param)
@@ -171,9 +185,11 @@ KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr pa
     }
     if (!may_renice(t, *target.process))
         return err(Errno::PERM);
-    target.thread->sched_policy = base;
-    target.thread->sched_reset_on_fork = (policy & SCHED_RESET_ON_FORK) != 0;
-    return 0;
+    return under_thread(t, pid, [&](Thread& th) -> KResult<u64> {
+        th.sched_policy = base;
+        th.sched_reset_on_fork = (policy & SCHED_RESET_ON_FORK) != 0;
+        return 0;
+    });
 }
 
 // sched_rr_get_interval(2): the host's time slice for a SCHED_OTHER thread.

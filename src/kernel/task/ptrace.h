@@ -11,6 +11,7 @@
 #include "kernel/abi/linux.h"
 #include "lib/ref.h"
 
+#include <condition_variable>
 #include <optional>
 
 namespace umk::kernel {
@@ -38,6 +39,13 @@ struct PtraceLink {
     // How the tracer let it go on.
     PtraceResume resume { PtraceResume::Cont };
     int resume_signal { 0 };
+
+    // Tracer requests in progress on `thread`; the tracee's exit waits for
+    // none to be left (`idle`, with the tracee's signal_lock) after it set
+    // `leaving`, so that `thread` stays valid during a request.
+    int busy { 0 };
+    bool leaving { false };
+    std::condition_variable idle;
 
     // The tracee thread ended: its wait status, once for the tracer.
     bool exited { false };

@@ -48,6 +48,7 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
     child->m_shares_fds = parent.m_shares_fds = share_fds || parent.m_shares_fds;
     child->m_exit_signal = exit_signal;
     child->nice = parent.nice.load();
+    child->dumpable = parent.dumpable.load();
     child->personality = parent.personality.load();
     child->m_did_exec = false;
     return child;
@@ -152,7 +153,22 @@ Credentials Process::creds()
 void Process::set_creds(const Credentials& c)
 {
     std::lock_guard lock(m_lock);
+    // Linux's commit_creds: new effective or fs ids end dumpability and
+    // the parent-death signal.
+    if (c.euid != m_creds.euid || c.egid != m_creds.egid || c.fsuid != m_creds.fsuid || c.fsgid != m_creds.fsgid) {
+        dumpable = false;
+        pdeath_signal = 0;
+    }
     m_creds = c;
+}
+
+void Process::unshare_fds()
+{
+    std::lock_guard lock(m_lock);
+    if (!m_shares_fds)
+        return;
+    m_fds = m_fds->clone();
+    m_shares_fds = false;
 }
 
 abi::Rlimit Process::rlimit(int resource)
@@ -205,6 +221,8 @@ void Process::reset_sigactions_for_exec()
 bool Process::send_signal(const abi::Siginfo& info, int tid)
 {
     int signo = info.si_signo;
+    if (signo < 1 || signo > kSigMax)
+        return true; // no signal (a 0 is only a permission check)
     std::unique_lock lock(m_signal_lock);
     Thread* target = tid ? find_thread_locked(tid) : nullptr;
     if (tid && !target)
@@ -301,8 +319,8 @@ void Process::kill_all(int wait_status)
         return;
     // A vfork child lives in its parent's host process: only its own
     // thread stops (signal_wake below interrupts it).
-    if (m_mm && !mm_borrowed)
-        m_mm->address_space().kill();
+    if (auto mm = mm_ref(); mm && !mm_borrowed)
+        mm->address_space().kill();
     std::lock_guard lock(m_signal_lock);
     for (Thread* t : m_threads)
         t->signal_wake();
@@ -702,6 +720,16 @@ void Thread::ptrace_event(u32 option, int event, u64 msg)
     ptrace_stop(((kSigTrap | (event << 8)) << 8) | 0x7f, std::nullopt, 0, msg);
 }
 
+void Thread::ptrace_quiesce()
+{
+    std::unique_lock lock(m_process->signal_lock());
+    if (!m_ptrace)
+        return;
+    auto link = m_ptrace;
+    link->leaving = true;
+    link->idle.wait(lock, [&] { return link->busy == 0; });
+}
+
 void Thread::ptrace_exit(int wait_status)
 {
     std::shared_ptr<PtraceLink> link;
@@ -989,6 +1017,7 @@ void Thread::run()
     if (m_traced && !(m_process->dying() && m_process->exit_status() == kSigKill))
         ptrace_event(kPtraceTraceExit, kPtraceEventExit,
                      static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));
+    ptrace_quiesce();
     // A vfork child's own threads leave the parent's host process even when
     // the child dies (its address space is not killed, being borrowed).
     if ((!m_process->dying() || m_process->mm_borrowed) && !borrowed_context) {
@@ -999,10 +1028,10 @@ void Thread::run()
         if (clear_child_tid && copy_out(*this, clear_child_tid, u32 { 0 }))
             kernel().futexes().wake(mm().futex_key(clear_child_tid, true), 1, ~0U);
     }
-    // Keeps the process (and its address space) alive until the end.
+    // Keeps the process, and the address space our context belongs to, alive
+    // until the end (an execve in another thread may replace the latter).
     RefPtr<Process> process = m_process;
-    if (!borrowed_context) // the vfork parent's host thread goes on
-        process->mm().address_space().release_thread(context());
+    RefPtr<MemoryManager> own_mm = process->mm_ref();
     {
         // Our task time moves into the process's past before we leave its
         // thread list (cpu_usage() reads the live ones under the lock).
@@ -1012,6 +1041,9 @@ void Thread::run()
         process->add_system_time_locked(ns);
     }
     process->remove_thread(*this);
+    // Only now: a thread in its process's list always has its context.
+    if (!borrowed_context && own_mm) // the vfork parent's host thread goes on
+        own_mm->address_space().release_thread(context());
     ptrace_exit(process->exit_status().value_or((m_exit_code & 0xff) << 8));
 }
 

@@ -76,6 +76,12 @@ public:
     // setpriority(2)'s nice value; personality(2). Inherited by fork.
     std::atomic<int> nice { 0 };
     std::atomic<u32> personality { 0 };
+    // PR_SET_DUMPABLE: cleared when the effective ids change and by a
+    // secure execve; then only root may ptrace the process or open its
+    // /proc/PID/mem.
+    std::atomic<bool> dumpable { true };
+    // execve: a CLONE_FILES table is copied, not shared any more.
+    void unshare_fds();
     // PR_SET_KEEPCAPS (kept across fork, cleared by execve in Linux).
     std::atomic<bool> keep_caps { false };
     // PR_SET_CHILD_SUBREAPER.
@@ -117,7 +123,13 @@ public:
     void wait_vfork_release(Process& parent);
 
     MemoryManager& mm() { return *m_mm; }
-    RefPtr<MemoryManager> mm_ref() { return m_mm; }
+    // A reference for anyone but the process's own threads (procfs, other
+    // processes): execve may replace the address space meanwhile.
+    RefPtr<MemoryManager> mm_ref()
+    {
+        std::lock_guard lock(m_lock);
+        return m_mm;
+    }
     void set_mm(RefPtr<MemoryManager> mm)
     {
         std::lock_guard lock(m_lock);
@@ -298,6 +310,14 @@ public:
     // clone (auto-attach) and read under the process's signal_lock().
     std::shared_ptr<PtraceLink> ptrace_link();
     void set_ptrace_link(std::shared_ptr<PtraceLink>);
+    void set_ptrace_link_locked(std::shared_ptr<PtraceLink> link)
+    {
+        m_ptrace = std::move(link);
+        m_traced = m_ptrace != nullptr;
+    }
+    // The thread is about to end: no tracer request may start, and those
+    // running finish first.
+    void ptrace_quiesce();
     bool traced() const { return m_traced.load(); }
     // Stops for the tracer with wait status `status` until it resumes the
     // thread; the signal the tracer passed (0: none). Not traced: -1.

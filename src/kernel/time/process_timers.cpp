@@ -45,6 +45,9 @@ std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds> ProcessTimers::set
                                                                                  std::chrono::nanoseconds interval)
 {
     std::lock_guard lock(m_lock);
+    // A POSIX timer deleted meanwhile stays deleted (no phantom revival).
+    if (key >= 0 && !m_timers.contains(key))
+        return {};
     auto& t = m_timers[key];
     if (key < 0) {
         // The interval timers' fixed signals and clocks.
@@ -135,7 +138,11 @@ KResult<int> ProcessTimers::create(const KernelTimer& model)
     std::lock_guard lock(m_lock);
     if (m_timers.size() >= 4096)
         return err(Errno::AGAIN);
-    int id = m_next_id++;
+    // The lowest free id (Linux reuses ids too); never the interval
+    // timers' negative keys.
+    int id = 0;
+    while (m_timers.contains(id))
+        id++;
     auto& t = m_timers[id];
     t = model;
     t.info.timer.tid = id;

@@ -68,7 +68,6 @@ private:
 
     std::mutex m_lock;
     std::map<int, KernelTimer> m_timers;
-    int m_next_id { 0 };
 };
 
 } // namespace umk::kernel

@@ -381,10 +381,15 @@ KResult<Context*> StubProcess::create_thread(Context& caller_context)
 void StubProcess::retire_thread(int tid)
 {
     std::lock_guard lock(m_threads_lock);
+    for (auto& t : m_threads)
+        if (t && t->host_tid() == tid)
+            t->mark_exited();
     if (m_access_tid != tid)
         return;
+    // Another live thread: not an exited one (the leader's context stays
+    // after its thread is gone).
     for (auto& t : m_threads) {
-        if (t && t->host_tid() != tid) {
+        if (t && !t->exited()) {
             m_access_tid = t->host_tid();
             return;
         }
@@ -852,7 +857,31 @@ KResult<u32> SeccompContext::atomic_op(u64 addr, AtomicOp op, u32 operand, u32 e
     m_slot.atomic_op = static_cast<u32>(op);
     m_slot.atomic_operand = operand;
     m_slot.atomic_expected = expected;
-    if (!resume_and_wait(UMK_CMD_ATOMIC))
+    if (m_owner.dead())
+        return err(Errno::SRCH);
+    // Callers hold kernel-wide locks (the futex table): the answer must
+    // come soon. A guest that keeps its own stub from answering (it can
+    // write the slot) loses the process instead of stalling the kernel.
+    m_slot.command = UMK_CMD_ATOMIC;
+    store(m_slot.state, UMK_RESUME);
+    if (load(m_slot.stub_sleeping))
+        futex_wake(m_slot.state);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    for (;;) {
+        u32 s = load(m_slot.state);
+        if (is_stop(s) || m_owner.dead())
+            break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            m_owner.kill();
+            return err(Errno::SRCH);
+        }
+        timespec slice { 0, 1000000 };
+        store(m_slot.kernel_sleeping, 1); // the stub wakes us at its stop
+        if (load(m_slot.state) == s)
+            syscall(SYS_futex, &m_slot.state, FUTEX_WAIT, s, &slice, nullptr, 0);
+        store(m_slot.kernel_sleeping, 0);
+    }
+    if (m_owner.dead() || load(m_slot.state) == UMK_DEAD || load(m_slot.state) == UMK_GONE)
         return err(Errno::SRCH);
     return load(m_slot.atomic_old);
 }

@@ -82,6 +82,9 @@ public:
     KResult<std::vector<u8>> cpu_affinity() override;
 
     unsigned index() const { return m_index; }
+    // Its host thread ended (exit_thread): no memory access through it.
+    void mark_exited() { m_exited = true; }
+    bool exited() const { return m_exited; }
     int host_tid() const { return m_host_tid; }
     // While stopped: has the stub start a host thread for slot `index`;
     // its host tid.
@@ -105,6 +108,7 @@ private:
     // at most misdirect an interrupt to another thread of its own.
     int m_host_pid, m_host_tid;
     bool m_started { false }; // the stub thread reached its first stop
+    bool m_exited { false };  // under the owner's m_threads_lock
     u32 m_resume_command { 0 };
     std::vector<u8> m_fpu_image; // for UMK_CMD_SET_XSAVE
 };

@@ -126,7 +126,7 @@ public:
         auto them = p->creds();
         bool same = me.fsuid == them.uid && me.fsuid == them.euid && me.fsuid == them.suid && me.fsgid == them.gid
             && me.fsgid == them.egid && me.fsgid == them.sgid;
-        if (p.get() != &t->process() && me.euid != 0 && !same)
+        if (p.get() != &t->process() && me.euid != 0 && (!same || !p->dumpable))
             return err(Errno::ACCES);
         auto mm = p->mm_ref();
         if (!mm)
@@ -224,14 +224,18 @@ KResult<std::string> read_guest_range(Process& p, u64 start, u64 end)
     if (end <= start)
         return std::string();
     std::string out(std::min<u64>(end - start, 1 << 20), '\0');
-    TRY(p.mm().copy_in(start, std::span(reinterpret_cast<u8*>(out.data()), out.size())));
+    auto mm = p.mm_ref();
+    if (!mm)
+        return err(Errno::SRCH);
+    TRY(mm->copy_in(start, std::span(reinterpret_cast<u8*>(out.data()), out.size())));
     return out;
 }
 
 std::string status_text(Process& p)
 {
     auto c = p.creds();
-    u64 vm_kb = p.mm().total_vm() / 1024;
+    auto mm = p.mm_ref();
+    u64 vm_kb = mm ? mm->total_vm() / 1024 : 0;
     return fmt::format("Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n"
                        "TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\n"
                        "VmSize:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\n"
@@ -330,7 +334,19 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return p.fs().cwd->path(); })));
     dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return p.fs().root->path(); })));
     dir->add("fd", make_fd_dir(k, pid));
-    dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> { return p.mm().maps_text(); })));
+    dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> {
+        // Linux: PTRACE_MODE_READ for another user's maps (they show the layout).
+        Thread* t = current_thread();
+        if (t && &t->process() != &p) {
+            auto me = t->process().creds(), them = p.creds();
+            if (me.euid != 0 && (me.uid != them.uid || me.uid != them.euid || !p.dumpable))
+                return err(Errno::ACCES);
+        }
+        auto mm = p.mm_ref();
+        if (!mm)
+            return std::string();
+        return mm->maps_text();
+    })));
     dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([](Process& p) -> KResult<std::string> { return status_text(p); })));
     dir->add("cmdline", make_ref<ProcFile>(pid_ino(pid, 8), with([](Process& p) { return read_guest_range(p, p.arg_start, p.arg_end); })));
     dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
