@@ -47,9 +47,13 @@ const FpuLimits& fpu_limits()
     return limits;
 }
 
+} // namespace
+
 // What Linux's restore_fpregs_from_user would refuse.
 bool fpu_image_valid(const std::vector<u8>& image, bool xsave)
 {
+    if (image.size() < (xsave ? UMK_XSAVE_HEADER + 64 : 512))
+        return false;
     u32 mxcsr;
     std::memcpy(&mxcsr, image.data() + 24, 4);
     if (mxcsr & ~fpu_limits().mxcsr_mask)
@@ -66,8 +70,6 @@ bool fpu_image_valid(const std::vector<u8>& image, bool xsave)
             return false;
     return true;
 }
-
-} // namespace
 
 bool on_signal_stack(const abi::Stack& s, u64 sp) { return s.ss_size && sp > s.ss_sp && sp - s.ss_sp <= s.ss_size; }
 

@@ -53,6 +53,9 @@ private:
 };
 
 abi::Siginfo make_siginfo(int signo, int code, int pid = 0, u32 uid = 0);
+// An FPU image (FXSAVE area, or XSAVE with its header) the CPU would load:
+// Linux's checks in restore_fpregs_from_user (rt_sigreturn, ptrace).
+bool fpu_image_valid(const std::vector<u8>& image, bool xsave);
 
 // Builds the frame of a handler on the guest stack and points the thread
 // at the handler (Linux's setup_rt_frame). SIGSEGV where the frame cannot

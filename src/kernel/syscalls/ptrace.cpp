@@ -20,7 +20,6 @@ constexpr u64 kUserRegsSize = R::Count * 8;    // struct user_regs_struct
 constexpr u64 kUserDebugRegs = 848;            // offsetof(struct user, u_debugreg)
 constexpr u64 kFxsaveSize = 512;               // struct user_fpregs_struct
 constexpr u64 kUserSize = 912;                 // sizeof(struct user)
-constexpr u64 kMxcsrMaskDefault = 0xffbf;
 
 // Linux's __ptrace_may_access(PTRACE_MODE_ATTACH_REALCREDS): root, or the
 // same real uid and gid as all of the target's.
@@ -136,15 +135,12 @@ KResult<void> set_ptrace_fpu_image(Thread& tracee, std::span<const u8> in)
 {
     auto image = TRY(tracee.context().fpu_state());
     image.resize(std::max<usize>(image.size(), kFxsaveSize));
-    if (in.size() >= 28) {
-        u32 mxcsr;
-        std::memcpy(&mxcsr, in.data() + 24, 4);
-        if (mxcsr & ~kMxcsrMaskDefault)
-            return err(Errno::INVAL);
-    }
     std::copy_n(in.begin(), std::min<usize>(in.size(), 464), image.begin());
     if (in.size() > 512)
         std::copy_n(in.begin() + 512, std::min(in.size(), image.size()) - 512, image.begin() + 512);
+    // What the CPU would refuse to load is EINVAL here, as in Linux.
+    if (!fpu_image_valid(image, image.size() > kFxsaveSize))
+        return err(Errno::INVAL);
     tracee.context().set_fpu_state(std::move(image));
     return {};
 }

@@ -301,8 +301,8 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
         return RefPtr<Inode>(make_ref<ProcLink>(pid_ino(pid, 0x1000 + *fd), [file]() -> KResult<std::string> {
             if (auto d = file->dentry())
                 return d->path();
-            if (auto name = file->inode().anon_name())
-                return fmt::format("anon_inode:[{}]", *name);
+            if (auto anon = file->inode().anon_name())
+                return fmt::format("anon_inode:[{}]", *anon);
             auto a = TRY(file->inode().attr());
             if (S_ISFIFO(a.mode))
                 return fmt::format("pipe:[{}]", a.ino);
