@@ -80,10 +80,18 @@ public:
     MemFile(RefPtr<Inode> inode, int flags, RefPtr<MemoryManager> mm) : File(std::move(inode), flags), m_mm(std::move(mm)) {}
     KResult<usize> read(std::span<u8> out, u64 pos) override
     {
-        out = out.subspan(0, std::min<usize>(out.size(), kPageSize - (pos & (kPageSize - 1))));
-        if (!m_mm->copy_in(pos, out))
+        // Page by page, as far as the memory is readable.
+        usize done = 0;
+        while (done < out.size()) {
+            u64 at = pos + done;
+            usize n = std::min<usize>(out.size() - done, kPageSize - (at & (kPageSize - 1)));
+            if (!m_mm->copy_in(at, out.subspan(done, n)))
+                break;
+            done += n;
+        }
+        if (done == 0 && !out.empty())
             return err(Errno::IO);
-        return out.size();
+        return done;
     }
     KResult<usize> write(std::span<const u8> data, u64 pos) override
     {
@@ -356,6 +364,34 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
     dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
     dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644));
+    // task/TID: each thread shows its process's files (debuggers open
+    // task/TID/mem and maps; per-thread state is the process's here).
+    auto task_list = [&k, pid] {
+        std::vector<std::string> names;
+        if (auto p = k.find_process(pid)) {
+            std::lock_guard lock(p->signal_lock());
+            for (int tid : p->thread_ids_locked())
+                names.push_back(std::to_string(tid));
+        }
+        return names;
+    };
+    RefPtr<StaticDir> shared = dir;
+    auto task_lookup = [&k, pid, shared](std::string_view name) -> KResult<RefPtr<Inode>> {
+        auto tid = parse_int(name);
+        auto p = k.find_process(pid);
+        if (!tid || !p)
+            return err(Errno::NOENT);
+        {
+            std::lock_guard lock(p->signal_lock());
+            if (!p->find_thread_locked(*tid))
+                return err(Errno::NOENT);
+        }
+        auto thread_dir = make_ref<StaticDir>(kProcDev, pid_ino(*tid, 14), S_IFDIR | 0555);
+        for (auto& e : TRY(shared->list()))
+            thread_dir->add(e.name, TRY(shared->lookup(e.name)));
+        return RefPtr<Inode>(thread_dir);
+    };
+    dir->add("task", make_ref<DynamicDir>(pid_ino(pid, 15), task_list, task_lookup));
     return RefPtr<Inode>(dir);
 }
 
