@@ -251,9 +251,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     t.set_tid(process.pid());
     if (auto link = t.ptrace_link())
         link->tid = process.pid();
-    t.release_robust_futexes();
-    if (t.clear_child_tid && copy_out(t, t.clear_child_tid, u32 { 0 }))
-        kernel.futexes().wake(t.mm().futex_key(t.clear_child_tid, true), 1, ~0U);
+    t.mm_release();
     platform::Context& context = mm->address_space().main_context();
     if (!process.mm_borrowed)
         process.retire_mm_usage();

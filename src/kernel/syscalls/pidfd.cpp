@@ -57,8 +57,7 @@ KResult<u64> sys_pidfd_send_signal(Thread& t, int fd, int signo, GuestAddr uinfo
     return 0;
 }
 
-// PTRACE_MODE_ATTACH_REALCREDS, as far as umk models it: root, or the
-// same real uid and gid throughout.
+// With ptrace's permission (PTRACE_MODE_ATTACH_REALCREDS).
 KResult<u64> sys_pidfd_getfd(Thread& t, int fd, int target_fd, u32 flags)
 {
     if (flags)
@@ -66,11 +65,7 @@ KResult<u64> sys_pidfd_getfd(Thread& t, int fd, int target_fd, u32 flags)
     auto p = TRY(process_of_pidfd(t, fd));
     if (p->zombie_unlocked())
         return err(Errno::SRCH);
-    auto me = t.process().creds();
-    auto them = p->creds();
-    bool same = me.uid == them.uid && me.uid == them.euid && me.uid == them.suid && me.gid == them.gid
-        && me.gid == them.egid && me.gid == them.sgid;
-    if (me.euid != 0 && (!same || !p->dumpable))
+    if (!ptrace_may_access(t.process(), *p, false))
         return err(Errno::PERM);
     auto file = TRY(p->fds().get(target_fd));
     return install_fd(t, file, true);

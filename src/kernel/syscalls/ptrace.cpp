@@ -21,18 +21,6 @@ constexpr u64 kUserDebugRegs = 848;            // offsetof(struct user, u_debugr
 constexpr u64 kFxsaveSize = 512;               // struct user_fpregs_struct
 constexpr u64 kUserSize = 912;                 // sizeof(struct user)
 
-// Linux's __ptrace_may_access(PTRACE_MODE_ATTACH_REALCREDS): root, or the
-// same real uid and gid as all of the target's.
-bool may_access(Thread& t, Process& target)
-{
-    auto me = t.process().creds();
-    auto them = target.creds();
-    if (me.euid == 0)
-        return true;
-    return target.dumpable && me.uid == them.uid && me.uid == them.euid && me.uid == them.suid && me.gid == them.gid
-        && me.gid == them.egid && me.gid == them.sgid;
-}
-
 // Linux's ptrace_check_attach: traced by the caller and stopped.
 KResult<std::shared_ptr<PtraceLink>> stopped_tracee(Thread& t, int tid, bool need_stop = true)
 {
@@ -166,7 +154,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         auto task = TRY(find_task(t, pid));
         if (task.process.get() == &t.process())
             return err(Errno::PERM);
-        if (!may_access(t, *task.process))
+        if (!ptrace_may_access(t.process(), *task.process, false))
             return err(Errno::PERM);
         TRY(attach(t, t.process(), task.process, pid));
         task.process->send_signal(make_siginfo(kSigStop, kSiKernel), pid);
@@ -418,7 +406,7 @@ static KResult<u64> process_vm(Thread& t, int pid, GuestAddr local_iov, u64 liov
         if (!target)
             return err(Errno::SRCH);
     }
-    if (target.get() != &t.process() && !may_access(t, *target))
+    if (target.get() != &t.process() && !ptrace_may_access(t.process(), *target, false))
         return err(Errno::PERM);
     auto remote_mm = target->mm_ref();
     if (!remote_mm)

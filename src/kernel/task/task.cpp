@@ -767,6 +767,13 @@ void Thread::kill_for_exec()
     signal_wake();
 }
 
+void Thread::mm_release()
+{
+    release_robust_futexes();
+    if (clear_child_tid && copy_out(*this, clear_child_tid, u32 { 0 }))
+        kernel().futexes().wake(mm().futex_key(clear_child_tid, true), 1, ~0U);
+}
+
 void Thread::release_robust_futexes()
 {
     // struct robust_list_head { next; long futex_offset; list_op_pending; }
@@ -954,6 +961,17 @@ static thread_local Thread* t_current = nullptr;
 
 Thread* current_thread() { return t_current; }
 
+bool ptrace_may_access(Process& caller, Process& target, bool fscreds)
+{
+    auto me = caller.creds();
+    auto them = target.creds();
+    if (me.euid == 0)
+        return true;
+    u32 uid = fscreds ? me.fsuid : me.uid, gid = fscreds ? me.fsgid : me.gid;
+    return target.dumpable && uid == them.uid && uid == them.euid && uid == them.suid && gid == them.gid
+        && gid == them.egid && gid == them.sgid;
+}
+
 u64 Thread::system_time_ns() const
 {
     timespec ts {};
@@ -1023,10 +1041,8 @@ void Thread::run()
     if ((!m_process->dying() || m_process->mm_borrowed) && !borrowed_context) {
         // This thread alone ends: its host thread goes, and whoever waits
         // for it (pthread_join) learns it from clear_child_tid.
-        release_robust_futexes();
+        mm_release();
         context().exit_thread();
-        if (clear_child_tid && copy_out(*this, clear_child_tid, u32 { 0 }))
-            kernel().futexes().wake(mm().futex_key(clear_child_tid, true), 1, ~0U);
     }
     // Keeps the process, and the address space our context belongs to, alive
     // until the end (an execve in another thread may replace the latter).

@@ -296,9 +296,10 @@ public:
     // execve in another thread: this one ends at once, without running
     // signal handlers (Linux's de_thread).
     void kill_for_exec();
-    // Linux's exit_robust_list: futexes this thread held in its robust
-    // list get FUTEX_OWNER_DIED and a waiter woken.
-    void release_robust_futexes();
+    // Linux's mm_release, when the thread leaves its address space (exit,
+    // execve): futexes it held in its robust list get FUTEX_OWNER_DIED and
+    // a waiter woken; clear_child_tid is zeroed and woken (pthread_join).
+    void mm_release();
     int exit_code() const { return m_exit_code; }
     // rt_sigsuspend: the mask in force until a handler has been set up.
     std::optional<u64> saved_mask;
@@ -348,6 +349,7 @@ public:
     abi::Stack sigaltstack { 0, 2 /* SS_DISABLE */, 0, 0 };
 
 private:
+    void release_robust_futexes(); // mm_release's first half
     void handle_syscall();
     void handle_fault(const platform::FaultInfo&);
     // Linux's force_sig_info: delivered even when blocked or ignored.
@@ -377,6 +379,12 @@ private:
     i64 m_restart { 0 };                       // an ERESTART* the last syscall returned
     std::optional<platform::FaultInfo> m_fault; // the fault behind a pending synchronous signal
 };
+
+// Linux's __ptrace_may_access, as umk models it (root has every
+// capability): root, or the caller's real ids (`fscreds`: its fs ids)
+// equal to all of the target's, and the target dumpable. For ptrace,
+// process_vm_*, pidfd_getfd, /proc/PID/mem and maps.
+bool ptrace_may_access(Process& caller, Process& target, bool fscreds);
 
 // The guest thread the calling task thread runs (Linux's `current`), or
 // null outside task threads.

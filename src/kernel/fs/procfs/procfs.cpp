@@ -129,12 +129,8 @@ public:
         Thread* t = current_thread();
         if (!p || !t)
             return err(Errno::SRCH);
-        // PTRACE_MODE_ATTACH_FSCREDS: the caller itself, root, or the same ids.
-        auto me = t->process().creds();
-        auto them = p->creds();
-        bool same = me.fsuid == them.uid && me.fsuid == them.euid && me.fsuid == them.suid && me.fsgid == them.gid
-            && me.fsgid == them.egid && me.fsgid == them.sgid;
-        if (p.get() != &t->process() && me.euid != 0 && (!same || !p->dumpable))
+        // PTRACE_MODE_ATTACH_FSCREDS, or the caller itself.
+        if (p.get() != &t->process() && !ptrace_may_access(t->process(), *p, true))
             return err(Errno::ACCES);
         auto mm = p->mm_ref();
         if (!mm)
@@ -343,13 +339,11 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return p.fs().root->path(); })));
     dir->add("fd", make_fd_dir(k, pid));
     dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> {
-        // Linux: PTRACE_MODE_READ for another user's maps (they show the layout).
+        // Linux: PTRACE_MODE_READ_FSCREDS for another process's maps (they
+        // show its layout).
         Thread* t = current_thread();
-        if (t && &t->process() != &p) {
-            auto me = t->process().creds(), them = p.creds();
-            if (me.euid != 0 && (me.uid != them.uid || me.uid != them.euid || !p.dumpable))
-                return err(Errno::ACCES);
-        }
+        if (t && &t->process() != &p && !ptrace_may_access(t->process(), p, true))
+            return err(Errno::ACCES);
         auto mm = p.mm_ref();
         if (!mm)
             return std::string();
