@@ -28,138 +28,102 @@ KResult<u64> change_creds(Thread& t, Change change)
     return 0;
 }
 
-} // namespace
+// The user or the group side of a Credentials: the same rules apply to
+// both (Linux's __sys_setuid and __sys_setgid, etc.).
+struct IdSet {
+    u32 Credentials::*real;
+    u32 Credentials::*effective;
+    u32 Credentials::*saved;
+    u32 Credentials::*fs;
+};
+constexpr IdSet kUids { &Credentials::uid, &Credentials::euid, &Credentials::suid, &Credentials::fsuid };
+constexpr IdSet kGids { &Credentials::gid, &Credentials::egid, &Credentials::sgid, &Credentials::fsgid };
 
-KResult<u64> sys_setuid(Thread& t, u32 uid)
+KResult<u64> set_id(Thread& t, const IdSet& s, u32 id)
 {
-    if (uid == kUnchanged)
+    if (id == kUnchanged)
         return err(Errno::INVAL);
     return change_creds(t, [&](Credentials& c) -> KResult<void> {
         if (capable(c)) {
-            c.uid = c.suid = uid;
-        } else if (uid != c.uid && uid != c.suid) {
+            c.*s.real = c.*s.saved = id;
+        } else if (id != c.*s.real && id != c.*s.saved) {
             return err(Errno::PERM);
         }
-        c.euid = c.fsuid = uid;
+        c.*s.effective = c.*s.fs = id;
         return {};
     });
 }
 
-KResult<u64> sys_setgid(Thread& t, u32 gid)
-{
-    if (gid == kUnchanged)
-        return err(Errno::INVAL);
-    return change_creds(t, [&](Credentials& c) -> KResult<void> {
-        if (capable(c)) {
-            c.gid = c.sgid = gid;
-        } else if (gid != c.gid && gid != c.sgid) {
-            return err(Errno::PERM);
-        }
-        c.egid = c.fsgid = gid;
-        return {};
-    });
-}
-
-KResult<u64> sys_setreuid(Thread& t, u32 ruid, u32 euid)
+KResult<u64> set_real_effective(Thread& t, const IdSet& s, u32 real, u32 effective)
 {
     return change_creds(t, [&](Credentials& c) -> KResult<void> {
         Credentials n = c;
-        if (ruid != kUnchanged) {
-            if (!capable(c) && !one_of(ruid, { c.uid, c.euid }))
+        if (real != kUnchanged) {
+            if (!capable(c) && !one_of(real, { c.*s.real, c.*s.effective }))
                 return err(Errno::PERM);
-            n.uid = ruid;
+            n.*s.real = real;
         }
-        if (euid != kUnchanged) {
-            if (!capable(c) && !one_of(euid, { c.uid, c.euid, c.suid }))
+        if (effective != kUnchanged) {
+            if (!capable(c) && !one_of(effective, { c.*s.real, c.*s.effective, c.*s.saved }))
                 return err(Errno::PERM);
-            n.euid = euid;
+            n.*s.effective = effective;
         }
-        if (ruid != kUnchanged || (euid != kUnchanged && euid != c.uid))
-            n.suid = n.euid;
-        n.fsuid = n.euid;
+        if (real != kUnchanged || (effective != kUnchanged && effective != c.*s.real))
+            n.*s.saved = n.*s.effective;
+        n.*s.fs = n.*s.effective;
         c = n;
         return {};
     });
 }
 
-KResult<u64> sys_setregid(Thread& t, u32 rgid, u32 egid)
+KResult<u64> set_real_effective_saved(Thread& t, const IdSet& s, u32 real, u32 effective, u32 saved)
 {
     return change_creds(t, [&](Credentials& c) -> KResult<void> {
-        Credentials n = c;
-        if (rgid != kUnchanged) {
-            if (!capable(c) && !one_of(rgid, { c.gid, c.egid }))
+        for (u32 id : { real, effective, saved })
+            if (id != kUnchanged && !capable(c) && !one_of(id, { c.*s.real, c.*s.effective, c.*s.saved }))
                 return err(Errno::PERM);
-            n.gid = rgid;
-        }
-        if (egid != kUnchanged) {
-            if (!capable(c) && !one_of(egid, { c.gid, c.egid, c.sgid }))
-                return err(Errno::PERM);
-            n.egid = egid;
-        }
-        if (rgid != kUnchanged || (egid != kUnchanged && egid != c.gid))
-            n.sgid = n.egid;
-        n.fsgid = n.egid;
-        c = n;
-        return {};
-    });
-}
-
-KResult<u64> sys_setresuid(Thread& t, u32 ruid, u32 euid, u32 suid)
-{
-    return change_creds(t, [&](Credentials& c) -> KResult<void> {
-        for (u32 id : { ruid, euid, suid })
-            if (id != kUnchanged && !capable(c) && !one_of(id, { c.uid, c.euid, c.suid }))
-                return err(Errno::PERM);
-        if (ruid != kUnchanged)
-            c.uid = ruid;
-        if (euid != kUnchanged)
-            c.euid = euid;
-        if (suid != kUnchanged)
-            c.suid = suid;
-        c.fsuid = c.euid;
-        return {};
-    });
-}
-
-KResult<u64> sys_setresgid(Thread& t, u32 rgid, u32 egid, u32 sgid)
-{
-    return change_creds(t, [&](Credentials& c) -> KResult<void> {
-        for (u32 id : { rgid, egid, sgid })
-            if (id != kUnchanged && !capable(c) && !one_of(id, { c.gid, c.egid, c.sgid }))
-                return err(Errno::PERM);
-        if (rgid != kUnchanged)
-            c.gid = rgid;
-        if (egid != kUnchanged)
-            c.egid = egid;
-        if (sgid != kUnchanged)
-            c.sgid = sgid;
-        c.fsgid = c.egid;
+        if (real != kUnchanged)
+            c.*s.real = real;
+        if (effective != kUnchanged)
+            c.*s.effective = effective;
+        if (saved != kUnchanged)
+            c.*s.saved = saved;
+        c.*s.fs = c.*s.effective;
         return {};
     });
 }
 
 // setfsuid/setfsgid return the previous value whether or not they changed it.
-KResult<u64> sys_setfsuid(Thread& t, u32 uid)
+u64 set_fs(Thread& t, const IdSet& s, u32 id)
 {
     auto c = t.process().creds();
-    u32 old = c.fsuid;
-    if (uid != kUnchanged && (capable(c) || one_of(uid, { c.uid, c.euid, c.suid, c.fsuid }))) {
-        c.fsuid = uid;
+    u32 old = c.*s.fs;
+    if (id != kUnchanged && (capable(c) || one_of(id, { c.*s.real, c.*s.effective, c.*s.saved, c.*s.fs }))) {
+        c.*s.fs = id;
         t.process().set_creds(c);
     }
     return old;
 }
 
-KResult<u64> sys_setfsgid(Thread& t, u32 gid)
+} // namespace
+
+KResult<u64> sys_setuid(Thread& t, u32 uid) { return set_id(t, kUids, uid); }
+KResult<u64> sys_setgid(Thread& t, u32 gid) { return set_id(t, kGids, gid); }
+KResult<u64> sys_setreuid(Thread& t, u32 ruid, u32 euid) { return set_real_effective(t, kUids, ruid, euid); }
+KResult<u64> sys_setregid(Thread& t, u32 rgid, u32 egid) { return set_real_effective(t, kGids, rgid, egid); }
+
+KResult<u64> sys_setresuid(Thread& t, u32 ruid, u32 euid, u32 suid)
 {
-    auto c = t.process().creds();
-    u32 old = c.fsgid;
-    if (gid != kUnchanged && (capable(c) || one_of(gid, { c.gid, c.egid, c.sgid, c.fsgid }))) {
-        c.fsgid = gid;
-        t.process().set_creds(c);
-    }
-    return old;
+    return set_real_effective_saved(t, kUids, ruid, euid, suid);
 }
+
+KResult<u64> sys_setresgid(Thread& t, u32 rgid, u32 egid, u32 sgid)
+{
+    return set_real_effective_saved(t, kGids, rgid, egid, sgid);
+}
+
+KResult<u64> sys_setfsuid(Thread& t, u32 uid) { return set_fs(t, kUids, uid); }
+KResult<u64> sys_setfsgid(Thread& t, u32 gid) { return set_fs(t, kGids, gid); }
 
 KResult<u64> sys_setgroups(Thread& t, int size, GuestAddr list)
 {
