@@ -8,11 +8,13 @@
 #define UMK_GUEST_TEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -168,6 +170,23 @@ GUEST_HELPER pid_t gettid_(void)
 GUEST_HELPER int tgkill_(pid_t tgid, pid_t tid, int sig)
 {
     return (int)syscall(SYS_tgkill, tgid, tid, sig);
+}
+
+/* A set-user-ID-root copy of this program at `path` (for tests that exec
+ * a set-uid program; needs root). 0, or -1 when it could not be made. */
+GUEST_HELPER int install_setuid_copy(const char* path)
+{
+    int in = open("/proc/self/exe", O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    if (in < 0 || out < 0)
+        return -1;
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return -1;
+    close(in);
+    close(out);
+    return chown(path, 0, 0) || chmod(path, 04755) ? -1 : 0;
 }
 
 #endif

@@ -17,20 +17,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 static const char *suid = "/tmp/red2_suid_files";
 static const char *secret = "/tmp/red2_suid_files_secret";
-
-static int copy_file(const char *from, const char *to) {
-  int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-  if (in < 0 || out < 0) return -1;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof buf)) > 0)
-    if (write(out, buf, n) != n) return -1;
-  close(in);
-  close(out);
-  return 0;
-}
 
 static int child_exec(void *arg) {
   (void)arg;
@@ -57,7 +47,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   close(s);
-  if (copy_file("/proc/self/exe", suid) || chown(suid, 0, 0) || chmod(suid, 04755)) {
+  if (install_setuid_copy(suid)) {
     perror("setup");
     return 1;
   }

@@ -16,19 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *suid = "/tmp/red2_suid_pdeath";
+#include "guest_test.h"
 
-static int copy_file(const char *from, const char *to) {
-  int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-  if (in < 0 || out < 0) return -1;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof buf)) > 0)
-    if (write(out, buf, n) != n) return -1;
-  close(in);
-  close(out);
-  return 0;
-}
+static const char *suid = "/tmp/red2_suid_pdeath";
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
@@ -42,7 +32,7 @@ int main(int argc, char **argv) {
     printf("SKIP: needs guest root\n");
     return 0;
   }
-  if (copy_file("/proc/self/exe", suid) || chown(suid, 0, 0) || chmod(suid, 04755)) {
+  if (install_setuid_copy(suid)) {
     perror("setup");
     return 1;
   }
