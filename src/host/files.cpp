@@ -144,6 +144,22 @@ KResult<void> ftruncate(int fd, u64 length)
     return check_void(::ftruncate(fd, static_cast<off_t>(length)));
 }
 
+static int g_own_fd_dir = -1;
+
+KResult<void> open_own_fd_dir()
+{
+    g_own_fd_dir = TRY(check(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)));
+    return {};
+}
+
+KResult<Fd> reopen(int fd, int flags)
+{
+    if (g_own_fd_dir < 0) // a process that never left its root (unit tests)
+        TRY(open_own_fd_dir());
+    auto name = std::to_string(fd);
+    return Fd(TRY(check(openat(g_own_fd_dir, name.c_str(), flags | O_CLOEXEC))));
+}
+
 KResult<Fd> memfd(const char* name)
 {
     return Fd(TRY(check(memfd_create(name, MFD_CLOEXEC))));

@@ -50,6 +50,11 @@ KResult<usize> read(int fd, std::span<u8> out);
 KResult<usize> write(int fd, std::span<const u8> data);
 KResult<void> ftruncate(int fd, u64 length);
 KResult<Fd> memfd(const char* name);
+// A new open file description of `fd`'s file, with host O_* `flags`
+// (O_CLOEXEC added), through the kernel's /proc/self/fd: open_own_fd_dir
+// keeps that directory open, once, before the kernel's root goes away.
+KResult<void> open_own_fd_dir();
+KResult<Fd> reopen(int fd, int flags);
 // Copies all of `from` into `to` (a fresh memfd) in the host.
 KResult<void> copy_file(int from, int to);
 

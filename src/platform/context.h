@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace umk::platform {
@@ -90,6 +91,25 @@ public:
 
     virtual KResult<void> set_cpu_affinity(std::span<const u8> mask) = 0;
     virtual KResult<std::vector<u8>> cpu_affinity() = 0;
+};
+
+// For the length of a guest syscall's handler: the calling guest thread,
+// stopped, owned by this kernel thread. Its address space may run that
+// call's memory ops through it instead of a round trip to a helper.
+class CallerScope {
+public:
+    explicit CallerScope(Context& caller)
+        : m_previous(std::exchange(s_current, &caller))
+    {
+    }
+    ~CallerScope() { s_current = m_previous; }
+    CallerScope(const CallerScope&) = delete;
+    CallerScope& operator=(const CallerScope&) = delete;
+    static Context* current() { return s_current; }
+
+private:
+    Context* m_previous;
+    static thread_local Context* s_current;
 };
 
 // A file mapping needs a host fd; the platform hands it to the guest's

@@ -80,9 +80,11 @@ exec::ReadAt reader_for(File& file)
 }
 
 // Maps the PT_LOADs of `image` at `bias`; returns the end of the highest
-// segment (for brk).
+// segment (for brk). The rest of the page of a writable segment's file
+// part (where its bss starts) must be zeroed once the maps are made: its
+// start goes into `bss_starts`.
 KResult<u64> map_image(MemoryManager& mm, const exec::ElfImage& image, RefPtr<File> file, u64 bias,
-                       const std::string& name)
+                       const std::string& name, std::vector<u64>& bss_starts)
 {
     if (image.is_dyn) {
         // Reserve the whole span first so the holes between segments stay
@@ -101,12 +103,10 @@ KResult<u64> map_image(MemoryManager& mm, const exec::ElfImage& image, RefPtr<Fi
             TRY(mm.mmap(start, len, prot, MAP_PRIVATE | MAP_FIXED, file, page_round_down(seg.offset), name));
         }
         if (seg.memsz > seg.filesz) {
-            // Zero the rest of the last file page (the bss start), then map
-            // anonymous pages for the remainder.
-            if (seg.filesz > 0 && !page_aligned(file_end) && (prot & PROT_WRITE)) {
-                std::vector<u8> zeros(page_round_up(file_end) - file_end, 0);
-                TRY(mm.copy_out(file_end, zeros));
-            }
+            // The rest of the last file page is zeroed later; anonymous
+            // pages for the remainder.
+            if (seg.filesz > 0 && !page_aligned(file_end) && (prot & PROT_WRITE))
+                bss_starts.push_back(file_end);
             u64 anon_start = seg.filesz > 0 ? page_round_up(file_end) : start;
             if (page_round_up(mem_end) > anon_start)
                 TRY(mm.mmap(anon_start, page_round_up(mem_end) - anon_start, prot,
@@ -177,13 +177,14 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     mm->set_mmap_base(page_round_down(stack_top - std::max(stack_size, kStackGap) - random_pages(28)));
 
     u64 bias = image.is_dyn ? ((kEtDynBase + random_pages(28)) & ~(image.max_align - 1)) - image.min_vaddr : 0;
-    u64 exe_end = TRY(map_image(*mm, image, exe.file, bias, exe.dentry->path()));
+    std::vector<u64> bss_starts;
+    u64 exe_end = TRY(map_image(*mm, image, exe.file, bias, exe.dentry->path(), bss_starts));
     u64 entry = bias + image.entry;
     u64 interp_bias = 0;
     if (interp) {
         u64 span = interp_image->max_vaddr - interp_image->min_vaddr;
         interp_bias = TRY(mm->find_free(span, interp_image->max_align)) - interp_image->min_vaddr;
-        TRY(map_image(*mm, *interp_image, interp->file, interp_bias, interp->dentry->path()));
+        TRY(map_image(*mm, *interp_image, interp->file, interp_bias, interp->dentry->path(), bss_starts));
         entry = interp_bias + interp_image->entry;
     }
     mm->set_brk_start(page_round_up(exe_end) + random_pages(13));
@@ -239,6 +240,10 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     }
     auto stack = TRY(exec::build_initial_stack(stack_top, argv, envp, aux, execfn, random, stack_limit.cur));
     TRY(mm->address_space().defer_maps(false));
+    for (u64 start : bss_starts) {
+        std::vector<u8> zeros(page_round_up(start) - start, 0);
+        TRY(mm->copy_out(start, zeros));
+    }
     TRY(mm->copy_out(stack.sp, stack.bytes));
 
     // The point of no return: the new image replaces the old one. Other

@@ -65,7 +65,20 @@ enum {
     UMK_CMD_CLONE_THREAD = 4, /* start a host thread for slot clone_index, stop again */
     UMK_CMD_EXIT_THREAD = 5,  /* end this host thread */
     UMK_CMD_ATOMIC = 6,       /* an atomic op on a guest word (atomic_*), stop again */
+    UMK_CMD_MEMORY_OP = 7,    /* mmap/munmap/mprotect of guest memory (memory_op), stop again */
 };
+
+/* UMK_CMD_MEMORY_OP: what a guest thread's handler may do to its own
+ * address space for the kernel, instead of an op-thread round trip:
+ * mmap, munmap, mprotect, madvise. The guest filter bounds it for whoever
+ * reaches the stub's syscall instruction: the start below
+ * UMK_GUEST_TASK_SIZE and the length below UMK_MEMORY_OP_MAX, so the range
+ * ends before UMK_STUB_BASE; mmap only MAP_FIXED | MAP_ANONYMOUS (no file,
+ * so no descriptor); madvise only this advice (NORMAL, RANDOM,
+ * SEQUENTIAL, WILLNEED, DONTNEED, FREE, HUGEPAGE, NOHUGEPAGE), nothing
+ * that changes what fork copies. */
+#define UMK_MEMORY_OP_MAX 0x100000000ULL /* the filter checks: length's high word 0 */
+#define UMK_MEMORY_OP_ADVICE 0, 1, 2, 3, 4, 8, 14, 15
 
 enum {
     UMK_ATOMIC_SET = 0, /* FUTEX_OP_SET and friends, as futex(2)'s op field */
@@ -135,6 +148,10 @@ struct umk_thread_slot {
     uint32_t atomic_operand;
     uint32_t atomic_expected;
     uint32_t atomic_old;
+    /* UMK_CMD_MEMORY_OP: the call and its result (or -errno). */
+    uint64_t memory_op_nr;
+    uint64_t memory_op_args[6];
+    int64_t memory_op_result;
     uint64_t regs[UMK_NREGS];
     /* Fault stops: the host siginfo, decoded by the stub. */
     int32_t fault_signo;
@@ -147,7 +164,7 @@ struct umk_thread_slot {
     uint64_t fault_cr2;
     /* Slot 0 at start, before any guest code ran: the host vDSO. */
     uint64_t vdso_base;
-    uint8_t pad[64 - (24 + 8 * UMK_NREGS + 56) % 64];
+    uint8_t pad[64 - (24 + 64 + 8 * UMK_NREGS + 56) % 64];
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
 };
 
@@ -182,11 +199,13 @@ struct umk_op_result_page {
 };
 
 #ifdef __cplusplus
+static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
 static_assert(__builtin_offsetof(struct umk_op_page, done_msg) == UMK_OP_DONE_MSG_OFFSET, "done_msg (stub assembly)");
 static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big");
 #else
+_Static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 _Static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 _Static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
 _Static_assert(__builtin_offsetof(struct umk_op_page, done_msg) == UMK_OP_DONE_MSG_OFFSET, "done_msg (stub assembly)");

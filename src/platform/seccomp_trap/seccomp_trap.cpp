@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <cstddef>
 #include <cstring>
@@ -128,6 +129,8 @@ int spawn_child(void* raw)
 }
 
 } // namespace
+
+thread_local Context* CallerScope::s_current = nullptr;
 
 // ---- the platform ----
 
@@ -455,6 +458,14 @@ KResult<void> StubProcess::run_ops(std::span<const umk_op> ops)
     return {};
 }
 
+KResult<void> StubProcess::run_memory_op(const umk_op& op)
+{
+    auto* caller = static_cast<SeccompContext*>(CallerScope::current());
+    if (caller && caller->belongs_to(*this) && op.args[0] < UMK_GUEST_TASK_SIZE && op.args[1] < UMK_MEMORY_OP_MAX)
+        return caller->memory_op(op);
+    return run_ops({ &op, 1 });
+}
+
 static umk_op make_op(long nr, u64 a0 = 0, u64 a1 = 0, u64 a2 = 0, u64 a3 = 0, u64 a4 = 0, u64 a5 = 0)
 {
     return umk_op { static_cast<u64>(nr), { a0, a1, a2, a3, a4, a5 } };
@@ -472,33 +483,37 @@ KResult<void> StubProcess::flush_maps_locked()
     auto queue = std::exchange(m_deferred, {});
     usize i = 0;
     while (i < queue.size()) {
-        // One batch: the fds of its file maps first (each received as the
-        // next lowest free fd: 0, 1, 2), the maps, then their closes.
+        // One batch: the fds of its file maps first (each distinct host fd
+        // once, received as the next lowest free fd: 0, 1, 2), the maps,
+        // then their closes.
         std::vector<umk_op> ops;
         std::vector<umk_op> maps;
-        int fds = 0;
+        std::vector<int> sent; // host fd of stub fd 0, 1, ...
         while (i < queue.size()) {
             const MapRequest& r = queue[i];
-            usize needed = maps.size() + 1 + (r.host_fd >= 0 ? 2 * (fds + 1) : 2 * fds);
+            auto known = std::find(sent.begin(), sent.end(), r.host_fd);
+            bool new_fd = r.host_fd >= 0 && known == sent.end();
+            usize fds = sent.size() + (new_fd ? 1 : 0);
             // Received fds land on 0, 1, 2: the control socket is fd 3.
-            if (needed > UMK_MAX_OPS || (r.host_fd >= 0 && fds == UMK_STUB_CTL_FD))
+            if (maps.size() + 1 + 2 * fds > UMK_MAX_OPS || fds > UMK_STUB_CTL_FD)
                 break;
             u64 flags = static_cast<u64>(r.flags) | MAP_FIXED;
-            if (r.host_fd >= 0) {
+            u64 stub_fd = static_cast<u64>(-1);
+            if (new_fd) {
                 TRY(send_fds({ &r.host_fd, 1 }));
                 ops.push_back(receive_fds_op(1));
-                maps.push_back(make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags,
-                                       static_cast<u64>(fds), r.offset));
-                fds++;
-            } else {
-                maps.push_back(make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags,
-                                       static_cast<u64>(-1), 0));
+                stub_fd = sent.size();
+                sent.push_back(r.host_fd);
+            } else if (r.host_fd >= 0) {
+                stub_fd = static_cast<u64>(known - sent.begin());
             }
+            maps.push_back(make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags, stub_fd,
+                                   r.host_fd >= 0 ? r.offset : 0));
             i++;
         }
         ops.insert(ops.end(), maps.begin(), maps.end());
-        for (int fd = 0; fd < fds; fd++)
-            ops.push_back(make_op(SYS_close, static_cast<u64>(fd)));
+        for (usize fd = 0; fd < sent.size(); fd++)
+            ops.push_back(make_op(SYS_close, fd));
         // A failed op stops the batch, but its closes still run.
         TRY(run_ops(ops));
     }
@@ -515,7 +530,7 @@ KResult<void> StubProcess::map(const MapRequest& r)
     u64 flags = static_cast<u64>(r.flags) | MAP_FIXED;
     if (r.host_fd < 0) {
         umk_op op = make_op(SYS_mmap, r.address, r.length, static_cast<u64>(r.prot), flags, static_cast<u64>(-1), 0);
-        return run_ops({ &op, 1 });
+        return run_memory_op(op);
     }
 
     // Hand the fd over the control socket; the op thread receives it as
@@ -673,7 +688,7 @@ KResult<void> StubProcess::unmap(u64 address, u64 length)
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_munmap, address, length);
-    return run_ops({ &op, 1 });
+    return run_memory_op(op);
 }
 
 KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
@@ -681,7 +696,7 @@ KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_mprotect, address, length, static_cast<u64>(prot));
-    return run_ops({ &op, 1 });
+    return run_memory_op(op);
 }
 
 KResult<void> StubProcess::remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address)
@@ -697,6 +712,9 @@ KResult<void> StubProcess::advise(u64 address, u64 length, int advice)
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_madvise, address, length, static_cast<u64>(advice));
+    static constexpr int kHandlerAdvice[] = { UMK_MEMORY_OP_ADVICE };
+    if (std::find(std::begin(kHandlerAdvice), std::end(kHandlerAdvice), advice) != std::end(kHandlerAdvice))
+        return run_memory_op(op);
     return run_ops({ &op, 1 });
 }
 
@@ -884,6 +902,19 @@ KResult<u32> SeccompContext::atomic_op(u64 addr, AtomicOp op, u32 operand, u32 e
     if (m_owner.dead() || load(m_slot.state) == UMK_DEAD || load(m_slot.state) == UMK_GONE)
         return err(Errno::SRCH);
     return load(m_slot.atomic_old);
+}
+
+KResult<void> SeccompContext::memory_op(const umk_op& op)
+{
+    m_slot.memory_op_nr = op.nr;
+    for (int i = 0; i < 6; i++)
+        m_slot.memory_op_args[i] = op.args[i];
+    if (!resume_and_wait(UMK_CMD_MEMORY_OP))
+        return err(Errno::FAULT);
+    i64 r = m_slot.memory_op_result; // guest-writable: only its errno is used
+    if (r < 0 && r >= -4095)
+        return err(host::errno_from_host(static_cast<int>(-r)));
+    return {};
 }
 
 KResult<void> SeccompContext::set_cpu_affinity(std::span<const u8> mask)

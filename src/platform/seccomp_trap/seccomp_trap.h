@@ -90,6 +90,11 @@ public:
     // its host tid.
     KResult<int> clone_thread(unsigned index);
 
+    // While stopped: a memory op (mmap/munmap/mprotect within the
+    // UMK_CMD_MEMORY_OP bounds) run by this thread's handler.
+    KResult<void> memory_op(const umk_op&);
+    bool belongs_to(const StubProcess& stub) const { return &m_owner == &stub; }
+
     // Waits for the next stop of this thread; false when the stub or this
     // host thread is gone.
     bool wait_for_stop();
@@ -149,6 +154,9 @@ private:
     umk_thread_slot& slot(unsigned index);
     // Runs a batch of ops in the op thread; returns the first failure.
     KResult<void> run_ops(std::span<const umk_op> ops);
+    // One mmap/munmap/mprotect: by the calling guest thread when it is one
+    // of ours (CallerScope) and the op is within its bounds, else run_ops.
+    KResult<void> run_memory_op(const umk_op& op);
     // Sends host fds over the control socket; the op that receives them
     // (as the stub's lowest free fds: 0, 1, ...). Under m_op_lock.
     KResult<void> send_fds(std::span<const int> fds);

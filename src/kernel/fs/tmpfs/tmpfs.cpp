@@ -284,8 +284,12 @@ KResult<RefPtr<File>> TmpfsInode::open(int flags)
         return err(Errno::NXIO);
     if (flags & O_TRUNC)
         TRY(truncate(0));
-    // Each open file gets its own dup of the memfd: the host fd is shared
-    // state only through the file's contents, never its position.
+    // Each open file gets its own host fd on the memfd: the host fd is
+    // shared state only through the file's contents, never its position.
+    // A read-only open gets a read-only one: mapped shared into a guest,
+    // the host itself refuses to make it writable.
+    if ((flags & O_ACCMODE) == O_RDONLY)
+        return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, TRY(host::reopen(m_memfd.get(), O_RDONLY))));
     int fd = fcntl(m_memfd.get(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0)
         return err(Errno::MFILE);

@@ -281,6 +281,17 @@ static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc
             slot->atomic_old = old;
             continue;
         }
+        if (command == UMK_CMD_MEMORY_OP) {
+            /* The guest can write the slot: the guest filter bounds the
+             * call (UMK_MEMORY_OP_MAX), whoever made it. */
+            u64 nr = *(volatile u64*)&slot->memory_op_nr;
+            const volatile u64* a = slot->memory_op_args;
+            if (nr == __NR_mmap || nr == __NR_munmap || nr == __NR_mprotect || nr == __NR_madvise)
+                slot->memory_op_result = sys6((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+            else
+                slot->memory_op_result = -22; /* EINVAL */
+            continue;
+        }
         if (command == UMK_CMD_EXIT_THREAD)
             for (;;)
                 sys1(__NR_exit, 0);
@@ -418,12 +429,38 @@ static void install_filter(struct sock_filter* f, int n)
 }
 
 /* Guest threads: from the stub only rt_sigreturn, sched_yield, exit,
- * futex on the stub region and clone of a thread; everything else traps
- * to the kernel. */
+ * futex on the stub region, clone of a thread, and the memory ops of
+ * UMK_CMD_MEMORY_OP within their bounds; everything else traps to the
+ * kernel. */
 static void install_guest_filter(void)
 {
-    struct sock_filter f[40];
+    struct sock_filter f[64];
     int n = prologue(f);
+    /* UMK_CMD_MEMORY_OP's calls: the range first (start below TASK_SIZE,
+     * length below 4 GiB), then mmap only MAP_FIXED | MAP_ANONYMOUS and
+     * madvise only advice that drops pages or hints (UMK_MEMORY_OP_ADVICE). */
+    static const u32 advice[] = { UMK_MEMORY_OP_ADVICE };
+    const int n_advice = sizeof advice / sizeof advice[0];
+    f[n++] = JEQ(__NR_mmap, 3, 0);
+    f[n++] = JEQ(__NR_munmap, 2, 0);
+    f[n++] = JEQ(__NR_mprotect, 1, 0);
+    f[n++] = JEQ(__NR_madvise, 0, (unsigned char)(13 + n_advice));
+    f[n++] = LD_ABS(OFF_ARG_HI(0));
+    f[n++] = JGE(TASK_HI, TO_TRAP, 0);
+    f[n++] = LD_ABS(OFF_ARG_HI(1));
+    f[n++] = JEQ(0, 0, TO_TRAP);
+    f[n++] = LD_ABS(OFF_NR);
+    f[n++] = JEQ(__NR_mmap, 0, 3);
+    f[n++] = LD_ABS(OFF_ARG_LO(3));
+    f[n++] = JSET(MAP_FIXED, 0, TO_TRAP);
+    f[n++] = JSET(MAP_ANONYMOUS, TO_ALLOW, TO_TRAP);
+    f[n++] = JEQ(__NR_madvise, 0, TO_ALLOW);
+    f[n++] = LD_ABS(OFF_ARG_HI(2));
+    f[n++] = JEQ(0, 0, TO_TRAP);
+    f[n++] = LD_ABS(OFF_ARG_LO(2));
+    for (int i = 0; i < n_advice; i++)
+        f[n++] = JEQ(advice[i], TO_ALLOW, i == n_advice - 1 ? TO_TRAP : 0);
+    f[n++] = LD_ABS(OFF_NR);
     f[n++] = JEQ(__NR_rt_sigreturn, TO_ALLOW, 0);
     f[n++] = JEQ(__NR_sched_yield, TO_ALLOW, 0);
     f[n++] = JEQ(__NR_exit, TO_ALLOW, 0);
