@@ -238,7 +238,7 @@ KResult<void> Kernel::check_task_limits(Thread& creator)
         }
     }
     auto creds = creator.process().creds();
-    if (creds.euid == 0)
+    if (creds.has(kCapSysResource) || creds.has(kCapSysAdmin))
         return {};
     u64 limit = creator.process().rlimit(RLIMIT_NPROC).cur;
     u64 count = 0;

@@ -192,27 +192,18 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     TRY(mm->mmap(stack_top - stack_size, stack_size, PROT_READ | PROT_WRITE | (image.exec_stack ? PROT_EXEC : 0),
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE | MAP_GROWSDOWN, nullptr, 0, "[stack]"));
 
-    // Set-user-ID and set-group-ID programs (Linux's bprm_fill_uid): the
-    // effective and saved ids become the file's, unless no_new_privs.
-    auto creds = t.process().creds();
-    bool secure = false;
-    // Linux's LSM_UNSAFE_PTRACE: a tracer without CAP_SYS_PTRACE over the
-    // new ids would keep control of them: the bits are ignored then.
-    bool unsafe_trace = false;
+    // The new credentials: set-user-ID and set-group-ID programs, and the
+    // capability sets (Credentials::for_exec). Linux's LSM_UNSAFE_PTRACE: a tracer without CAP_SYS_PTRACE over the
+    // new ids would keep control of them: nothing is gained then.
+    bool untrusted_tracer = false;
     if (auto link = t.ptrace_link()) {
         std::lock_guard tree(t.kernel().tree_lock());
-        unsafe_trace = link->tracer && link->tracer->creds().euid != 0;
+        untrusted_tracer = link->tracer && !link->tracer->creds().has(kCapSysPtrace);
     }
-    if (auto a = exe.dentry->inode().attr(); a && !t.no_new_privs && !unsafe_trace) {
-        if (a->mode & S_ISUID) {
-            creds.euid = creds.suid = creds.fsuid = a->uid;
-            secure |= creds.euid != creds.uid;
-        }
-        if ((a->mode & S_ISGID) && (a->mode & S_IXGRP)) {
-            creds.egid = creds.sgid = creds.fsgid = a->gid;
-            secure |= creds.egid != creds.gid;
-        }
-    }
+    auto exe_attr = TRY(exe.dentry->inode().attr());
+    bool secure = false;
+    auto creds = t.process().creds().for_exec(exe_attr.mode, exe_attr.uid, exe_attr.gid, t.no_new_privs,
+                                              untrusted_tracer, secure);
     std::vector<exec::AuxEntry> aux;
     if (vdso)
         aux.push_back({ abi::kAtSysinfoEhdr, vdso });

@@ -1,7 +1,6 @@
 // set*uid(2), set*gid(2), setgroups(2), capget/capset(2). Linux:
-// kernel/sys.c, kernel/groups.c, kernel/capability.c. Capabilities follow
-// the effective uid: a guest process with euid 0 has all of them, any
-// other none (no file capabilities, no securebits).
+// kernel/sys.c, kernel/groups.c, kernel/capability.c; the capability
+// transitions are Credentials' (task/credentials.cpp).
 #include "kernel/syscalls/handlers.h"
 
 namespace umk::kernel {
@@ -10,8 +9,6 @@ namespace {
 
 constexpr u32 kUnchanged = 0xffffffff; // -1: leave this id alone
 constexpr int kNgroupsMax = 65536;
-
-bool capable(const Credentials& c) { return c.euid == 0; }
 
 bool one_of(u32 id, std::initializer_list<u32> allowed)
 {
@@ -22,29 +19,45 @@ bool one_of(u32 id, std::initializer_list<u32> allowed)
 template <class Change>
 KResult<u64> change_creds(Thread& t, Change change)
 {
-    auto c = t.process().creds();
-    TRY(change(c));
-    t.process().set_creds(c);
+    TRY(t.process().update_creds(change));
     return 0;
 }
 
 // The user or the group side of a Credentials: the same rules apply to
-// both (Linux's __sys_setuid and __sys_setgid, etc.).
+// both (Linux's __sys_setuid and __sys_setgid, etc.), each with its
+// capability; a change of uids also changes the capability sets.
 struct IdSet {
     u32 Credentials::*real;
     u32 Credentials::*effective;
     u32 Credentials::*saved;
     u32 Credentials::*fs;
+    int cap;
+    bool users;
 };
-constexpr IdSet kUids { &Credentials::uid, &Credentials::euid, &Credentials::suid, &Credentials::fsuid };
-constexpr IdSet kGids { &Credentials::gid, &Credentials::egid, &Credentials::sgid, &Credentials::fsgid };
+constexpr IdSet kUids { &Credentials::uid, &Credentials::euid, &Credentials::suid, &Credentials::fsuid, kCapSetuid, true };
+constexpr IdSet kGids { &Credentials::gid, &Credentials::egid, &Credentials::sgid, &Credentials::fsgid, kCapSetgid, false };
+
+bool capable(const Credentials& c, const IdSet& s) { return c.has(s.cap); }
+
+// The same for set*uid/set*gid, with the capability fixup of a uid change.
+template <class Change>
+KResult<u64> change_ids(Thread& t, const IdSet& s, Change change)
+{
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        Credentials old = c;
+        TRY(change(c));
+        if (s.users)
+            c.fix_after_setuid(old);
+        return {};
+    });
+}
 
 KResult<u64> set_id(Thread& t, const IdSet& s, u32 id)
 {
     if (id == kUnchanged)
         return err(Errno::INVAL);
-    return change_creds(t, [&](Credentials& c) -> KResult<void> {
-        if (capable(c)) {
+    return change_ids(t, s, [&](Credentials& c) -> KResult<void> {
+        if (capable(c, s)) {
             c.*s.real = c.*s.saved = id;
         } else if (id != c.*s.real && id != c.*s.saved) {
             return err(Errno::PERM);
@@ -56,15 +69,15 @@ KResult<u64> set_id(Thread& t, const IdSet& s, u32 id)
 
 KResult<u64> set_real_effective(Thread& t, const IdSet& s, u32 real, u32 effective)
 {
-    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+    return change_ids(t, s, [&](Credentials& c) -> KResult<void> {
         Credentials n = c;
         if (real != kUnchanged) {
-            if (!capable(c) && !one_of(real, { c.*s.real, c.*s.effective }))
+            if (!capable(c, s) && !one_of(real, { c.*s.real, c.*s.effective }))
                 return err(Errno::PERM);
             n.*s.real = real;
         }
         if (effective != kUnchanged) {
-            if (!capable(c) && !one_of(effective, { c.*s.real, c.*s.effective, c.*s.saved }))
+            if (!capable(c, s) && !one_of(effective, { c.*s.real, c.*s.effective, c.*s.saved }))
                 return err(Errno::PERM);
             n.*s.effective = effective;
         }
@@ -78,9 +91,9 @@ KResult<u64> set_real_effective(Thread& t, const IdSet& s, u32 real, u32 effecti
 
 KResult<u64> set_real_effective_saved(Thread& t, const IdSet& s, u32 real, u32 effective, u32 saved)
 {
-    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+    return change_ids(t, s, [&](Credentials& c) -> KResult<void> {
         for (u32 id : { real, effective, saved })
-            if (id != kUnchanged && !capable(c) && !one_of(id, { c.*s.real, c.*s.effective, c.*s.saved }))
+            if (id != kUnchanged && !capable(c, s) && !one_of(id, { c.*s.real, c.*s.effective, c.*s.saved }))
                 return err(Errno::PERM);
         if (real != kUnchanged)
             c.*s.real = real;
@@ -97,9 +110,12 @@ KResult<u64> set_real_effective_saved(Thread& t, const IdSet& s, u32 real, u32 e
 u64 set_fs(Thread& t, const IdSet& s, u32 id)
 {
     auto c = t.process().creds();
+    const Credentials before = c;
     u32 old = c.*s.fs;
-    if (id != kUnchanged && (capable(c) || one_of(id, { c.*s.real, c.*s.effective, c.*s.saved, c.*s.fs }))) {
+    if (id != kUnchanged && (capable(c, s) || one_of(id, { c.*s.real, c.*s.effective, c.*s.saved, c.*s.fs }))) {
         c.*s.fs = id;
+        if (s.users)
+            c.fix_after_setfsuid(before);
         t.process().set_creds(c);
     }
     return old;
@@ -133,7 +149,7 @@ KResult<u64> sys_setgroups(Thread& t, int size, GuestAddr list)
     if (size)
         TRY(t.mm().copy_in(list.value, std::span(reinterpret_cast<u8*>(groups.data()), groups.size() * 4)));
     return change_creds(t, [&](Credentials& c) -> KResult<void> {
-        if (!capable(c))
+        if (!c.has(kCapSetgid))
             return err(Errno::PERM);
         std::sort(groups.begin(), groups.end());
         c.groups = groups;
@@ -141,9 +157,7 @@ KResult<u64> sys_setgroups(Thread& t, int size, GuestAddr list)
     });
 }
 
-// capget(2)/capset(2), versions 1 to 3: all capabilities for euid 0, none
-// otherwise. capset may only keep what is there (dropping is not
-// modelled: EPERM rather than a silent success).
+// capget(2)/capset(2), versions 1 to 3 (one or two 32-bit words per set).
 namespace {
 
 struct CapHeader {
@@ -154,7 +168,6 @@ struct CapData {
     u32 effective, permitted, inheritable;
 };
 constexpr u32 kCapV1 = 0x19980330, kCapV2 = 0x20071026, kCapV3 = 0x20080522;
-constexpr u64 kAllCaps = (1ULL << 41) - 1; // CAP_CHOWN .. CAP_CHECKPOINT_RESTORE (40)
 
 KResult<int> cap_words(Thread& t, GuestAddr header)
 {
@@ -182,13 +195,20 @@ KResult<u64> sys_capget(Thread& t, GuestAddr header, GuestAddr data)
     }
     if (data.null())
         return 0;
-    u64 caps = capable(target->creds()) ? kAllCaps : 0;
-    CapData out[2] = { { static_cast<u32>(caps), static_cast<u32>(caps), 0 },
-                       { static_cast<u32>(caps >> 32), static_cast<u32>(caps >> 32), 0 } };
+    auto c = target->creds();
+    CapData out[2];
+    for (int w = 0; w < 2; w++)
+        out[w] = { static_cast<u32>(c.cap_effective >> (32 * w)), static_cast<u32>(c.cap_permitted >> (32 * w)),
+                   static_cast<u32>(c.cap_inheritable >> (32 * w)) };
     TRY(t.mm().copy_out(data.value, std::span(reinterpret_cast<const u8*>(out), words * sizeof(CapData))));
     return 0;
 }
 
+// Linux's cap_capset: the new permitted set within the old one, the
+// effective within the new permitted, the inheritable within the old
+// inheritable and permitted (or anything with CAP_SETPCAP) and within
+// the bounding set. The ambient set keeps what stays permitted and
+// inheritable.
 KResult<u64> sys_capset(Thread& t, GuestAddr header, GuestAddr data)
 {
     int words = TRY(cap_words(t, header));
@@ -197,18 +217,26 @@ KResult<u64> sys_capset(Thread& t, GuestAddr header, GuestAddr data)
         return err(Errno::PERM);
     CapData in[2] {};
     TRY(t.mm().copy_in(data.value, std::span(reinterpret_cast<u8*>(in), words * sizeof(CapData))));
-    u64 have = capable(t.process().creds()) ? kAllCaps : 0;
     auto set = [&](u32 CapData::*field) {
-        return static_cast<u64>(in[0].*field) | (words > 1 ? static_cast<u64>(in[1].*field) << 32 : 0);
+        u64 v = static_cast<u64>(in[0].*field) | (words > 1 ? static_cast<u64>(in[1].*field) << 32 : 0);
+        return v & kAllCaps;
     };
-    u64 effective = set(&CapData::effective), permitted = set(&CapData::permitted);
-    if ((effective & ~permitted) || (permitted & ~have))
-        return err(Errno::PERM);
-    if (permitted != have || effective != have) {
-        t.kernel().log_once("capset drop", "capset: dropping capabilities is not supported: EPERM");
-        return err(Errno::PERM);
-    }
-    return 0;
+    u64 effective = set(&CapData::effective), permitted = set(&CapData::permitted),
+        inheritable = set(&CapData::inheritable);
+    return change_creds(t, [&](Credentials& c) -> KResult<void> {
+        auto within = [](u64 a, u64 b) { return (a & ~b) == 0; };
+        if (!within(inheritable, c.cap_inheritable | c.cap_permitted) && !c.has(kCapSetpcap))
+            return err(Errno::PERM);
+        if (!within(inheritable, c.cap_inheritable | c.cap_bounding))
+            return err(Errno::PERM);
+        if (!within(permitted, c.cap_permitted) || !within(effective, permitted))
+            return err(Errno::PERM);
+        c.cap_effective = effective;
+        c.cap_permitted = permitted;
+        c.cap_inheritable = inheritable;
+        c.cap_ambient &= permitted & inheritable;
+        return {};
+    });
 }
 
 } // namespace umk::kernel

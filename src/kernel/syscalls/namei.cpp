@@ -101,11 +101,11 @@ bool is_ancestor(const RefPtr<Dentry>& ancestor, RefPtr<Dentry> d)
     return false;
 }
 
-// Only the owner (or root) may change an inode's mode, times or owner.
+// Only the owner (or CAP_FOWNER) may change an inode's mode, times or owner.
 KResult<void> check_owner(Thread& t, const InodeAttr& attr)
 {
     auto creds = t.process().creds();
-    if (creds.fsuid != 0 && creds.fsuid != attr.uid)
+    if (!creds.has(kCapFowner) && creds.fsuid != attr.uid)
         return err(Errno::PERM);
     return {};
 }
@@ -136,8 +136,9 @@ KResult<u64> change_mode(Thread& t, Inode& inode, u32 mode)
     auto attr = TRY(inode.attr());
     TRY(check_owner(t, attr));
     auto creds = t.process().creds();
-    // Linux clears set-group-ID when the caller is not in the file's group.
-    if (creds.fsuid != 0 && !creds.in_group(attr.gid))
+    // Linux clears set-group-ID when the caller is not in the file's group
+    // (and lacks CAP_FSETID).
+    if (!creds.has(kCapFsetid) && !creds.in_group(attr.gid))
         mode &= ~S_ISGID;
     TRY(inode.chmod(mode & 07777));
     return 0;
@@ -147,7 +148,7 @@ KResult<u64> change_owner(Thread& t, Inode& inode, u32 uid, u32 gid)
 {
     auto attr = TRY(inode.attr());
     auto creds = t.process().creds();
-    if (creds.fsuid != 0) {
+    if (!creds.has(kCapChown)) {
         // Without CAP_CHOWN: no change of owner; the group only to one of ours.
         if (uid != ~0U && uid != attr.uid)
             return err(Errno::PERM);

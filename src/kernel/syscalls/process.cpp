@@ -234,7 +234,7 @@ KResult<u64> sys_prlimit64(Thread& t, int pid, u32 resource, GuestAddr new_limit
         if (wanted->cur > wanted->max)
             return err(Errno::INVAL);
         auto old = t.process().rlimit(static_cast<int>(resource));
-        if (wanted->max > old.max && t.process().creds().euid != 0)
+        if (wanted->max > old.max && !t.process().creds().has(kCapSysResource))
             return err(Errno::PERM);
         if (resource == RLIMIT_NOFILE && wanted->max > 1024 * 1024)
             return err(Errno::PERM); // fs.nr_open
@@ -306,7 +306,7 @@ KResult<u64> sys_umask(Thread& t, u32 mask)
     return old;
 }
 
-KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64, u64)
+KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64 arg4, u64 arg5)
 {
     switch (option) {
     case PR_SET_NAME: {
@@ -346,39 +346,77 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64, u64)
     case PR_GET_PDEATHSIG:
         TRY(copy_out(t, arg2, static_cast<i32>(t.process().pdeath_signal.load())));
         return 0;
-    // Capabilities follow the effective uid in umk (no file capabilities,
-    // no ambient set, no securebits): the knobs say so.
+    // Capabilities (Linux's cap_task_prctl): securebits, the bounding and
+    // ambient sets.
     case PR_SET_KEEPCAPS:
         if (arg2 > 1)
             return err(Errno::INVAL);
-        t.process().keep_caps = arg2 == 1;
+        TRY(t.process().update_creds([&](Credentials& c) -> KResult<void> {
+            if (c.securebits & (kSecureKeepCaps << 1))
+                return err(Errno::PERM);
+            c.securebits = arg2 ? c.securebits | kSecureKeepCaps : c.securebits & ~kSecureKeepCaps;
+            return {};
+        }));
         return 0;
     case PR_GET_KEEPCAPS:
-        return t.process().keep_caps ? 1 : 0;
+        return (t.process().creds().securebits & kSecureKeepCaps) ? 1 : 0;
     case PR_GET_SECUREBITS:
-        return 0;
+        return t.process().creds().securebits;
     case PR_SET_SECUREBITS:
-        if (t.process().creds().euid != 0)
-            return err(Errno::PERM);
-        if (arg2 != 0) {
-            t.kernel().log_once("securebits", "prctl: securebits are not modelled: EPERM");
-            return err(Errno::PERM);
-        }
+        TRY(t.process().update_creds([&](Credentials& c) -> KResult<void> {
+            u32 locks = c.securebits & kSecureAllLocks;
+            if (((locks >> 1) & (c.securebits ^ arg2)) || (locks & ~arg2) || (arg2 & ~u64 { kSecureAllBits | kSecureAllLocks })
+                || !c.has(kCapSetpcap))
+                return err(Errno::PERM);
+            c.securebits = static_cast<u32>(arg2);
+            return {};
+        }));
+        return 0;
+    case PR_CAPBSET_READ:
+        if (!cap_valid(arg2))
+            return err(Errno::INVAL);
+        return (t.process().creds().cap_bounding >> arg2) & 1;
+    case PR_CAPBSET_DROP:
+        TRY(t.process().update_creds([&](Credentials& c) -> KResult<void> {
+            if (!c.has(kCapSetpcap))
+                return err(Errno::PERM);
+            if (!cap_valid(arg2))
+                return err(Errno::INVAL);
+            c.cap_bounding &= ~cap_bit(static_cast<int>(arg2));
+            return {};
+        }));
         return 0;
     case PR_CAP_AMBIENT:
+        if (arg2 == PR_CAP_AMBIENT_CLEAR_ALL) {
+            if (arg3 | arg4 | arg5)
+                return err(Errno::INVAL);
+            TRY(t.process().update_creds([](Credentials& c) -> KResult<void> {
+                c.cap_ambient = 0;
+                return {};
+            }));
+            return 0;
+        }
+        if (!cap_valid(arg3) || arg4 || arg5)
+            return err(Errno::INVAL);
         switch (arg2) {
         case PR_CAP_AMBIENT_IS_SET:
-            return arg3 <= 40 ? KResult<u64>(0) : err(Errno::INVAL);
-        case PR_CAP_AMBIENT_CLEAR_ALL:
-        case PR_CAP_AMBIENT_LOWER:
-            return 0;
+            return (t.process().creds().cap_ambient >> arg3) & 1;
         case PR_CAP_AMBIENT_RAISE:
-            return err(Errno::PERM); // not in the (empty) inheritable set
+        case PR_CAP_AMBIENT_LOWER:
+            TRY(t.process().update_creds([&](Credentials& c) -> KResult<void> {
+                u64 bit = cap_bit(static_cast<int>(arg3));
+                if (arg2 == PR_CAP_AMBIENT_LOWER) {
+                    c.cap_ambient &= ~bit;
+                    return {};
+                }
+                if (!(c.cap_permitted & bit) || !(c.cap_inheritable & bit) || (c.securebits & kSecureNoCapAmbientRaise))
+                    return err(Errno::PERM);
+                c.cap_ambient |= bit;
+                return {};
+            }));
+            return 0;
         }
         return err(Errno::INVAL);
-    case PR_CAPBSET_READ:
-        // The bounding set holds every capability umk knows (0..40).
-        return arg2 <= 40 ? KResult<u64>(1) : err(Errno::INVAL);
     case PR_SET_CHILD_SUBREAPER:
         t.process().child_subreaper = arg2 != 0;
         return 0;

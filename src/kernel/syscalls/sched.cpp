@@ -52,7 +52,7 @@ bool may_renice(Thread& t, Process& target)
 {
     auto me = t.process().creds();
     auto them = target.creds();
-    return me.euid == 0 || me.euid == them.uid || me.euid == them.euid;
+    return me.has(kCapSysNice) || me.euid == them.uid || me.euid == them.euid;
 }
 
 } // namespace
@@ -144,7 +144,7 @@ KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval)
         if (!may_renice(t, *p))
             return err(Errno::PERM);
         // Raising priority (a lower nice value) needs CAP_SYS_NICE.
-        if (niceval < p->nice.load() && t.process().creds().euid != 0)
+        if (niceval < p->nice.load() && !t.process().creds().has(kCapSysNice))
             return err(Errno::ACCES);
         p->nice = niceval;
     }

@@ -31,7 +31,7 @@ KResult<u64> set_filter(Thread& t, u32 flags, GuestAddr uprog)
     if (t.seccomp_mode == Thread::kSeccompStrict)
         return err(Errno::INVAL);
     // Without no_new_privs only CAP_SYS_ADMIN may install a filter.
-    if (!t.no_new_privs && t.process().creds().euid != 0)
+    if (!t.no_new_privs && !t.process().creds().has(kCapSysAdmin))
         return err(Errno::ACCES);
     struct {
         u16 len;

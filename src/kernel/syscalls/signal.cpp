@@ -49,7 +49,7 @@ bool may_signal(Thread& t, Process& target, int signo)
         return true;
     auto me = t.process().creds();
     auto them = target.creds();
-    if (me.euid == 0)
+    if (me.has(kCapKill))
         return true;
     if (me.euid == them.suid || me.euid == them.uid || me.uid == them.suid || me.uid == them.uid)
         return true;

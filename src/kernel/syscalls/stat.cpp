@@ -145,10 +145,8 @@ KResult<u64> sys_faccessat2(Thread& t, int dirfd, GuestAddr path, int mode, int 
     if (mode == F_OK)
         return 0;
     auto creds = t.process().creds();
-    if (!(flags & AT_EACCESS)) { // access(2) checks with the real ids
-        creds.fsuid = creds.uid;
-        creds.fsgid = creds.gid;
-    }
+    if (!(flags & AT_EACCESS)) // access(2) checks with the real ids
+        creds = creds.for_access();
     auto attr = TRY(dentry->inode().attr());
     int may = (mode & R_OK ? kMayRead : 0) | (mode & W_OK ? kMayWrite : 0) | (mode & X_OK ? kMayExec : 0);
     TRY(check_access(attr, creds, may));

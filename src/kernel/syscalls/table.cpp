@@ -140,8 +140,8 @@ constexpr Row kRows[] = {
     supported<sys_setfsuid>(SYS_setfsuid),
     supported<sys_setfsgid>(SYS_setfsgid),
     supported<sys_setgroups>(SYS_setgroups),
-    partial<sys_capget>(SYS_capget, "all capabilities for euid 0, none otherwise"),
-    partial<sys_capset>(SYS_capset, "cannot drop capabilities (EPERM)"),
+    partial<sys_capget>(SYS_capget, "sets are per process, not per thread"),
+    partial<sys_capset>(SYS_capset, "sets are per process, not per thread"),
     // pidfd.cpp
     supported<sys_pidfd_open>(SYS_pidfd_open),
     supported<sys_pidfd_send_signal>(SYS_pidfd_send_signal),

@@ -155,7 +155,8 @@ void Process::set_creds(const Credentials& c)
     std::lock_guard lock(m_lock);
     // Linux's commit_creds: new effective or fs ids end dumpability and
     // the parent-death signal.
-    if (c.euid != m_creds.euid || c.egid != m_creds.egid || c.fsuid != m_creds.fsuid || c.fsgid != m_creds.fsgid) {
+    if (c.euid != m_creds.euid || c.egid != m_creds.egid || c.fsuid != m_creds.fsuid || c.fsgid != m_creds.fsgid
+        || (c.cap_permitted & ~m_creds.cap_permitted)) {
         dumpable = false;
         pdeath_signal = 0;
     }
@@ -965,7 +966,7 @@ bool ptrace_may_access(Process& caller, Process& target, bool fscreds)
 {
     auto me = caller.creds();
     auto them = target.creds();
-    if (me.euid == 0)
+    if (me.has(kCapSysPtrace))
         return true;
     u32 uid = fscreds ? me.fsuid : me.uid, gid = fscreds ? me.fsgid : me.gid;
     return target.dumpable && uid == them.uid && uid == them.euid && uid == them.suid && gid == them.gid

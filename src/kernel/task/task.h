@@ -83,7 +83,6 @@ public:
     // execve: a CLONE_FILES table is copied, not shared any more.
     void unshare_fds();
     // PR_SET_KEEPCAPS (kept across fork, cleared by execve in Linux).
-    std::atomic<bool> keep_caps { false };
     // PR_SET_CHILD_SUBREAPER.
     std::atomic<bool> child_subreaper { false };
 
@@ -142,6 +141,16 @@ public:
     FsContext fs();
     Credentials creds();
     void set_creds(const Credentials& c);
+    // Applies `change` to a copy of the credentials; installs it unless
+    // the change fails.
+    template <class Change>
+    KResult<void> update_creds(Change change)
+    {
+        auto c = creds();
+        TRY(change(c));
+        set_creds(c);
+        return {};
+    }
 
     abi::Rlimit rlimit(int resource);
     void set_rlimit(int resource, abi::Rlimit);

@@ -14,22 +14,28 @@ bool Credentials::in_group(u32 g) const
     return false;
 }
 
+// Linux's generic_permission: the mode bits, then the capabilities that
+// override them.
 KResult<void> check_access(const InodeAttr& a, const Credentials& c, int may)
 {
-    if (c.fsuid == 0) {
-        // CAP_DAC_OVERRIDE: all but exec of a file with no x bit at all.
-        if ((may & kMayExec) && !S_ISDIR(a.mode) && !(a.mode & 0111))
-            return err(Errno::ACCES);
-        return {};
-    }
     u32 bits = a.mode & 07;
     if (c.fsuid == a.uid)
         bits = (a.mode >> 6) & 07;
     else if (c.in_group(a.gid))
         bits = (a.mode >> 3) & 07;
-    if ((bits & static_cast<u32>(may)) != static_cast<u32>(may))
-        return err(Errno::ACCES);
-    return {};
+    if ((bits & static_cast<u32>(may)) == static_cast<u32>(may))
+        return {};
+    if (S_ISDIR(a.mode)) {
+        if (!(may & kMayWrite) && c.has(kCapDacReadSearch))
+            return {};
+        return c.has(kCapDacOverride) ? KResult<void>() : err(Errno::ACCES);
+    }
+    // Read and write always; exec only of a file with an x bit somewhere.
+    if ((!(may & kMayExec) || (a.mode & 0111)) && c.has(kCapDacOverride))
+        return {};
+    if (may == kMayRead && c.has(kCapDacReadSearch))
+        return {};
+    return err(Errno::ACCES);
 }
 
 RefPtr<Dentry> follow_mounts(RefPtr<Dentry> d)

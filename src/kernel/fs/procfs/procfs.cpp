@@ -244,12 +244,12 @@ std::string status_text(Process& p)
                        "TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\n"
                        "VmSize:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\n"
                        "ShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
-                       "SigCgt:\t0000000000000000\nCapInh:\t0000000000000000\nCapPrm:\t{}\nCapEff:\t{}\n"
-                       "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+                       "SigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n"
+                       "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\n"
                        "Cpus_allowed_list:\t0-{}\n",
                        p.comm, p.fs().umask, p.pid(), p.pid(), p.ppid(), c.uid, c.euid, c.suid, c.fsuid, c.gid,
-                       c.egid, c.sgid, c.fsgid, vm_kb, p.thread_count(), c.euid == 0 ? "000001ffffffffff" : "0000000000000000",
-                       c.euid == 0 ? "000001ffffffffff" : "0000000000000000", sysconf(_SC_NPROCESSORS_ONLN) - 1);
+                       c.egid, c.sgid, c.fsgid, vm_kb, p.thread_count(), c.cap_inheritable, c.cap_permitted,
+                       c.cap_effective, c.cap_bounding, c.cap_ambient, sysconf(_SC_NPROCESSORS_ONLN) - 1);
 }
 
 // proc(5)'s /proc/PID/stat: 52 fields; addresses a reader may not see
