@@ -268,6 +268,14 @@ void Kernel::start_task(Thread* thread)
     }).detach();
 }
 
+bool Kernel::mm_used_elsewhere(const Process& self, const MemoryManager& mm)
+{
+    for (auto& p : processes())
+        if (p.get() != &self && !p->mm_borrowed && p->thread_count() > 0 && p->mm_ref().get() == &mm)
+            return true;
+    return false;
+}
+
 std::vector<int> Kernel::pids()
 {
     std::lock_guard lock(m_lock);

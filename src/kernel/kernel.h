@@ -48,6 +48,9 @@ public:
     // The process with a thread `tid`.
     RefPtr<Process> find_thread_group(int tid);
     std::vector<RefPtr<Process>> processes();
+    // Another process with threads uses `mm` (CLONE_VM without CLONE_VFORK;
+    // a vfork child only borrows it).
+    bool mm_used_elsewhere(const Process& self, const MemoryManager& mm);
     TimerService& timers() { return m_timers; }
     FutexTable& futexes() { return m_futexes; }
     // A new guest pid or tid (pid 1 is the first process's).

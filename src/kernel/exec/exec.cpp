@@ -248,9 +248,17 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     if (auto link = t.ptrace_link())
         link->tid = process.pid();
     t.mm_release();
+    // An address space another process goes on using (CLONE_VM) keeps
+    // running without our host thread.
+    if (auto old_mm = process.mm_ref(); old_mm && !process.mm_borrowed) {
+        if (kernel.mm_used_elsewhere(process, *old_mm)) {
+            t.context().exit_thread();
+            old_mm->address_space().release_thread(t.context());
+        } else {
+            process.retire_mm_usage();
+        }
+    }
     platform::Context& context = mm->address_space().main_context();
-    if (!process.mm_borrowed)
-        process.retire_mm_usage();
     process.set_mm(mm);
     process.mm_borrowed = false;
     t.set_context(context);

@@ -131,7 +131,8 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
 // parent's memory and, since the parent sleeps until the child execs or
 // exits, runs on the parent thread's host thread (its context); the
 // parent gets its FPU state back when it resumes. CLONE_VM without
-// CLONE_VFORK (a second process in the same memory) is not supported.
+// CLONE_VFORK: a second process in the same memory, on a new host thread
+// of the same host process (the process that dies last kills it).
 KResult<u64> clone_process(Thread& t, const CloneArgs& a)
 {
     Kernel& k = t.kernel();
@@ -140,10 +141,6 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
                        | CLONE_NEWCGROUP | CLONE_NEWTIME)) {
             k.log_once("clone namespaces", "clone: new namespaces not supported: EINVAL");
         }
-        return err(Errno::INVAL);
-    }
-    if ((a.flags & CLONE_VM) && !(a.flags & CLONE_VFORK)) {
-        k.log_once("clone vm", "clone: CLONE_VM without CLONE_THREAD or CLONE_VFORK not supported: EINVAL");
         return err(Errno::INVAL);
     }
     if ((a.flags & CLONE_FS) && !(a.flags & CLONE_VFORK)) {
@@ -160,23 +157,27 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     // vfork parent's when it resumes.
     auto fpu = TRY(t.context().fpu_state());
     bool shared_vm = a.flags & CLONE_VM;
+    bool borrowed = shared_vm && (a.flags & CLONE_VFORK);
     auto mm = shared_vm ? t.process().mm_ref() : TRY(t.mm().fork());
+    platform::Context* context = borrowed ? &t.context()
+        : shared_vm                       ? TRY(mm->address_space().create_thread(t.context()))
+                                          : &mm->address_space().main_context();
     int pid = k.allocate_pid();
     auto child = Process::fork_from(t.process(), pid, a.flags & CLONE_FILES, static_cast<int>(a.flags & CSIGNAL));
     child->set_mm(mm);
     child->set_creator_tid(t.tid());
     auto* thread = new Thread(child, pid);
-    if (shared_vm) {
+    thread->set_context(*context);
+    if (borrowed) {
         child->mm_borrowed = true;
         thread->borrowed_context = true;
-        thread->set_context(t.context());
     } else {
-        thread->set_context(mm->address_space().main_context());
         thread->context().set_fpu_state(fpu);
-        // The host thread came from the op thread: the forking thread's
-        // CPU affinity is what the child inherits.
-        if (auto mask = t.context().cpu_affinity())
-            (void)thread->context().set_cpu_affinity(*mask);
+        // A fork child's host thread came from the op thread: the forking
+        // thread's CPU affinity is what the child inherits.
+        if (!shared_vm)
+            if (auto mask = t.context().cpu_affinity())
+                (void)thread->context().set_cpu_affinity(*mask);
     }
     if (t.sched_reset_on_fork && child->nice.load() < 0)
         child->nice = 0; // SCHED_RESET_ON_FORK: no negative nice for the child
@@ -193,6 +194,10 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         int fd = static_cast<int>(TRY(install_fd(t, make_pidfd(child, 0), true)));
         if (auto r = copy_out(t, a.pidfd.value, fd); !r) {
             (void)t.fds().close(fd);
+            if (shared_vm && !borrowed) { // the new host thread goes too
+                context->exit_thread();
+                mm->address_space().release_thread(*context);
+            }
             delete thread;
             return err(r.error());
         }
@@ -204,11 +209,14 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         (void)thread->mm().copy_out(a.child_tid.value, std::span(reinterpret_cast<const u8*>(&pid), sizeof pid));
     auto ev = trace_event_for(a);
     auto_attach(t, *thread, ev);
+    if (borrowed)
+        t.context_lent = true;
     k.start_task(thread);
     t.ptrace_event(ev.option, ev.event, static_cast<u64>(pid));
     if (a.flags & CLONE_VFORK) {
-        child->wait_vfork_release(t.process());
-        if (shared_vm)
+        if (child->wait_vfork_release(t.process()))
+            t.context_lent = false; // else the child keeps it
+        if (borrowed)
             t.context().set_fpu_state(std::move(fpu));
         t.ptrace_event(kPtraceTraceVforkDone, kPtraceEventVforkDone, static_cast<u64>(pid));
     }

@@ -130,12 +130,13 @@ void Process::release_vfork()
     m_vfork_cv.notify_all();
 }
 
-void Process::wait_vfork_release(Process& parent)
+bool Process::wait_vfork_release(Process& parent)
 {
     // Killable, as Linux's wait_for_vfork_done: a dying parent stops waiting.
     std::unique_lock lock(m_signal_lock);
     while (!m_vfork_released && !parent.dying())
         m_vfork_cv.wait_for(lock, std::chrono::milliseconds(20));
+    return m_vfork_released;
 }
 
 FsContext Process::fs()
@@ -318,10 +319,13 @@ void Process::kill_all(int wait_status)
     set_exit_status(wait_status);
     if (m_dying.exchange(true))
         return;
-    // A vfork child lives in its parent's host process: only its own
-    // thread stops (signal_wake below interrupts it).
-    if (auto mm = mm_ref(); mm && !mm_borrowed)
+    // A vfork child lives in its parent's host process, a CLONE_VM child
+    // shares one with others: then only its own threads stop (signal_wake
+    // below interrupts them) and leave their host threads.
+    if (auto mm = mm_ref(); mm && !mm_borrowed && !m_kernel.mm_used_elsewhere(*this, *mm)) {
+        m_killed_mm = true;
         mm->address_space().kill();
+    }
     std::lock_guard lock(m_signal_lock);
     for (Thread* t : m_threads)
         t->signal_wake();
@@ -1037,9 +1041,12 @@ void Thread::run()
         ptrace_event(kPtraceTraceExit, kPtraceEventExit,
                      static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));
     ptrace_quiesce();
-    // A vfork child's own threads leave the parent's host process even when
-    // the child dies (its address space is not killed, being borrowed).
-    if ((!m_process->dying() || m_process->mm_borrowed) && !borrowed_context) {
+    // Unless its death killed the address space, this thread leaves its
+    // host thread (a vfork child's own threads, and a CLONE_VM child's,
+    // leave a host process that goes on).
+    // A context lent to a vfork child stays with it.
+    bool own_context = !borrowed_context && !context_lent;
+    if (!m_process->killed_mm() && own_context) {
         // This thread alone ends: its host thread goes, and whoever waits
         // for it (pthread_join) learns it from clear_child_tid.
         mm_release();
@@ -1059,7 +1066,7 @@ void Thread::run()
     }
     process->remove_thread(*this);
     // Only now: a thread in its process's list always has its context.
-    if (!borrowed_context && own_mm) // the vfork parent's host thread goes on
+    if (own_context && own_mm) // the vfork parent's host thread goes on
         own_mm->address_space().release_thread(context());
     ptrace_exit(process->exit_status().value_or((m_exit_code & 0xff) << 8));
 }

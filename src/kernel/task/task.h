@@ -70,6 +70,8 @@ public:
     // A vfork child until it execs: it runs in its parent's address space,
     // on the parent's host thread, which it must leave alive.
     std::atomic<bool> mm_borrowed { false };
+    // Its death killed its address space (no other process used it).
+    bool killed_mm() const { return m_killed_mm; }
     // PR_SET_PDEATHSIG: sent when the thread that forked it (or the whole
     // parent) goes. Not inherited by fork; kept across execve.
     std::atomic<int> pdeath_signal { 0 };
@@ -119,7 +121,8 @@ public:
 
     // vfork: the parent's thread sleeps until the child execs or ends.
     void release_vfork();
-    void wait_vfork_release(Process& parent);
+    // Whether the child released it (else the parent is dying).
+    bool wait_vfork_release(Process& parent);
 
     MemoryManager& mm() { return *m_mm; }
     // A reference for anyone but the process's own threads (procfs, other
@@ -227,6 +230,7 @@ private:
     std::atomic<bool> m_threads_gone_once { false };
     std::condition_variable m_vfork_cv; // with m_signal_lock
     std::mutex m_lock;
+    std::atomic<bool> m_killed_mm { false };
     RefPtr<MemoryManager> m_mm;
     RefPtr<FdTable> m_fds;
     bool m_shares_fds { false }; // CLONE_FILES
@@ -343,6 +347,8 @@ public:
     // vfork: this thread runs on its parent thread's context (host
     // thread) until it execs or exits.
     bool borrowed_context { false };
+    // A vfork child runs on this thread's context now (it sleeps in vfork).
+    std::atomic<bool> context_lent { false };
     std::atomic<int> sched_policy { 0 }; // SCHED_OTHER, BATCH or IDLE
     std::atomic<bool> sched_reset_on_fork { false };
     // seccomp(2): the mode and the filters (shared with the threads and
