@@ -1,5 +1,7 @@
 #include "kernel/seccomp/filter.h"
 
+#include "kernel/seccomp/notify.h"
+
 #include <linux/filter.h>
 
 #include <cstring>
@@ -198,15 +200,24 @@ u32 run(std::span<const Insn> program, const Data& data)
     return kRetKillProcess; // unreachable for checked programs
 }
 
-u32 run_all(const Filter& newest, const Data& data)
+u32 run_all(const Filter& newest, const Data& data, const Filter** winner)
 {
     u32 result = kRetAllow;
     for (const Filter* f = &newest; f; f = f->previous.get()) {
         u32 r = run(f->program, data);
-        if (static_cast<i32>(r & kRetActionFull) < static_cast<i32>(result & kRetActionFull))
+        if (static_cast<i32>(r & kRetActionFull) < static_cast<i32>(result & kRetActionFull)) {
             result = r;
+            if (winner)
+                *winner = f;
+        }
     }
     return result;
+}
+
+Filter::~Filter()
+{
+    if (notifier)
+        notifier->filter_gone();
 }
 
 } // namespace umk::kernel::seccomp

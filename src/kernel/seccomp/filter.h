@@ -47,17 +47,24 @@ u32 run(std::span<const Insn> program, const Data&);
 
 // A thread's filters: the newest first, each pointing at the one before
 // (shared with the threads and children that inherited it).
+class Notifier;
+
 struct Filter {
+    ~Filter();
     std::vector<Insn> program;
     std::shared_ptr<const Filter> previous;
     bool log { false }; // SECCOMP_FILTER_FLAG_LOG
     // Instructions along the chain, each filter counting 4 more (Linux's
     // MAX_INSNS_PER_PATH accounting).
     usize path_length { 0 };
+    // SECCOMP_FILTER_FLAG_NEW_LISTENER: where its SECCOMP_RET_USER_NOTIF
+    // calls go (notify.h).
+    std::shared_ptr<Notifier> notifier;
 };
 
 // Every filter of the chain; the most restrictive action wins (the
 // lowest when read as signed), the first of equals.
-u32 run_all(const Filter& newest, const Data&);
+// `winner`: the filter whose action that is.
+u32 run_all(const Filter& newest, const Data&, const Filter** winner = nullptr);
 
 } // namespace umk::kernel::seccomp

@@ -359,6 +359,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
             u32 arch;
             u64 ip, sp;
             u64 words[7];
+            u32 ret_data;
         } info {};
         int op;
         {
@@ -371,11 +372,16 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         info.ip = regs[R::RIP];
         info.sp = regs[R::RSP];
         usize size = offsetof(decltype(info), words);
-        if (op == 1) {
+        if (op == 1 || op == 3) { // entry; seccomp also has the filter's data
             info.words[0] = regs[R::ORIG_RAX];
             for (int i = 0; i < 6; i++)
                 info.words[1 + i] = regs.syscall_arg(i);
             size += 7 * 8;
+            if (op == 3) {
+                std::lock_guard lock(link->tracee->signal_lock());
+                info.ret_data = static_cast<u32>(link->event_msg);
+                size += 4;
+            }
         } else if (op == 2) {
             i64 rval = static_cast<i64>(regs[R::RAX]);
             info.words[0] = static_cast<u64>(rval);

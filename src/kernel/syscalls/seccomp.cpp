@@ -1,5 +1,6 @@
 // seccomp(2) and prctl's PR_SET/GET_SECCOMP, PR_SET/GET_NO_NEW_PRIVS.
 // Linux: kernel/seccomp.c.
+#include "kernel/seccomp/notify.h"
 #include "kernel/syscalls/handlers.h"
 
 #include <linux/seccomp.h>
@@ -24,10 +25,15 @@ KResult<u64> set_filter(Thread& t, u32 flags, GuestAddr uprog)
 {
     if (flags & ~kKnownFlags)
         return err(Errno::INVAL);
-    if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-        t.kernel().log_once("seccomp listener", "seccomp: user notification listeners are not supported: EINVAL");
+    bool listener = flags & SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if (flags & (1U << 5)) {
+        t.kernel().log_once("seccomp wait killable", "seccomp: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV not supported: EINVAL");
         return err(Errno::INVAL);
     }
+    // TSYNC returns a tid on failure, NEW_LISTENER an fd on success: only
+    // together with TSYNC_ESRCH.
+    if (listener && (flags & SECCOMP_FILTER_FLAG_TSYNC) && !(flags & SECCOMP_FILTER_FLAG_TSYNC_ESRCH))
+        return err(Errno::INVAL);
     if (t.seccomp_mode == Thread::kSeccompStrict)
         return err(Errno::INVAL);
     // Without no_new_privs only CAP_SYS_ADMIN may install a filter.
@@ -46,9 +52,21 @@ KResult<u64> set_filter(Thread& t, u32 flags, GuestAddr uprog)
     TRY(seccomp::check(filter->program));
     filter->previous = t.seccomp_filter;
     filter->log = flags & SECCOMP_FILTER_FLAG_LOG;
+    RefPtr<File> listener_file;
+    if (listener) {
+        // One listener per filter chain.
+        for (auto* f = t.seccomp_filter.get(); f; f = f->previous.get())
+            if (f->notifier)
+                return err(Errno::BUSY);
+        filter->notifier = std::make_shared<seccomp::Notifier>();
+        listener_file = seccomp::make_listener(filter->notifier);
+    }
     filter->path_length = fprog.len + 4 + (t.seccomp_filter ? t.seccomp_filter->path_length : 0);
     if (filter->path_length > seccomp::kMaxInsnsPerPath)
         return err(Errno::NOMEM);
+    // The listener's fd comes first: nothing fails after the filter is in
+    // (a failed TSYNC closes it again).
+    u64 result = listener ? TRY(install_fd(t, listener_file, true)) : 0;
     std::shared_ptr<const seccomp::Filter> installed = filter;
     if (flags & SECCOMP_FILTER_FLAG_TSYNC) {
         // Every thread of the process gets the caller's new chain (all of
@@ -62,9 +80,12 @@ KResult<u64> set_filter(Thread& t, u32 flags, GuestAddr uprog)
             for (auto* f = t.seccomp_filter.get();; f = f->previous.get()) {
                 if (f == other->seccomp_filter.get())
                     break;
-                if (!f)
+                if (!f) {
+                    if (listener)
+                        (void)t.fds().close(static_cast<int>(result));
                     return (flags & SECCOMP_FILTER_FLAG_TSYNC_ESRCH) ? KResult<u64>(err(Errno::SRCH))
                                                                     : KResult<u64>(static_cast<u64>(tid));
+                }
             }
         }
         for (int tid : t.process().thread_ids_locked()) {
@@ -73,11 +94,11 @@ KResult<u64> set_filter(Thread& t, u32 flags, GuestAddr uprog)
             other->seccomp_mode = Thread::kSeccompFilter;
             other->no_new_privs = other->no_new_privs || t.no_new_privs;
         }
-        return 0;
+        return result;
     }
     t.seccomp_filter = installed;
     t.seccomp_mode = Thread::kSeccompFilter;
-    return 0;
+    return result;
 }
 
 } // namespace
@@ -102,10 +123,11 @@ KResult<u64> sys_seccomp(Thread& t, u32 op, u32 flags, GuestAddr args)
         case seccomp::kRetErrno:
         case seccomp::kRetTrace:
         case seccomp::kRetLog:
+        case seccomp::kRetUserNotif:
         case seccomp::kRetAllow:
             return 0;
         }
-        return err(Errno::OPNOTSUPP); // including USER_NOTIF: no listeners here
+        return err(Errno::OPNOTSUPP);
     }
     case SECCOMP_GET_NOTIF_SIZES: {
         if (flags)

@@ -121,7 +121,7 @@ constexpr Row kRows[] = {
     supported<sys_getsid>(SYS_getsid),
     supported<sys_uname>(SYS_uname),
     partial<sys_exit>(SYS_exit, "robust futex lists are not walked"),
-    partial<sys_clone>(SYS_clone, "no namespaces; CLONE_VM without CLONE_THREAD only with CLONE_VFORK; no CLONE_SIGHAND without CLONE_THREAD"),
+    partial<sys_clone>(SYS_clone, "no namespaces; no CLONE_SIGHAND without CLONE_THREAD, no CLONE_FS without CLONE_THREAD or CLONE_VFORK"),
     partial<sys_clone3>(SYS_clone3, "as clone; no set_tid, no CLONE_INTO_CGROUP"),
     supported<sys_fork>(SYS_fork),
     partial<sys_vfork>(SYS_vfork, "the child runs in a copy of the parent's memory"),
@@ -147,7 +147,7 @@ constexpr Row kRows[] = {
     supported<sys_pidfd_send_signal>(SYS_pidfd_send_signal),
     supported<sys_pidfd_getfd>(SYS_pidfd_getfd),
     // seccomp.cpp
-    partial<sys_seccomp>(SYS_seccomp, "no user notification listeners; int $0x80 calls are not filtered (they fail with ENOSYS)"),
+    partial<sys_seccomp>(SYS_seccomp, "no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; int $0x80 calls are not filtered (they fail with ENOSYS)"),
     // time.cpp: POSIX timers
     partial<sys_timer_create>(SYS_timer_create, "CPU-time clocks count the whole process and are checked every 10 ms; no SIGEV_THREAD (glibc uses SIGEV_THREAD_ID)"),
     supported<sys_timer_settime>(SYS_timer_settime),
@@ -155,7 +155,7 @@ constexpr Row kRows[] = {
     supported<sys_timer_getoverrun>(SYS_timer_getoverrun),
     supported<sys_timer_delete>(SYS_timer_delete),
     // ptrace.cpp
-    partial<sys_ptrace>(SYS_ptrace, "no PTRACE_SEIZE/INTERRUPT/LISTEN, no hardware debug registers, seccomp events"),
+    partial<sys_ptrace>(SYS_ptrace, "no PTRACE_SEIZE/INTERRUPT/LISTEN, no hardware debug registers"),
     supported<sys_process_vm_readv>(SYS_process_vm_readv),
     supported<sys_process_vm_writev>(SYS_process_vm_writev),
     // poll.cpp
@@ -195,8 +195,8 @@ constexpr Row kRows[] = {
     partial<sys_membarrier>(SYS_membarrier, "no SYNC_CORE or RSEQ commands"),
     partial<sys_personality>(SYS_personality, "PER_LINUX only"),
     supported<sys_umask>(SYS_umask),
-    partial<sys_prctl>(SYS_prctl, "PR_SET_NAME/GET_NAME, PR_GET/SET_DUMPABLE, PR_GET_NO_NEW_PRIVS only"),
-    partial<sys_execve>(SYS_execve, "single-threaded callers; execveat not yet"),
+    partial<sys_prctl>(SYS_prctl, "names, dumpable, no_new_privs, seccomp, pdeath signal, capabilities and securebits, child subreaper only"),
+    partial<sys_execve>(SYS_execve, "no file capabilities; execveat not yet"),
     // time.cpp
     partial<sys_clock_gettime>(SYS_clock_gettime, "CPU-time clocks report the kernel process's"),
     supported<sys_clock_getres>(SYS_clock_getres),

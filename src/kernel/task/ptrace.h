@@ -56,6 +56,6 @@ inline constexpr u32 kPtraceTraceSysGood = 1, kPtraceTraceFork = 2, kPtraceTrace
                      kPtraceTraceExec = 0x10, kPtraceTraceVforkDone = 0x20, kPtraceTraceExit = 0x40,
                      kPtraceTraceSeccomp = 0x80, kPtraceExitKill = 0x100000, kPtraceSuspendSeccomp = 0x200000;
 inline constexpr int kPtraceEventFork = 1, kPtraceEventVfork = 2, kPtraceEventClone = 3, kPtraceEventExec = 4,
-                     kPtraceEventVforkDone = 5, kPtraceEventExit = 6;
+                     kPtraceEventVforkDone = 5, kPtraceEventExit = 6, kPtraceEventSeccomp = 7;
 
 } // namespace umk::kernel

@@ -1,6 +1,7 @@
 #include "kernel/task/task.h"
 
 #include "kernel/kernel.h"
+#include "kernel/seccomp/notify.h"
 #include "kernel/syscalls/signatures.h"
 #include "kernel/syscalls/table.h"
 #include "platform/seccomp_trap/layout.h"
@@ -522,11 +523,11 @@ void Thread::handle_syscall()
         }
     }
 
-    const SyscallEntry& entry = syscall_entry(nr);
     KResult<u64> result = err(Errno::NOSYS);
     std::optional<i64> filtered = cancelled;
     if (!filtered && seccomp_mode && nr != UMK_COMPAT_SYSCALL)
         filtered = seccomp_verdict(nr, args);
+    const SyscallEntry& entry = syscall_entry(nr);
     if (filtered) {
         result = *filtered < 0 ? KResult<u64>(err(static_cast<Errno>(-*filtered))) : KResult<u64>(static_cast<u64>(*filtered));
     } else if (entry.handler) {
@@ -592,7 +593,7 @@ void Thread::force_signal(const abi::Siginfo& info)
     }
 }
 
-std::optional<i64> Thread::seccomp_verdict(u64 nr, const u64 (&args)[6])
+std::optional<i64> Thread::seccomp_verdict(u64& nr, u64 (&args)[6], bool recheck)
 {
     if (seccomp_mode == kSeccompStrict) {
         if (nr == 0 || nr == 1 || nr == 60 || nr == 15) // read, write, exit, rt_sigreturn
@@ -605,7 +606,8 @@ std::optional<i64> Thread::seccomp_verdict(u64 nr, const u64 (&args)[6])
     data.arch = 0xc000003e; // AUDIT_ARCH_X86_64
     data.instruction_pointer = m_regs[platform::Registers::RIP]; // after the syscall instruction, as Linux
     std::copy(std::begin(args), std::end(args), data.args);
-    u32 verdict = seccomp::run_all(*seccomp_filter, data);
+    const seccomp::Filter* winner = nullptr;
+    u32 verdict = seccomp::run_all(*seccomp_filter, data, &winner);
     u32 value = verdict & seccomp::kRetData;
     switch (verdict & seccomp::kRetActionFull) {
     case seccomp::kRetAllow:
@@ -624,10 +626,37 @@ std::optional<i64> Thread::seccomp_verdict(u64 nr, const u64 (&args)[6])
         force_signal(info);
         return static_cast<i64>(nr); // Linux's syscall_rollback: rax = orig_rax
     }
-    case seccomp::kRetTrace:
-    case seccomp::kRetUserNotif:
-        // No tracer, no listener: the call fails.
-        return -static_cast<i64>(Errno::NOSYS);
+    case seccomp::kRetTrace: {
+        // After the tracer's turn the call is checked again, where TRACE
+        // lets it through (Linux's recheck_after_trace).
+        if (recheck)
+            return std::nullopt;
+        auto link = ptrace_link();
+        if (!link || !(link->options & kPtraceTraceSeccomp))
+            return -static_cast<i64>(Errno::NOSYS);
+        m_regs[platform::Registers::RAX] = static_cast<u64>(-static_cast<i64>(Errno::NOSYS));
+        ptrace_stop(((kSigTrap | (kPtraceEventSeccomp << 8)) << 8) | 0x7f, std::nullopt, 3 /* SECCOMP */, value);
+        if (exiting() || m_process->dying())
+            return -static_cast<i64>(Errno::NOSYS);
+        // The tracer may have changed the call, or skipped it (nr -1:
+        // the result is its rax).
+        nr = m_regs[platform::Registers::ORIG_RAX];
+        for (int i = 0; i < 6; i++)
+            args[i] = m_regs.syscall_arg(i);
+        if (static_cast<i64>(nr) < 0)
+            return static_cast<i64>(m_regs[platform::Registers::RAX]);
+        return seccomp_verdict(nr, args, true);
+    }
+    case seccomp::kRetUserNotif: {
+        if (!winner || !winner->notifier)
+            return -static_cast<i64>(Errno::NOSYS);
+        auto answer = winner->notifier->notify(*this, data);
+        if (!answer)
+            return -static_cast<i64>(answer.error());
+        if (answer->run_call)
+            return std::nullopt;
+        return answer->result;
+    }
     case seccomp::kRetKillThread:
         if (m_process->thread_count() > 1) {
             m_exiting = true;

@@ -371,7 +371,9 @@ private:
     void force_signal(const abi::Siginfo&);
     // The filters' answer for this syscall: nothing to run it, or the
     // value it returns without running.
-    std::optional<i64> seccomp_verdict(u64 nr, const u64 (&args)[6]);
+    // The guest's seccomp filters on this call: nullopt to run it, else its
+    // result. A tracer (SECCOMP_RET_TRACE) may change `nr` and `args`.
+    std::optional<i64> seccomp_verdict(u64& nr, u64 (&args)[6], bool recheck = false);
     // Before returning to guest code: handlers, default actions, restarts.
     void deliver_signals();
     // The default action of a fatal signal: the whole process ends with
