@@ -147,7 +147,7 @@ constexpr Row kRows[] = {
     supported<sys_pidfd_send_signal>(SYS_pidfd_send_signal),
     supported<sys_pidfd_getfd>(SYS_pidfd_getfd),
     // seccomp.cpp
-    partial<sys_seccomp>(SYS_seccomp, "no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV; int $0x80 calls are not filtered (they fail with ENOSYS)"),
+    partial<sys_seccomp>(SYS_seccomp, "no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"),
     // time.cpp: POSIX timers
     partial<sys_timer_create>(SYS_timer_create, "CPU-time clocks count the whole process and are checked every 10 ms; no SIGEV_THREAD (glibc uses SIGEV_THREAD_ID)"),
     supported<sys_timer_settime>(SYS_timer_settime),

@@ -525,7 +525,7 @@ void Thread::handle_syscall()
 
     KResult<u64> result = err(Errno::NOSYS);
     std::optional<i64> filtered = cancelled;
-    if (!filtered && seccomp_mode && nr != UMK_COMPAT_SYSCALL)
+    if (!filtered && seccomp_mode)
         filtered = seccomp_verdict(nr, args);
     const SyscallEntry& entry = syscall_entry(nr);
     if (filtered) {
@@ -595,17 +595,32 @@ void Thread::force_signal(const abi::Siginfo& info)
 
 std::optional<i64> Thread::seccomp_verdict(u64& nr, u64 (&args)[6], bool recheck)
 {
+    using R = platform::Registers;
+    // An ia32 call (int $0x80): the filters see it as Linux shows it to
+    // them (AUDIT_ARCH_I386, eax and ebx..ebp); umk runs none (ENOSYS).
+    bool compat = nr == UMK_COMPAT_SYSCALL;
+    auto compat_nr = static_cast<u32>(m_regs[R::RAX]);
     if (seccomp_mode == kSeccompStrict) {
-        if (nr == 0 || nr == 1 || nr == 60 || nr == 15) // read, write, exit, rt_sigreturn
+        bool allowed = compat ? (compat_nr == 3 || compat_nr == 4 || compat_nr == 1 || compat_nr == 119)
+                              : (nr == 0 || nr == 1 || nr == 60 || nr == 15); // read, write, exit, sigreturn
+        if (allowed)
             return std::nullopt;
         die(kSigKill);
         return -static_cast<i64>(Errno::NOSYS);
     }
     seccomp::Data data {};
-    data.nr = static_cast<i32>(nr);
-    data.arch = 0xc000003e; // AUDIT_ARCH_X86_64
-    data.instruction_pointer = m_regs[platform::Registers::RIP]; // after the syscall instruction, as Linux
-    std::copy(std::begin(args), std::end(args), data.args);
+    data.instruction_pointer = m_regs[R::RIP]; // after the syscall instruction, as Linux
+    if (compat) {
+        data.nr = static_cast<i32>(compat_nr);
+        data.arch = 0x40000003; // AUDIT_ARCH_I386
+        const R::Index regs32[] = { R::RBX, R::RCX, R::RDX, R::RSI, R::RDI, R::RBP };
+        for (int i = 0; i < 6; i++)
+            data.args[i] = static_cast<u32>(m_regs[regs32[i]]);
+    } else {
+        data.nr = static_cast<i32>(nr);
+        data.arch = 0xc000003e; // AUDIT_ARCH_X86_64
+        std::copy(std::begin(args), std::end(args), data.args);
+    }
     const seccomp::Filter* winner = nullptr;
     u32 verdict = seccomp::run_all(*seccomp_filter, data, &winner);
     u32 value = verdict & seccomp::kRetData;
@@ -621,10 +636,10 @@ std::optional<i64> Thread::seccomp_verdict(u64& nr, u64 (&args)[6], bool recheck
         abi::Siginfo info = make_siginfo(kSigSys, 1 /* SYS_SECCOMP */);
         info.si_errno = static_cast<i32>(value);
         info.sys.call_addr = m_regs[platform::Registers::RIP];
-        info.sys.syscall = static_cast<i32>(nr);
+        info.sys.syscall = data.nr;
         info.sys.arch = data.arch;
         force_signal(info);
-        return static_cast<i64>(nr); // Linux's syscall_rollback: rax = orig_rax
+        return compat ? static_cast<i64>(compat_nr) : static_cast<i64>(nr); // Linux's syscall_rollback: rax = orig_rax
     }
     case seccomp::kRetTrace: {
         // After the tracer's turn the call is checked again, where TRACE
@@ -636,7 +651,7 @@ std::optional<i64> Thread::seccomp_verdict(u64& nr, u64 (&args)[6], bool recheck
             return -static_cast<i64>(Errno::NOSYS);
         m_regs[platform::Registers::RAX] = static_cast<u64>(-static_cast<i64>(Errno::NOSYS));
         ptrace_stop(((kSigTrap | (kPtraceEventSeccomp << 8)) << 8) | 0x7f, std::nullopt, 3 /* SECCOMP */, value);
-        if (exiting() || m_process->dying())
+        if (exiting() || m_process->dying() || compat)
             return -static_cast<i64>(Errno::NOSYS);
         // The tracer may have changed the call, or skipped it (nr -1:
         // the result is its rax).
