@@ -140,8 +140,8 @@ int run(RunOptions& o)
         if (auto r = host::enter_pid_namespace(); !r)
             return fail(fmt::format("cannot create the guest's pid namespace: {}", errno_text(r.error())), 2);
     }
-    if (auto r = host::open_own_fd_dir(); !r)
-        return fail(fmt::format("cannot open /proc/self/fd: {}", errno_text(r.error())), 2);
+    if (auto r = host::open_proc(!o.unsafe_no_sandbox); !r)
+        return fail(fmt::format("cannot open /proc: {}", errno_text(r.error())), 2);
     if (!o.unsafe_no_sandbox) {
         if (auto r = host::pivot_to_empty_root(); !r)
             return fail(fmt::format("cannot leave the host's mount tree: {}", errno_text(r.error())), 2);

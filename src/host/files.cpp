@@ -7,6 +7,7 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -14,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace umk::host {
@@ -144,20 +146,47 @@ KResult<void> ftruncate(int fd, u64 length)
     return check_void(::ftruncate(fd, static_cast<off_t>(length)));
 }
 
-static int g_own_fd_dir = -1;
+static int g_proc = -1;
+static bool g_proc_shows_our_pids = false;
 
-KResult<void> open_own_fd_dir()
+KResult<void> open_proc(bool own_pid_namespace)
 {
-    g_own_fd_dir = TRY(check(open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)));
+    // A proc of the kernel's own pid namespace shows its stubs' pids; the
+    // mount stays in the kernel's private mount namespace. Where a
+    // restricted host forbids it, the inherited one still serves
+    // /proc/self.
+    g_proc_shows_our_pids = !own_pid_namespace
+        || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+    g_proc = TRY(check(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC)));
     return {};
+}
+
+static KResult<int> proc()
+{
+    if (g_proc < 0) // a process that never left its root (unit tests)
+        TRY(open_proc(false));
+    return g_proc;
 }
 
 KResult<Fd> reopen(int fd, int flags)
 {
-    if (g_own_fd_dir < 0) // a process that never left its root (unit tests)
-        TRY(open_own_fd_dir());
-    auto name = std::to_string(fd);
-    return Fd(TRY(check(openat(g_own_fd_dir, name.c_str(), flags | O_CLOEXEC))));
+    auto name = "self/fd/" + std::to_string(fd);
+    return Fd(TRY(check(openat(TRY(proc()), name.c_str(), flags | O_CLOEXEC))));
+}
+
+std::optional<u64> thread_cpu_ns(int pid, int tid)
+{
+    auto dir = proc();
+    if (!dir || !g_proc_shows_our_pids)
+        return std::nullopt;
+    auto name = std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat";
+    Fd fd(openat(*dir, name.c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[96];
+    ssize_t n = fd.get() >= 0 ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+    if (n <= 0)
+        return std::nullopt;
+    buf[n] = 0;
+    return std::strtoull(buf, nullptr, 10); // the first field: time on the CPU
 }
 
 KResult<Fd> memfd(const char* name)

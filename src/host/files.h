@@ -9,6 +9,7 @@
 #include "lib/kresult.h"
 #include "lib/types.h"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,11 +51,16 @@ KResult<usize> read(int fd, std::span<u8> out);
 KResult<usize> write(int fd, std::span<const u8> data);
 KResult<void> ftruncate(int fd, u64 length);
 KResult<Fd> memfd(const char* name);
+// The kernel's /proc, kept open, once, before its root goes away: a proc
+// of its own pid namespace (mounted over /proc in its mount namespace)
+// when it can, else the one it finds.
+KResult<void> open_proc(bool own_pid_namespace);
 // A new open file description of `fd`'s file, with host O_* `flags`
-// (O_CLOEXEC added), through the kernel's /proc/self/fd: open_own_fd_dir
-// keeps that directory open, once, before the kernel's root goes away.
-KResult<void> open_own_fd_dir();
+// (O_CLOEXEC added), through /proc/self/fd.
 KResult<Fd> reopen(int fd, int flags);
+// The CPU time host thread `tid` of process `pid` (pids as the kernel
+// sees them) has used, in ns (its schedstat), when /proc shows them.
+std::optional<u64> thread_cpu_ns(int pid, int tid);
 // Copies all of `from` into `to` (a fresh memfd) in the host.
 KResult<void> copy_file(int from, int to);
 

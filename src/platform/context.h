@@ -8,6 +8,7 @@
 #include "lib/types.h"
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -88,6 +89,10 @@ public:
     // of seccomp_trap/layout.h (futex(2)'s FUTEX_OP_* and a cmpxchg).
     enum class AtomicOp { Set, Add, Or, AndNot, Xor, CompareExchange };
     virtual KResult<u32> atomic_op(u64 addr, AtomicOp op, u32 operand, u32 expected) = 0;
+
+    // CPU time the host thread running it has used (its guest code and the
+    // host's work for it), when the host shows it.
+    virtual std::optional<u64> cpu_time_ns() = 0;
 
     virtual KResult<void> set_cpu_affinity(std::span<const u8> mask) = 0;
     virtual KResult<std::vector<u8>> cpu_affinity() = 0;

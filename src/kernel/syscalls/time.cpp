@@ -28,9 +28,9 @@ bool valid_clock(int id)
 
 // CPU-time clocks: CLOCK_PROCESS/THREAD_CPUTIME_ID and the clock ids
 // clock_getcpuclockid(3) makes (Linux's MAKE_PROCESS_CPUCLOCK: ~pid << 3,
-// bit 2 for a thread, the low bits PROF/VIRT/SCHED). A thread's own CPU
-// time is its process's (the host keeps other processes' thread clocks
-// to themselves).
+// bit 2 for a thread, the low bits PROF/VIRT/SCHED). A thread's clock is
+// its host thread's and task thread's CPU time (the process's where the
+// host does not show it).
 bool cpu_clock(int id) { return id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID || id < 0; }
 
 // The process a CPU clock id measures.
@@ -50,10 +50,25 @@ KResult<RefPtr<Process>> cpu_clock_process(Thread& t, int id)
     return p;
 }
 
+// A thread clock's thread: the caller, or another of its process.
+KResult<std::optional<platform::CpuUsage>> thread_clock_usage(Thread& t, int id)
+{
+    if (id == CLOCK_THREAD_CPUTIME_ID || ~(id >> 3) == 0)
+        return t.cpu_usage();
+    std::lock_guard lock(t.process().signal_lock()); // keeps the thread listed
+    Thread* other = t.process().find_thread_locked(~(id >> 3));
+    if (!other)
+        return err(Errno::INVAL);
+    return other->cpu_usage();
+}
+
 KResult<abi::Timespec> cpu_clock_now(Thread& t, int id)
 {
     auto p = TRY(cpu_clock_process(t, id));
-    auto u = p->cpu_usage();
+    std::optional<platform::CpuUsage> thread;
+    if (id == CLOCK_THREAD_CPUTIME_ID || (id < 0 && (id & 4)))
+        thread = TRY(thread_clock_usage(t, id));
+    auto u = thread ? *thread : p->cpu_usage();
     u64 ns = (id < 0 && (id & 3) == 1) ? u.user_ns : u.user_ns + u.system_ns; // CPUCLOCK_VIRT: user only
     return abi::Timespec { static_cast<i64>(ns / 1000000000), static_cast<i64>(ns % 1000000000) };
 }

@@ -161,14 +161,15 @@ static abi::Rusage rusage_of(const platform::CpuUsage& usage)
     return r;
 }
 
-// getrusage(2): CPU times; the other fields stay zero. RUSAGE_THREAD
-// reports the whole process.
+// getrusage(2): CPU times; the other fields stay zero.
 KResult<u64> sys_getrusage(Thread& t, int who, GuestAddr usage)
 {
     platform::CpuUsage u;
     switch (who) {
-    case RUSAGE_SELF:
     case RUSAGE_THREAD:
+        u = t.cpu_usage().value_or(t.process().cpu_usage());
+        break;
+    case RUSAGE_SELF:
         u = t.process().cpu_usage();
         break;
     case RUSAGE_CHILDREN:

@@ -1029,6 +1029,14 @@ u64 Thread::system_time_ns() const
     return static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec);
 }
 
+std::optional<platform::CpuUsage> Thread::cpu_usage()
+{
+    auto user = m_context ? m_context->cpu_time_ns() : std::nullopt;
+    if (!user)
+        return std::nullopt;
+    return platform::CpuUsage { *user, system_time_ns() };
+}
+
 void Thread::run()
 {
     t_current = this;

@@ -270,6 +270,9 @@ public:
     // CPU time its task thread (umk's kernel side of it) has used: the
     // guest's system time.
     u64 system_time_ns() const;
+    // This thread's CPU time: its host thread's (user) and its task
+    // thread's (system), when the host shows the former.
+    std::optional<platform::CpuUsage> cpu_usage();
 
     // Signals. `pending_locked` and the masks are guarded by the
     // process's signal_lock().

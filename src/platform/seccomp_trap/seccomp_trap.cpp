@@ -1,5 +1,6 @@
 #include "platform/seccomp_trap/seccomp_trap.h"
 
+#include "host/files.h"
 #include "host/result.h"
 #include "platform/seccomp_trap/layout.h"
 
@@ -916,6 +917,8 @@ KResult<void> SeccompContext::memory_op(const umk_op& op)
         return err(host::errno_from_host(static_cast<int>(-r)));
     return {};
 }
+
+std::optional<u64> SeccompContext::cpu_time_ns() { return host::thread_cpu_ns(m_host_pid, m_host_tid); }
 
 KResult<void> SeccompContext::set_cpu_affinity(std::span<const u8> mask)
 {

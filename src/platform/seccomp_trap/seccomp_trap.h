@@ -78,6 +78,7 @@ public:
     void reset_fpu_state() override;
     void exit_thread() override;
     KResult<u32> atomic_op(u64 addr, AtomicOp op, u32 operand, u32 expected) override;
+    std::optional<u64> cpu_time_ns() override;
     KResult<void> set_cpu_affinity(std::span<const u8> mask) override;
     KResult<std::vector<u8>> cpu_affinity() override;
 
