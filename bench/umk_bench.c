@@ -2,10 +2,12 @@
 // "name ns_per_op". Every probe makes a real kernel round trip.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,6 +66,147 @@ static void pipe_pingpong(void)
         abort();
 }
 
+// ns per MiB moved through a pipe between two processes, 64 KiB writes.
+static void pipe_throughput(void)
+{
+    enum { kChunk = 64 << 10, kTotal = 256 << 20 };
+    int fds[2];
+    if (pipe(fds))
+        abort();
+    pid_t reader = fork();
+    if (reader == 0) {
+        close(fds[1]);
+        static char buf[kChunk];
+        while (read(fds[0], buf, sizeof buf) > 0) {
+        }
+        _exit(0);
+    }
+    close(fds[0]);
+    static char chunk[kChunk];
+    memset(chunk, 'x', sizeof chunk);
+    double start = now_ns();
+    for (long done = 0; done < kTotal; done += kChunk)
+        if (write(fds[1], chunk, kChunk) != kChunk)
+            abort();
+    close(fds[1]);
+    waitpid(reader, NULL, 0);
+    printf("pipe_throughput %.1f\n", (now_ns() - start) / (kTotal >> 20));
+}
+
+// ns per MiB written, then read, of a 256 MiB file in /dev/shm (memory
+// natively and in umk), 1 MiB at a time.
+static void file_write_read(void)
+{
+    enum { kChunk = 1 << 20, kTotal = 256 << 20 };
+    char path[64];
+    snprintf(path, sizeof path, "/dev/shm/umk-bench-%d", getpid());
+    static char buf[kChunk];
+    memset(buf, 'y', sizeof buf);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0)
+        abort();
+    double start = now_ns();
+    for (long done = 0; done < kTotal; done += kChunk)
+        if (write(fd, buf, kChunk) != kChunk)
+            abort();
+    printf("file_write %.1f\n", (now_ns() - start) / (kTotal >> 20));
+    start = now_ns();
+    for (long done = 0; done < kTotal; done += kChunk)
+        if (pread(fd, buf, kChunk, done) != kChunk)
+            abort();
+    printf("file_read %.1f\n", (now_ns() - start) / (kTotal >> 20));
+    close(fd);
+    unlink(path);
+}
+
+// mmap, touch every page, munmap: per call.
+static void mmap_touch(size_t size)
+{
+    char* p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        abort();
+    for (size_t off = 0; off < size; off += 4096)
+        p[off] = 1;
+    munmap(p, size);
+}
+
+// Two threads hand a futex word back and forth: per round trip.
+static unsigned futex_word;
+static void futex_wait_for(unsigned value)
+{
+    while (__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE) != value)
+        syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, value ^ 1, NULL, NULL, 0);
+}
+static void futex_set(unsigned value)
+{
+    __atomic_store_n(&futex_word, value, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+static void* futex_partner(void* arg)
+{
+    long rounds = (long)arg;
+    for (long i = 0; i < rounds; i++) {
+        futex_wait_for(1);
+        futex_set(0);
+    }
+    return NULL;
+}
+static void futex_pingpong(void)
+{
+    enum { kRounds = 20000 };
+    pthread_t t;
+    pthread_create(&t, NULL, futex_partner, (void*)(long)kRounds);
+    double start = now_ns();
+    for (long i = 0; i < kRounds; i++) {
+        futex_set(1);
+        futex_wait_for(0);
+    }
+    printf("futex_pingpong %.1f\n", (now_ns() - start) / kRounds);
+    pthread_join(t, NULL);
+}
+
+// 4 threads each making getppid calls: wall time per call of all of them
+// (aggregate throughput; compare with the one-thread getppid row).
+static void* getppid_loop(void* arg)
+{
+    for (long i = 0; i < (long)arg; i++)
+        syscall(SYS_getppid);
+    return NULL;
+}
+static void getppid_4threads(void)
+{
+    enum { kPerThread = 100000, kThreads = 4 };
+    pthread_t t[kThreads];
+    double start = now_ns();
+    for (int i = 0; i < kThreads; i++)
+        pthread_create(&t[i], NULL, getppid_loop, (void*)(long)kPerThread);
+    for (int i = 0; i < kThreads; i++)
+        pthread_join(t[i], NULL);
+    printf("getppid_4threads %.1f\n", (now_ns() - start) / (kThreads * kPerThread));
+}
+
+// 2000 small files created in a fresh directory under /dev/shm: per file.
+static void small_files(void)
+{
+    char dir[64], path[96];
+    snprintf(dir, sizeof dir, "/dev/shm/umk-bench-files-%d", getpid());
+    mkdir(dir, 0700);
+    double start = now_ns();
+    for (int i = 0; i < 2000; i++) {
+        snprintf(path, sizeof path, "%s/f%d", dir, i);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || write(fd, path, 64) != 64)
+            abort();
+        close(fd);
+    }
+    printf("small_files_2000 %.1f\n", (now_ns() - start) / 2000);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(path, sizeof path, "%s/f%d", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int main(int argc, char** argv)
 {
     const char* only = argc > 1 ? argv[1] : NULL;
@@ -101,5 +244,19 @@ int main(int argc, char** argv)
         close(ping[1]);
         waitpid(echo, NULL, 0);
     }
+    if (!only || !strcmp(only, "pipe_throughput"))
+        pipe_throughput();
+    if (!only || !strcmp(only, "file_write_read"))
+        file_write_read();
+    if (!only || !strcmp(only, "mmap_touch_1m"))
+        PROBE("mmap_touch_1m", 500, mmap_touch(1 << 20));
+    if (!only || !strcmp(only, "mmap_touch_256m"))
+        PROBE("mmap_touch_256m", 3, mmap_touch(256 << 20));
+    if (!only || !strcmp(only, "futex_pingpong"))
+        futex_pingpong();
+    if (!only || !strcmp(only, "getppid_4threads"))
+        getppid_4threads();
+    if (!only || !strcmp(only, "small_files_2000"))
+        small_files();
     return 0;
 }

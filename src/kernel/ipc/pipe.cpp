@@ -67,9 +67,7 @@ KResult<usize> PipeInode::read(std::span<u8> out, bool nonblock)
             return err(Errno::AGAIN);
         TRY(m_waiters.wait(*t, lock, [&] { return !m_buffer.empty() || m_writers == 0; }));
     }
-    usize n = std::min(out.size(), m_buffer.size());
-    std::copy_n(m_buffer.begin(), n, out.begin());
-    m_buffer.erase(m_buffer.begin(), m_buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    usize n = m_buffer.pop(out);
     changed();
     return n;
 }
@@ -93,7 +91,7 @@ KResult<usize> PipeInode::write(std::span<const u8> data, bool nonblock)
         usize left = data.size() - done;
         // Up to PIPE_BUF bytes go in at once or not at all.
         usize need = left <= kPipeBuf ? left : 1;
-        auto room = [&] { return m_capacity > m_buffer.size() ? m_capacity - m_buffer.size() : 0; };
+        auto room = [&] { return m_buffer.room(); };
         if (room() < need) {
             if (nonblock || !t) {
                 if (done > 0)
@@ -109,10 +107,7 @@ KResult<usize> PipeInode::write(std::span<const u8> data, bool nonblock)
             if (m_readers == 0)
                 return done > 0 ? KResult<usize>(done) : broken();
         }
-        usize n = std::min(left, room());
-        m_buffer.insert(m_buffer.end(), data.begin() + static_cast<std::ptrdiff_t>(done),
-                        data.begin() + static_cast<std::ptrdiff_t>(done + n));
-        done += n;
+        done += m_buffer.push(data.subspan(done));
         changed();
     }
     return done;
@@ -135,7 +130,7 @@ u32 PipeInode::poll_events(bool reader, bool writer)
             events |= POLLHUP;
     }
     if (writer) {
-        if (m_capacity >= m_buffer.size() + kPipeBuf)
+        if (m_buffer.room() >= kPipeBuf)
             events |= POLLOUT | POLLWRNORM;
         if (m_readers == 0)
             events |= POLLERR;
@@ -152,7 +147,7 @@ usize PipeInode::bytes_available()
 usize PipeInode::capacity()
 {
     std::lock_guard lock(m_lock);
-    return m_capacity;
+    return m_buffer.capacity();
 }
 
 KResult<usize> PipeInode::set_capacity(usize size)
@@ -166,9 +161,9 @@ KResult<usize> PipeInode::set_capacity(usize size)
     std::lock_guard lock(m_lock);
     if (pages * 4096 < m_buffer.size())
         return err(Errno::BUSY);
-    m_capacity = pages * 4096;
+    m_buffer.set_capacity(pages * 4096);
     changed();
-    return m_capacity;
+    return m_buffer.capacity();
 }
 
 PipeFile::PipeFile(RefPtr<Inode> inode, int flags) : File(std::move(inode), flags)

@@ -7,8 +7,7 @@
 
 #include "kernel/task/wait_queue.h"
 #include "kernel/vfs/file.h"
-
-#include <deque>
+#include "lib/byte_ring.h"
 
 namespace umk::kernel {
 
@@ -41,8 +40,7 @@ private:
     static const int kPipeFs;
     std::mutex m_lock;
     WaitQueue m_waiters; // readers and writers alike
-    std::deque<u8> m_buffer;
-    usize m_capacity { kPipeDefaultSize };
+    ByteRing m_buffer { kPipeDefaultSize };
     int m_readers { 0 }, m_writers { 0 };
     u64 m_ino;
     u32 m_uid, m_gid;

@@ -4,12 +4,23 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <memory>
+
 namespace umk::kernel {
 
 namespace {
 
 constexpr usize kChunk = 1 << 20;
 constexpr u64 kIovMax = 1024; // UIO_MAXIOV
+
+// The bytes on their way between a file and guest memory: one buffer per
+// task thread, kept (a fresh 1 MiB allocation is a host mmap and 256 page
+// faults on every call).
+std::span<u8> transfer_buffer(u64 count)
+{
+    thread_local std::unique_ptr<u8[]> buffer(new u8[kChunk]);
+    return std::span(buffer.get(), static_cast<usize>(std::min<u64>(count, kChunk)));
+}
 
 KResult<void> check_readable(File& f)
 {
@@ -34,7 +45,7 @@ KResult<void> check_writable(File& f)
 KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 {
     count = std::min(count, kMaxRwCount);
-    std::vector<u8> chunk(std::min<u64>(count, kChunk));
+    auto chunk = transfer_buffer(count);
     u64 done = 0;
     while (done < count) {
         usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
@@ -63,7 +74,7 @@ KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
     count = std::min(count, kMaxRwCount);
     if (auto r = f.write_unread(count))
         return *r;
-    std::vector<u8> chunk(std::min<u64>(count, kChunk));
+    auto chunk = transfer_buffer(count);
     u64 done = 0;
     while (done < count) {
         usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
