@@ -16,6 +16,16 @@ public:
     virtual ~RefCounted() = default;
 
     void ref() const { m_refs.fetch_add(1, std::memory_order_relaxed); }
+    // A reference unless the last one is already gone (a non-owning
+    // pointer's way to a strong one; adopt it with RefPtr::adopt).
+    bool try_ref() const
+    {
+        long n = m_refs.load(std::memory_order_relaxed);
+        while (n > 0)
+            if (m_refs.compare_exchange_weak(n, n + 1, std::memory_order_acquire))
+                return true;
+        return false;
+    }
     void unref() const
     {
         if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
@@ -41,6 +51,14 @@ public:
     {
         std::swap(m_ptr, o.m_ptr);
         return *this;
+    }
+
+    // Takes over a reference the caller holds (try_ref).
+    static RefPtr adopt(T* p)
+    {
+        RefPtr r;
+        r.m_ptr = p;
+        return r;
     }
 
     T* get() const { return m_ptr; }

@@ -115,6 +115,7 @@ KResult<usize> PipeInode::write(std::span<const u8> data, bool nonblock)
 
 void PipeInode::changed()
 {
+    m_changes++;
     m_waiters.wake_all();
     PollHub::the().notify();
 }

@@ -26,6 +26,7 @@ public:
     KResult<usize> read(std::span<u8> out, bool nonblock);
     KResult<usize> write(std::span<const u8> data, bool nonblock);
     usize bytes_available();
+    u64 changes() const { return m_changes.load(); }
     u32 poll_events(bool reader, bool writer);
     // F_GETPIPE_SZ / F_SETPIPE_SZ.
     usize capacity();
@@ -41,6 +42,7 @@ private:
     std::mutex m_lock;
     WaitQueue m_waiters; // readers and writers alike
     ByteRing m_buffer { kPipeDefaultSize };
+    std::atomic<u64> m_changes { 0 };
     int m_readers { 0 }, m_writers { 0 };
     u64 m_ino;
     u32 m_uid, m_gid;
@@ -56,6 +58,8 @@ public:
     bool seekable() const override { return false; }
     KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;
     u32 poll_events() override { return pipe().poll_events(readable(), writable()); }
+    bool pollable() const override { return true; }
+    u64 poll_changes() override { return pipe().changes(); }
 
     PipeInode& pipe() { return static_cast<PipeInode&>(inode()); }
 };

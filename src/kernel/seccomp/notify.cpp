@@ -85,6 +85,7 @@ public:
     KResult<usize> write(std::span<const u8>, u64) override { return err(Errno::INVAL); }
     bool seekable() const override { return false; }
     u32 poll_events() override { return m_notifier->poll_events(); }
+    bool pollable() const override { return true; }
     KResult<u64> ioctl(Thread& t, u64 request, u64 argument) override
     {
         switch (request) {

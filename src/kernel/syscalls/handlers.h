@@ -30,6 +30,8 @@ KResult<u64> sys_getdents64(Thread& t, int fd, GuestAddr buf, u32 count);
 KResult<u64> sys_getcwd(Thread& t, GuestAddr buf, u64 size);
 KResult<u64> sys_chdir(Thread& t, GuestAddr path);
 KResult<u64> sys_fchdir(Thread& t, int fd);
+KResult<u64> sys_eventfd2(Thread& t, u32 initial, int flags);
+KResult<u64> sys_eventfd(Thread& t, u32 initial);
 KResult<u64> sys_dup(Thread& t, int fd);
 KResult<u64> sys_dup3(Thread& t, int oldfd, int newfd, int flags);
 KResult<u64> sys_dup2(Thread& t, int oldfd, int newfd);
@@ -84,6 +86,14 @@ KResult<u64> sys_poll(Thread& t, GuestAddr ufds, u64 nfds, int timeout_ms);
 KResult<u64> sys_ppoll(Thread& t, GuestAddr ufds, u64 nfds, GuestAddr tsp, GuestAddr sigmask, u64 sigsetsize);
 KResult<u64> sys_select(Thread& t, int nfds, GuestAddr in, GuestAddr out, GuestAddr ex, GuestAddr tvp);
 KResult<u64> sys_pselect6(Thread& t, int nfds, GuestAddr in, GuestAddr out, GuestAddr ex, GuestAddr tsp, GuestAddr sig);
+KResult<u64> sys_epoll_create1(Thread& t, int flags);
+KResult<u64> sys_epoll_create(Thread& t, int size);
+KResult<u64> sys_epoll_ctl(Thread& t, int epfd, int op, int fd, GuestAddr event);
+KResult<u64> sys_epoll_wait(Thread& t, int epfd, GuestAddr events, int maxevents, int timeout);
+KResult<u64> sys_epoll_pwait(Thread& t, int epfd, GuestAddr events, int maxevents, int timeout, GuestAddr sigmask,
+                             u64 sigsetsize);
+KResult<u64> sys_epoll_pwait2(Thread& t, int epfd, GuestAddr events, int maxevents, GuestAddr timeout,
+                              GuestAddr sigmask, u64 sigsetsize);
 KResult<u64> sys_getpid(Thread& t);
 KResult<u64> sys_gettid(Thread& t);
 KResult<u64> sys_getppid(Thread& t);

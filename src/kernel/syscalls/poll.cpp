@@ -1,9 +1,13 @@
-// poll(2), ppoll(2), select(2), pselect6(2). Linux: fs/select.c.
+// poll(2), ppoll(2), select(2), pselect6(2), epoll(7). Linux:
+// fs/select.c, fs/eventpoll.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/ipc/epoll.h"
 #include "kernel/task/poll_hub.h"
 
+#include <climits>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 
 namespace umk::kernel {
@@ -236,6 +240,103 @@ KResult<u64> sys_pselect6(Thread& t, int nfds, GuestAddr in, GuestAddr out, Gues
     end_wait_mask(t, !r && r.error() == Errno::RESTARTNOHAND);
     write_back_left<abi::Timespec>(t, tsp, deadline);
     return r;
+}
+
+// ---- epoll ----
+
+KResult<u64> sys_epoll_create1(Thread& t, int flags)
+{
+    if (flags & ~EPOLL_CLOEXEC)
+        return err(Errno::INVAL);
+    return install_fd(t, make_epoll_file(0), flags & EPOLL_CLOEXEC);
+}
+
+KResult<u64> sys_epoll_create(Thread& t, int size)
+{
+    if (size <= 0)
+        return err(Errno::INVAL);
+    return sys_epoll_create1(t, 0);
+}
+
+KResult<u64> sys_epoll_ctl(Thread& t, int epfd, int op, int fd, GuestAddr event)
+{
+    auto epoll_file = TRY(get_file(t, epfd));
+    auto file = TRY(get_file(t, fd));
+    auto* instance = epoll_instance(*epoll_file);
+    if (!instance)
+        return err(Errno::INVAL);
+    std::optional<EpollEvent> ev;
+    if (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD)
+        ev = TRY(copy_in<EpollEvent>(t, event.value));
+    TRY(instance->control(op, file, fd, ev ? &*ev : nullptr));
+    return 0;
+}
+
+namespace {
+
+// Waits for ready events (EINTR on a signal, never restarted).
+KResult<u64> epoll_wait_common(Thread& t, int epfd, GuestAddr events, int maxevents, Deadline deadline)
+{
+    if (maxevents <= 0 || maxevents > INT_MAX / static_cast<int>(sizeof(EpollEvent)))
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, epfd));
+    auto* instance = epoll_instance(*file);
+    if (!instance)
+        return err(Errno::INVAL);
+    for (;;) {
+        u64 seen = PollHub::the().generation();
+        bool from_host;
+        auto ready = instance->collect(static_cast<usize>(maxevents), from_host);
+        if (!ready.empty()) {
+            TRY(t.mm().copy_out(events.value, std::span(reinterpret_cast<const u8*>(ready.data()), ready.size() * sizeof(EpollEvent))));
+            return ready.size();
+        }
+        if (deadline && Clock::now() >= *deadline)
+            return 0;
+        Deadline until = deadline;
+        if (from_host && (!until || *until > Clock::now() + kHostPollSlice))
+            until = Clock::now() + kHostPollSlice;
+        PollHub::the().wait(t, seen, until);
+        std::lock_guard lock(t.process().signal_lock());
+        if (t.has_deliverable_locked())
+            return err(Errno::INTR);
+    }
+}
+
+Deadline deadline_from_ms(int timeout)
+{
+    if (timeout < 0)
+        return Deadline {};
+    return Deadline { Clock::now() + std::chrono::milliseconds(timeout) };
+}
+
+KResult<u64> epoll_pwait_common(Thread& t, int epfd, GuestAddr events, int maxevents, Deadline deadline,
+                                GuestAddr sigmask, u64 sigsetsize)
+{
+    TRY(set_wait_mask(t, sigmask, sigsetsize));
+    auto r = epoll_wait_common(t, epfd, events, maxevents, deadline);
+    end_wait_mask(t, !r && r.error() == Errno::INTR);
+    return r;
+}
+
+} // namespace
+
+KResult<u64> sys_epoll_wait(Thread& t, int epfd, GuestAddr events, int maxevents, int timeout)
+{
+    return epoll_wait_common(t, epfd, events, maxevents, deadline_from_ms(timeout));
+}
+
+KResult<u64> sys_epoll_pwait(Thread& t, int epfd, GuestAddr events, int maxevents, int timeout, GuestAddr sigmask,
+                             u64 sigsetsize)
+{
+    return epoll_pwait_common(t, epfd, events, maxevents, deadline_from_ms(timeout), sigmask, sigsetsize);
+}
+
+KResult<u64> sys_epoll_pwait2(Thread& t, int epfd, GuestAddr events, int maxevents, GuestAddr timeout,
+                              GuestAddr sigmask, u64 sigsetsize)
+{
+    auto deadline = TRY(deadline_from_timespec(t, timeout));
+    return epoll_pwait_common(t, epfd, events, maxevents, deadline, sigmask, sigsetsize);
 }
 
 } // namespace umk::kernel

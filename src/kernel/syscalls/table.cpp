@@ -161,6 +161,14 @@ constexpr Row kRows[] = {
     // poll.cpp
     supported<sys_poll>(SYS_poll),
     supported<sys_ppoll>(SYS_ppoll),
+    supported<sys_epoll_create>(SYS_epoll_create),
+    supported<sys_epoll_create1>(SYS_epoll_create1),
+    supported<sys_epoll_ctl>(SYS_epoll_ctl),
+    supported<sys_epoll_wait>(SYS_epoll_wait),
+    supported<sys_epoll_pwait>(SYS_epoll_pwait),
+    supported<sys_epoll_pwait2>(SYS_epoll_pwait2),
+    supported<sys_eventfd>(SYS_eventfd),
+    supported<sys_eventfd2>(SYS_eventfd2),
     supported<sys_select>(SYS_select),
     supported<sys_pselect6>(SYS_pselect6),
     // pipe.cpp

@@ -31,6 +31,7 @@ public:
     KResult<usize> write(std::span<const u8>, u64) override { return err(Errno::INVAL); }
     bool seekable() const override { return false; }
     u32 poll_events() override;
+    bool pollable() const override { return true; }
     PidfdInode& pidfd() { return static_cast<PidfdInode&>(inode()); }
 };
 

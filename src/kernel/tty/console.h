@@ -30,6 +30,7 @@ public:
     KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;
     u32 poll_events() override;
     bool polled_from_host() const override { return true; }
+    bool pollable() const override { return true; }
 
 private:
     int fd() const { return static_cast<ConsoleInode&>(inode()).host_fd(); }

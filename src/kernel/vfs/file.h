@@ -9,9 +9,12 @@ namespace umk::kernel {
 
 
 
+class EpollInstance;
+
 class File : public RefCounted {
 public:
     File(RefPtr<Inode> inode, int flags) : m_inode(std::move(inode)), m_flags(flags) {}
+    ~File() override;
 
     // Data. `pos` is the offset for positioned files; stream files
     // ignore it. Short counts are allowed, as on Linux.
@@ -35,6 +38,19 @@ public:
     // Whether readiness can change without PollHub hearing of it (a host
     // fd): pollers then look again every few milliseconds.
     virtual bool polled_from_host() const { return false; }
+    // A count of the changes that wake pollers (for epoll's edge-triggered
+    // mode: a new change is a new edge); 0 where only the readiness bits
+    // tell.
+    virtual u64 poll_changes() { return 0; }
+
+    // Whether poll/epoll can wait for it (Linux's file_can_poll): not for
+    // regular files and directories, nor devices without a poll method.
+    virtual bool pollable() const { return false; }
+
+    // The epoll instances watching this file: they forget it when it goes
+    // (Linux's eventpoll_release at the last reference). Under epoll's
+    // lock (ipc/epoll.cpp).
+    std::vector<EpollInstance*> epoll_watchers;
 
     Inode& inode() const { return *m_inode; }
     RefPtr<Inode> inode_ref() const { return m_inode; }

@@ -58,6 +58,8 @@ public:
     // /dev/random and /dev/urandom take the data (Linux mixes it in).
     KResult<usize> write(std::span<const u8> data, u64) override { return data.size(); }
     bool seekable() const override { return true; } // lseek on these succeeds and means nothing
+    // Linux's random devices poll; null, zero and full have no poll method.
+    bool pollable() const override { return m_device == Device::Random || m_device == Device::Urandom; }
 
 private:
     Device m_device;
