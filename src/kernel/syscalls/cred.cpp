@@ -109,15 +109,17 @@ KResult<u64> set_real_effective_saved(Thread& t, const IdSet& s, u32 real, u32 e
 // setfsuid/setfsgid return the previous value whether or not they changed it.
 u64 set_fs(Thread& t, const IdSet& s, u32 id)
 {
-    auto c = t.process().creds();
-    const Credentials before = c;
-    u32 old = c.*s.fs;
-    if (id != kUnchanged && (capable(c, s) || one_of(id, { c.*s.real, c.*s.effective, c.*s.saved, c.*s.fs }))) {
+    u32 old = 0;
+    (void)t.process().update_creds([&](Credentials& c) -> KResult<void> {
+        old = c.*s.fs;
+        if (id == kUnchanged || (!capable(c, s) && !one_of(id, { c.*s.real, c.*s.effective, c.*s.saved, c.*s.fs })))
+            return err(Errno::PERM); // unchanged
+        const Credentials before = c;
         c.*s.fs = id;
         if (s.users)
             c.fix_after_setfsuid(before);
-        t.process().set_creds(c);
-    }
+        return {};
+    });
     return old;
 }
 

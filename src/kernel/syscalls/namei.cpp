@@ -26,6 +26,20 @@ KResult<ParentAndName> writable_parent(Thread& t, int dirfd, const std::string& 
     return pn;
 }
 
+// Linux's check_sticky (may_delete): in a sticky directory only the
+// file's owner, the directory's owner or CAP_FOWNER may remove or replace
+// an entry.
+KResult<void> check_sticky(Thread& t, const ParentAndName& pn, const InodeAttr& child)
+{
+    auto dir = TRY(pn.parent->inode().attr());
+    if (!(dir.mode & S_ISVTX))
+        return {};
+    auto creds = t.process().creds();
+    if (creds.fsuid == child.uid || creds.fsuid == dir.uid || creds.has(kCapFowner))
+        return {};
+    return err(Errno::PERM);
+}
+
 // A name about to be created must not exist yet (EEXIST before EACCES, as
 // Linux's filename_create looks up first).
 KResult<void> check_absent(const ParentAndName& pn)
@@ -40,25 +54,6 @@ KResult<void> check_absent(const ParentAndName& pn)
     return {};
 }
 
-KResult<ParentAndName> parent_for_create(Thread& t, int dirfd, const std::string& path)
-{
-    auto ctx = TRY(path_context(t, dirfd));
-    auto pn = TRY(resolve_parent(ctx, path));
-    TRY(check_absent(pn));
-    auto attr = TRY(pn.parent->inode().attr());
-    TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
-    return pn;
-}
-
-// The group of a new inode: the directory's where it is set-group-ID.
-u32 new_gid(Thread& t, const ParentAndName& pn)
-{
-    auto attr = pn.parent->inode().attr();
-    if (attr && (attr->mode & S_ISGID))
-        return attr->gid;
-    return t.process().creds().fsgid;
-}
-
 KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
 {
     auto pn = TRY(writable_parent(t, dirfd, path));
@@ -66,6 +61,7 @@ KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
         return err(Errno::ISDIR);
     auto child = TRY(pn.parent->child(pn.name));
     auto attr = TRY(child->inode().attr());
+    TRY(check_sticky(t, pn, attr));
     if (S_ISDIR(attr.mode))
         return err(Errno::ISDIR);
     if (pn.trailing_slash)
@@ -84,6 +80,7 @@ KResult<u64> do_rmdir(Thread& t, int dirfd, const std::string& path)
         return err(Errno::NOTEMPTY);
     auto child = TRY(pn.parent->child(pn.name));
     auto attr = TRY(child->inode().attr());
+    TRY(check_sticky(t, pn, attr));
     if (!S_ISDIR(attr.mode))
         return err(Errno::NOTDIR);
     if (child->mounted() || child == t.process().fs().root)
@@ -177,6 +174,26 @@ KResult<u64> truncate_inode(Inode& inode, i64 length)
 
 } // namespace
 
+KResult<ParentAndName> parent_for_create(Thread& t, int dirfd, const std::string& path)
+{
+    auto ctx = TRY(path_context(t, dirfd));
+    auto pn = TRY(resolve_parent(ctx, path));
+    TRY(check_absent(pn));
+    auto attr = TRY(pn.parent->inode().attr());
+    TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    return pn;
+}
+
+// The group of a new inode: the directory's where it is set-group-ID.
+u32 new_gid(Thread& t, const ParentAndName& pn)
+{
+    auto attr = pn.parent->inode().attr();
+    if (attr && (attr->mode & S_ISGID))
+        return attr->gid;
+    return t.process().creds().fsgid;
+}
+
+
 KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode)
 {
     auto p = TRY(copy_path(t, path));
@@ -218,6 +235,7 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
         return err(Errno::BUSY);
     auto source = TRY(from.parent->child(from.name));
     auto source_attr = TRY(source->inode().attr());
+    TRY(check_sticky(t, from, source_attr));
     if (!S_ISDIR(source_attr.mode) && (from.trailing_slash || to.trailing_slash))
         return err(Errno::NOTDIR);
     if (from.parent->inode().fs_id() != to.parent->inode().fs_id())
@@ -230,6 +248,7 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
             return 0;
         if ((*target)->mounted())
             return err(Errno::BUSY);
+        TRY(check_sticky(t, to, TRY((*target)->inode().attr())));
     } else if (target.error() != Errno::NOENT) {
         return err(target.error());
     }

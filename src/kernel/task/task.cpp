@@ -529,7 +529,10 @@ void Thread::handle_syscall()
         filtered = seccomp_verdict(nr, args);
     const SyscallEntry& entry = syscall_entry(nr);
     if (filtered) {
-        result = *filtered < 0 ? KResult<u64>(err(static_cast<Errno>(-*filtered))) : KResult<u64>(static_cast<u64>(*filtered));
+        // -1..-4095 are errnos; anything else (a supervisor's or a
+        // tracer's value) is the result as it is.
+        i64 v = *filtered;
+        result = v < 0 && v >= -4095 ? KResult<u64>(err(static_cast<Errno>(-v))) : KResult<u64>(static_cast<u64>(v));
     } else if (entry.handler) {
         result = entry.handler(*this, args);
     } else if (nr != UMK_COMPAT_SYSCALL) {

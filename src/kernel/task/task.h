@@ -145,10 +145,12 @@ public:
     Credentials creds();
     void set_creds(const Credentials& c);
     // Applies `change` to a copy of the credentials; installs it unless
-    // the change fails.
+    // the change fails. One change at a time (another thread's would be
+    // lost in between).
     template <class Change>
     KResult<void> update_creds(Change change)
     {
+        std::lock_guard serial(m_creds_update_lock);
         auto c = creds();
         TRY(change(c));
         set_creds(c);
@@ -230,6 +232,7 @@ private:
     std::atomic<bool> m_threads_gone_once { false };
     std::condition_variable m_vfork_cv; // with m_signal_lock
     std::mutex m_lock;
+    std::mutex m_creds_update_lock; // before m_lock
     std::atomic<bool> m_killed_mm { false };
     RefPtr<MemoryManager> m_mm;
     RefPtr<FdTable> m_fds;

@@ -64,10 +64,10 @@ int spinner_budget()
     return budget;
 }
 
-// Hybrid wait until `done(state)`: ~100 PAUSEs, then sched_yield, then
-// FUTEX_WAIT with the `sleeping` flag raised so the other side wakes us.
+// The spinning part of a hybrid wait: ~100 PAUSEs, then sched_yield,
+// within the spinner budget. The state last seen.
 template <class Done>
-u32 hybrid_wait(u32& state, u32& sleeping, Done done)
+u32 spin_wait(u32& state, Done done)
 {
     u32 seen = load(state);
     if (done(seen))
@@ -81,6 +81,15 @@ u32 hybrid_wait(u32& state, u32& sleeping, Done done)
         }
     }
     g_spinners.fetch_sub(1, std::memory_order_relaxed);
+    return seen;
+}
+
+// Hybrid wait until `done(state)`: spin_wait, then FUTEX_WAIT with the
+// `sleeping` flag raised so the other side wakes us.
+template <class Done>
+u32 hybrid_wait(u32& state, u32& sleeping, Done done)
+{
+    u32 seen = spin_wait(state, done);
     while (!done(seen)) {
         store(sleeping, 1);
         if (load(state) == seen)
@@ -461,8 +470,11 @@ KResult<void> StubProcess::run_ops(std::span<const umk_op> ops)
 
 KResult<void> StubProcess::run_memory_op(const umk_op& op)
 {
+    // Only quick ones: the handler must answer within memory_op's deadline.
+    constexpr u64 kQuickLength = 64 << 20;
+    bool quick = op.args[1] <= kQuickLength && !(op.nr == SYS_mmap && (op.args[3] & MAP_POPULATE));
     auto* caller = static_cast<SeccompContext*>(CallerScope::current());
-    if (caller && caller->belongs_to(*this) && op.args[0] < UMK_GUEST_TASK_SIZE && op.args[1] < UMK_MEMORY_OP_MAX)
+    if (quick && caller && caller->belongs_to(*this) && op.args[0] < UMK_GUEST_TASK_SIZE)
         return caller->memory_op(op);
     return run_ops({ &op, 1 });
 }
@@ -876,23 +888,33 @@ KResult<u32> SeccompContext::atomic_op(u64 addr, AtomicOp op, u32 operand, u32 e
     m_slot.atomic_op = static_cast<u32>(op);
     m_slot.atomic_operand = operand;
     m_slot.atomic_expected = expected;
-    if (m_owner.dead())
+    // Callers hold kernel-wide locks (the futex table).
+    if (!resume_with_deadline(UMK_CMD_ATOMIC, std::chrono::milliseconds(200)))
         return err(Errno::SRCH);
-    // Callers hold kernel-wide locks (the futex table): the answer must
-    // come soon. A guest that keeps its own stub from answering (it can
-    // write the slot) loses the process instead of stalling the kernel.
-    m_slot.command = UMK_CMD_ATOMIC;
+    return load(m_slot.atomic_old);
+}
+
+bool SeccompContext::resume_with_deadline(u32 command, std::chrono::milliseconds limit)
+{
+    if (m_owner.dead())
+        return false;
+    // The caller holds locks others need: the answer must come in time. A
+    // guest that keeps its own stub from answering (it can write the
+    // slot) loses the process instead of stalling the kernel.
+    m_slot.command = command;
     store(m_slot.state, UMK_RESUME);
     if (load(m_slot.stub_sleeping))
         futex_wake(m_slot.state);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    if (u32 s = spin_wait(m_slot.state, is_stop); is_stop(s))
+        return s != UMK_DEAD && s != UMK_GONE && !m_owner.dead();
+    auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
         u32 s = load(m_slot.state);
         if (is_stop(s) || m_owner.dead())
             break;
         if (std::chrono::steady_clock::now() > deadline) {
             m_owner.kill();
-            return err(Errno::SRCH);
+            return false;
         }
         timespec slice { 0, 1000000 };
         store(m_slot.kernel_sleeping, 1); // the stub wakes us at its stop
@@ -900,9 +922,8 @@ KResult<u32> SeccompContext::atomic_op(u64 addr, AtomicOp op, u32 operand, u32 e
             syscall(SYS_futex, &m_slot.state, FUTEX_WAIT, s, &slice, nullptr, 0);
         store(m_slot.kernel_sleeping, 0);
     }
-    if (m_owner.dead() || load(m_slot.state) == UMK_DEAD || load(m_slot.state) == UMK_GONE)
-        return err(Errno::SRCH);
-    return load(m_slot.atomic_old);
+    u32 s = load(m_slot.state);
+    return !m_owner.dead() && s != UMK_DEAD && s != UMK_GONE;
 }
 
 KResult<void> SeccompContext::memory_op(const umk_op& op)
@@ -910,7 +931,10 @@ KResult<void> SeccompContext::memory_op(const umk_op& op)
     m_slot.memory_op_nr = op.nr;
     for (int i = 0; i < 6; i++)
         m_slot.memory_op_args[i] = op.args[i];
-    if (!resume_and_wait(UMK_CMD_MEMORY_OP))
+    // The address space's locks are held meanwhile (procfs readers of
+    // other users wait for them): a second at most (run_memory_op keeps
+    // slow ops for the op thread).
+    if (!resume_with_deadline(UMK_CMD_MEMORY_OP, std::chrono::seconds(1)))
         return err(Errno::FAULT);
     i64 r = m_slot.memory_op_result; // guest-writable: only its errno is used
     if (r < 0 && r >= -4095)

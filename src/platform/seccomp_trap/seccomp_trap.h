@@ -11,6 +11,7 @@
 #include "platform/context.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -105,6 +106,9 @@ public:
 private:
     // Resumes the thread (with `command`) and waits for its next stop.
     bool resume_and_wait(u32 command);
+    // The same for a command the kernel waits on with locks held: no stop
+    // within `limit` ends the guest process.
+    bool resume_with_deadline(u32 command, std::chrono::milliseconds limit);
 
     StubProcess& m_owner;
     umk_thread_slot& m_slot;
