@@ -20,6 +20,10 @@ KResult<PathContext> path_context(Thread&, int dirfd);
 // itself (AT_EMPTY_PATH).
 KResult<RefPtr<Dentry>> lookup_at(Thread&, int dirfd, const std::string& path, Follow, bool empty_path);
 KResult<u64> install_fd(Thread&, RefPtr<File>, bool cloexec);
+// A name to create at `dirfd`: absent, in a directory we may write
+// (namei.cpp); the new inode's group.
+KResult<ParentAndName> parent_for_create(Thread&, int dirfd, const std::string& path);
+u32 new_gid(Thread&, const ParentAndName&);
 // Linux's check_kill_permission (signal.cpp).
 bool may_signal(Thread&, Process& target, int signo);
 // prctl's seccomp and no_new_privs options (seccomp.cpp).
