@@ -1,5 +1,7 @@
 #include "kernel/ipc/epoll.h"
 
+#include "kernel/vfs/anon_inode.h"
+
 #include <fcntl.h>
 #include <sys/epoll.h>
 
@@ -13,28 +15,9 @@ std::mutex g_lock; // every instance's items and every file's epoll_watchers
 
 constexpr int kMaxNests = 4; // EP_MAX_NESTS
 
-class EpollInode final : public Inode {
-public:
-    KResult<InodeAttr> attr() override
-    {
-        InodeAttr a; // Linux's anon inode
-        a.dev = 0xe;
-        a.ino = 1;
-        a.mode = 0600;
-        a.blksize = 4096;
-        return a;
-    }
-    KResult<RefPtr<File>> open(int) override { return err(Errno::NXIO); }
-    const void* fs_id() const override { return &kAnonFs; }
-    std::optional<std::string> anon_name() const override { return "[eventpoll]"; }
-
-private:
-    static constexpr int kAnonFs = 0;
-};
-
 class EpollFile final : public File {
 public:
-    explicit EpollFile(int flags) : File(make_ref<EpollInode>(), O_RDWR | (flags & O_NONBLOCK)) {}
+    explicit EpollFile(int flags) : File(make_ref<AnonInode>("[eventpoll]"), O_RDWR | (flags & O_NONBLOCK)) {}
     KResult<usize> read(std::span<u8>, u64) override { return err(Errno::INVAL); }
     KResult<usize> write(std::span<const u8>, u64) override { return err(Errno::INVAL); }
     bool seekable() const override { return false; }

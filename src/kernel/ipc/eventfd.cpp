@@ -1,6 +1,7 @@
 #include "kernel/ipc/eventfd.h"
 
 #include "kernel/task/poll_hub.h"
+#include "kernel/vfs/anon_inode.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,29 +15,10 @@ namespace {
 
 constexpr u64 kMax = ~u64 { 0 } - 1; // ULLONG_MAX - 1
 
-class EventfdInode final : public Inode {
-public:
-    KResult<InodeAttr> attr() override
-    {
-        InodeAttr a; // Linux's anon inode
-        a.dev = 0xe;
-        a.ino = 1;
-        a.mode = 0600;
-        a.blksize = 4096;
-        return a;
-    }
-    KResult<RefPtr<File>> open(int) override { return err(Errno::NXIO); }
-    const void* fs_id() const override { return &kAnonFs; }
-    std::optional<std::string> anon_name() const override { return "[eventfd]"; }
-
-private:
-    static constexpr int kAnonFs = 0;
-};
-
 class EventfdFile final : public File {
 public:
     EventfdFile(u64 initial, int flags)
-        : File(make_ref<EventfdInode>(), O_RDWR | (flags & O_NONBLOCK)), m_count(initial), m_semaphore(flags & EFD_SEMAPHORE)
+        : File(make_ref<AnonInode>("[eventfd]"), O_RDWR | (flags & O_NONBLOCK)), m_count(initial), m_semaphore(flags & EFD_SEMAPHORE)
     {
     }
 

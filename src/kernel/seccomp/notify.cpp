@@ -2,6 +2,7 @@
 
 #include "kernel/syscalls/helpers.h"
 #include "kernel/task/poll_hub.h"
+#include "kernel/vfs/anon_inode.h"
 
 #include <fcntl.h>
 #include <linux/seccomp.h>
@@ -55,29 +56,10 @@ u64 first_id()
     return v;
 }
 
-class ListenerInode final : public Inode {
-public:
-    KResult<InodeAttr> attr() override
-    {
-        InodeAttr a; // Linux's anon inode
-        a.dev = 0xe;
-        a.ino = 1;
-        a.mode = 0600;
-        a.blksize = 4096;
-        return a;
-    }
-    KResult<RefPtr<File>> open(int) override { return err(Errno::NXIO); }
-    const void* fs_id() const override { return &kAnonFs; }
-    std::optional<std::string> anon_name() const override { return "seccomp notify"; }
-
-private:
-    static constexpr int kAnonFs = 0;
-};
-
 class ListenerFile final : public File {
 public:
     ListenerFile(std::shared_ptr<Notifier> notifier)
-        : File(make_ref<ListenerInode>(), O_RDWR), m_notifier(std::move(notifier))
+        : File(make_ref<AnonInode>("seccomp notify"), O_RDWR), m_notifier(std::move(notifier))
     {
     }
     ~ListenerFile() override { m_notifier->listener_closed(); }

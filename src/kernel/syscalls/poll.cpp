@@ -47,6 +47,23 @@ int scan(Thread& t, std::vector<PollEntry>& entries, bool& from_host)
     return ready;
 }
 
+// Sleeps after a scan that found nothing (PollHub at `seen`): false once
+// the deadline has passed; `on_signal` for a signal to deliver. Files
+// polled from the host are looked at again every kHostPollSlice.
+KResult<bool> wait_after_scan(Thread& t, u64 seen, Deadline deadline, bool from_host, Errno on_signal)
+{
+    if (deadline && Clock::now() >= *deadline)
+        return false;
+    Deadline until = deadline;
+    if (from_host && (!until || *until > Clock::now() + kHostPollSlice))
+        until = Clock::now() + kHostPollSlice;
+    PollHub::the().wait(t, seen, until);
+    std::lock_guard lock(t.process().signal_lock());
+    if (t.has_deliverable_locked())
+        return err(on_signal);
+    return true;
+}
+
 // Scans until something is ready, the deadline, or a signal
 // (ERESTARTNOHAND: restarted only when no handler ran).
 KResult<int> do_poll(Thread& t, std::vector<PollEntry>& entries, Deadline deadline)
@@ -57,15 +74,8 @@ KResult<int> do_poll(Thread& t, std::vector<PollEntry>& entries, Deadline deadli
         int ready = scan(t, entries, from_host);
         if (ready)
             return ready;
-        if (deadline && Clock::now() >= *deadline)
+        if (!TRY(wait_after_scan(t, seen, deadline, from_host, Errno::RESTARTNOHAND)))
             return 0;
-        Deadline until = deadline;
-        if (from_host && (!until || *until > Clock::now() + kHostPollSlice))
-            until = Clock::now() + kHostPollSlice;
-        PollHub::the().wait(t, seen, until);
-        std::lock_guard lock(t.process().signal_lock());
-        if (t.has_deliverable_locked())
-            return err(Errno::RESTARTNOHAND);
     }
 }
 
@@ -291,15 +301,8 @@ KResult<u64> epoll_wait_common(Thread& t, int epfd, GuestAddr events, int maxeve
             TRY(t.mm().copy_out(events.value, std::span(reinterpret_cast<const u8*>(ready.data()), ready.size() * sizeof(EpollEvent))));
             return ready.size();
         }
-        if (deadline && Clock::now() >= *deadline)
+        if (!TRY(wait_after_scan(t, seen, deadline, from_host, Errno::INTR)))
             return 0;
-        Deadline until = deadline;
-        if (from_host && (!until || *until > Clock::now() + kHostPollSlice))
-            until = Clock::now() + kHostPollSlice;
-        PollHub::the().wait(t, seen, until);
-        std::lock_guard lock(t.process().signal_lock());
-        if (t.has_deliverable_locked())
-            return err(Errno::INTR);
     }
 }
 

@@ -1,6 +1,7 @@
 #include "kernel/task/pidfd.h"
 
 #include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/vfs/anon_inode.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,17 +10,7 @@ namespace umk::kernel {
 
 const int PidfdInode::kAnonFs = 0;
 
-KResult<InodeAttr> PidfdInode::attr()
-{
-    // Linux's anon inode: one inode for all, mode 0600, no type bits.
-    InodeAttr a;
-    a.dev = 0xe;
-    a.ino = 1;
-    a.mode = 0600;
-    a.blksize = 4096;
-    a.atime = a.mtime = a.ctime = now_realtime();
-    return a;
-}
+KResult<InodeAttr> PidfdInode::attr() { return anon_inode_attr(); }
 
 KResult<RefPtr<File>> PidfdInode::open(int flags) { return RefPtr<File>(new PidfdFile(RefPtr<Inode>(this), flags)); }
 

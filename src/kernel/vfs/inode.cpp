@@ -1,5 +1,7 @@
 #include "kernel/vfs/file.h"
 
+#include "kernel/vfs/anon_inode.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -55,6 +57,21 @@ KResult<usize> File::read(std::span<u8>, u64) { return err(Errno::INVAL); }
 KResult<usize> File::write(std::span<const u8>, u64) { return err(Errno::INVAL); }
 KResult<std::vector<DirEntry>> File::list() { return err(Errno::NOTDIR); }
 KResult<u64> File::ioctl(Thread&, u64, u64) { return err(Errno::NOTTY); }
+
+const int AnonInode::kAnonFs = 0;
+
+InodeAttr anon_inode_attr()
+{
+    InodeAttr a;
+    a.dev = 0xe;
+    a.ino = 1;
+    a.mode = 0600;
+    a.blksize = 4096;
+    a.atime = a.mtime = a.ctime = now_realtime();
+    return a;
+}
+
+KResult<InodeAttr> AnonInode::attr() { return anon_inode_attr(); }
 
 void File::set_status_flags(int flags)
 {

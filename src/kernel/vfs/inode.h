@@ -28,6 +28,9 @@ struct Timespec {
     i64 nsec { 0 };
 };
 
+// CLOCK_REALTIME now, for inode times.
+Timespec now_realtime();
+
 // What stat(2) and statx(2) report, file-system independent.
 struct InodeAttr {
     u64 dev { 0 };

@@ -73,6 +73,4 @@ private:
     RefPtr<TmpfsInode> m_root;
 };
 
-Timespec now_realtime();
-
 } // namespace umk::kernel
