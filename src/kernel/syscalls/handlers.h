@@ -209,6 +209,11 @@ KResult<u64> sys_timer_settime(Thread& t, int id, int flags, GuestAddr new_value
 KResult<u64> sys_timer_gettime(Thread& t, int id, GuestAddr value);
 KResult<u64> sys_timer_getoverrun(Thread& t, int id);
 KResult<u64> sys_timer_delete(Thread& t, int id);
+KResult<u64> sys_timerfd_create(Thread& t, int clock, int flags);
+KResult<u64> sys_timerfd_settime(Thread& t, int fd, int flags, GuestAddr new_value, GuestAddr old_value);
+KResult<u64> sys_timerfd_gettime(Thread& t, int fd, GuestAddr cur);
+KResult<u64> sys_signalfd4(Thread& t, int fd, GuestAddr mask_ptr, u64 size, int flags);
+KResult<u64> sys_signalfd(Thread& t, int fd, GuestAddr mask_ptr, u64 size);
 KResult<u64> sys_getrusage(Thread& t, int who, GuestAddr usage);
 KResult<u64> sys_times(Thread& t, GuestAddr buf);
 KResult<u64> sys_wait4(Thread& t, int pid, GuestAddr status, u32 options, GuestAddr rusage);

@@ -29,6 +29,7 @@ enum Capability : int {
     kCapSysResource = 24,
     kCapMknod = 27,
     kCapMacOverride = 32,
+    kCapWakeAlarm = 35,
     kCapLast = 40, // CAP_CHECKPOINT_RESTORE
 };
 constexpr u64 kAllCaps = (u64 { 1 } << (kCapLast + 1)) - 1;

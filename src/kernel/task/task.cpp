@@ -1,6 +1,8 @@
 #include "kernel/task/task.h"
 
+#include "kernel/ipc/timerfd.h"
 #include "kernel/kernel.h"
+#include "kernel/task/poll_hub.h"
 #include "kernel/seccomp/notify.h"
 #include "kernel/syscalls/signatures.h"
 #include "kernel/syscalls/table.h"
@@ -226,6 +228,15 @@ bool Process::send_signal(const abi::Siginfo& info, int tid)
     int signo = info.si_signo;
     if (signo < 1 || signo > kSigMax)
         return true; // no signal (a 0 is only a permission check)
+    // signalfd readers and pollers look again once the lock is released
+    // (destroyed after `lock`: PollHub comes after no signal lock).
+    struct WakeSignalfds {
+        ~WakeSignalfds()
+        {
+            if (signalfds_exist())
+                PollHub::the().notify();
+        }
+    } wake_signalfds;
     std::unique_lock lock(m_signal_lock);
     Thread* target = tid ? find_thread_locked(tid) : nullptr;
     if (tid && !target)
