@@ -29,14 +29,11 @@ public:
 
 } // namespace
 
-File::~File()
+void epoll_forget_file(File& file)
 {
-    // No new watcher can come: adding one needs a reference to this file.
-    if (epoll_watchers.empty())
-        return;
     std::lock_guard lock(g_lock);
-    for (auto* watcher : std::exchange(epoll_watchers, {}))
-        watcher->forget(this);
+    for (auto* watcher : std::exchange(file.epoll_watchers, {}))
+        watcher->forget(&file);
 }
 
 RefPtr<File> make_epoll_file(int flags) { return RefPtr<File>(new EpollFile(flags)); }

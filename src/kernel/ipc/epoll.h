@@ -52,6 +52,9 @@ private:
     std::map<Key, Item> m_items; // under epoll's lock
 };
 
+// ~File: the instances watching `file` forget it.
+void epoll_forget_file(File& file);
+
 // An epoll fd's open file.
 RefPtr<File> make_epoll_file(int flags);
 // The instance behind an open file, or null when it is no epoll fd.

@@ -2,8 +2,10 @@
 #include "kernel/syscalls/handlers.h"
 
 #include "kernel/ipc/pipe.h"
+#include "kernel/vfs/locks.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 
@@ -37,6 +39,100 @@ KResult<u64> sys_dup2(Thread& t, int oldfd, int newfd)
     auto file = TRY(get_file(t, oldfd));
     TRY(t.fds().install(newfd, file, false, nofile_limit(t)));
     return static_cast<u64>(newfd);
+}
+
+namespace {
+
+// struct flock
+struct GuestFlock {
+    i16 type, whence;
+    u32 pad;
+    i64 start, len;
+    i32 pid;
+    u32 pad2;
+};
+static_assert(sizeof(GuestFlock) == 32);
+
+// The byte range a struct flock names (Linux's flock_to_posix_lock).
+KResult<RecordLock> record_lock_of(File& file, const GuestFlock& fl)
+{
+    if (fl.type != F_RDLCK && fl.type != F_WRLCK && fl.type != F_UNLCK)
+        return err(Errno::INVAL);
+    i64 base;
+    switch (fl.whence) {
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR: {
+        std::lock_guard lock(file.position_lock());
+        base = static_cast<i64>(file.position_locked());
+        break;
+    }
+    case SEEK_END:
+        base = static_cast<i64>(TRY(file.inode().attr()).size);
+        break;
+    default:
+        return err(Errno::INVAL);
+    }
+    i64 start, end;
+    if (__builtin_add_overflow(base, fl.start, &start))
+        return err(Errno::OVERFLOW);
+    if (fl.len > 0) {
+        if (__builtin_add_overflow(start, fl.len - 1, &end))
+            return err(Errno::OVERFLOW);
+    } else if (fl.len < 0) {
+        end = start - 1;
+        start += fl.len;
+    } else {
+        end = -1; // to the end of the file (and beyond)
+    }
+    if (start < 0)
+        return err(Errno::INVAL);
+    return RecordLock { fl.type, static_cast<u64>(start), end < 0 ? ~u64 { 0 } : static_cast<u64>(end), 0 };
+}
+
+KResult<u64> record_lock_command(Thread& t, RefPtr<File>& file, int cmd, u64 arg)
+{
+    auto fl = TRY(copy_in<GuestFlock>(t, arg));
+    bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+    if (ofd && fl.pid != 0)
+        return err(Errno::INVAL);
+    auto lock = TRY(record_lock_of(*file, fl));
+    // POSIX locks belong to the fd table (Linux's current->files), OFD
+    // locks to the open file description.
+    const void* owner = ofd ? static_cast<const void*>(file.get()) : static_cast<const void*>(&t.fds());
+    if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+        if (lock.type == F_UNLCK)
+            return err(Errno::INVAL);
+        auto held = TRY(get_record_lock(*file, owner, lock));
+        if (!held) {
+            fl.type = F_UNLCK;
+        } else {
+            fl.type = held->type;
+            fl.whence = SEEK_SET;
+            fl.start = static_cast<i64>(held->start);
+            fl.len = held->end == ~u64 { 0 } ? 0 : static_cast<i64>(held->end - held->start + 1);
+            fl.pid = held->pid;
+        }
+        TRY(copy_out(t, arg, fl));
+        return 0;
+    }
+    if ((lock.type == F_RDLCK && !file->readable()) || (lock.type == F_WRLCK && !file->writable()))
+        return err(Errno::BADF);
+    lock.pid = t.process().pid();
+    TRY(set_record_lock(t, *file, owner, ofd, lock, cmd == F_SETLKW || cmd == F_OFD_SETLKW));
+    return 0;
+}
+
+} // namespace
+
+KResult<u64> sys_flock(Thread& t, int fd, int operation)
+{
+    auto file = TRY(get_file(t, fd));
+    if (file->flags() & O_PATH)
+        return err(Errno::BADF);
+    TRY(flock_file(t, *file, operation));
+    return 0;
 }
 
 KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg)
@@ -77,6 +173,15 @@ KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg)
     }
     if (file->flags() & O_PATH)
         return err(Errno::BADF);
+    switch (cmd) {
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        return record_lock_command(t, file, cmd, arg);
+    }
     t.kernel().log_once(fmt::format("fcntl {}", cmd), fmt::format("fcntl: command {} not supported yet: EINVAL", cmd));
     return err(Errno::INVAL);
 }

@@ -35,6 +35,7 @@ KResult<u64> sys_eventfd(Thread& t, u32 initial);
 KResult<u64> sys_dup(Thread& t, int fd);
 KResult<u64> sys_dup3(Thread& t, int oldfd, int newfd, int flags);
 KResult<u64> sys_dup2(Thread& t, int oldfd, int newfd);
+KResult<u64> sys_flock(Thread& t, int fd, int operation);
 KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg);
 KResult<u64> sys_ioctl(Thread& t, int fd, u32 request, u64 arg);
 KResult<u64> sys_futex(Thread& t, GuestAddr uaddr, int op, u32 val, GuestAddr timeout, GuestAddr uaddr2, u32 val3);

@@ -96,7 +96,8 @@ constexpr Row kRows[] = {
     supported<sys_dup>(SYS_dup),
     supported<sys_dup2>(SYS_dup2),
     supported<sys_dup3>(SYS_dup3),
-    partial<sys_fcntl>(SYS_fcntl, "locks, leases, pipe sizes, seals, owner/signals"),
+    partial<sys_fcntl>(SYS_fcntl, "no leases, seals, F_NOTIFY, owner/signals"),
+    supported<sys_flock>(SYS_flock),
     partial<sys_ioctl>(SYS_ioctl, "terminal allowlist (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, FIONREAD), FIOCLEX/FIONCLEX/FIONBIO"),
     // mmap.cpp
     supported<sys_brk>(SYS_brk),

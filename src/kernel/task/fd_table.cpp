@@ -1,6 +1,26 @@
 #include "kernel/task/fd_table.h"
 
+#include "kernel/vfs/locks.h"
+
 namespace umk::kernel {
+
+namespace {
+
+// Files a table lets go of: once its lock is released, the table's POSIX
+// locks on them go (Linux's filp_close, locks_remove_posix), then the
+// references.
+struct Dropped {
+    const FdTable* table;
+    std::vector<RefPtr<File>> files;
+    ~Dropped()
+    {
+        for (auto& f : files)
+            if (f)
+                release_posix_locks(table, *f);
+    }
+};
+
+} // namespace
 
 KResult<RefPtr<File>> FdTable::get(int fd)
 {
@@ -35,22 +55,22 @@ KResult<void> FdTable::install(int fd, RefPtr<File> file, bool cloexec, u64 limi
 {
     if (fd < 0 || static_cast<u64>(fd) >= limit)
         return err(Errno::BADF);
-    RefPtr<File> old;
+    Dropped old { this, {} };
     std::lock_guard lock(m_lock);
     if (static_cast<usize>(fd) >= m_entries.size())
         m_entries.resize(static_cast<usize>(fd) + 1);
-    old = std::move(m_entries[fd].file); // released after the lock
+    old.files.push_back(std::move(m_entries[fd].file));
     m_entries[fd] = Entry { std::move(file), cloexec };
     return {};
 }
 
 KResult<void> FdTable::close(int fd)
 {
-    RefPtr<File> old;
+    Dropped old { this, {} };
     std::lock_guard lock(m_lock);
     if (fd < 0 || static_cast<usize>(fd) >= m_entries.size() || !m_entries[fd].file)
         return err(Errno::BADF);
-    old = std::move(m_entries[fd].file);
+    old.files.push_back(std::move(m_entries[fd].file));
     m_entries[fd].cloexec = false;
     return {};
 }
@@ -66,11 +86,11 @@ KResult<void> FdTable::set_cloexec(int fd, bool cloexec)
 
 void FdTable::close_on_exec()
 {
-    std::vector<RefPtr<File>> closing;
+    Dropped closing { this, {} };
     std::lock_guard lock(m_lock);
     for (auto& e : m_entries) {
         if (e.file && e.cloexec) {
-            closing.push_back(std::move(e.file));
+            closing.files.push_back(std::move(e.file));
             e.cloexec = false;
         }
     }
@@ -88,9 +108,11 @@ std::vector<std::pair<int, FdTable::Entry>> FdTable::snapshot()
 
 void FdTable::close_all()
 {
-    std::vector<Entry> closed;
+    Dropped closed { this, {} };
     std::lock_guard lock(m_lock);
-    closed.swap(m_entries); // the files are released after the lock
+    for (auto& e : m_entries) // released after the lock
+        closed.files.push_back(std::move(e.file));
+    m_entries.clear();
 }
 
 RefPtr<FdTable> FdTable::clone()

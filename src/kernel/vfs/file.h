@@ -51,6 +51,8 @@ public:
     // (Linux's eventpoll_release at the last reference). Under epoll's
     // lock (ipc/epoll.cpp).
     std::vector<EpollInstance*> epoll_watchers;
+    // It held flock or OFD locks: they go with its last reference.
+    std::atomic<bool> has_locks { false };
 
     Inode& inode() const { return *m_inode; }
     RefPtr<Inode> inode_ref() const { return m_inode; }

@@ -1,6 +1,8 @@
 #include "kernel/vfs/file.h"
 
+#include "kernel/ipc/epoll.h"
 #include "kernel/vfs/anon_inode.h"
+#include "kernel/vfs/locks.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -57,6 +59,15 @@ KResult<usize> File::read(std::span<u8>, u64) { return err(Errno::INVAL); }
 KResult<usize> File::write(std::span<const u8>, u64) { return err(Errno::INVAL); }
 KResult<std::vector<DirEntry>> File::list() { return err(Errno::NOTDIR); }
 KResult<u64> File::ioctl(Thread&, u64, u64) { return err(Errno::NOTTY); }
+
+File::~File()
+{
+    if (has_locks)
+        release_file_locks(*this);
+    // No new watcher can come: adding one needs a reference to this file.
+    if (!epoll_watchers.empty())
+        epoll_forget_file(*this);
+}
 
 const int AnonInode::kAnonFs = 0;
 
