@@ -1,6 +1,8 @@
 // read(2), write(2) and friends. Linux: fs/read_write.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/ipc/pipe.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -254,6 +256,164 @@ KResult<u64> sys_lseek(Thread& t, int fd, i64 offset, u32 whence)
     if (result == 0)
         file->dir_snapshot_locked.reset();
     return static_cast<u64>(result);
+}
+
+// posix_fadvise(2): a hint; host-backed files pass it on.
+KResult<u64> sys_fadvise64(Thread& t, int fd, i64 offset, i64 len, int advice)
+{
+    auto file = TRY(get_file(t, fd));
+    if (dynamic_cast<PipeFile*>(file.get()) || !file->seekable())
+        return err(Errno::SPIPE);
+    if (len < 0 || advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE)
+        return err(Errno::INVAL);
+    if (file->host_fd() >= 0)
+        (void)posix_fadvise(file->host_fd(), offset, len, advice);
+    return 0;
+}
+
+// ---- sendfile(2), copy_file_range(2), splice(2): copies inside the
+// kernel, through the transfer buffer ----
+
+namespace {
+
+// A position for one side of a copy: the guest's loff_t at `ptr`, or the
+// file's own position (0 for streams). Written back by finish().
+class CopyEnd {
+public:
+    static KResult<CopyEnd> make(Thread& t, RefPtr<File> file, GuestAddr ptr)
+    {
+        CopyEnd e;
+        e.m_file = std::move(file);
+        e.m_ptr = ptr;
+        if (!ptr.null()) {
+            if (!e.m_file->seekable())
+                return err(Errno::SPIPE);
+            i64 v = TRY(copy_in<i64>(t, ptr.value));
+            if (v < 0)
+                return err(Errno::INVAL);
+            e.pos = static_cast<u64>(v);
+        } else if (e.m_file->seekable()) {
+            e.m_lock = std::unique_lock(e.m_file->position_lock());
+            e.pos = e.m_file->position_locked();
+        }
+        return e;
+    }
+    KResult<void> finish(Thread& t)
+    {
+        if (!m_ptr.null())
+            return copy_out(t, m_ptr.value, static_cast<i64>(pos));
+        if (m_lock)
+            m_file->set_position_locked(pos);
+        return {};
+    }
+    File& file() { return *m_file; }
+    u64 pos { 0 };
+
+private:
+    RefPtr<File> m_file;
+    GuestAddr m_ptr {};
+    std::unique_lock<std::mutex> m_lock;
+};
+
+KResult<u64> copy_between(Thread& t, CopyEnd& in, CopyEnd& out, u64 count)
+{
+    count = std::min(count, kMaxRwCount);
+    u64 done = 0;
+    while (done < count) {
+        auto chunk = transfer_buffer(count - done);
+        auto n = in.file().read(chunk, in.pos);
+        if (!n) {
+            if (done > 0)
+                break;
+            return err(n.error());
+        }
+        if (*n == 0)
+            break;
+        auto w = out.file().write(chunk.first(*n), out.pos);
+        if (!w) {
+            if (done > 0)
+                break;
+            return err(w.error());
+        }
+        in.pos += *w;
+        out.pos += *w;
+        done += *w;
+        if (*w < *n || (!in.file().seekable() && *n < chunk.size()))
+            break; // short: a full output, or a stream that gave what it had
+    }
+    TRY(in.finish(t));
+    TRY(out.finish(t));
+    return done;
+}
+
+// The two ends, their positions locked in one order (a file copied to
+// itself through its own position would lock it twice: EINVAL).
+KResult<std::pair<CopyEnd, CopyEnd>> copy_ends(Thread& t, int in_fd, GuestAddr in_ptr, int out_fd, GuestAddr out_ptr)
+{
+    auto in_file = TRY(get_file(t, in_fd));
+    auto out_file = TRY(get_file(t, out_fd));
+    if (!in_file->readable() || !out_file->writable())
+        return err(Errno::BADF);
+    if (in_file == out_file && in_ptr.null() && out_ptr.null() && in_file->seekable())
+        return err(Errno::INVAL);
+    if (in_file.get() < out_file.get()) {
+        auto in = TRY(CopyEnd::make(t, in_file, in_ptr));
+        auto out = TRY(CopyEnd::make(t, out_file, out_ptr));
+        return std::pair { std::move(in), std::move(out) };
+    }
+    auto out = TRY(CopyEnd::make(t, out_file, out_ptr));
+    auto in = TRY(CopyEnd::make(t, in_file, in_ptr));
+    return std::pair { std::move(in), std::move(out) };
+}
+
+} // namespace
+
+KResult<u64> sys_sendfile(Thread& t, int out_fd, int in_fd, GuestAddr offset, u64 count)
+{
+    auto out_file = TRY(get_file(t, out_fd));
+    if (out_file->flags() & O_APPEND)
+        return err(Errno::INVAL);
+    auto [in, out] = TRY(copy_ends(t, in_fd, offset, out_fd, GuestAddr {}));
+    return copy_between(t, in, out, count);
+}
+
+KResult<u64> sys_copy_file_range(Thread& t, int in_fd, GuestAddr off_in, int out_fd, GuestAddr off_out, u64 len, u32 flags)
+{
+    if (flags)
+        return err(Errno::INVAL);
+    auto in_file = TRY(get_file(t, in_fd));
+    auto out_file = TRY(get_file(t, out_fd));
+    if (!in_file->readable() || !out_file->writable() || (out_file->flags() & O_APPEND))
+        return err(Errno::BADF);
+    auto in_attr = TRY(in_file->inode().attr());
+    auto out_attr = TRY(out_file->inode().attr());
+    if (S_ISDIR(in_attr.mode) || S_ISDIR(out_attr.mode))
+        return err(Errno::ISDIR);
+    if (!S_ISREG(in_attr.mode) || !S_ISREG(out_attr.mode))
+        return err(Errno::INVAL);
+    auto [in, out] = TRY(copy_ends(t, in_fd, off_in, out_fd, off_out));
+    // Overlapping ranges of one file: EINVAL.
+    if (in_attr.dev == out_attr.dev && in_attr.ino == out_attr.ino && in.pos < out.pos + len && out.pos < in.pos + len)
+        return err(Errno::INVAL);
+    return copy_between(t, in, out, len);
+}
+
+KResult<u64> sys_splice(Thread& t, int in_fd, GuestAddr off_in, int out_fd, GuestAddr off_out, u64 len, u32 flags)
+{
+    constexpr u32 kKnown = 1 | 2 | 4 | 8; // SPLICE_F_MOVE, NONBLOCK, MORE, GIFT
+    if (flags & ~kKnown)
+        return err(Errno::INVAL);
+    auto in_file = TRY(get_file(t, in_fd));
+    auto out_file = TRY(get_file(t, out_fd));
+    bool in_pipe = dynamic_cast<PipeFile*>(in_file.get()), out_pipe = dynamic_cast<PipeFile*>(out_file.get());
+    if (!in_pipe && !out_pipe)
+        return err(Errno::INVAL);
+    if ((in_pipe && !off_in.null()) || (out_pipe && !off_out.null()))
+        return err(Errno::SPIPE);
+    if (out_file->flags() & O_APPEND)
+        return err(Errno::INVAL);
+    auto [in, out] = TRY(copy_ends(t, in_fd, off_in, out_fd, off_out));
+    return copy_between(t, in, out, len);
 }
 
 } // namespace umk::kernel
