@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -172,6 +173,40 @@ KResult<Fd> reopen(int fd, int flags)
 {
     auto name = "self/fd/" + std::to_string(fd);
     return Fd(TRY(check(openat(TRY(proc()), name.c_str(), flags | O_CLOEXEC))));
+}
+
+KResult<std::vector<u8>> get_xattr(int fd, const std::string& name)
+{
+    for (;;) { // the value may grow between the two calls
+        ssize_t size = TRY(check(fgetxattr(fd, name.c_str(), nullptr, 0)));
+        std::vector<u8> value(static_cast<usize>(size));
+        ssize_t got = fgetxattr(fd, name.c_str(), value.data(), value.size());
+        if (got >= 0) {
+            value.resize(static_cast<usize>(got));
+            return value;
+        }
+        if (errno != ERANGE)
+            return err(errno_from_host(errno));
+    }
+}
+
+KResult<std::vector<std::string>> list_xattrs(int fd)
+{
+    for (;;) {
+        ssize_t size = TRY(check(flistxattr(fd, nullptr, 0)));
+        std::vector<char> names(static_cast<usize>(size));
+        ssize_t got = flistxattr(fd, names.data(), names.size());
+        if (got < 0 && errno == ERANGE)
+            continue;
+        TRY(check(got));
+        std::vector<std::string> out;
+        for (usize at = 0; at < static_cast<usize>(got);) {
+            std::string name(names.data() + at);
+            at += name.size() + 1;
+            out.push_back(std::move(name));
+        }
+        return out;
+    }
 }
 
 std::optional<u64> thread_cpu_ns(int pid, int tid)

@@ -58,6 +58,9 @@ KResult<void> open_proc(bool own_pid_namespace);
 // A new open file description of `fd`'s file, with host O_* `flags`
 // (O_CLOEXEC added), through /proc/self/fd.
 KResult<Fd> reopen(int fd, int flags);
+// fgetxattr/flistxattr, whole.
+KResult<std::vector<u8>> get_xattr(int fd, const std::string& name);
+KResult<std::vector<std::string>> list_xattrs(int fd);
 // The CPU time host thread `tid` of process `pid` (pids as the kernel
 // sees them) has used, in ns (its schedstat), when /proc shows them.
 std::optional<u64> thread_cpu_ns(int pid, int tid);

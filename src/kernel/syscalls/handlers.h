@@ -223,11 +223,17 @@ KResult<u64> sys_getrusage(Thread& t, int who, GuestAddr usage);
 KResult<u64> sys_times(Thread& t, GuestAddr buf);
 KResult<u64> sys_wait4(Thread& t, int pid, GuestAddr status, u32 options, GuestAddr rusage);
 KResult<u64> sys_waitid(Thread& t, int idtype, int id, GuestAddr infop, u32 options, GuestAddr rusage);
-KResult<u64> sys_getxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64);
-KResult<u64> sys_lgetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64);
-KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr, u64);
-KResult<u64> sys_listxattr(Thread& t, GuestAddr path, GuestAddr, u64);
-KResult<u64> sys_llistxattr(Thread& t, GuestAddr path, GuestAddr, u64);
-KResult<u64> sys_flistxattr(Thread& t, int fd, GuestAddr, u64);
+KResult<u64> sys_getxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size);
+KResult<u64> sys_lgetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size);
+KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr value, u64 size);
+KResult<u64> sys_setxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size, int flags);
+KResult<u64> sys_lsetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size, int flags);
+KResult<u64> sys_fsetxattr(Thread& t, int fd, GuestAddr name, GuestAddr value, u64 size, int flags);
+KResult<u64> sys_listxattr(Thread& t, GuestAddr path, GuestAddr out, u64 size);
+KResult<u64> sys_llistxattr(Thread& t, GuestAddr path, GuestAddr out, u64 size);
+KResult<u64> sys_flistxattr(Thread& t, int fd, GuestAddr out, u64 size);
+KResult<u64> sys_removexattr(Thread& t, GuestAddr path, GuestAddr name);
+KResult<u64> sys_lremovexattr(Thread& t, GuestAddr path, GuestAddr name);
+KResult<u64> sys_fremovexattr(Thread& t, int fd, GuestAddr name);
 
 } // namespace umk::kernel

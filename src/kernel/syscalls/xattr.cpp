@@ -1,64 +1,188 @@
-// Extended attributes. Linux: fs/xattr.c. No file system of umk stores
-// them yet (the file-systems issue adds them): every file reads as having
-// none; the set/remove calls are not implemented (ENOSYS).
+// Extended attributes (xattr(7)). Linux: fs/xattr.c. What a namespace
+// allows is checked here (Linux's xattr_permission and the capability
+// hooks); the file systems keep the values (tmpfs and the overlay's upper
+// layer; the lower host files read through).
 #include "kernel/syscalls/handlers.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 
 namespace umk::kernel {
 
 namespace {
 
-KResult<void> lookup_path(Thread& t, GuestAddr path, Follow follow)
+constexpr usize kNameMax = 255;     // XATTR_NAME_MAX
+constexpr usize kSizeMax = 65536;   // XATTR_SIZE_MAX
+constexpr usize kListMax = 65536;   // XATTR_LIST_MAX
+
+KResult<std::string> copy_name(Thread& t, GuestAddr name)
 {
-    auto p = TRY(copy_path(t, path));
-    TRY(lookup_at(t, kAtFdcwd, p, follow, false));
-    return {};
+    auto n = t.mm().copy_in_string(name.value, kNameMax + 1);
+    if (!n)
+        return err(n.error() == Errno::NAMETOOLONG ? Errno::RANGE : n.error());
+    if (n->empty() || n->size() > kNameMax)
+        return err(Errno::RANGE);
+    return *n;
 }
 
-// The answer for any attribute name: ERANGE for an empty one, else none.
-KResult<u64> no_attribute(Thread& t, GuestAddr name)
+KResult<RefPtr<Inode>> path_inode(Thread& t, GuestAddr path, Follow follow)
 {
-    auto n = TRY(t.mm().copy_in_string(name.value, 256));
-    if (n.empty())
+    auto p = TRY(copy_path(t, path));
+    return TRY(lookup_at(t, kAtFdcwd, p, follow, false))->inode_ref();
+}
+
+KResult<RefPtr<Inode>> fd_inode(Thread& t, int fd)
+{
+    auto file = TRY(get_file(t, fd));
+    if (file->flags() & O_PATH)
+        return err(Errno::BADF);
+    return file->dentry() ? file->dentry()->inode_ref() : file->inode_ref();
+}
+
+// Linux's xattr_permission (and cap_inode_setxattr for security.*).
+KResult<void> check_permission(Thread& t, Inode& inode, std::string_view name, bool write)
+{
+    auto creds = t.process().creds();
+    if (name.starts_with("trusted.")) {
+        if (!creds.has(kCapSysAdmin))
+            return err(write ? Errno::PERM : Errno::NODATA);
+        return {};
+    }
+    if (name.starts_with("security.")) {
+        if (write && !creds.has(name == "security.capability" ? kCapSetfcap : kCapSysAdmin))
+            return err(Errno::PERM);
+        return {};
+    }
+    if (!name.starts_with("user.") && !name.starts_with("system."))
+        return err(Errno::OPNOTSUPP);
+    auto attr = TRY(inode.attr());
+    if (name.starts_with("user.")) {
+        if (!S_ISREG(attr.mode) && !S_ISDIR(attr.mode))
+            return err(write ? Errno::PERM : Errno::NODATA);
+        if (S_ISDIR(attr.mode) && (attr.mode & S_ISVTX) && write && creds.fsuid != attr.uid && !creds.has(kCapFowner))
+            return err(Errno::PERM);
+    }
+    return check_access(attr, creds, write ? kMayWrite : kMayRead);
+}
+
+KResult<u64> get(Thread& t, Inode& inode, GuestAddr name_ptr, GuestAddr value, u64 size)
+{
+    auto name = TRY(copy_name(t, name_ptr));
+    TRY(check_permission(t, inode, name, false));
+    auto v = TRY(inode.get_xattr(name));
+    if (size == 0)
+        return v.size();
+    if (size < v.size())
         return err(Errno::RANGE);
-    return err(Errno::NODATA);
+    TRY(t.mm().copy_out(value.value, v));
+    return v.size();
+}
+
+KResult<u64> set(Thread& t, Inode& inode, GuestAddr name_ptr, GuestAddr value, u64 size, int flags)
+{
+    if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
+        return err(Errno::INVAL);
+    auto name = TRY(copy_name(t, name_ptr));
+    if (size > kSizeMax)
+        return err(Errno::TOOBIG);
+    std::vector<u8> v(size);
+    if (size)
+        TRY(t.mm().copy_in(value.value, v));
+    TRY(check_permission(t, inode, name, true));
+    TRY(inode.set_xattr(name, v, flags));
+    return 0;
+}
+
+KResult<u64> list(Thread& t, Inode& inode, GuestAddr out, u64 size)
+{
+    auto names = TRY(inode.list_xattrs());
+    bool admin = t.process().creds().has(kCapSysAdmin);
+    std::vector<u8> all;
+    for (auto& n : names) {
+        if (n.starts_with("trusted.") && !admin)
+            continue; // hidden from the unprivileged, as on Linux
+        all.insert(all.end(), n.begin(), n.end());
+        all.push_back(0);
+    }
+    if (all.size() > kListMax)
+        return err(Errno::TOOBIG);
+    if (size == 0)
+        return all.size();
+    if (size < all.size())
+        return err(Errno::RANGE);
+    TRY(t.mm().copy_out(out.value, all));
+    return all.size();
+}
+
+KResult<u64> remove(Thread& t, Inode& inode, GuestAddr name_ptr)
+{
+    auto name = TRY(copy_name(t, name_ptr));
+    TRY(check_permission(t, inode, name, true));
+    TRY(inode.remove_xattr(name));
+    return 0;
 }
 
 } // namespace
 
-KResult<u64> sys_getxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64)
+KResult<u64> sys_getxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size)
 {
-    TRY(lookup_path(t, path, Follow::Yes));
-    return no_attribute(t, name);
+    return get(t, *TRY(path_inode(t, path, Follow::Yes)), name, value, size);
 }
 
-KResult<u64> sys_lgetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr, u64)
+KResult<u64> sys_lgetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size)
 {
-    TRY(lookup_path(t, path, Follow::No));
-    return no_attribute(t, name);
+    return get(t, *TRY(path_inode(t, path, Follow::No)), name, value, size);
 }
 
-KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr, u64)
+KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr value, u64 size)
 {
-    TRY(get_file(t, fd));
-    return no_attribute(t, name);
+    return get(t, *TRY(fd_inode(t, fd)), name, value, size);
 }
 
-KResult<u64> sys_listxattr(Thread& t, GuestAddr path, GuestAddr, u64)
+KResult<u64> sys_setxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size, int flags)
 {
-    TRY(lookup_path(t, path, Follow::Yes));
-    return 0;
+    return set(t, *TRY(path_inode(t, path, Follow::Yes)), name, value, size, flags);
 }
 
-KResult<u64> sys_llistxattr(Thread& t, GuestAddr path, GuestAddr, u64)
+KResult<u64> sys_lsetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size, int flags)
 {
-    TRY(lookup_path(t, path, Follow::No));
-    return 0;
+    return set(t, *TRY(path_inode(t, path, Follow::No)), name, value, size, flags);
 }
 
-KResult<u64> sys_flistxattr(Thread& t, int fd, GuestAddr, u64)
+KResult<u64> sys_fsetxattr(Thread& t, int fd, GuestAddr name, GuestAddr value, u64 size, int flags)
 {
-    TRY(get_file(t, fd));
-    return 0;
+    return set(t, *TRY(fd_inode(t, fd)), name, value, size, flags);
+}
+
+KResult<u64> sys_listxattr(Thread& t, GuestAddr path, GuestAddr out, u64 size)
+{
+    return list(t, *TRY(path_inode(t, path, Follow::Yes)), out, size);
+}
+
+KResult<u64> sys_llistxattr(Thread& t, GuestAddr path, GuestAddr out, u64 size)
+{
+    return list(t, *TRY(path_inode(t, path, Follow::No)), out, size);
+}
+
+KResult<u64> sys_flistxattr(Thread& t, int fd, GuestAddr out, u64 size)
+{
+    return list(t, *TRY(fd_inode(t, fd)), out, size);
+}
+
+KResult<u64> sys_removexattr(Thread& t, GuestAddr path, GuestAddr name)
+{
+    return remove(t, *TRY(path_inode(t, path, Follow::Yes)), name);
+}
+
+KResult<u64> sys_lremovexattr(Thread& t, GuestAddr path, GuestAddr name)
+{
+    return remove(t, *TRY(path_inode(t, path, Follow::No)), name);
+}
+
+KResult<u64> sys_fremovexattr(Thread& t, int fd, GuestAddr name)
+{
+    return remove(t, *TRY(fd_inode(t, fd)), name);
 }
 
 } // namespace umk::kernel

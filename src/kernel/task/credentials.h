@@ -28,6 +28,7 @@ enum Capability : int {
     kCapSysNice = 23,
     kCapSysResource = 24,
     kCapMknod = 27,
+    kCapSetfcap = 31,
     kCapMacOverride = 32,
     kCapWakeAlarm = 35,
     kCapLast = 40, // CAP_CHECKPOINT_RESTORE

@@ -60,6 +60,11 @@ KResult<usize> File::write(std::span<const u8>, u64) { return err(Errno::INVAL);
 KResult<std::vector<DirEntry>> File::list() { return err(Errno::NOTDIR); }
 KResult<u64> File::ioctl(Thread&, u64, u64) { return err(Errno::NOTTY); }
 
+KResult<std::vector<u8>> Inode::get_xattr(std::string_view) { return err(Errno::OPNOTSUPP); }
+KResult<void> Inode::set_xattr(std::string_view, std::span<const u8>, int) { return err(Errno::OPNOTSUPP); }
+KResult<void> Inode::remove_xattr(std::string_view) { return err(Errno::OPNOTSUPP); }
+KResult<std::vector<std::string>> Inode::list_xattrs() { return std::vector<std::string>(); }
+
 File::~File()
 {
     if (has_locks)

@@ -84,6 +84,14 @@ public:
     virtual KResult<void> truncate(u64 length);
     virtual KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime);
 
+    // Extended attributes (xattr(7)), after the syscall layer's checks:
+    // file systems without them say EOPNOTSUPP and list none. `flags`:
+    // XATTR_CREATE, XATTR_REPLACE.
+    virtual KResult<std::vector<u8>> get_xattr(std::string_view name);
+    virtual KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags);
+    virtual KResult<void> remove_xattr(std::string_view name);
+    virtual KResult<std::vector<std::string>> list_xattrs();
+
     // Opens an open file description. `flags` are the guest's O_* flags
     // (the caller did permission and type checks).
     virtual KResult<RefPtr<File>> open(int flags) = 0;

@@ -111,6 +111,30 @@ KResult<RefPtr<File>> HostInode::open(int flags)
     return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, std::move(fd)));
 }
 
+// The host's xattr calls need a readable fd, which O_PATH fds are not.
+static KResult<host::Fd> xattr_fd(int path_fd, u32 mode)
+{
+    if (!S_ISREG(mode) && !S_ISDIR(mode))
+        return err(Errno::NODATA);
+    return host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+}
+
+KResult<std::vector<u8>> HostInode::get_xattr(std::string_view name)
+{
+    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    if (!fd)
+        return err(fd.error() == Errno::NODATA ? Errno::NODATA : Errno::OPNOTSUPP);
+    return host::get_xattr(fd->get(), std::string(name));
+}
+
+KResult<std::vector<std::string>> HostInode::list_xattrs()
+{
+    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    if (!fd)
+        return std::vector<std::string>();
+    return host::list_xattrs(fd->get());
+}
+
 KResult<usize> HostFile::read(std::span<u8> out, u64 pos) { return host::pread(m_fd.get(), out, pos); }
 
 KResult<usize> HostFile::write(std::span<const u8> data, u64 pos) { return host::pwrite(m_fd.get(), data, pos); }

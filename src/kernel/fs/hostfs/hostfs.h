@@ -22,6 +22,9 @@ public:
     KResult<std::string> readlink() override;
     KResult<RefPtr<File>> open(int flags) override;
     const void* fs_id() const override { return &m_stat.dev; }
+    // The host file's attributes (regular files and directories).
+    KResult<std::vector<u8>> get_xattr(std::string_view name) override;
+    KResult<std::vector<std::string>> list_xattrs() override;
 
     int path_fd() const { return m_fd.get(); }
 

@@ -150,6 +150,12 @@ KResult<RefPtr<TmpfsInode>> OverlayInode::copy_up()
         made = TRY(parent_up->create(m_name, a.mode, a.uid, a.gid));
         break;
     }
+    // The lower's extended attributes come along (those the upper keeps).
+    if (auto names = m_lower->list_xattrs()) {
+        for (auto& name : *names)
+            if (auto value = m_lower->get_xattr(name))
+                (void)made->set_xattr(name, *value, 0);
+    }
     (void)made->set_times(a.atime, a.mtime);
     std::lock_guard lock(m_lock);
     if (!m_upper)
@@ -308,6 +314,34 @@ KResult<RefPtr<File>> OverlayInode::open(int flags)
     if (is_dir()) // merged listing: the overlay inode answers list()
         return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, host::Fd()));
     return m_lower->open(flags);
+}
+
+// Extended attributes: the upper layer's once copied up (copy-up takes
+// the lower's along), else the lower's.
+KResult<std::vector<u8>> OverlayInode::get_xattr(std::string_view name)
+{
+    if (auto up = upper())
+        return up->get_xattr(name);
+    return m_lower->get_xattr(name);
+}
+
+KResult<std::vector<std::string>> OverlayInode::list_xattrs()
+{
+    if (auto up = upper())
+        return up->list_xattrs();
+    return m_lower->list_xattrs();
+}
+
+KResult<void> OverlayInode::set_xattr(std::string_view name, std::span<const u8> value, int flags)
+{
+    auto up = TRY(copy_up());
+    return up->set_xattr(name, value, flags);
+}
+
+KResult<void> OverlayInode::remove_xattr(std::string_view name)
+{
+    auto up = TRY(copy_up());
+    return up->remove_xattr(name);
 }
 
 } // namespace umk::kernel

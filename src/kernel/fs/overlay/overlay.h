@@ -51,6 +51,10 @@ public:
     KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
     KResult<RefPtr<File>> open(int flags) override;
     const void* fs_id() const override { return &m_fs; }
+    KResult<std::vector<u8>> get_xattr(std::string_view name) override;
+    KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags) override;
+    KResult<void> remove_xattr(std::string_view name) override;
+    KResult<std::vector<std::string>> list_xattrs() override;
 
 private:
     KResult<RefPtr<TmpfsInode>> copy_up();

@@ -1,5 +1,7 @@
 #include "kernel/fs/tmpfs/tmpfs.h"
 
+#include <sys/xattr.h>
+
 #include "host/files.h"
 #include "kernel/fs/hostfs/hostfs.h"
 
@@ -294,6 +296,61 @@ KResult<RefPtr<File>> TmpfsInode::open(int flags)
     if (fd < 0)
         return err(Errno::MFILE);
     return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, host::Fd(fd)));
+}
+
+// tmpfs keeps the user, trusted and security namespaces (Linux's
+// shmem_xattr_handlers).
+static bool tmpfs_xattr_namespace(std::string_view name)
+{
+    return name.starts_with("user.") || name.starts_with("trusted.") || name.starts_with("security.");
+}
+
+KResult<std::vector<u8>> TmpfsInode::get_xattr(std::string_view name)
+{
+    if (!tmpfs_xattr_namespace(name))
+        return err(Errno::OPNOTSUPP);
+    std::lock_guard lock(m_lock);
+    auto it = m_xattrs.find(name);
+    if (it == m_xattrs.end())
+        return err(Errno::NODATA);
+    return it->second;
+}
+
+KResult<void> TmpfsInode::set_xattr(std::string_view name, std::span<const u8> value, int flags)
+{
+    if (!tmpfs_xattr_namespace(name))
+        return err(Errno::OPNOTSUPP);
+    std::lock_guard lock(m_lock);
+    auto it = m_xattrs.find(name);
+    if ((flags & XATTR_CREATE) && it != m_xattrs.end())
+        return err(Errno::EXIST);
+    if ((flags & XATTR_REPLACE) && it == m_xattrs.end())
+        return err(Errno::NODATA);
+    m_xattrs[std::string(name)] = std::vector<u8>(value.begin(), value.end());
+    m_attr.ctime = now_realtime();
+    return {};
+}
+
+KResult<void> TmpfsInode::remove_xattr(std::string_view name)
+{
+    if (!tmpfs_xattr_namespace(name))
+        return err(Errno::OPNOTSUPP);
+    std::lock_guard lock(m_lock);
+    auto it = m_xattrs.find(name);
+    if (it == m_xattrs.end())
+        return err(Errno::NODATA);
+    m_xattrs.erase(it);
+    m_attr.ctime = now_realtime();
+    return {};
+}
+
+KResult<std::vector<std::string>> TmpfsInode::list_xattrs()
+{
+    std::lock_guard lock(m_lock);
+    std::vector<std::string> names;
+    for (auto& [name, value] : m_xattrs)
+        names.push_back(name);
+    return names;
 }
 
 bool TmpfsInode::has_whiteout(std::string_view name)

@@ -32,6 +32,10 @@ public:
     KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
     KResult<RefPtr<File>> open(int flags) override;
     const void* fs_id() const override { return &m_fs; }
+    KResult<std::vector<u8>> get_xattr(std::string_view name) override;
+    KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags) override;
+    KResult<void> remove_xattr(std::string_view name) override;
+    KResult<std::vector<std::string>> list_xattrs() override;
 
     // Overlay support: a whiteout hides a lower entry; an opaque directory
     // hides the whole lower directory.
@@ -53,6 +57,7 @@ private:
     InodeAttr m_attr;
     host::Fd m_memfd;                          // regular files
     std::string m_target;                      // symlinks
+    std::map<std::string, std::vector<u8>, std::less<>> m_xattrs;
     std::map<std::string, RefPtr<TmpfsInode>, std::less<>> m_entries; // directories
     std::map<std::string, bool, std::less<>> m_whiteouts;
     bool m_opaque { false };
