@@ -15,9 +15,16 @@ std::mutex g_lock; // every instance's items and every file's epoll_watchers
 
 constexpr int kMaxNests = 4; // EP_MAX_NESTS
 
+// One readiness walk's answers per instance (an instance may be reached
+// on many paths through nested epolls).
+thread_local std::map<const EpollInstance*, bool>* t_ready = nullptr;
+
 class EpollFile final : public File {
 public:
-    explicit EpollFile(int flags) : File(make_ref<AnonInode>("[eventpoll]"), O_RDWR | (flags & O_NONBLOCK)) {}
+    explicit EpollFile(int flags)
+        : File(make_ref<AnonInode>("[eventpoll]"), O_RDWR | (flags & O_NONBLOCK)), instance(*this)
+    {
+    }
     KResult<usize> read(std::span<u8>, u64) override { return err(Errno::INVAL); }
     KResult<usize> write(std::span<const u8>, u64) override { return err(Errno::INVAL); }
     bool seekable() const override { return false; }
@@ -46,9 +53,15 @@ EpollInstance* epoll_instance(File& file)
 
 EpollInstance::~EpollInstance()
 {
+    // All at once under the lock: no walk may find this instance through
+    // another's items after it is gone (its file leaves them here, not
+    // later in ~File).
     std::lock_guard lock(g_lock);
+    for (auto* watcher : std::exchange(m_file.epoll_watchers, {}))
+        watcher->forget(&m_file);
     for (auto& [key, item] : m_items)
         std::erase(key.first->epoll_watchers, this);
+    m_items.clear();
 }
 
 void EpollInstance::forget(File* file)
@@ -56,14 +69,39 @@ void EpollInstance::forget(File* file)
     std::erase_if(m_items, [&](const auto& entry) { return entry.first.first == file; });
 }
 
-bool EpollInstance::reaches(const EpollInstance* other, int depth) const
+bool EpollInstance::reaches(const EpollInstance* other, std::map<const EpollInstance*, bool>& seen) const
 {
-    if (this == other || depth > kMaxNests)
+    if (this == other)
         return true;
+    if (!seen.emplace(this, false).second)
+        return false; // looked at already
     for (auto& [key, item] : m_items)
-        if (auto* inner = epoll_instance(*key.first); inner && inner->reaches(other, depth + 1))
+        if (auto* inner = epoll_instance(*key.first); inner && inner->reaches(other, seen))
             return true;
     return false;
+}
+
+int EpollInstance::depth_below(std::map<const EpollInstance*, int>& memo) const
+{
+    if (auto it = memo.find(this); it != memo.end())
+        return it->second;
+    memo[this] = 0;
+    int depth = 0;
+    for (auto& [key, item] : m_items)
+        if (auto* inner = epoll_instance(*key.first))
+            depth = std::max(depth, 1 + inner->depth_below(memo));
+    return memo[this] = depth;
+}
+
+int EpollInstance::depth_above(std::map<const EpollInstance*, int>& memo) const
+{
+    if (auto it = memo.find(this); it != memo.end())
+        return it->second;
+    memo[this] = 0;
+    int depth = 0;
+    for (auto* watcher : m_file.epoll_watchers)
+        depth = std::max(depth, 1 + watcher->depth_above(memo));
+    return memo[this] = depth;
 }
 
 KResult<void> EpollInstance::control(int op, RefPtr<File> file, int fd, const EpollEvent* event)
@@ -85,8 +123,14 @@ KResult<void> EpollInstance::control(int op, RefPtr<File> file, int fd, const Ep
     case EPOLL_CTL_ADD: {
         if (it != m_items.end())
             return err(Errno::EXIST);
-        if (inner && inner->reaches(this, 1))
-            return err(Errno::LOOP);
+        if (inner) {
+            // Linux's ep_loop_check: no cycle, and no chain of epolls
+            // deeper than EP_MAX_NESTS through the new link.
+            std::map<const EpollInstance*, bool> seen;
+            std::map<const EpollInstance*, int> below, above;
+            if (inner->reaches(this, seen) || depth_above(above) + 1 + inner->depth_below(below) > kMaxNests)
+                return err(Errno::LOOP);
+        }
         m_items.emplace(key, Item { event->events, event->data });
         if (std::find(file->epoll_watchers.begin(), file->epoll_watchers.end(), this) == file->epoll_watchers.end())
             file->epoll_watchers.push_back(this);
@@ -167,6 +211,24 @@ std::vector<EpollEvent> EpollInstance::collect(usize max, bool& from_host)
 }
 
 bool EpollInstance::any_ready()
+{
+    if (t_ready) {
+        auto [it, fresh] = t_ready->emplace(this, false); // false meanwhile: no loops
+        if (!fresh)
+            return it->second;
+        bool ready = ready_uncached();
+        (*t_ready)[this] = ready;
+        return ready;
+    }
+    std::map<const EpollInstance*, bool> walk;
+    t_ready = &walk;
+    walk.emplace(this, false);
+    bool ready = ready_uncached();
+    t_ready = nullptr;
+    return ready;
+}
+
+bool EpollInstance::ready_uncached()
 {
     std::vector<std::pair<RefPtr<File>, u32>> candidates;
     {

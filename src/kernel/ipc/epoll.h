@@ -25,6 +25,7 @@ static_assert(sizeof(EpollEvent) == 12);
 
 class EpollInstance {
 public:
+    explicit EpollInstance(File& file) : m_file(file) {}
     ~EpollInstance();
     // epoll_ctl(2): EPOLL_CTL_ADD, MOD, DEL of `file` (as `fd`).
     KResult<void> control(int op, RefPtr<File> file, int fd, const EpollEvent* event);
@@ -36,9 +37,11 @@ public:
     bool any_ready();
     // ~File: `file` is gone; its items go.
     void forget(File* file);
-    // Whether this instance watches `other`'s instance, directly or
-    // further down (a loop), or nests deeper than Linux allows.
-    bool reaches(const EpollInstance* other, int depth) const;
+    // Nesting (under epoll's lock): whether `other` is this instance or
+    // below it; the longest chain of epolls below it, and above it.
+    bool reaches(const EpollInstance* other, std::map<const EpollInstance*, bool>& seen) const;
+    int depth_below(std::map<const EpollInstance*, int>& memo) const;
+    int depth_above(std::map<const EpollInstance*, int>& memo) const;
 
 private:
     struct Item {
@@ -49,6 +52,8 @@ private:
         u64 changes { 0 };       // and the file's change count then
     };
     using Key = std::pair<File*, int>;
+    bool ready_uncached();
+    File& m_file; // the epoll fd's own open file
     std::map<Key, Item> m_items; // under epoll's lock
 };
 

@@ -22,7 +22,41 @@ u32 g_autobind_next { 0 };                              // under g_lock
 
 constexpr usize kStreamQueueBytes = 212992; // what a reader's queue holds
 constexpr usize kDgramQueueLength = 512;    // /proc/sys/net/unix/max_dgram_qlen
+constexpr usize kQueueMessages = 1024;      // any queue, however small its messages
 constexpr usize kMaxMessage = 212992 - 32;  // SO_SNDBUF minus the skb overhead
+std::map<u32, u64> g_inflight;              // fds in flight per user, under g_lock
+
+// The fds of a message that leaves a queue are no longer in flight.
+void uncount_fds_locked(const UnixSocket::Message& m)
+{
+    if (m.fds.empty())
+        return;
+    auto it = g_inflight.find(m.fd_uid);
+    if (it != g_inflight.end() && (it->second -= std::min<u64>(it->second, m.fds.size())) == 0)
+        g_inflight.erase(it);
+}
+
+// Dropped messages go without recursion: a message may hold the last
+// reference to a socket whose queue holds another, and so on (a chain as
+// long as a guest likes). The outermost release on a thread drains them.
+thread_local std::vector<std::deque<UnixSocket::Message>>* t_releasing = nullptr;
+
+void release_dropped(std::deque<UnixSocket::Message> dropped)
+{
+    if (t_releasing) {
+        t_releasing->push_back(std::move(dropped));
+        return;
+    }
+    std::vector<std::deque<UnixSocket::Message>> work;
+    work.push_back(std::move(dropped));
+    t_releasing = &work;
+    while (!work.empty()) {
+        auto batch = std::move(work.back());
+        work.pop_back();
+        batch.clear(); // may queue more through t_releasing
+    }
+    t_releasing = nullptr;
+}
 
 RefPtr<UnixSocket> strong(UnixSocket* s) { return s && s->try_ref() ? RefPtr<UnixSocket>::adopt(s) : nullptr; }
 
@@ -202,17 +236,36 @@ KResult<RefPtr<UnixSocket>> UnixSocket::accept(Thread& t, bool nonblock)
 
 bool UnixSocket::peer_full_locked(const UnixSocket& peer, usize bytes) const
 {
+    if (peer.m_queue.size() >= kQueueMessages)
+        return true;
     if (m_type == Type::Dgram)
         return peer.m_queue.size() >= kDgramQueueLength || peer.m_queued_bytes + bytes > kStreamQueueBytes;
     return peer.m_queued_bytes + std::min(bytes, kStreamQueueBytes) > kStreamQueueBytes;
 }
 
 KResult<usize> UnixSocket::send(Thread& t, std::span<const u8> data, std::vector<RefPtr<File>> fds,
-                                const UnixCred& cred, UnixSocket* to, bool nonblock, bool nosignal)
+                                const FdSender& sender, const UnixCred& cred, UnixSocket* to, bool nonblock, bool nosignal)
 {
+    // A stream carries nothing for an empty write, fds included (Linux).
+    if (m_type == Type::Stream && data.empty())
+        return 0;
     std::unique_lock lock(g_lock);
     if (m_shut_write)
         return broken_pipe(t, nosignal);
+    if (!fds.empty()) {
+        u64 inflight = g_inflight.contains(sender.uid) ? g_inflight[sender.uid] : 0;
+        if (inflight > sender.limit) // Linux's too_many_unix_fds, before this message
+            return err(Errno::TOOMANYREFS);
+    }
+    // Queues a message to `dest`, its fds counted in flight.
+    auto enqueue = [&](UnixSocket& dest, std::span<const u8> part) {
+        if (!fds.empty())
+            g_inflight[sender.uid] += fds.size();
+        dest.m_queue.push_back(Message { { part.begin(), part.end() }, std::move(fds), cred, m_name, 0, sender.uid });
+        fds.clear(); // a stream's go with its first part
+        dest.m_queued_bytes += part.size();
+        dest.changed_locked();
+    };
     if (m_type == Type::Dgram) {
         RefPtr<UnixSocket> dest = to ? RefPtr<UnixSocket>(to) : m_dest;
         if (!dest)
@@ -236,9 +289,7 @@ KResult<usize> UnixSocket::send(Thread& t, std::span<const u8> data, std::vector
                 return err(Errno::AGAIN);
             TRY(dest->m_waiters.wait(t, lock, [&] { return !peer_full_locked(*dest, data.size()) || dest->m_state == State::Closed; }));
         }
-        dest->m_queue.push_back(Message { { data.begin(), data.end() }, std::move(fds), cred, m_name });
-        dest->m_queued_bytes += data.size();
-        dest->changed_locked();
+        enqueue(*dest, data);
         return data.size();
     }
 
@@ -270,11 +321,7 @@ KResult<usize> UnixSocket::send(Thread& t, std::span<const u8> data, std::vector
         }
         if (m_type == Type::Stream)
             want = std::min(want, kStreamQueueBytes - m_peer->m_queued_bytes);
-        auto part = data.subspan(done, want);
-        m_peer->m_queue.push_back(Message { { part.begin(), part.end() }, std::move(fds), cred, m_name });
-        fds.clear(); // they go with the first part
-        m_peer->m_queued_bytes += want;
-        m_peer->changed_locked();
+        enqueue(*m_peer, data.subspan(done, want));
         done += want;
     } while (done < data.size());
     return done;
@@ -310,6 +357,7 @@ KResult<UnixSocket::Received> UnixSocket::receive(Thread& t, std::span<u8> out, 
         r.cred = m.cred;
         r.from = m.from;
         if (!peek) {
+            uncount_fds_locked(m);
             m_queued_bytes -= m.data.size();
             m_queue.pop_front();
             // A writer waiting for room in our queue: in the peer or in us.
@@ -337,6 +385,8 @@ KResult<UnixSocket::Received> UnixSocket::receive(Thread& t, std::span<u8> out, 
             if (!r.cred)
                 r.cred = m.cred;
             bool had_fds = !m.fds.empty();
+            if (had_fds && !peek)
+                uncount_fds_locked(m);
             if (had_fds)
                 r.fds = peek ? m.fds : std::move(m.fds);
             if (peek) {
@@ -408,11 +458,14 @@ void UnixSocket::close()
         }
         pending.assign(m_pending.begin(), m_pending.end());
         m_pending.clear();
+        for (auto& m : m_queue)
+            uncount_fds_locked(m);
         dropped.swap(m_queue);
         m_queued_bytes = 0;
         m_dest = nullptr;
         changed_locked();
     }
+    release_dropped(std::move(dropped));
     // Connections nobody accepted: their clients see the end.
     for (auto& p : pending)
         p->close();
@@ -483,10 +536,11 @@ SocketFile::~SocketFile() { m_socket->close(); }
 
 namespace {
 
+// SCM_CREDENTIALS by default: the real ids (Linux's scm_send).
 UnixCred cred_of(Thread& t)
 {
     auto c = t.process().creds();
-    return { t.process().pid(), c.euid, c.egid };
+    return { t.process().pid(), c.uid, c.gid };
 }
 
 } // namespace
@@ -505,7 +559,7 @@ KResult<usize> SocketFile::write(std::span<const u8> data, u64)
     Thread* t = current_thread();
     if (!t)
         return err(Errno::AGAIN);
-    return m_socket->send(*t, data, {}, cred_of(*t), nullptr, flags() & O_NONBLOCK, false);
+    return m_socket->send(*t, data, {}, FdSender { 0, 0 }, cred_of(*t), nullptr, flags() & O_NONBLOCK, false);
 }
 
 RefPtr<File> make_socket_file(RefPtr<UnixSocket> socket, int flags) { return RefPtr<File>(new SocketFile(std::move(socket), flags)); }

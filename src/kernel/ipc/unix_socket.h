@@ -21,6 +21,13 @@ struct UnixCred {
     u32 uid, gid;
 };
 
+// Who sends fds (SCM_RIGHTS): fds in flight are counted per user and
+// limited to their RLIMIT_NOFILE (ETOOMANYREFS), as Linux does.
+struct FdSender {
+    u32 uid;
+    u64 limit; // ~0: CAP_SYS_RESOURCE or CAP_SYS_ADMIN
+};
+
 class UnixSocket : public RefCounted {
 public:
     enum class Type { Stream = 1, Dgram = 2, SeqPacket = 5 }; // SOCK_*
@@ -40,6 +47,7 @@ public:
         std::optional<UnixCred> cred; // always set; delivered with SO_PASSCRED
         std::string from;
         usize consumed { 0 }; // stream: bytes already read
+        u32 fd_uid { 0 };     // who sent `fds` (in-flight accounting)
     };
 
     explicit UnixSocket(Type type) : m_type(type) {}
@@ -62,8 +70,8 @@ public:
     KResult<RefPtr<UnixSocket>> accept(Thread& t, bool nonblock);
 
     // sendmsg(2) of `data` to the peer, or to `to` (datagrams).
-    KResult<usize> send(Thread& t, std::span<const u8> data, std::vector<RefPtr<File>> fds, const UnixCred& cred,
-                        UnixSocket* to, bool nonblock, bool nosignal);
+    KResult<usize> send(Thread& t, std::span<const u8> data, std::vector<RefPtr<File>> fds, const FdSender& sender,
+                        const UnixCred& cred, UnixSocket* to, bool nonblock, bool nosignal);
     // recvmsg(2) into `out`: MSG_PEEK, MSG_WAITALL, MSG_TRUNC semantics
     // by `flags`.
     KResult<Received> receive(Thread& t, std::span<u8> out, int flags, bool nonblock);

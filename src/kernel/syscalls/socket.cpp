@@ -6,6 +6,7 @@
 #include "kernel/ipc/unix_socket.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,11 +27,30 @@ KResult<UnixSocket*> socket_fd(Thread& t, int fd, RefPtr<File>& file)
     return s;
 }
 
-UnixCred cred_of(Thread& t)
+// SO_PEERCRED: the effective ids (Linux's cred_to_ucred of the
+// connecting or listening task).
+UnixCred peer_cred_of(Thread& t)
 {
     auto c = t.process().creds();
     return { t.process().pid(), c.euid, c.egid };
 }
+
+// SCM_CREDENTIALS by default: the real ids (Linux's scm_send).
+UnixCred scm_cred_of(Thread& t)
+{
+    auto c = t.process().creds();
+    return { t.process().pid(), c.uid, c.gid };
+}
+
+FdSender fd_sender_of(Thread& t)
+{
+    auto c = t.process().creds();
+    bool unlimited = c.has(kCapSysResource) || c.has(kCapSysAdmin);
+    return { c.uid, unlimited ? ~u64 { 0 } : t.process().rlimit(RLIMIT_NOFILE).cur };
+}
+
+// Socket data crosses the kernel in pieces of at most this much.
+constexpr usize kSocketChunk = 256 * 1024;
 
 KResult<UnixSocket::Type> socket_type(int type)
 {
@@ -141,7 +161,7 @@ KResult<u64> sys_socketpair(Thread& t, int domain, int type, int protocol, Guest
         return err(Errno::INVAL);
     auto kind = TRY(socket_type(type));
     auto a = make_ref<UnixSocket>(kind), b = make_ref<UnixSocket>(kind);
-    UnixSocket::connect_pair(*a, *b, cred_of(t));
+    UnixSocket::connect_pair(*a, *b, peer_cred_of(t));
     int fds[2];
     fds[0] = static_cast<int>(TRY(new_socket_fd(t, a, type)));
     auto second = new_socket_fd(t, b, type);
@@ -189,7 +209,7 @@ KResult<u64> sys_listen(Thread& t, int fd, int backlog)
 {
     RefPtr<File> file;
     auto* s = TRY(socket_fd(t, fd, file));
-    TRY(s->listen(backlog, cred_of(t)));
+    TRY(s->listen(backlog, peer_cred_of(t)));
     return 0;
 }
 
@@ -199,7 +219,7 @@ KResult<u64> sys_connect(Thread& t, int fd, GuestAddr addr, u32 len)
     auto* s = TRY(socket_fd(t, fd, file));
     auto name = TRY(copy_in_address(t, addr, len));
     auto target = TRY(lookup_address(t, name, s->type()));
-    TRY(s->connect(t, *target, cred_of(t), file->flags() & O_NONBLOCK));
+    TRY(s->connect(t, *target, peer_cred_of(t), file->flags() & O_NONBLOCK));
     return 0;
 }
 
@@ -342,7 +362,56 @@ KResult<Ancillary> parse_control(Thread& t, u64 control, u64 length)
     return a;
 }
 
-KResult<u64> do_send(Thread& t, int fd, std::span<const u8> data, Ancillary anc, int flags, GuestAddr addr, u32 addrlen)
+// Guest bytes named by iovecs, `offset` bytes in: copied in or out a
+// chunk at a time.
+KResult<void> gather(Thread& t, const std::vector<GuestIovec>& iov, u64 offset, std::span<u8> out)
+{
+    usize done = 0;
+    for (auto& e : iov) {
+        if (done == out.size())
+            break;
+        if (offset >= e.len) {
+            offset -= e.len;
+            continue;
+        }
+        usize n = std::min<usize>(e.len - offset, out.size() - done);
+        TRY(t.mm().copy_in(e.base + offset, out.subspan(done, n)));
+        done += n;
+        offset = 0;
+    }
+    return {};
+}
+
+KResult<void> scatter(Thread& t, const std::vector<GuestIovec>& iov, u64 offset, std::span<const u8> data)
+{
+    usize done = 0;
+    for (auto& e : iov) {
+        if (done == data.size())
+            break;
+        if (offset >= e.len) {
+            offset -= e.len;
+            continue;
+        }
+        usize n = std::min<usize>(e.len - offset, data.size() - done);
+        TRY(t.mm().copy_out(e.base + offset, data.subspan(done, n)));
+        done += n;
+        offset = 0;
+    }
+    return {};
+}
+
+u64 total_length(const std::vector<GuestIovec>& iov)
+{
+    u64 total = 0;
+    for (auto& e : iov)
+        total += e.len; // copy_in_iovecs bounded the sum
+    return total;
+}
+
+// sendto/sendmsg: a message whole (datagram, seqpacket), a stream in
+// chunks, so that the kernel never holds more than a chunk per caller.
+KResult<u64> do_send(Thread& t, int fd, const std::vector<GuestIovec>& iov, Ancillary anc, int flags, GuestAddr addr,
+                     u32 addrlen)
 {
     RefPtr<File> file;
     auto* s = TRY(socket_fd(t, fd, file));
@@ -354,17 +423,43 @@ KResult<u64> do_send(Thread& t, int fd, std::span<const u8> data, Ancillary anc,
             return err(s->peer_name() ? Errno::ISCONN : Errno::OPNOTSUPP);
         to = TRY(lookup_address(t, TRY(copy_in_address(t, addr, addrlen)), s->type()));
     }
-    UnixCred cred = anc.cred.value_or(cred_of(t));
+    UnixCred cred = anc.cred.value_or(scm_cred_of(t));
+    FdSender sender = fd_sender_of(t);
     bool nonblock = (flags & MSG_DONTWAIT) || (file->flags() & O_NONBLOCK);
-    return TRY(s->send(t, data, std::move(anc.fds), cred, to.get(), nonblock, flags & MSG_NOSIGNAL));
+    bool nosignal = flags & MSG_NOSIGNAL;
+    u64 total = total_length(iov);
+    if (s->type() != UnixSocket::Type::Stream) {
+        if (total > kSocketChunk)
+            return err(Errno::MSGSIZE);
+        std::vector<u8> data(total);
+        TRY(gather(t, iov, 0, data));
+        return TRY(s->send(t, data, std::move(anc.fds), sender, cred, to.get(), nonblock, nosignal));
+    }
+    std::vector<u8> chunk(std::min<u64>(total, kSocketChunk));
+    u64 done = 0;
+    do {
+        usize n = static_cast<usize>(std::min<u64>(total - done, chunk.size()));
+        TRY(gather(t, iov, done, std::span(chunk.data(), n)));
+        auto sent = s->send(t, std::span(chunk.data(), n), std::move(anc.fds), sender, cred, to.get(), nonblock, nosignal);
+        anc.fds.clear();
+        if (!sent)
+            return done > 0 ? KResult<u64>(done) : KResult<u64>(err(sent.error()));
+        done += *sent;
+        if (*sent < n)
+            break;
+    } while (done < total);
+    return done;
 }
 
 struct ReceiveResult {
     u64 value;   // what recvmsg returns
     u32 msg_flags;
+    UnixSocket::Received first; // the ancillary data and sender of the first piece
 };
 
-KResult<ReceiveResult> do_receive(Thread& t, int fd, std::span<u8> out, int flags, UnixSocket::Received& r)
+// recvfrom/recvmsg into the iovecs: one receive (at most a chunk), more
+// only for a stream with MSG_WAITALL.
+KResult<ReceiveResult> do_receive(Thread& t, int fd, const std::vector<GuestIovec>& iov, int flags)
 {
     RefPtr<File> file;
     auto* s = TRY(socket_fd(t, fd, file));
@@ -373,10 +468,27 @@ KResult<ReceiveResult> do_receive(Thread& t, int fd, std::span<u8> out, int flag
     if (flags & MSG_ERRQUEUE)
         return err(Errno::AGAIN);
     bool nonblock = (flags & MSG_DONTWAIT) || (file->flags() & O_NONBLOCK);
-    r = TRY(s->receive(t, out, flags, nonblock));
-    ReceiveResult result { r.bytes, r.truncated ? static_cast<u32>(MSG_TRUNC) : 0U };
+    u64 total = total_length(iov);
+    std::vector<u8> chunk(std::min<u64>(total, kSocketChunk));
+    ReceiveResult result {};
+    result.first = TRY(s->receive(t, chunk, flags, nonblock));
+    TRY(scatter(t, iov, 0, std::span(chunk.data(), result.first.bytes)));
+    u64 done = result.first.bytes;
+    bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && s->type() == UnixSocket::Type::Stream;
+    while (waitall && done < total && result.first.bytes == chunk.size() && result.first.fds.empty()) {
+        usize n = static_cast<usize>(std::min<u64>(total - done, chunk.size()));
+        auto more = s->receive(t, std::span(chunk.data(), n), flags, nonblock);
+        if (!more || more->bytes == 0)
+            break; // what came so far is the answer
+        TRY(scatter(t, iov, done, std::span(chunk.data(), more->bytes)));
+        done += more->bytes;
+        if (more->bytes < n || !more->fds.empty())
+            break;
+    }
+    result.value = done;
+    result.msg_flags = result.first.truncated ? static_cast<u32>(MSG_TRUNC) : 0U;
     if ((flags & MSG_TRUNC) && s->type() != UnixSocket::Type::Stream)
-        result.value = r.full_size;
+        result.value = result.first.full_size;
     return result;
 }
 
@@ -384,19 +496,13 @@ KResult<ReceiveResult> do_receive(Thread& t, int fd, std::span<u8> out, int flag
 
 KResult<u64> sys_sendto(Thread& t, int fd, GuestAddr buf, u64 len, int flags, GuestAddr addr, u32 addrlen)
 {
-    len = std::min(len, kMaxRwCount);
-    std::vector<u8> data(len);
-    TRY(t.mm().copy_in(buf.value, data));
-    return do_send(t, fd, data, {}, flags, addr, addrlen);
+    return do_send(t, fd, { GuestIovec { buf.value, std::min(len, kMaxRwCount) } }, {}, flags, addr, addrlen);
 }
 
 KResult<u64> sys_recvfrom(Thread& t, int fd, GuestAddr buf, u64 len, int flags, GuestAddr addr, GuestAddr len_ptr)
 {
-    len = std::min(len, kMaxRwCount);
-    std::vector<u8> data(len);
-    UnixSocket::Received r;
-    auto result = TRY(do_receive(t, fd, data, flags, r));
-    TRY(t.mm().copy_out(buf.value, std::span(data.data(), r.bytes)));
+    auto result = TRY(do_receive(t, fd, { GuestIovec { buf.value, std::min(len, kMaxRwCount) } }, flags));
+    auto& r = result.first;
     if (!addr.null()) {
         if (r.from.empty())
             TRY(copy_out(t, len_ptr.value, i32 { 0 }));
@@ -410,33 +516,16 @@ KResult<u64> sys_sendmsg(Thread& t, int fd, GuestAddr msg, int flags)
 {
     auto m = TRY(copy_in<GuestMsghdr>(t, msg.value));
     auto iov = TRY(copy_in_iovecs(t, m.iov, m.iovlen));
-    std::vector<u8> data;
-    for (auto& e : iov) {
-        usize at = data.size();
-        data.resize(at + e.len);
-        TRY(t.mm().copy_in(e.base, std::span(data.data() + at, e.len)));
-    }
     auto anc = TRY(parse_control(t, m.control, m.controllen));
-    return do_send(t, fd, data, std::move(anc), flags, GuestAddr { m.name }, m.namelen);
+    return do_send(t, fd, iov, std::move(anc), flags, GuestAddr { m.name }, m.namelen);
 }
 
 KResult<u64> sys_recvmsg(Thread& t, int fd, GuestAddr msg, int flags)
 {
     auto m = TRY(copy_in<GuestMsghdr>(t, msg.value));
     auto iov = TRY(copy_in_iovecs(t, m.iov, m.iovlen));
-    u64 total = 0;
-    for (auto& e : iov)
-        total += e.len;
-    std::vector<u8> data(total);
-    UnixSocket::Received r;
-    auto result = TRY(do_receive(t, fd, data, flags, r));
-    usize done = 0;
-    for (auto& e : iov) {
-        usize n = std::min<usize>(e.len, r.bytes - done);
-        if (n)
-            TRY(t.mm().copy_out(e.base, std::span(data.data() + done, n)));
-        done += n;
-    }
+    auto result = TRY(do_receive(t, fd, iov, flags));
+    auto& r = result.first;
     // The sender's name.
     u32 namelen = 0;
     if (m.name && !r.from.empty()) {
