@@ -157,11 +157,13 @@ static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CS
 /* Stop: publish the state, wake the kernel if it sleeps, wait for RESUME.
  * Hybrid wait: a cross-vCPU futex wakeup costs ~25 us here, so spin
  * briefly, then yield, and only then sleep. */
-static void stop_and_wait(struct umk_thread_slot* slot, u32 state)
+static void stop_and_wait(struct umk_thread_slot* slot, u32 state, int spin)
 {
     store(&slot->state, state);
     if (load(&slot->kernel_sleeping))
         sys3(__NR_futex, &slot->state, FUTEX_WAKE, 1);
+    if (!spin)
+        goto sleep;
 
     for (int i = 0; i < 100; i++) {
         if (load(&slot->state) == UMK_RESUME)
@@ -173,6 +175,7 @@ static void stop_and_wait(struct umk_thread_slot* slot, u32 state)
             goto resumed;
         sys0(__NR_sched_yield);
     }
+sleep:
     for (;;) {
         u32 seen = load(&slot->state);
         if (seen == UMK_RESUME)
@@ -241,8 +244,12 @@ static u64 signal_stack_top(u64 index) { return UMK_ALTSTACK_BASE + (index + 1) 
 static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc)
 {
     unsigned char* fp = uc->mc.fpstate;
+    /* A new thread's first stop waits for a kernel thread that is only
+     * starting: sleep at once, leaving the CPU to it and its creator. */
+    int spin = !(reason == UMK_STOP_SYSCALL && slot->regs[UMK_ORIG_RAX] == UMK_START_NR);
     for (;;) {
-        stop_and_wait(slot, reason);
+        stop_and_wait(slot, reason, spin);
+        spin = 1;
         u32 command = *(volatile u32*)&slot->command;
         if (command == UMK_CMD_GET_XSAVE && fp) {
             copy_xsave_out(slot, fp);
