@@ -330,6 +330,7 @@ public:
     // clone (auto-attach) and read under the process's signal_lock().
     std::shared_ptr<PtraceLink> ptrace_link();
     void set_ptrace_link(std::shared_ptr<PtraceLink>);
+    const std::shared_ptr<PtraceLink>& ptrace_link_locked() const { return m_ptrace; }
     void set_ptrace_link_locked(std::shared_ptr<PtraceLink> link)
     {
         m_ptrace = std::move(link);

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
@@ -235,28 +236,79 @@ KResult<std::string> read_guest_range(Process& p, u64 start, u64 end)
     return out;
 }
 
-std::string status_text(Process& p)
+// The process state letter of stat and status (Linux's task_state_array).
+char state_of(Kernel& k, Process& p)
+{
+    {
+        std::lock_guard tree(k.tree_lock());
+        if (p.zombie_locked())
+            return 'Z';
+    }
+    {
+        std::lock_guard lock(p.signal_lock());
+        if (p.stopped_locked())
+            return 'T';
+    }
+    Thread* self = current_thread();
+    return self && &self->process() == &p ? 'R' : 'S';
+}
+
+std::string status_text(Kernel& k, Process& p)
 {
     auto c = p.creds();
     auto mm = p.mm_ref();
     u64 vm_kb = mm ? mm->total_vm() / 1024 : 0;
-    return fmt::format("Name:\t{}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n"
-                       "TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t\n"
-                       "VmSize:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/0\nSigPnd:\t0000000000000000\n"
-                       "ShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
-                       "SigCgt:\t0000000000000000\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n"
-                       "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t0\nSeccomp:\t0\n"
+    std::string groups;
+    for (u32 g : c.groups)
+        groups += fmt::format("{} ", g);
+    // The signal sets and seccomp state of the first thread, as Linux
+    // shows the thread group leader's.
+    u64 pending = 0, shared = 0, blocked = 0, ignored = 0, caught = 0;
+    bool no_new_privs = false;
+    int seccomp = 0, tracer = 0;
+    std::shared_ptr<PtraceLink> link;
+    {
+        std::lock_guard lock(p.signal_lock());
+        shared = p.shared_pending_locked().pending();
+        for (int signo = 1; signo <= kSigMax; signo++) {
+            u64 handler = p.sigaction_locked(signo).handler;
+            if (handler == reinterpret_cast<u64>(SIG_IGN))
+                ignored |= sigbit(signo);
+            else if (handler != reinterpret_cast<u64>(SIG_DFL))
+                caught |= sigbit(signo);
+        }
+        auto ids = p.thread_ids_locked();
+        if (Thread* t = ids.empty() ? nullptr : p.find_thread_locked(ids.front())) {
+            pending = t->pending_locked().pending();
+            blocked = t->signal_mask;
+            no_new_privs = t->no_new_privs;
+            seccomp = t->seccomp_mode;
+            link = t->ptrace_link_locked();
+        }
+    }
+    if (link) {
+        std::lock_guard tree(k.tree_lock()); // guards the link's tracer
+        tracer = link->tracer ? link->tracer->pid() : 0;
+    }
+    char state = state_of(k, p);
+    const char* state_name = state == 'Z' ? "Z (zombie)" : state == 'T' ? "T (stopped)" : state == 'R' ? "R (running)" : "S (sleeping)";
+    return fmt::format("Name:\t{}\nUmask:\t{:04o}\nState:\t{}\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\n"
+                       "TracerPid:\t{}\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{}\n"
+                       "VmSize:\t{:8} kB\nThreads:\t{}\nSigQ:\t0/0\nSigPnd:\t{:016x}\n"
+                       "ShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\n"
+                       "SigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n"
+                       "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\n"
                        "Cpus_allowed_list:\t0-{}\n",
-                       p.comm, p.fs().umask, p.pid(), p.pid(), p.ppid(), c.uid, c.euid, c.suid, c.fsuid, c.gid,
-                       c.egid, c.sgid, c.fsgid, vm_kb, p.thread_count(), c.cap_inheritable, c.cap_permitted,
-                       c.cap_effective, c.cap_bounding, c.cap_ambient, sysconf(_SC_NPROCESSORS_ONLN) - 1);
+                       p.comm, p.fs().umask, state_name, p.pid(), p.pid(), p.ppid(), tracer, c.uid, c.euid, c.suid,
+                       c.fsuid, c.gid, c.egid, c.sgid, c.fsgid, groups, vm_kb, p.thread_count(), pending, shared,
+                       blocked, ignored, caught, c.cap_inheritable, c.cap_permitted, c.cap_effective, c.cap_bounding,
+                       c.cap_ambient, no_new_privs ? 1 : 0, seccomp, sysconf(_SC_NPROCESSORS_ONLN) - 1);
 }
 
 // proc(5)'s /proc/PID/stat: 52 fields; addresses a reader may not see
 // are 0, as Linux shows them to other users.
 std::string stat_text(Kernel& k, Process& p)
 {
-    char state = 'S';
     int ppid, pgrp, sid;
     {
         std::lock_guard tree(k.tree_lock());
@@ -264,17 +316,8 @@ std::string stat_text(Kernel& k, Process& p)
         ppid = parent ? parent->pid() : 0;
         pgrp = p.pgid_locked();
         sid = p.sid_locked();
-        if (p.zombie_locked())
-            state = 'Z';
     }
-    if (state != 'Z') {
-        std::lock_guard lock(p.signal_lock());
-        if (p.stopped_locked())
-            state = 'T';
-    }
-    Thread* self = current_thread();
-    if (state == 'S' && self && &self->process() == &p)
-        state = 'R';
+    char state = state_of(k, p);
     auto ticks = [](u64 ns) { return ns / 10000000; };
     auto usage = p.cpu_usage();
     auto children = p.children_usage();
@@ -349,7 +392,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
             return std::string();
         return mm->maps_text();
     })));
-    dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([](Process& p) -> KResult<std::string> { return status_text(p); })));
+    dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([&k](Process& p) -> KResult<std::string> { return status_text(k, p); })));
     dir->add("cmdline", make_ref<ProcFile>(pid_ino(pid, 8), with([](Process& p) { return read_guest_range(p, p.arg_start, p.arg_end); })));
     dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
     dir->add("auxv", make_ref<ProcFile>(pid_ino(pid, 11), with([](Process& p) -> KResult<std::string> {
