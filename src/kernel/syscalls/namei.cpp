@@ -3,9 +3,12 @@
 // fs/open.c (chmod, chown, truncate), fs/utimes.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/vfs/notify.h"
+
 #include "kernel/fs/tmpfs/tmpfs.h"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,6 +71,11 @@ KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
         return err(Errno::NOTDIR);
     TRY(pn.parent->inode().unlink(pn.name));
     pn.parent->forget_child(pn.name);
+    // The inode: one link fewer, gone with the last; then the directory.
+    fsnotify(child->inode(), nullptr, {}, IN_ATTRIB);
+    if (auto after = child->inode().attr(); after && after->nlink == 0)
+        fsnotify(child->inode(), nullptr, {}, IN_DELETE_SELF);
+    fsnotify_dir(*pn.parent, pn.name, IN_DELETE);
     return 0;
 }
 
@@ -87,6 +95,8 @@ KResult<u64> do_rmdir(Thread& t, int dirfd, const std::string& path)
         return err(Errno::BUSY);
     TRY(pn.parent->inode().rmdir(pn.name));
     pn.parent->forget_child(pn.name);
+    fsnotify(child->inode(), nullptr, {}, IN_DELETE_SELF);
+    fsnotify_dir(*pn.parent, pn.name, IN_DELETE | IN_ISDIR);
     return 0;
 }
 
@@ -107,29 +117,48 @@ KResult<void> check_owner(Thread& t, const InodeAttr& attr)
     return {};
 }
 
-KResult<RefPtr<Inode>> inode_at(Thread& t, int dirfd, GuestAddr path, int flags, int allowed)
+// A file a call changes: its inode, and its name where it has one (for
+// inotify's directory watches).
+struct Named {
+    RefPtr<Inode> inode;
+    RefPtr<Dentry> dentry; // null for a file without a path
+    Inode* operator->() const { return inode.get(); }
+    Inode& operator*() const { return *inode; }
+};
+
+void notify(const Named& n, u32 mask)
 {
-    if (flags & ~allowed)
-        return err(Errno::INVAL);
-    auto p = TRY(copy_path(t, path));
-    if (p.empty() && (flags & AT_EMPTY_PATH) && dirfd != kAtFdcwd) {
-        auto file = TRY(get_file(t, dirfd));
-        return file->dentry() ? file->dentry()->inode_ref() : file->inode_ref();
-    }
-    Follow follow = (flags & AT_SYMLINK_NOFOLLOW) ? Follow::No : Follow::Yes;
-    return TRY(lookup_at(t, dirfd, p, follow, flags & AT_EMPTY_PATH))->inode_ref();
+    if (n.dentry)
+        fsnotify_dentry(*n.dentry, mask);
+    else
+        fsnotify(*n.inode, nullptr, {}, mask);
 }
 
 // The inode a file descriptor names, as its path would (the overlay
 // inode, so that changes copy up).
-KResult<RefPtr<Inode>> inode_of_fd(Thread& t, int fd)
+KResult<Named> inode_of_fd(Thread& t, int fd)
 {
     auto file = TRY(get_file(t, fd));
-    return file->dentry() ? file->dentry()->inode_ref() : file->inode_ref();
+    if (auto d = file->dentry())
+        return Named { d->inode_ref(), d };
+    return Named { file->inode_ref(), nullptr };
 }
 
-KResult<u64> change_mode(Thread& t, Inode& inode, u32 mode)
+KResult<Named> inode_at(Thread& t, int dirfd, GuestAddr path, int flags, int allowed)
 {
+    if (flags & ~allowed)
+        return err(Errno::INVAL);
+    auto p = TRY(copy_path(t, path));
+    if (p.empty() && (flags & AT_EMPTY_PATH) && dirfd != kAtFdcwd)
+        return inode_of_fd(t, dirfd);
+    Follow follow = (flags & AT_SYMLINK_NOFOLLOW) ? Follow::No : Follow::Yes;
+    auto d = TRY(lookup_at(t, dirfd, p, follow, flags & AT_EMPTY_PATH));
+    return Named { d->inode_ref(), d };
+}
+
+KResult<u64> change_mode(Thread& t, const Named& target, u32 mode)
+{
+    Inode& inode = *target;
     auto attr = TRY(inode.attr());
     TRY(check_owner(t, attr));
     auto creds = t.process().creds();
@@ -138,11 +167,13 @@ KResult<u64> change_mode(Thread& t, Inode& inode, u32 mode)
     if (!creds.has(kCapFsetid) && !creds.in_group(attr.gid))
         mode &= ~S_ISGID;
     TRY(inode.chmod(mode & 07777));
+    notify(target, IN_ATTRIB);
     return 0;
 }
 
-KResult<u64> change_owner(Thread& t, Inode& inode, u32 uid, u32 gid)
+KResult<u64> change_owner(Thread& t, const Named& target, u32 uid, u32 gid)
 {
+    Inode& inode = *target;
     auto attr = TRY(inode.attr());
     auto creds = t.process().creds();
     if (!creds.has(kCapChown)) {
@@ -156,11 +187,13 @@ KResult<u64> change_owner(Thread& t, Inode& inode, u32 uid, u32 gid)
     // A change of owner clears set-user-ID and set-group-ID on files.
     if (!S_ISDIR(attr.mode) && (attr.mode & (S_ISUID | S_ISGID)) && (uid != ~0U || gid != ~0U))
         TRY(inode.chmod(attr.mode & 07777 & ~(S_ISUID | ((attr.mode & S_IXGRP) ? S_ISGID : 0))));
+    notify(target, IN_ATTRIB);
     return 0;
 }
 
-KResult<u64> truncate_inode(Inode& inode, i64 length)
+KResult<u64> truncate_inode(const Named& target, i64 length)
 {
+    Inode& inode = *target;
     if (length < 0)
         return err(Errno::INVAL);
     auto attr = TRY(inode.attr());
@@ -169,6 +202,7 @@ KResult<u64> truncate_inode(Inode& inode, i64 length)
     if (!S_ISREG(attr.mode))
         return err(Errno::INVAL);
     TRY(inode.truncate(static_cast<u64>(length)));
+    notify(target, IN_MODIFY);
     return 0;
 }
 
@@ -202,6 +236,7 @@ KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode)
     u32 umask = t.process().fs().umask;
     auto inode = TRY(pn.parent->inode().mkdir(pn.name, mode & 07777 & ~umask, creds.fsuid, new_gid(t, pn)));
     pn.parent->add_child(pn.name, inode);
+    fsnotify_dir(*pn.parent, pn.name, IN_CREATE | IN_ISDIR);
     return 0;
 }
 
@@ -260,6 +295,13 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
     TRY(from.parent->inode().rename(from.name, to.parent->inode(), to.name));
     from.parent->forget_child(from.name);
     to.parent->forget_child(to.name);
+    u32 cookie = fsnotify_cookie();
+    u32 isdir = S_ISDIR(source_attr.mode) ? IN_ISDIR : 0;
+    fsnotify_dir(*from.parent, from.name, IN_MOVED_FROM | isdir, cookie);
+    fsnotify_dir(*to.parent, to.name, IN_MOVED_TO | isdir, cookie);
+    fsnotify(source->inode(), nullptr, {}, IN_MOVE_SELF);
+    if (target)
+        fsnotify((*target)->inode(), nullptr, {}, IN_DELETE_SELF);
     return 0;
 }
 
@@ -281,6 +323,7 @@ KResult<u64> sys_symlinkat(Thread& t, GuestAddr target, int newdirfd, GuestAddr 
     auto pn = TRY(parent_for_create(t, newdirfd, TRY(copy_path(t, linkpath))));
     auto inode = TRY(pn.parent->inode().symlink(pn.name, contents, t.process().creds().fsuid, new_gid(t, pn)));
     pn.parent->add_child(pn.name, inode);
+    fsnotify_dir(*pn.parent, pn.name, IN_CREATE);
     return 0;
 }
 
@@ -304,6 +347,8 @@ KResult<u64> sys_linkat(Thread& t, int olddirfd, GuestAddr oldpath, int newdirfd
         return err(Errno::XDEV);
     TRY(pn.parent->inode().link(source->inode(), pn.name));
     pn.parent->forget_child(pn.name); // looked up afresh: the name now exists
+    fsnotify(source->inode(), nullptr, {}, IN_ATTRIB); // one link more
+    fsnotify_dir(*pn.parent, pn.name, IN_CREATE);
     return 0;
 }
 
@@ -318,19 +363,19 @@ KResult<u64> sys_fchmodat2(Thread& t, int dirfd, GuestAddr path, u32 mode, int f
     auto attr = TRY(inode->attr());
     if (S_ISLNK(attr.mode))
         return err(Errno::OPNOTSUPP);
-    return change_mode(t, *inode, mode);
+    return change_mode(t, inode, mode);
 }
 
 KResult<u64> sys_fchmodat(Thread& t, int dirfd, GuestAddr path, u32 mode) { return sys_fchmodat2(t, dirfd, path, mode, 0); }
 
 KResult<u64> sys_chmod(Thread& t, GuestAddr path, u32 mode) { return sys_fchmodat2(t, kAtFdcwd, path, mode, 0); }
 
-KResult<u64> sys_fchmod(Thread& t, int fd, u32 mode) { return change_mode(t, *TRY(inode_of_fd(t, fd)), mode); }
+KResult<u64> sys_fchmod(Thread& t, int fd, u32 mode) { return change_mode(t, TRY(inode_of_fd(t, fd)), mode); }
 
 KResult<u64> sys_fchownat(Thread& t, int dirfd, GuestAddr path, u32 uid, u32 gid, int flags)
 {
     auto inode = TRY(inode_at(t, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
-    return change_owner(t, *inode, uid, gid);
+    return change_owner(t, inode, uid, gid);
 }
 
 KResult<u64> sys_chown(Thread& t, GuestAddr path, u32 uid, u32 gid) { return sys_fchownat(t, kAtFdcwd, path, uid, gid, 0); }
@@ -340,7 +385,7 @@ KResult<u64> sys_lchown(Thread& t, GuestAddr path, u32 uid, u32 gid)
     return sys_fchownat(t, kAtFdcwd, path, uid, gid, AT_SYMLINK_NOFOLLOW);
 }
 
-KResult<u64> sys_fchown(Thread& t, int fd, u32 uid, u32 gid) { return change_owner(t, *TRY(inode_of_fd(t, fd)), uid, gid); }
+KResult<u64> sys_fchown(Thread& t, int fd, u32 uid, u32 gid) { return change_owner(t, TRY(inode_of_fd(t, fd)), uid, gid); }
 
 KResult<u64> sys_truncate(Thread& t, GuestAddr path, i64 length)
 {
@@ -350,7 +395,7 @@ KResult<u64> sys_truncate(Thread& t, GuestAddr path, i64 length)
     if (S_ISDIR(attr.mode))
         return err(Errno::ISDIR);
     TRY(check_access(attr, t.process().creds(), kMayWrite));
-    return truncate_inode(d->inode(), length);
+    return truncate_inode(Named { d->inode_ref(), d }, length);
 }
 
 KResult<u64> sys_ftruncate(Thread& t, int fd, i64 length)
@@ -358,14 +403,14 @@ KResult<u64> sys_ftruncate(Thread& t, int fd, i64 length)
     auto file = TRY(get_file(t, fd));
     if (!file->writable())
         return err(file->flags() & O_PATH ? Errno::BADF : Errno::INVAL);
-    return truncate_inode(file->inode(), length);
+    return truncate_inode(Named { file->inode_ref(), file->dentry() }, length);
 }
 
 KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times, int flags)
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return err(Errno::INVAL);
-    RefPtr<Inode> inode;
+    Named inode;
     if (path.null()) { // futimens(2)
         if (dirfd == kAtFdcwd)
             return err(Errno::FAULT);
@@ -400,6 +445,7 @@ KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times
     else if (!check_owner(t, attr))
         TRY(check_access(attr, t.process().creds(), kMayWrite));
     TRY(inode->set_times(set[0], set[1]));
+    notify(inode, IN_ATTRIB);
     return 0;
 }
 

@@ -1,7 +1,10 @@
 // open(2) family and close(2). Linux: fs/open.c, fs/namei.c do_filp_open.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/vfs/notify.h"
+
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 namespace umk::kernel {
@@ -60,6 +63,8 @@ KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u
             flags &= ~O_TRUNC; // new and empty; no write permission needed on it
             auto file = TRY(inode->open(flags));
             file->set_dentry(dentry);
+            fsnotify_dir(*pn.parent, pn.name, IN_CREATE);
+            fsnotify_dentry(*dentry, IN_OPEN);
             return install_fd(t, file, flags & O_CLOEXEC);
         } else {
             return err(existing.error());
@@ -85,6 +90,9 @@ KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u
         flags &= ~O_TRUNC;
     auto file = TRY(dentry->inode().open(flags));
     file->set_dentry(dentry);
+    if (flags & O_TRUNC)
+        fsnotify_dentry(*dentry, IN_MODIFY);
+    fsnotify_dentry(*dentry, IN_OPEN);
     return install_fd(t, file, flags & O_CLOEXEC);
 }
 

@@ -1,9 +1,12 @@
 // read(2), write(2) and friends. Linux: fs/read_write.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/vfs/notify.h"
+
 #include "kernel/ipc/pipe.h"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -68,6 +71,8 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
         if (!f.seekable() || *n < want)
             break;
     }
+    if (done > 0 && f.dentry())
+        fsnotify_dentry(*f.dentry(), IN_ACCESS);
     return done;
 }
 
@@ -95,6 +100,8 @@ KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
         if (*n < want)
             break;
     }
+    if (done > 0 && f.dentry())
+        fsnotify_dentry(*f.dentry(), IN_MODIFY);
     return done;
 }
 

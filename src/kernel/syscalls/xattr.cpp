@@ -4,8 +4,11 @@
 // layer; the lower host files read through).
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/vfs/notify.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
 #include <sys/xattr.h>
 
 namespace umk::kernel {
@@ -91,6 +94,7 @@ KResult<u64> set(Thread& t, Inode& inode, GuestAddr name_ptr, GuestAddr value, u
         TRY(t.mm().copy_in(value.value, v));
     TRY(check_permission(t, inode, name, true));
     TRY(inode.set_xattr(name, v, flags));
+    fsnotify(inode, nullptr, {}, IN_ATTRIB);
     return 0;
 }
 
@@ -120,6 +124,7 @@ KResult<u64> remove(Thread& t, Inode& inode, GuestAddr name_ptr)
     auto name = TRY(copy_name(t, name_ptr));
     TRY(check_permission(t, inode, name, true));
     TRY(inode.remove_xattr(name));
+    fsnotify(inode, nullptr, {}, IN_ATTRIB);
     return 0;
 }
 

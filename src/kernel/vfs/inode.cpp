@@ -3,9 +3,11 @@
 #include "kernel/ipc/epoll.h"
 #include "kernel/vfs/anon_inode.h"
 #include "kernel/vfs/locks.h"
+#include "kernel/vfs/notify.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 namespace umk::kernel {
@@ -67,6 +69,8 @@ KResult<std::vector<std::string>> Inode::list_xattrs() { return std::vector<std:
 
 File::~File()
 {
+    if (m_dentry && !(flags() & O_PATH))
+        fsnotify_dentry(*m_dentry, writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
     if (has_locks)
         release_file_locks(*this);
     // No new watcher can come: adding one needs a reference to this file.
