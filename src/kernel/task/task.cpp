@@ -349,31 +349,42 @@ void Process::add_thread(Thread& t)
     m_threads.push_back(&t);
 }
 
+void Process::hand_children_to_heir(Thread& t)
+{
+    int heir = 0;
+    {
+        std::lock_guard lock(m_signal_lock);
+        for (Thread* other : m_threads)
+            if (other != &t) {
+                heir = other->tid();
+                break;
+            }
+    }
+    if (!heir)
+        return; // the last thread: the process's exit hands them on
+    // Linux's forget_original_parent within the group.
+    std::vector<RefPtr<Process>> orphaned;
+    {
+        std::lock_guard tree(m_kernel.tree_lock());
+        for (auto& child : m_children) {
+            if (child->m_creator_tid == t.tid()) {
+                child->m_creator_tid = heir;
+                orphaned.push_back(child);
+            }
+        }
+    }
+    for (auto& child : orphaned)
+        child->send_parent_death_signal(*this);
+}
+
 void Process::remove_thread(Thread& t)
 {
+    hand_children_to_heir(t);
     bool last;
-    int heir = 0;
     {
         std::lock_guard lock(m_signal_lock);
         std::erase(m_threads, &t);
         last = m_threads.empty();
-        if (!last)
-            heir = m_threads.front()->tid();
-    }
-    if (heir) {
-        // Linux's forget_original_parent within the group.
-        std::vector<RefPtr<Process>> orphaned;
-        {
-            std::lock_guard tree(m_kernel.tree_lock());
-            for (auto& child : m_children) {
-                if (child->m_creator_tid == t.tid()) {
-                    child->m_creator_tid = heir;
-                    orphaned.push_back(child);
-                }
-            }
-        }
-        for (auto& child : orphaned)
-            child->send_parent_death_signal(*this);
     }
     {
         std::lock_guard lock(m_signal_lock);
@@ -1113,8 +1124,10 @@ void Thread::run()
     // A context lent to a vfork child stays with it.
     bool own_context = !borrowed_context && !context_lent;
     if (!m_process->killed_mm() && own_context) {
-        // This thread alone ends: its host thread goes, and whoever waits
-        // for it (pthread_join) learns it from clear_child_tid.
+        // This thread alone ends: its children go to another thread first,
+        // so that whoever learns of its end from clear_child_tid
+        // (pthread_join) sees them there; then its host thread goes.
+        m_process->hand_children_to_heir(*this);
         mm_release();
         context().exit_thread();
     }

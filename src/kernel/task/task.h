@@ -185,6 +185,9 @@ public:
     // process's.
     void add_thread(Thread&);
     void remove_thread(Thread&);
+    // A thread ends: its children (the processes it forked) go to another
+    // thread of the process, if one is left.
+    void hand_children_to_heir(Thread&);
     Thread* find_thread_locked(int tid);
     std::vector<int> thread_ids_locked() const;
     usize thread_count();
