@@ -9,6 +9,7 @@
 #include <sys/timerfd.h>
 
 #include <cstring>
+#include <limits>
 
 namespace umk::kernel {
 
@@ -24,7 +25,14 @@ nanoseconds clock_now(int clock)
     return std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec);
 }
 
-nanoseconds to_ns(const abi::Timespec& ts) { return std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec); }
+// Saturated at the largest time, as Linux's timespec64_to_ktime.
+nanoseconds to_ns(const abi::Timespec& ts)
+{
+    constexpr i64 kMaxSeconds = std::numeric_limits<i64>::max() / 1000000000;
+    if (ts.tv_sec >= kMaxSeconds)
+        return nanoseconds(std::numeric_limits<i64>::max());
+    return std::chrono::seconds(ts.tv_sec) + nanoseconds(ts.tv_nsec);
+}
 abi::Timespec to_timespec(nanoseconds ns)
 {
     return { static_cast<i64>(ns.count() / 1000000000), static_cast<i64>(ns.count() % 1000000000) };
@@ -56,7 +64,12 @@ struct TimerState {
         } else {
             u64 n = static_cast<u64>((now - next) / interval) + 1;
             expirations += n;
-            next += interval * static_cast<i64>(n);
+            i64 step;
+            if (__builtin_mul_overflow(interval.count(), static_cast<i64>(n), &step)
+                || __builtin_add_overflow(next.count(), step, &step))
+                next = nanoseconds(std::numeric_limits<i64>::max()); // ktime_add_safe
+            else
+                next = nanoseconds(step);
         }
         changes++;
     }
@@ -64,9 +77,11 @@ struct TimerState {
 
 void schedule(Kernel& kernel, const std::shared_ptr<TimerState>& state);
 
-// At an expiration: pollers and readers look again; the next one is
-// scheduled.
-void expired(Kernel& kernel, std::weak_ptr<TimerState> weak)
+// At an expiration: pollers and readers look again. The next wake-up
+// comes once the expirations are read (or a poller finds none pending),
+// as Linux's timerfd re-arms in read: an unread periodic timer costs
+// nothing.
+void expired(std::weak_ptr<TimerState> weak)
 {
     auto state = weak.lock();
     if (!state)
@@ -77,7 +92,6 @@ void expired(Kernel& kernel, std::weak_ptr<TimerState> weak)
         state->catch_up();
     }
     PollHub::the().notify();
-    schedule(kernel, state);
 }
 
 void schedule(Kernel& kernel, const std::shared_ptr<TimerState>& state)
@@ -88,8 +102,10 @@ void schedule(Kernel& kernel, const std::shared_ptr<TimerState>& state)
     if (state->next.count() == 0)
         return;
     nanoseconds left = std::max(state->next - clock_now(state->clock), nanoseconds(0));
+    if (left > std::chrono::years(100))
+        return; // past this process's lifetime (and steady_clock's range)
     std::weak_ptr<TimerState> weak = state;
-    state->service_id = kernel.timers().add(Steady::now() + left, [&kernel, weak] { expired(kernel, weak); });
+    state->service_id = kernel.timers().add(Steady::now() + left, [weak] { expired(weak); });
 }
 
 class TimerFile final : public File {
@@ -111,6 +127,7 @@ public:
     {
         if (out.size() < 8)
             return err(Errno::INVAL);
+        bool rearm = false;
         for (;;) {
             u64 seen = PollHub::the().generation();
             {
@@ -118,16 +135,17 @@ public:
                 m_state->catch_up();
                 if (u64 n = std::exchange(m_state->expirations, 0)) {
                     std::memcpy(out.data(), &n, 8);
-                    return 8;
+                    rearm = true;
                 }
+            }
+            if (rearm) {
+                schedule(m_kernel, m_state);
+                return 8;
             }
             Thread* t = current_thread();
             if ((flags() & O_NONBLOCK) || !t)
                 return err(Errno::AGAIN);
-            PollHub::the().wait(*t, seen, std::nullopt);
-            std::lock_guard lock(t->process().signal_lock());
-            if (t->has_deliverable_locked())
-                return err(Errno::RESTARTSYS);
+            TRY(PollHub::the().wait_or_signal(*t, seen, std::nullopt, Errno::RESTARTSYS));
         }
     }
     KResult<usize> write(std::span<const u8>, u64) override { return err(Errno::INVAL); }
@@ -136,9 +154,17 @@ public:
     u64 poll_changes() override { return m_state->changes.load(); }
     u32 poll_events() override
     {
-        std::lock_guard lock(m_state->lock);
-        m_state->catch_up();
-        return m_state->expirations ? POLLIN | POLLRDNORM : 0;
+        bool idle;
+        {
+            std::lock_guard lock(m_state->lock);
+            m_state->catch_up();
+            if (m_state->expirations)
+                return POLLIN | POLLRDNORM;
+            idle = m_state->next.count() && !m_state->service_id;
+        }
+        if (idle) // a poller waits: wake it at the next expiration
+            schedule(m_kernel, m_state);
+        return 0;
     }
 
     KResult<TimerfdSpec> settime(int flags, const TimerfdSpec& spec)
@@ -153,8 +179,10 @@ public:
                 m_state->next = nanoseconds(0);
             else if (flags & TFD_TIMER_ABSTIME)
                 m_state->next = std::max(value, nanoseconds(1));
+            else if (i64 at; __builtin_add_overflow(clock_now(m_state->clock).count(), value.count(), &at))
+                m_state->next = nanoseconds(std::numeric_limits<i64>::max());
             else
-                m_state->next = clock_now(m_state->clock) + value;
+                m_state->next = nanoseconds(at);
             m_state->changes++;
         }
         schedule(m_kernel, m_state);
@@ -169,7 +197,7 @@ public:
         TimerfdSpec s {};
         s.interval = to_timespec(m_state->interval);
         if (m_state->next.count())
-            s.value = to_timespec(std::max(m_state->next - clock_now(m_state->clock), nanoseconds(1)));
+            s.value = to_timespec(std::max(m_state->next - clock_now(m_state->clock), nanoseconds(0)));
         return s;
     }
 
@@ -273,10 +301,7 @@ public:
                 return done;
             if (flags() & O_NONBLOCK)
                 return err(Errno::AGAIN);
-            PollHub::the().wait(*t, seen, std::nullopt);
-            std::lock_guard lock(t->process().signal_lock());
-            if (t->has_deliverable_locked())
-                return err(Errno::RESTARTSYS);
+            TRY(PollHub::the().wait_or_signal(*t, seen, std::nullopt, Errno::RESTARTSYS));
         }
     }
     KResult<usize> write(std::span<const u8>, u64) override { return err(Errno::INVAL); }

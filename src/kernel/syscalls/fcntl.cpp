@@ -77,21 +77,23 @@ KResult<RecordLock> record_lock_of(File& file, const GuestFlock& fl)
     i64 start, end;
     if (__builtin_add_overflow(base, fl.start, &start))
         return err(Errno::OVERFLOW);
+    if (start < 0)
+        return err(Errno::INVAL);
     if (fl.len > 0) {
         if (__builtin_add_overflow(start, fl.len - 1, &end))
             return err(Errno::OVERFLOW);
     } else if (fl.len < 0) {
+        // [start + len, start - 1]: Linux's flock64_to_posix_lock.
         end = start - 1;
-        start += fl.len;
+        if (__builtin_add_overflow(start, fl.len, &start) || start < 0)
+            return err(Errno::INVAL);
     } else {
         end = -1; // to the end of the file (and beyond)
     }
-    if (start < 0)
-        return err(Errno::INVAL);
-    return RecordLock { fl.type, static_cast<u64>(start), end < 0 ? ~u64 { 0 } : static_cast<u64>(end), 0 };
+    return RecordLock { fl.type, static_cast<u64>(start), end < 0 ? kLockEnd : static_cast<u64>(end), 0 };
 }
 
-KResult<u64> record_lock_command(Thread& t, RefPtr<File>& file, int cmd, u64 arg)
+KResult<u64> record_lock_command(Thread& t, int fd, RefPtr<File>& file, int cmd, u64 arg)
 {
     auto fl = TRY(copy_in<GuestFlock>(t, arg));
     bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
@@ -111,7 +113,7 @@ KResult<u64> record_lock_command(Thread& t, RefPtr<File>& file, int cmd, u64 arg
             fl.type = held->type;
             fl.whence = SEEK_SET;
             fl.start = static_cast<i64>(held->start);
-            fl.len = held->end == ~u64 { 0 } ? 0 : static_cast<i64>(held->end - held->start + 1);
+            fl.len = held->end == kLockEnd ? 0 : static_cast<i64>(held->end - held->start + 1);
             fl.pid = held->pid;
         }
         TRY(copy_out(t, arg, fl));
@@ -121,6 +123,17 @@ KResult<u64> record_lock_command(Thread& t, RefPtr<File>& file, int cmd, u64 arg
         return err(Errno::BADF);
     lock.pid = t.process().pid();
     TRY(set_record_lock(t, *file, owner, ofd, lock, cmd == F_SETLKW || cmd == F_OFD_SETLKW));
+    // The fd was closed meanwhile (while we waited): the close had nothing
+    // to drop yet, so the lock goes now (Linux's fcntl_setlk).
+    if (!ofd && lock.type != F_UNLCK) {
+        auto now = t.fds().get(fd);
+        if (!now || now->get() != file.get()) {
+            RecordLock unlock = lock;
+            unlock.type = F_UNLCK;
+            (void)set_record_lock(t, *file, owner, ofd, unlock, false);
+            return err(Errno::BADF);
+        }
+    }
     return 0;
 }
 
@@ -180,7 +193,7 @@ KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg)
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-        return record_lock_command(t, file, cmd, arg);
+        return record_lock_command(t, fd, file, cmd, arg);
     }
     t.kernel().log_once(fmt::format("fcntl {}", cmd), fmt::format("fcntl: command {} not supported yet: EINVAL", cmd));
     return err(Errno::INVAL);

@@ -57,11 +57,8 @@ KResult<bool> wait_after_scan(Thread& t, u64 seen, Deadline deadline, bool from_
     Deadline until = deadline;
     if (from_host && (!until || *until > Clock::now() + kHostPollSlice))
         until = Clock::now() + kHostPollSlice;
-    PollHub::the().wait(t, seen, until);
-    std::lock_guard lock(t.process().signal_lock());
-    if (t.has_deliverable_locked())
-        return err(on_signal);
-    return true;
+    TRY(PollHub::the().wait_or_signal(t, seen, until, on_signal));
+    return true; // the caller looks again (and at the deadline)
 }
 
 // Scans until something is ready, the deadline, or a signal

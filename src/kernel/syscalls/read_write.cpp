@@ -9,6 +9,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <limits>
 #include <memory>
 
 namespace umk::kernel {
@@ -284,7 +285,9 @@ KResult<u64> sys_fadvise64(Thread& t, int fd, i64 offset, i64 len, int advice)
 namespace {
 
 // A position for one side of a copy: the guest's loff_t at `ptr`, or the
-// file's own position (0 for streams). Written back by finish().
+// file's own position (0 for streams), read at the start and written back
+// by finish(). The position's lock is not held meanwhile (the copy may
+// block on a pipe; Linux's sendfile and splice take no f_pos_lock either).
 class CopyEnd {
 public:
     static KResult<CopyEnd> make(Thread& t, RefPtr<File> file, GuestAddr ptr)
@@ -300,8 +303,9 @@ public:
                 return err(Errno::INVAL);
             e.pos = static_cast<u64>(v);
         } else if (e.m_file->seekable()) {
-            e.m_lock = std::unique_lock(e.m_file->position_lock());
+            std::lock_guard lock(e.m_file->position_lock());
             e.pos = e.m_file->position_locked();
+            e.m_own_position = true;
         }
         return e;
     }
@@ -309,8 +313,10 @@ public:
     {
         if (!m_ptr.null())
             return copy_out(t, m_ptr.value, static_cast<i64>(pos));
-        if (m_lock)
+        if (m_own_position) {
+            std::lock_guard lock(m_file->position_lock());
             m_file->set_position_locked(pos);
+        }
         return {};
     }
     File& file() { return *m_file; }
@@ -319,7 +325,7 @@ public:
 private:
     RefPtr<File> m_file;
     GuestAddr m_ptr {};
-    std::unique_lock<std::mutex> m_lock;
+    bool m_own_position { false };
 };
 
 KResult<u64> copy_between(Thread& t, CopyEnd& in, CopyEnd& out, u64 count)
@@ -353,8 +359,8 @@ KResult<u64> copy_between(Thread& t, CopyEnd& in, CopyEnd& out, u64 count)
     return done;
 }
 
-// The two ends, their positions locked in one order (a file copied to
-// itself through its own position would lock it twice: EINVAL).
+// The two ends (a file copied to itself through its own position:
+// EINVAL).
 KResult<std::pair<CopyEnd, CopyEnd>> copy_ends(Thread& t, int in_fd, GuestAddr in_ptr, int out_fd, GuestAddr out_ptr)
 {
     auto in_file = TRY(get_file(t, in_fd));
@@ -363,13 +369,8 @@ KResult<std::pair<CopyEnd, CopyEnd>> copy_ends(Thread& t, int in_fd, GuestAddr i
         return err(Errno::BADF);
     if (in_file == out_file && in_ptr.null() && out_ptr.null() && in_file->seekable())
         return err(Errno::INVAL);
-    if (in_file.get() < out_file.get()) {
-        auto in = TRY(CopyEnd::make(t, in_file, in_ptr));
-        auto out = TRY(CopyEnd::make(t, out_file, out_ptr));
-        return std::pair { std::move(in), std::move(out) };
-    }
-    auto out = TRY(CopyEnd::make(t, out_file, out_ptr));
     auto in = TRY(CopyEnd::make(t, in_file, in_ptr));
+    auto out = TRY(CopyEnd::make(t, out_file, out_ptr));
     return std::pair { std::move(in), std::move(out) };
 }
 
@@ -399,6 +400,12 @@ KResult<u64> sys_copy_file_range(Thread& t, int in_fd, GuestAddr off_in, int out
     if (!S_ISREG(in_attr.mode) || !S_ISREG(out_attr.mode))
         return err(Errno::INVAL);
     auto [in, out] = TRY(copy_ends(t, in_fd, off_in, out_fd, off_out));
+    // Linux's generic_copy_file_checks: nothing read past the largest
+    // offset, nothing written past the largest file (EFBIG).
+    constexpr u64 kMaxOffset = static_cast<u64>(std::numeric_limits<i64>::max());
+    len = std::min(len, kMaxOffset - std::min(in.pos, kMaxOffset));
+    if (len > 0 && out.pos > kMaxOffset - len)
+        return err(Errno::FBIG);
     // Overlapping ranges of one file: EINVAL.
     if (in_attr.dev == out_attr.dev && in_attr.ino == out_attr.ino && in.pos < out.pos + len && out.pos < in.pos + len)
         return err(Errno::INVAL);

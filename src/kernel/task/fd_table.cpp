@@ -106,6 +106,8 @@ std::vector<std::pair<int, FdTable::Entry>> FdTable::snapshot()
     return out;
 }
 
+FdTable::~FdTable() { close_all(); }
+
 void FdTable::close_all()
 {
     Dropped closed { this, {} };

@@ -8,6 +8,14 @@ namespace umk::kernel {
 
 class FdTable : public RefCounted {
 public:
+    ~FdTable() override;
+    // The processes using it (CLONE_FILES shares it): the last one to
+    // leave (exit, or exec unsharing it) closes every fd (Linux's
+    // put_files_struct).
+    void attach() { m_users++; }
+    bool detach() { return --m_users == 0; }
+    int users() const { return m_users.load(); }
+
     struct Entry {
         RefPtr<File> file;
         bool cloexec { false };
@@ -31,6 +39,7 @@ public:
 private:
     std::mutex m_lock;
     std::vector<Entry> m_entries;
+    std::atomic<int> m_users { 1 };
 };
 
 } // namespace umk::kernel

@@ -29,4 +29,14 @@ bool PollHub::wait(Thread& t, u64 seen, std::optional<std::chrono::steady_clock:
     return in_time;
 }
 
+KResult<bool> PollHub::wait_or_signal(Thread& t, u64 seen, std::optional<std::chrono::steady_clock::time_point> deadline,
+                                      Errno on_signal)
+{
+    bool in_time = wait(t, seen, deadline);
+    std::lock_guard lock(t.process().signal_lock());
+    if (t.has_deliverable_locked())
+        return err(on_signal);
+    return in_time;
+}
+
 } // namespace umk::kernel

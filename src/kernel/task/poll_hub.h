@@ -24,6 +24,10 @@ public:
     // Sleeps until a change after `seen`, a deliverable signal or the
     // deadline; false when the deadline passed.
     bool wait(Thread&, u64 seen, std::optional<std::chrono::steady_clock::time_point> deadline);
+    // The same, then `on_signal` when a signal is to be delivered; false
+    // when the deadline passed.
+    KResult<bool> wait_or_signal(Thread&, u64 seen, std::optional<std::chrono::steady_clock::time_point> deadline,
+                                 Errno on_signal);
 
 private:
     std::atomic<u64> m_generation { 0 };

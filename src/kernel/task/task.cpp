@@ -48,7 +48,8 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
         child->m_sigactions = parent.m_sigactions;
     }
     child->m_fds = share_fds ? parent.m_fds : parent.m_fds->clone();
-    child->m_shares_fds = parent.m_shares_fds = share_fds || parent.m_shares_fds;
+    if (share_fds)
+        child->m_fds->attach();
     child->m_exit_signal = exit_signal;
     child->nice = parent.nice.load();
     child->dumpable = parent.dumpable.load();
@@ -170,10 +171,11 @@ void Process::set_creds(const Credentials& c)
 void Process::unshare_fds()
 {
     std::lock_guard lock(m_lock);
-    if (!m_shares_fds)
+    if (m_fds->users() == 1)
         return;
-    m_fds = m_fds->clone();
-    m_shares_fds = false;
+    auto copy = m_fds->clone();
+    m_fds->detach(); // others still use it
+    m_fds = copy;
 }
 
 abi::Rlimit Process::rlimit(int resource)
@@ -392,7 +394,7 @@ void Process::remove_thread(Thread& t)
     }
     if (last) {
         kill_all((t.exit_code() & 0xff) << 8); // keeps a status already set
-        if (!m_shares_fds)
+        if (m_fds->detach())
             m_fds->close_all(); // a CLONE_FILES table stays with its other users
         m_threads_gone_once = true;
         timers.cancel_all(m_kernel, false);

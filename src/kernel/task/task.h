@@ -239,7 +239,6 @@ private:
     std::atomic<bool> m_killed_mm { false };
     RefPtr<MemoryManager> m_mm;
     RefPtr<FdTable> m_fds;
-    bool m_shares_fds { false }; // CLONE_FILES
     FsContext m_fs;
     Credentials m_creds;
     std::array<abi::Rlimit, kRlimitCount> m_rlimits {};

@@ -26,17 +26,25 @@ struct Lock {
 struct InodeLocks {
     std::vector<Lock> locks;
     WaitQueue waiters;
+    int waiting { 0 }; // threads asleep in `waiters`: the entry stays while any are
 };
 
-using Key = std::pair<u64, u64>; // the inode's dev and ino
+// The inode the guest sees (the overlay's, which a copy-up does not
+// change), by identity: it lives as long as a file that could hold a lock
+// on it (an open file keeps its dentry and that inode).
+using Key = const Inode*;
 std::mutex g_lock;
 std::map<Key, InodeLocks> g_inodes;  // under g_lock
 std::atomic<u64> g_record_locks { 0 }; // POSIX locks anywhere: closes look only then
 
-KResult<Key> key_of(File& file)
+KResult<Key> key_of(File& file) { return file.dentry() ? &file.dentry()->inode() : &file.inode(); }
+
+// An entry with no locks and nobody waiting goes. Under g_lock.
+void prune_locked(Key key)
 {
-    auto attr = TRY(file.inode().attr());
-    return Key { attr.dev, attr.ino };
+    auto it = g_inodes.find(key);
+    if (it != g_inodes.end() && it->second.locks.empty() && it->second.waiting == 0)
+        g_inodes.erase(it);
 }
 
 bool overlap(const Lock& a, const Lock& b) { return a.start <= b.end && b.start <= a.end; }
@@ -89,7 +97,7 @@ void apply_locked(InodeLocks& inode, const Lock& wanted)
             kept.push_back(l);
             continue;
         }
-        bool adjacent = (wanted.end != ~u64 { 0 } && l.start == wanted.end + 1) || (wanted.start > 0 && l.end == wanted.start - 1);
+        bool adjacent = (wanted.end != kLockEnd && l.start == wanted.end + 1) || (wanted.start > 0 && l.end == wanted.start - 1);
         if (l.type == wanted.type && wanted.type != F_UNLCK && (overlap(l, wanted) || adjacent)) {
             merged.start = std::min(merged.start, l.start);
             merged.end = std::max(merged.end, l.end);
@@ -133,15 +141,18 @@ KResult<void> set_lock(Thread& t, File& file, const Lock& wanted, bool wait)
                 return err(Errno::DEADLK);
             if (wanted.kind == Kind::Posix)
                 g_waits_for[wanted.owner] = blocker->owner;
+            inode.waiting++;
             auto waited = inode.waiters.wait(t, lock, [&] { return !first_conflict(inode, wanted); });
+            inode.waiting--;
             g_waits_for.erase(wanted.owner);
-            if (!waited)
+            if (!waited) {
+                prune_locked(key);
                 return err(waited.error());
+            }
         }
     }
     apply_locked(inode, wanted);
-    if (inode.locks.empty())
-        g_inodes.erase(key);
+    prune_locked(key);
     if (wanted.kind != Kind::Posix)
         file.has_locks = true;
     return {};
@@ -173,8 +184,8 @@ KResult<void> flock_file(Thread& t, File& file, int operation)
     }
     // A conversion is not atomic (Linux drops the old lock first).
     if (type != F_UNLCK)
-        TRY(set_lock(t, file, Lock { Kind::Flock, &file, F_UNLCK, 0, ~u64 { 0 }, 0 }, false));
-    return set_lock(t, file, Lock { Kind::Flock, &file, static_cast<short>(type), 0, ~u64 { 0 }, 0 }, !(operation & LOCK_NB));
+        TRY(set_lock(t, file, Lock { Kind::Flock, &file, F_UNLCK, 0, kLockEnd, 0 }, false));
+    return set_lock(t, file, Lock { Kind::Flock, &file, static_cast<short>(type), 0, kLockEnd, 0 }, !(operation & LOCK_NB));
 }
 
 KResult<void> set_record_lock(Thread& t, File& file, const void* owner, bool ofd, const RecordLock& r, bool wait)
@@ -197,10 +208,11 @@ KResult<std::optional<RecordLock>> get_record_lock(File& file, const void* owner
     return std::optional<RecordLock>(RecordLock { c->type, c->start, c->end, c->pid });
 }
 
-void release_posix_locks(const void* fd_table, File& file)
+namespace {
+
+// Every lock of `owner` of these kinds on `file`'s inode goes.
+void unlock_all(File& file, const void* owner, std::initializer_list<Kind> kinds)
 {
-    if (g_record_locks.load() == 0)
-        return;
     auto key = key_of(file);
     if (!key)
         return;
@@ -208,24 +220,19 @@ void release_posix_locks(const void* fd_table, File& file)
     auto it = g_inodes.find(*key);
     if (it == g_inodes.end())
         return;
-    apply_locked(it->second, Lock { Kind::Posix, fd_table, F_UNLCK, 0, ~u64 { 0 }, 0 });
-    if (it->second.locks.empty())
-        g_inodes.erase(it);
+    for (Kind kind : kinds)
+        apply_locked(it->second, Lock { kind, owner, F_UNLCK, 0, kLockEnd, 0 });
+    prune_locked(*key);
 }
 
-void release_file_locks(File& file)
+} // namespace
+
+void release_posix_locks(const void* fd_table, File& file)
 {
-    auto key = key_of(file);
-    if (!key)
-        return;
-    std::lock_guard lock(g_lock);
-    auto it = g_inodes.find(*key);
-    if (it == g_inodes.end())
-        return;
-    for (Kind kind : { Kind::Flock, Kind::Ofd })
-        apply_locked(it->second, Lock { kind, &file, F_UNLCK, 0, ~u64 { 0 }, 0 });
-    if (it->second.locks.empty())
-        g_inodes.erase(it);
+    if (g_record_locks.load() > 0)
+        unlock_all(file, fd_table, { Kind::Posix });
 }
+
+void release_file_locks(File& file) { unlock_all(file, &file, { Kind::Flock, Kind::Ofd }); }
 
 } // namespace umk::kernel

@@ -9,13 +9,19 @@
 
 #include "kernel/vfs/file.h"
 
+#include <limits>
+
 namespace umk::kernel {
 
 class Thread;
 
+// The last byte a lock can cover (Linux's OFFSET_MAX): a lock "to the end
+// of the file" ends here, as does one whose range reaches the largest offset.
+inline constexpr u64 kLockEnd = static_cast<u64>(std::numeric_limits<i64>::max());
+
 struct RecordLock {
     short type;     // F_RDLCK, F_WRLCK (F_UNLCK: none, for F_GETLK)
-    u64 start, end; // inclusive; end ~0: to the end of the file
+    u64 start, end; // inclusive
     int pid;        // F_GETLK's l_pid: the setter's, -1 for OFD locks
 };
 
