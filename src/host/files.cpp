@@ -224,6 +224,15 @@ std::optional<u64> thread_cpu_ns(int pid, int tid)
     return std::strtoull(buf, nullptr, 10); // the first field: time on the CPU
 }
 
+bool thread_of(int pid, int tid)
+{
+    auto dir = proc();
+    if (!dir || !g_proc_shows_our_pids || pid <= 0 || tid <= 0)
+        return false;
+    auto name = std::to_string(pid) + "/task/" + std::to_string(tid);
+    return faccessat(*dir, name.c_str(), F_OK, 0) == 0;
+}
+
 KResult<Fd> memfd(const char* name)
 {
     return Fd(TRY(check(memfd_create(name, MFD_CLOEXEC))));

@@ -64,6 +64,9 @@ KResult<std::vector<std::string>> list_xattrs(int fd);
 // The CPU time host thread `tid` of process `pid` (pids as the kernel
 // sees them) has used, in ns (its schedstat), when /proc shows them.
 std::optional<u64> thread_cpu_ns(int pid, int tid);
+// Host thread `tid` belongs to process `pid` (false when the host's
+// /proc cannot tell).
+bool thread_of(int pid, int tid);
 // Copies all of `from` into `to` (a fresh memfd) in the host.
 KResult<void> copy_file(int from, int to);
 

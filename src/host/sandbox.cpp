@@ -6,6 +6,7 @@
 #include <seccomp.h>
 
 #include <fcntl.h>
+#include <linux/perf_event.h>
 #include <sched.h>
 #include <signal.h>
 #include <poll.h>
@@ -215,7 +216,7 @@ KResult<void> install_kernel_denylist()
     // while the kernel itself can reach no denied call through another ABI.
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(EPERM));
     static const char* const kDenied[] = {
-        "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "perf_event_open", "userfaultfd",
+        "io_uring_setup", "io_uring_enter", "io_uring_register", "bpf", "userfaultfd",
         "keyctl", "add_key", "request_key", "init_module", "finit_module", "delete_module", "kexec_load",
         "kexec_file_load", "mount", "umount2", "pivot_root", "setns", "unshare", "open_tree", "move_mount",
         "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "swapon", "swapoff", "reboot", "ptrace",
@@ -229,6 +230,20 @@ KResult<void> install_kernel_denylist()
             continue;
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
     }
+    // perf_event_open only as a guest debugger's hardware breakpoint is
+    // opened (platform add_breakpoint): on one thread (pid > 0), any CPU,
+    // no group, close-on-exec. The attr cannot be checked here.
+    int perf = seccomp_syscall_resolve_name("perf_event_open");
+    const scmp_arg_cmp kPerfDenied[] = {
+        SCMP_A1(SCMP_CMP_EQ, 0),
+        SCMP_A1(SCMP_CMP_GE, 0x80000000ULL),
+        SCMP_A2(SCMP_CMP_NE, ~0ULL),
+        SCMP_A3(SCMP_CMP_NE, ~0ULL),
+        SCMP_A4(SCMP_CMP_NE, PERF_FLAG_FD_CLOEXEC),
+    };
+    for (const auto& cmp : kPerfDenied)
+        if (!rc)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), perf, 1, cmp);
     if (!rc)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -23,8 +23,11 @@ namespace {
 
 constexpr int kMaxInterpreterDepth = 4; // BINPRM_MAX_RECURSION
 constexpr u64 kTaskSize = UMK_GUEST_TASK_SIZE;
-// ELF_ET_DYN_BASE: 2/3 of the address space, 16 MiB aligned.
-constexpr u64 kEtDynBase = (kTaskSize / 3 * 2) & ~((1ULL << 24) - 1);
+// ELF_ET_DYN_BASE: 2/3 of Linux's 47-bit address space, as on Linux (below
+// our smaller TASK_SIZE too), so that a PIE loads where it loads natively
+// under ADDR_NO_RANDOMIZE (gdb, setarch -R) and debug output compares.
+constexpr u64 kEtDynBase = page_round_down(0x7ffffffff000ULL / 3 * 2);
+static_assert(kEtDynBase < kTaskSize / 4 * 3);
 constexpr u64 kStackGap = 128ULL << 20;
 
 u64 random_u64()

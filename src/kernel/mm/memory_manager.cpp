@@ -4,6 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
+#include <elf.h>
+
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -16,6 +21,25 @@ constexpr u64 kTaskSize = UMK_GUEST_TASK_SIZE;
 constexpr u64 kMmapMinAddr = 0x10000;
 
 bool overflows(u64 start, u64 length) { return length > kTaskSize || start > kTaskSize - length; }
+
+// The host's vdso image as mapped in the kernel process: the same bytes a
+// stub has at its vdso base (one kernel, one image; only vvar differs).
+// Its size from its own ELF headers: the section headers come last.
+std::span<const u8> host_vdso()
+{
+    static const std::span<const u8> image = [] {
+        auto* ehdr = reinterpret_cast<const Elf64_Ehdr*>(getauxval(AT_SYSINFO_EHDR));
+        if (!ehdr)
+            return std::span<const u8> {};
+        u64 size = ehdr->e_shoff + u64 { ehdr->e_shnum } * ehdr->e_shentsize;
+        auto* phdrs = reinterpret_cast<const Elf64_Phdr*>(reinterpret_cast<const u8*>(ehdr) + ehdr->e_phoff);
+        for (int i = 0; i < ehdr->e_phnum; i++)
+            if (phdrs[i].p_type == PT_LOAD)
+                size = std::max(size, phdrs[i].p_offset + phdrs[i].p_filesz);
+        return std::span(reinterpret_cast<const u8*>(ehdr), page_round_up(size));
+    }();
+    return image;
+}
 
 } // namespace
 
@@ -143,6 +167,19 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     }
     m_vmas.emplace(addr, std::move(v));
     return addr;
+}
+
+KResult<void> MemoryManager::force_read(u64 addr, std::span<u8> out)
+{
+    auto vdso = host_vdso();
+    if (m_vdso_base && addr >= m_vdso_base && addr - m_vdso_base < vdso.size()) {
+        u64 at = addr - m_vdso_base;
+        if (out.size() > vdso.size() - at)
+            return err(Errno::FAULT);
+        std::memcpy(out.data(), vdso.data() + at, out.size());
+        return {};
+    }
+    return copy_in(addr, out);
 }
 
 KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
@@ -486,7 +523,7 @@ std::string MemoryManager::maps_text()
         line(v.start, v.end, v.prot, v.flags & MAP_SHARED, v.file ? v.offset : 0, dev, ino, v.name);
     }
     if (m_vdso_base)
-        line(m_vdso_base, m_vdso_base + 2 * kPageSize, PROT_READ | PROT_EXEC, false, 0, 0, 0, "[vdso]");
+        line(m_vdso_base, m_vdso_base + host_vdso().size(), PROT_READ | PROT_EXEC, false, 0, 0, 0, "[vdso]");
     line(0xffffffffff600000ULL, 0xffffffffff601000ULL, PROT_EXEC, false, 0, 0, 0, "[vsyscall]");
     return out;
 }

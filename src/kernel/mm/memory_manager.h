@@ -62,6 +62,9 @@ public:
     // A debugger's write (ptrace, /proc/PID/mem; Linux's FOLL_FORCE): a
     // read-only private page (a breakpoint in text) is opened for it.
     KResult<void> force_write(u64 addr, std::span<const u8> data);
+    // A debugger's read (ptrace, /proc/PID/mem): guest memory, and the
+    // [vdso] that lies above the guest's range.
+    KResult<void> force_read(u64 addr, std::span<u8> out);
     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED was called.
     std::atomic<bool> membarrier_registered { false };
     // fork(2): a copy-on-write copy in a new host process.

@@ -207,10 +207,10 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
     // ptrace_access_vm.
     case PTRACE_PEEKTEXT:
     case PTRACE_PEEKDATA: {
-        auto word = copy_in<u64>(tracee, addr);
-        if (!word)
+        u64 word;
+        if (!mm.force_read(addr, std::span(reinterpret_cast<u8*>(&word), 8)))
             return err(Errno::IO);
-        TRY(copy_out(t, data, *word));
+        TRY(copy_out(t, data, word));
         return 0;
     }
     case PTRACE_POKETEXT:
@@ -224,8 +224,10 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         u64 word = 0;
         if (addr < kUserRegsSize)
             word = tracee.regs().r[addr / 8];
+        else if (addr >= kUserDebugRegs && addr < kUserDebugRegs + 64)
+            word = tracee.debug_registers().read(static_cast<int>((addr - kUserDebugRegs) / 8));
         else if (addr >= kUserSize)
-            return err(Errno::IO); // debug registers and the rest read as 0
+            return err(Errno::IO); // the rest of struct user reads as 0
         TRY(copy_out(t, data, word));
         return 0;
     }
@@ -239,9 +241,10 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
             tracee.regs() = regs;
             return 0;
         }
-        // Hardware debug registers are not available: only "off" is.
-        if (addr >= kUserDebugRegs && addr < kUserDebugRegs + 64 && data == 0)
+        if (addr >= kUserDebugRegs && addr < kUserDebugRegs + 64) {
+            TRY(tracee.debug_registers().write(tracee.context(), static_cast<int>((addr - kUserDebugRegs) / 8), data));
             return 0;
+        }
         return err(Errno::IO);
     }
     case PTRACE_GETREGS:

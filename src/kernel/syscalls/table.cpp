@@ -160,7 +160,7 @@ constexpr Row kRows[] = {
     supported<sys_timer_getoverrun>(SYS_timer_getoverrun),
     supported<sys_timer_delete>(SYS_timer_delete),
     // ptrace.cpp
-    partial<sys_ptrace>(SYS_ptrace, "no PTRACE_SEIZE/INTERRUPT/LISTEN, no hardware debug registers"),
+    partial<sys_ptrace>(SYS_ptrace, "no PTRACE_SEIZE/INTERRUPT/LISTEN"),
     supported<sys_process_vm_readv>(SYS_process_vm_readv),
     supported<sys_process_vm_writev>(SYS_process_vm_writev),
     // poll.cpp

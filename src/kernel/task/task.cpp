@@ -598,6 +598,18 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
     // default action anyway.
     abi::Siginfo info = make_siginfo(fault.signo, fault.code);
     info.fault.addr = fault.address;
+    constexpr int kTrapTrace = 2, kTrapHwBreakpoint = 4, kTrapPerf = 6;
+    if (fault.signo == kSigTrap && fault.code == kTrapPerf) {
+        // A debugger's hardware breakpoint, as Linux's exc_debug_user
+        // reports it; one of another guest thread on this host thread (a
+        // vfork child's or its parent's) passes unseen.
+        if (!m_debug_registers.hit(fault.breakpoint))
+            return;
+        info.si_code = kTrapHwBreakpoint;
+        info.fault.addr = m_regs[platform::Registers::RIP];
+    } else if (fault.signo == kSigTrap && fault.code == kTrapTrace) {
+        m_debug_registers.stepped();
+    }
     force_signal(info);
     m_fault = fault;
 }

@@ -9,6 +9,7 @@
 #include "kernel/seccomp/filter.h"
 #include "kernel/signals/signals.h"
 #include "kernel/task/credentials.h"
+#include "kernel/task/debug_registers.h"
 #include "kernel/task/fd_table.h"
 #include "kernel/task/ptrace.h"
 #include "kernel/time/process_timers.h"
@@ -264,7 +265,14 @@ public:
     void set_tid(int tid) { m_tid = tid; }
     platform::Registers& regs() { return m_regs; }
     platform::Context& context() { return *m_context; }
-    void set_context(platform::Context& c) { m_context = &c; }
+    // A new host thread (clone, execve): no breakpoints on it yet.
+    void set_context(platform::Context& c)
+    {
+        m_context = &c;
+        m_debug_registers.clear();
+    }
+    // DR0-DR7 as a debugger sees them (ptrace).
+    DebugRegisters& debug_registers() { return m_debug_registers; }
     MemoryManager& mm() { return m_process->mm(); }
     FdTable& fds() { return m_process->fds(); }
 
@@ -404,6 +412,7 @@ private:
     std::condition_variable m_signal_cv;
     i64 m_restart { 0 };                       // an ERESTART* the last syscall returned
     std::optional<platform::FaultInfo> m_fault; // the fault behind a pending synchronous signal
+    DebugRegisters m_debug_registers;
 };
 
 // Linux's __ptrace_may_access, as umk models it (root has every

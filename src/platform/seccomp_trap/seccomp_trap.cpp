@@ -8,6 +8,8 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -826,6 +828,7 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
         fault.trapno = m_slot.fault_trapno;
         fault.error_code = m_slot.fault_err;
         fault.cr2 = m_slot.fault_cr2;
+        fault.breakpoint = m_slot.fault_data;
         return StopReason::Fault;
     case UMK_STOP_INTERRUPT:
         return StopReason::Interrupt;
@@ -943,6 +946,40 @@ KResult<void> SeccompContext::memory_op(const umk_op& op)
 }
 
 std::optional<u64> SeccompContext::cpu_time_ns() { return host::thread_cpu_ns(m_host_pid, m_host_tid); }
+
+KResult<std::shared_ptr<void>> SeccompContext::add_breakpoint(const Breakpoint& bp, u64 cookie)
+{
+    // A perf breakpoint event on the host thread, which signals it
+    // (sigtrap): Linux's ptrace does the same with its in-kernel events.
+    perf_event_attr attr {};
+    attr.type = PERF_TYPE_BREAKPOINT;
+    attr.size = sizeof attr;
+    attr.bp_addr = bp.address;
+    attr.bp_len = bp.length;
+    attr.bp_type = bp.type == Breakpoint::Type::Execute ? HW_BREAKPOINT_X
+        : bp.type == Breakpoint::Type::Write            ? HW_BREAKPOINT_W
+                                                        : HW_BREAKPOINT_W | HW_BREAKPOINT_R;
+    attr.sample_period = 1;
+    attr.sigtrap = 1;
+    attr.remove_on_exec = 1;
+    attr.exclude_kernel = 1;
+    attr.exclude_hv = 1;
+    attr.sig_data = cookie;
+    // The tid came back through the slot, which the guest can write: it
+    // must name a thread of this stub before and after the open (a reused
+    // tid in between fails the second check).
+    if (!host::thread_of(m_host_pid, m_host_tid))
+        return err(Errno::SRCH);
+    // Whole registers, as the kernel's own seccomp filter checks them
+    // (host/sandbox.cpp).
+    host::Fd fd(static_cast<int>(syscall(SYS_perf_event_open, &attr, static_cast<long>(m_host_tid), -1L, -1L,
+                                         static_cast<unsigned long>(PERF_FLAG_FD_CLOEXEC))));
+    if (!fd.valid())
+        return err(errno == ENOSPC ? Errno::NOSPC : errno == EINVAL ? Errno::INVAL : Errno::IO);
+    if (!host::thread_of(m_host_pid, m_host_tid))
+        return err(Errno::SRCH);
+    return std::make_shared<host::Fd>(std::move(fd));
+}
 
 KResult<void> SeccompContext::set_cpu_affinity(std::span<const u8> mask)
 {

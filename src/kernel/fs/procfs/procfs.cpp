@@ -86,7 +86,7 @@ public:
         while (done < out.size()) {
             u64 at = pos + done;
             usize n = std::min<usize>(out.size() - done, kPageSize - (at & (kPageSize - 1)));
-            if (!m_mm->copy_in(at, out.subspan(done, n)))
+            if (!m_mm->force_read(at, out.subspan(done, n)))
                 break;
             done += n;
         }

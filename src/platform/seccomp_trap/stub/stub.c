@@ -126,7 +126,12 @@ struct k_siginfo {
             int syscall;
             unsigned arch;
         } sys;
-        u64 fault_addr;
+        struct {
+            u64 addr;
+            u64 perf_data; /* TRAP_PERF: the event's sig_data, */
+            u32 perf_type;
+            u32 perf_flags; /* TRAP_PERF_FLAG_ASYNC: delivered late */
+        } fault;
     };
 };
 
@@ -323,12 +328,20 @@ static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext
 
 static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
 {
+    /* A hardware breakpoint (a guest debugger's, see add_breakpoint) hit
+     * by the stub's own access to guest memory, as a kernel access on
+     * Linux, does not count: in stub text, or late because the stub's
+     * handlers block every signal. */
+    if (signo == 5 /* SIGTRAP */ && info->code == 6 /* TRAP_PERF */
+        && (uc->mc.rip >= UMK_GUEST_TASK_SIZE || (info->fault.perf_flags & 1 /* TRAP_PERF_FLAG_ASYNC */)))
+        return;
     struct umk_thread_slot* slot = current_slot();
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = ~0UL;
     slot->fault_signo = signo;
     slot->fault_code = info->code;
-    slot->fault_addr = info->fault_addr;
+    slot->fault_addr = info->fault.addr;
+    slot->fault_data = info->fault.perf_data;
     slot->fault_trapno = uc->mc.trapno;
     slot->fault_err = uc->mc.err;
     slot->fault_cr2 = uc->mc.cr2;
