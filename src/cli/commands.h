@@ -14,6 +14,7 @@ struct RunOptions {
     std::string hostname { "umk" };
     std::string kernel_release { "6.18.0-umk" };
     std::string cwd;
+    std::vector<std::string> volumes; // HOST:GUEST[:ro|:rw]
     bool debuggable { false };
     bool unsafe_no_sandbox { false };
     int pids_max { 4096 };

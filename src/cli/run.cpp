@@ -79,6 +79,54 @@ void reserve_fd_table()
         close(base);
 }
 
+// -v HOST:GUEST[:ro|:rw]: the host directory, checked, and where it goes.
+struct VolumeSpec {
+    std::string host;
+    std::string guest;
+    bool writable { true };
+};
+
+std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
+{
+    auto bad = [&](const std::string& why) {
+        return std::unexpected(fmt::format("-v {}: {} (expected HOST:GUEST[:ro|:rw])", text, why));
+    };
+    std::vector<std::string> parts;
+    for (usize start = 0;;) {
+        usize colon = text.find(':', start);
+        parts.push_back(text.substr(start, colon - start));
+        if (colon == std::string::npos)
+            break;
+        start = colon + 1;
+    }
+    if (parts.size() < 2 || parts.size() > 3)
+        return bad("wrong number of fields");
+    VolumeSpec v;
+    if (parts.size() == 3) {
+        if (parts[2] != "ro" && parts[2] != "rw")
+            return bad(fmt::format("unknown option '{}'", parts[2]));
+        v.writable = parts[2] == "rw";
+    }
+    std::error_code ec;
+    auto host = std::filesystem::canonical(parts[0], ec);
+    if (ec)
+        return bad(fmt::format("{}: {}", parts[0], ec.message()));
+    if (!std::filesystem::is_directory(host, ec))
+        return bad(fmt::format("{} is not a directory", parts[0]));
+    v.host = host.string();
+    std::filesystem::path guest(parts[1]);
+    if (!guest.is_absolute())
+        return bad("the guest path must be absolute");
+    guest = guest.lexically_normal();
+    v.guest = guest.string();
+    if (v.guest.size() > 1 && v.guest.ends_with('/'))
+        v.guest.pop_back();
+    for (const char* reserved : { "/", "/proc", "/dev" })
+        if (v.guest == reserved || (std::string_view(reserved) != "/" && v.guest.starts_with(std::string(reserved) + "/")))
+            return bad(fmt::format("cannot mount over {}", reserved));
+    return v;
+}
+
 } // namespace
 
 void add_run_options(CLI::App& app, RunOptions& o)
@@ -89,6 +137,11 @@ void add_run_options(CLI::App& app, RunOptions& o)
     app.add_option("--hostname", o.hostname, "The guest's host name (uname nodename)")->capture_default_str();
     app.add_option("--kernel-release", o.kernel_release, "The kernel release the guest sees (uname -r)")->capture_default_str();
     app.add_option("--cwd", o.cwd, "Guest working directory (default: the current directory, or /)");
+    app.add_option("-v,--volume", o.volumes,
+                   "Mount host directory HOST at GUEST in the guest, writable (the guest's changes reach the "
+                   "host) or read-only with :ro; repeatable")
+        ->type_name("HOST:GUEST[:ro]")
+        ->allow_extra_args(false);
     app.add_option("--pids-max", o.pids_max,
                    "Most guest tasks (processes and threads) at once; fork and clone fail with EAGAIN beyond")
         ->capture_default_str()
@@ -102,7 +155,8 @@ void add_run_options(CLI::App& app, RunOptions& o)
                  "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
     app.add_option("command", o.command, "The program and its arguments (after --)")->required();
     app.footer("Example: umk run -- /bin/ls -la /usr\n"
-               "The guest's writes go to a private in-memory layer; the host's files are never changed.\n"
+               "The guest's writes go to a private in-memory layer; the host's files are never changed,\n"
+               "except in writable volumes (-v).\n"
                "Exit status: the guest's, or 128+N when it was killed by signal N.");
 }
 
@@ -113,6 +167,17 @@ int run(RunOptions& o)
     if (ec || !std::filesystem::is_directory(root, ec))
         return fail(fmt::format("--root {}: not a directory", o.root), 2);
     std::string root_path = root.string();
+
+    std::vector<VolumeSpec> volume_specs;
+    for (auto& text : o.volumes) {
+        auto v = parse_volume(text);
+        if (!v)
+            return fail(v.error(), 2);
+        for (auto& other : volume_specs)
+            if (other.guest == v->guest)
+                return fail(fmt::format("-v {}: {} is already a volume", text, v->guest), 2);
+        volume_specs.push_back(std::move(*v));
+    }
 
     auto mounts = host::guest_visible_mounts(root_path);
     if (!mounts)
@@ -152,6 +217,14 @@ int run(RunOptions& o)
         lowers.push_back({ m.path.substr(root_path == "/" ? 1 : root_path.size() + 1), std::move(*fd) });
     }
 
+    std::vector<kernel::Volume> volumes;
+    for (auto& v : volume_specs) {
+        auto fd = host::open_path(v.host.c_str());
+        if (!fd)
+            return fail(fmt::format("-v {}: {}", v.host, errno_text(fd.error())), 2);
+        volumes.push_back({ v.guest, std::move(*fd), v.writable });
+    }
+
     std::string cwd = o.cwd.empty() ? guest_cwd(root_path) : o.cwd;
 
     if (!o.unsafe_no_sandbox) {
@@ -172,7 +245,7 @@ int run(RunOptions& o)
     if (!platform)
         return fail(fmt::format("cannot start the seccomp-trap platform: {}", errno_text(platform.error())), 2);
 
-    auto rootfs = kernel::build_root(std::move(lowers), isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
+    auto rootfs = kernel::build_root(std::move(lowers), std::move(volumes), isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
     if (!rootfs)
         return fail(fmt::format("cannot build the guest's root: {}", errno_text(rootfs.error())), 2);
 

@@ -209,6 +209,117 @@ KResult<std::vector<std::string>> list_xattrs(int fd)
     }
 }
 
+KResult<void> set_xattr(int fd, const std::string& name, std::span<const u8> value, int flags)
+{
+    return check_void(fsetxattr(fd, name.c_str(), value.data(), value.size(), flags));
+}
+
+KResult<void> remove_xattr(int fd, const std::string& name) { return check_void(fremovexattr(fd, name.c_str())); }
+
+namespace {
+
+// One component: what open_beneath would accept as a new name.
+KResult<void> check_leaf(const std::string& name)
+{
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+        return err(Errno::INVAL);
+    return {};
+}
+
+} // namespace
+
+KResult<void> make_node(int dirfd, const std::string& name, u32 mode)
+{
+    TRY(check_leaf(name));
+    u32 type = mode & S_IFMT;
+    if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+        return err(Errno::PERM);
+    TRY(check_void(mknodat(dirfd, name.c_str(), mode, 0)));
+    // The host's umask applied; the guest's already did.
+    auto fd = TRY(open_beneath(dirfd, name, O_PATH));
+    return chmod(fd.get(), mode & 07777);
+}
+
+KResult<void> make_dir(int dirfd, const std::string& name, u32 mode)
+{
+    TRY(check_leaf(name));
+    TRY(check_void(mkdirat(dirfd, name.c_str(), mode & 07777)));
+    auto fd = TRY(open_beneath(dirfd, name, O_PATH | O_DIRECTORY));
+    return chmod(fd.get(), mode & 07777);
+}
+
+KResult<void> make_symlink(int dirfd, const std::string& name, const std::string& target)
+{
+    TRY(check_leaf(name));
+    return check_void(symlinkat(target.c_str(), dirfd, name.c_str()));
+}
+
+KResult<void> remove(int dirfd, const std::string& name, bool directory)
+{
+    TRY(check_leaf(name));
+    return check_void(unlinkat(dirfd, name.c_str(), directory ? AT_REMOVEDIR : 0));
+}
+
+KResult<void> rename(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name)
+{
+    TRY(check_leaf(name));
+    TRY(check_leaf(new_name));
+    return check_void(renameat(dirfd, name.c_str(), new_dirfd, new_name.c_str()));
+}
+
+KResult<void> link(int fd, int dirfd, const std::string& name)
+{
+    TRY(check_leaf(name));
+    auto self = "self/fd/" + std::to_string(fd);
+    return check_void(linkat(TRY(proc()), self.c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW));
+}
+
+KResult<void> link_at(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name)
+{
+    TRY(check_leaf(name));
+    TRY(check_leaf(new_name));
+    return check_void(linkat(dirfd, name.c_str(), new_dirfd, new_name.c_str(), 0));
+}
+
+KResult<void> chmod(int fd, u32 mode)
+{
+    constexpr long kSysFchmodat2 = 452; // Linux 6.6; not in this libc's headers
+    return check_void(static_cast<int>(syscall(kSysFchmodat2, fd, "", mode, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)));
+}
+
+KResult<void> chown(int fd, u32 uid, u32 gid)
+{
+    return check_void(fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
+}
+
+namespace {
+
+void to_timespecs(std::optional<TimeValue> atime, std::optional<TimeValue> mtime, timespec (&ts)[2])
+{
+    ts[0] = atime ? timespec { atime->sec, atime->nsec } : timespec { 0, UTIME_OMIT };
+    ts[1] = mtime ? timespec { mtime->sec, mtime->nsec } : timespec { 0, UTIME_OMIT };
+}
+
+} // namespace
+
+KResult<void> set_times(int fd, std::optional<TimeValue> atime, std::optional<TimeValue> mtime)
+{
+    timespec ts[2];
+    to_timespecs(atime, mtime, ts);
+    // utimensat has no AT_EMPTY_PATH: the magic link names the inode fd holds.
+    auto self = "self/fd/" + std::to_string(fd);
+    return check_void(utimensat(TRY(proc()), self.c_str(), ts, 0));
+}
+
+KResult<void> set_times_at(int dirfd, const std::string& name, std::optional<TimeValue> atime,
+                           std::optional<TimeValue> mtime)
+{
+    TRY(check_leaf(name));
+    timespec ts[2];
+    to_timespecs(atime, mtime, ts);
+    return check_void(utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW));
+}
+
 std::optional<u64> thread_cpu_ns(int pid, int tid)
 {
     auto dir = proc();

@@ -61,6 +61,33 @@ KResult<Fd> reopen(int fd, int flags);
 // fgetxattr/flistxattr, whole.
 KResult<std::vector<u8>> get_xattr(int fd, const std::string& name);
 KResult<std::vector<std::string>> list_xattrs(int fd);
+KResult<void> set_xattr(int fd, const std::string& name, std::span<const u8> value, int flags);
+KResult<void> remove_xattr(int fd, const std::string& name);
+
+// Changes inside a writable host directory (hostfs volumes). `dirfd` and
+// `fd` are O_PATH fds the caller holds; `name` is one checked component
+// (as for open_beneath); nothing follows a symlink.
+KResult<void> make_node(int dirfd, const std::string& name, u32 mode); // S_IFREG, S_IFIFO, S_IFSOCK
+KResult<void> make_dir(int dirfd, const std::string& name, u32 mode);
+KResult<void> make_symlink(int dirfd, const std::string& name, const std::string& target);
+KResult<void> remove(int dirfd, const std::string& name, bool directory);
+KResult<void> rename(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name);
+// A new name in `dirfd` for the file `fd` holds (through /proc/self/fd;
+// not for symlinks, see link_at).
+KResult<void> link(int fd, int dirfd, const std::string& name);
+KResult<void> link_at(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name);
+// On the file `fd` holds itself (AT_EMPTY_PATH).
+KResult<void> chmod(int fd, u32 mode);
+KResult<void> chown(int fd, u32 uid, u32 gid);
+// nullopt leaves a time as it is (UTIME_OMIT).
+struct TimeValue {
+    i64 sec, nsec;
+};
+// Of the file `fd` holds (not a symlink: see set_times_at).
+KResult<void> set_times(int fd, std::optional<TimeValue> atime, std::optional<TimeValue> mtime);
+KResult<void> set_times_at(int dirfd, const std::string& name, std::optional<TimeValue> atime,
+                           std::optional<TimeValue> mtime);
+
 // The CPU time host thread `tid` of process `pid` (pids as the kernel
 // sees them) has used, in ns (its schedstat), when /proc shows them.
 std::optional<u64> thread_cpu_ns(int pid, int tid);

@@ -7,6 +7,8 @@
 #include "kernel/fs/tmpfs/tmpfs.h"
 #include "kernel/vfs/path.h"
 
+#include <algorithm>
+
 namespace umk::kernel {
 
 namespace {
@@ -16,10 +18,29 @@ namespace {
 KResult<RefPtr<Dentry>> mountpoint(const RefPtr<Dentry>& root, const std::string& name)
 {
     auto d = root->child(name);
-    if (d)
+    if (d) {
+        if (!(*d)->inode().is_dir())
+            return err(Errno::NOTDIR);
         return *d;
+    }
+    if (d.error() != Errno::NOENT)
+        return err(d.error());
     auto inode = TRY(root->inode().mkdir(name, 0755, 0, 0));
     return root->add_child(name, inode);
+}
+
+std::vector<std::string> split_path(const std::string& path)
+{
+    std::vector<std::string> names;
+    for (usize start = 0; start < path.size();) {
+        usize slash = path.find('/', start);
+        if (slash == std::string::npos)
+            slash = path.size();
+        if (slash > start)
+            names.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return names;
 }
 
 } // namespace
@@ -28,7 +49,7 @@ RootFs::RootFs() = default;
 RootFs::RootFs(RootFs&&) = default;
 RootFs::~RootFs() = default;
 
-KResult<RootFs> build_root(std::vector<LowerMount> mounts, int console_fd)
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, std::vector<Volume> volumes, int console_fd)
 {
     std::map<std::string, RefPtr<Inode>> lowers;
     for (auto& m : mounts)
@@ -40,6 +61,17 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, int console_fd)
     TRY(mountpoint(fs.root, "dev"))->mount(dev);
     fs.shm = std::make_unique<Tmpfs>();
     TRY(dev->child("shm"))->mount(Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm"));
+    std::sort(volumes.begin(), volumes.end(), [](auto& a, auto& b) { return a.guest_path < b.guest_path; });
+    for (auto& v : volumes) {
+        RefPtr<Dentry> at = fs.root;
+        for (auto& name : split_path(v.guest_path)) {
+            if (auto mounted = at->mounted())
+                at = mounted;
+            at = TRY(mountpoint(at, name));
+        }
+        auto root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true }));
+        at->mount(Dentry::make_root(RefPtr<Inode>(root), at->name()));
+    }
     return fs;
 }
 

@@ -19,6 +19,13 @@ struct LowerMount {
     host::Fd fd;               // O_PATH to the mount's root
 };
 
+// A host directory mounted in the guest (umk run -v).
+struct Volume {
+    std::string guest_path; // absolute, normalized
+    host::Fd fd;            // O_PATH to the host directory
+    bool writable { true };
+};
+
 struct RootFs {
     RootFs();
     RootFs(RootFs&&);
@@ -28,7 +35,9 @@ struct RootFs {
     RefPtr<Dentry> root;
 };
 
-KResult<RootFs> build_root(std::vector<LowerMount> mounts, int console_fd);
+// The volumes go on top, parents first; a missing mount point is made as
+// a directory where its parent is (the guest's upper layer, or a volume).
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, std::vector<Volume> volumes, int console_fd);
 // /proc needs the kernel; mounted once it exists.
 KResult<void> mount_procfs(Kernel&, const RefPtr<Dentry>& root);
 

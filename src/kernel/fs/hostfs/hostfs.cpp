@@ -28,18 +28,26 @@ InodeAttr attr_from_host(const host::HostStat& s)
     return a;
 }
 
-KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root)
+KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root, HostMountOptions options)
 {
     auto st = TRY(host::stat_fd(root.get()));
     TRY(host::check_fs_allowed(root.get()));
-    return RefPtr<HostInode>(new HostInode(std::move(root), st, nullptr, "/"));
+    return RefPtr<HostInode>(
+        new HostInode(std::move(root), st, nullptr, "/", std::make_shared<const HostMountOptions>(options)));
 }
 
-KResult<InodeAttr> HostInode::attr() { return attr_from_host(m_stat); }
+KResult<host::HostStat> HostInode::current()
+{
+    if (!m_options->live || m_covered)
+        return m_stat;
+    return host::stat_fd(m_fd.get());
+}
+
+KResult<InodeAttr> HostInode::attr() { return attr_from_host(TRY(current())); }
 
 KResult<RefPtr<Inode>> HostInode::lookup(std::string_view name)
 {
-    if (!S_ISDIR(m_stat.mode))
+    if (!S_ISDIR(TRY(current()).mode))
         return err(Errno::NOTDIR);
     if (m_covered)
         return err(Errno::NOENT);
@@ -54,19 +62,20 @@ KResult<RefPtr<Inode>> HostInode::lookup(std::string_view name)
         st.size = 0;
         st.ino = std::hash<std::string_view> {}(name) | (1ULL << 63);
         auto fd = TRY(host::open_beneath(m_fd.get(), ".", O_PATH));
-        RefPtr<HostInode> covered(new HostInode(std::move(fd), st, RefPtr<HostInode>(this), std::string(name)));
+        RefPtr<HostInode> covered(
+            new HostInode(std::move(fd), st, RefPtr<HostInode>(this), std::string(name), m_options));
         covered->m_covered = true;
         return RefPtr<Inode>(covered);
     }
     if (!opened)
         return err(opened.error() == Errno::LOOP ? Errno::NOENT : opened.error());
     auto st = TRY(host::stat_fd(opened->get()));
-    return RefPtr<Inode>(new HostInode(std::move(*opened), st, RefPtr<HostInode>(this), std::string(name)));
+    return RefPtr<Inode>(new HostInode(std::move(*opened), st, RefPtr<HostInode>(this), std::string(name), m_options));
 }
 
 KResult<std::vector<DirEntry>> HostInode::list()
 {
-    if (!S_ISDIR(m_stat.mode))
+    if (!S_ISDIR(TRY(current()).mode))
         return err(Errno::NOTDIR);
     if (m_covered)
         return std::vector<DirEntry> {};
@@ -88,27 +97,148 @@ KResult<std::string> HostInode::readlink()
 
 KResult<RefPtr<File>> HostInode::open(int flags)
 {
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+    bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+    if (writes && !m_options->writable)
         return err(Errno::ROFS);
     u32 type = m_stat.mode & S_IFMT;
-    if (m_covered) // list() answers for it: empty
+    if (m_covered) { // list() answers for it: empty
+        if (writes)
+            return err(Errno::ROFS);
         return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, TRY(host::open_beneath(m_fd.get(), ".", O_PATH))));
+    }
     if (type != S_IFREG && type != S_IFDIR)
         return err(Errno::ACCES); // host devices, FIFOs and sockets are never opened
-    int host_flags = O_RDONLY | O_NOCTTY | (type == S_IFDIR ? O_DIRECTORY : 0);
     host::Fd fd;
-    if (type == S_IFDIR)
-        fd = TRY(host::open_beneath(m_fd.get(), ".", host_flags));
-    else if (m_parent)
-        fd = TRY(host::open_beneath(m_parent->path_fd(), m_name, host_flags | O_NONBLOCK));
-    else
+    if (type == S_IFDIR) {
+        fd = TRY(host::open_beneath(m_fd.get(), ".", O_RDONLY | O_NOCTTY | O_DIRECTORY));
+    } else if (m_options->live) {
+        // The very inode looked up (the magic link of its O_PATH fd),
+        // without the guest's O_APPEND: umk writes at the positions it keeps.
+        int access = (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : (flags & O_ACCMODE) == O_WRONLY ? O_WRONLY : O_RDWR;
+        fd = TRY(host::reopen(m_fd.get(), access | O_NOCTTY | O_NONBLOCK));
+        if (flags & O_TRUNC)
+            TRY(host::ftruncate(fd.get(), 0));
+    } else if (m_parent) {
+        fd = TRY(host::open_beneath(m_parent->path_fd(), m_name, O_RDONLY | O_NOCTTY | O_NONBLOCK));
+        // The name may have been replaced on the host since the lookup.
+        auto st = TRY(host::stat_fd(fd.get()));
+        if (st.ino != m_stat.ino || st.dev != m_stat.dev)
+            return err(Errno::STALE);
+    } else {
         return err(Errno::ACCES);
-    // The name may have been replaced on the host since the lookup.
-    auto st = TRY(host::stat_fd(fd.get()));
-    if (st.ino != m_stat.ino || st.dev != m_stat.dev)
-        return err(Errno::STALE);
+    }
     TRY(host::check_fs_allowed(fd.get()));
     return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, std::move(fd)));
+}
+
+KResult<void> HostInode::check_writable_dir()
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    if (!S_ISDIR(TRY(current()).mode))
+        return err(Errno::NOTDIR);
+    return {};
+}
+
+KResult<RefPtr<Inode>> HostInode::made(std::string_view name, u32 uid, u32 gid)
+{
+    auto fd = TRY(host::open_beneath(m_fd.get(), std::string(name), O_PATH));
+    // The guest's owner where the host allows it (a rootless host maps
+    // only its own user: the file stays the host user's).
+    (void)host::chown(fd.get(), uid, gid);
+    auto st = TRY(host::stat_fd(fd.get()));
+    return RefPtr<Inode>(new HostInode(std::move(fd), st, RefPtr<HostInode>(this), std::string(name), m_options));
+}
+
+KResult<RefPtr<Inode>> HostInode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
+{
+    TRY(check_writable_dir());
+    TRY(host::make_node(m_fd.get(), std::string(name), mode));
+    return made(name, uid, gid);
+}
+
+KResult<RefPtr<Inode>> HostInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
+{
+    TRY(check_writable_dir());
+    TRY(host::make_dir(m_fd.get(), std::string(name), mode));
+    return made(name, uid, gid);
+}
+
+KResult<RefPtr<Inode>> HostInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
+{
+    TRY(check_writable_dir());
+    TRY(host::make_symlink(m_fd.get(), std::string(name), std::string(target)));
+    return made(name, uid, gid);
+}
+
+KResult<void> HostInode::unlink(std::string_view name)
+{
+    TRY(check_writable_dir());
+    return host::remove(m_fd.get(), std::string(name), false);
+}
+
+KResult<void> HostInode::rmdir(std::string_view name)
+{
+    TRY(check_writable_dir());
+    return host::remove(m_fd.get(), std::string(name), true);
+}
+
+KResult<void> HostInode::rename(std::string_view name, Inode& new_dir, std::string_view new_name)
+{
+    TRY(check_writable_dir());
+    auto& to = static_cast<HostInode&>(new_dir); // same fs_id: the caller checked
+    TRY(to.check_writable_dir());
+    return host::rename(m_fd.get(), std::string(name), to.m_fd.get(), std::string(new_name));
+}
+
+KResult<void> HostInode::link(Inode& target_inode, std::string_view name)
+{
+    TRY(check_writable_dir());
+    auto& target = static_cast<HostInode&>(target_inode);
+    if (!S_ISLNK(target.m_stat.mode))
+        return host::link(target.m_fd.get(), m_fd.get(), std::string(name));
+    // A symlink: by its name, which following the magic link would pass.
+    if (!target.m_parent)
+        return err(Errno::PERM);
+    return host::link_at(target.m_parent->path_fd(), target.m_name, m_fd.get(), std::string(name));
+}
+
+KResult<void> HostInode::chmod(u32 mode)
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    return host::chmod(m_fd.get(), mode & 07777);
+}
+
+KResult<void> HostInode::chown(u32 uid, u32 gid)
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    return host::chown(m_fd.get(), uid, gid);
+}
+
+KResult<void> HostInode::truncate(u64 length)
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    if (!S_ISREG(m_stat.mode))
+        return err(Errno::INVAL);
+    auto fd = TRY(host::reopen(m_fd.get(), O_WRONLY | O_NOCTTY | O_NONBLOCK));
+    return host::ftruncate(fd.get(), length);
+}
+
+KResult<void> HostInode::set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime)
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    auto value = [](std::optional<Timespec> t) {
+        return t ? std::optional(host::TimeValue { t->sec, t->nsec }) : std::nullopt;
+    };
+    if (!S_ISLNK(m_stat.mode))
+        return host::set_times(m_fd.get(), value(atime), value(mtime));
+    if (!m_parent)
+        return err(Errno::PERM);
+    return host::set_times_at(m_parent->path_fd(), m_name, value(atime), value(mtime));
 }
 
 // The host's xattr calls need a readable fd, which O_PATH fds are not.
@@ -125,6 +255,26 @@ KResult<std::vector<u8>> HostInode::get_xattr(std::string_view name)
     if (!fd)
         return err(fd.error() == Errno::NODATA ? Errno::NODATA : Errno::OPNOTSUPP);
     return host::get_xattr(fd->get(), std::string(name));
+}
+
+KResult<void> HostInode::set_xattr(std::string_view name, std::span<const u8> value, int flags)
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    if (!fd)
+        return err(fd.error() == Errno::NODATA ? Errno::PERM : Errno::OPNOTSUPP);
+    return host::set_xattr(fd->get(), std::string(name), value, flags);
+}
+
+KResult<void> HostInode::remove_xattr(std::string_view name)
+{
+    if (!m_options->writable || m_covered)
+        return err(Errno::ROFS);
+    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    if (!fd)
+        return err(fd.error() == Errno::NODATA ? Errno::NODATA : Errno::OPNOTSUPP);
+    return host::remove_xattr(fd->get(), std::string(name));
 }
 
 KResult<std::vector<std::string>> HostInode::list_xattrs()

@@ -1,41 +1,78 @@
 #pragma once
 
-// A read-only view of a host directory tree: the lower layer of the
-// guest's root. Every inode holds an O_PATH fd found by a confined,
-// one-component openat2 from its parent's (host/files.h); host device
-// nodes, FIFOs and sockets are shown but never opened; a host mount that
-// is not in the guest's list shows as an empty directory.
+// A host directory tree as a guest file system. Every inode holds an
+// O_PATH fd found by a confined, one-component openat2 from its parent's
+// (host/files.h); host device nodes, FIFOs and sockets are shown but never
+// opened; a host mount below the tree's root shows as an empty directory.
+//
+// Two uses: the read-only lower layer of the guest's root (attributes
+// cached: the lower layer does not change under a guest, as with Linux
+// overlayfs), and volumes (`umk run -v HOST:GUEST[:ro]`), whose attributes
+// are read afresh and which the guest may change unless read-only. Every
+// change is one *at call on an O_PATH fd the inode holds (its directory's,
+// or its own with AT_EMPTY_PATH) that follows no symlink, so no path the
+// guest writes can lead outside the tree.
 
 #include "host/files.h"
 #include "kernel/vfs/file.h"
 
+#include <memory>
+
 namespace umk::kernel {
+
+struct HostMountOptions {
+    bool writable { false };
+    bool live { false }; // attributes read on every stat (the host may change them)
+};
 
 class HostInode final : public Inode {
 public:
     // The root of one host mount (an O_PATH fd opened at setup).
-    static KResult<RefPtr<HostInode>> make_root(host::Fd root);
+    static KResult<RefPtr<HostInode>> make_root(host::Fd root, HostMountOptions options = {});
 
     KResult<InodeAttr> attr() override;
     KResult<RefPtr<Inode>> lookup(std::string_view name) override;
     KResult<std::vector<DirEntry>> list() override;
+    KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid) override;
+    KResult<void> unlink(std::string_view name) override;
+    KResult<void> rmdir(std::string_view name) override;
+    KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name) override;
+    KResult<void> link(Inode& target, std::string_view name) override;
     KResult<std::string> readlink() override;
+    KResult<void> chmod(u32 mode) override;
+    KResult<void> chown(u32 uid, u32 gid) override;
+    KResult<void> truncate(u64 length) override;
+    KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
     KResult<RefPtr<File>> open(int flags) override;
-    const void* fs_id() const override { return &m_stat.dev; }
+    // One host file system per mount (sub-mounts show empty).
+    const void* fs_id() const override { return m_options.get(); }
     // The host file's attributes (regular files and directories).
     KResult<std::vector<u8>> get_xattr(std::string_view name) override;
+    KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags) override;
+    KResult<void> remove_xattr(std::string_view name) override;
     KResult<std::vector<std::string>> list_xattrs() override;
 
     int path_fd() const { return m_fd.get(); }
 
 private:
-    HostInode(host::Fd fd, const host::HostStat& st, RefPtr<HostInode> parent, std::string name)
-        : m_fd(std::move(fd)), m_stat(st), m_parent(std::move(parent)), m_name(std::move(name)) {}
+    HostInode(host::Fd fd, const host::HostStat& st, RefPtr<HostInode> parent, std::string name,
+              std::shared_ptr<const HostMountOptions> options)
+        : m_fd(std::move(fd)), m_stat(st), m_parent(std::move(parent)), m_name(std::move(name)),
+          m_options(std::move(options)) {}
+
+    KResult<host::HostStat> current();
+    // This directory may change: a writable mount, not a covered mount point.
+    KResult<void> check_writable_dir();
+    // The new entry `name` (made by the host just now), owned by uid/gid.
+    KResult<RefPtr<Inode>> made(std::string_view name, u32 uid, u32 gid);
 
     host::Fd m_fd; // O_PATH
-    host::HostStat m_stat; // cached: the lower layer does not change under a guest
+    host::HostStat m_stat; // as looked up (the lower layer's for good)
     RefPtr<HostInode> m_parent; // null for a mount root
     std::string m_name;
+    std::shared_ptr<const HostMountOptions> m_options;
     bool m_covered { false }; // an excluded host mount: shown empty
 };
 

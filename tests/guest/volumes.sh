@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# volumes.sh UMK: `umk run -v HOST:GUEST[:ro]`. The same file-tree script
+# runs natively in one directory and under umk in a volume; its output and
+# the resulting trees (names, types, modes, owners, sizes, link targets,
+# contents, mtimes set explicitly, xattrs) must match. Then: a read-only
+# volume refuses every change and stays as it was; symlinks in a volume
+# resolve inside the guest, never on the host; bad -v values are one-line
+# errors with exit 2.
+set -euo pipefail
+umk=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/native" "$work/volume" "$work/outside"
+echo secret >"$work/outside/file"
+
+cat >"$work/ops.sh" <<'END'
+set -u
+cd "$1"
+mkdir -p a/b/c && echo one >a/b/c/f && echo two >>a/b/c/f
+printf 'x%.0s' $(seq 100) >big && truncate -s 10 big && truncate -s 5000 big
+chmod 0751 a/b && chmod 0600 a/b/c/f
+ln a/b/c/f hard && ln -s a/b/c/f soft && ln -s /nonexistent dangling
+mv a/b/c/f a/moved && mv a/b/c a/renamed
+mkdir gone && rmdir gone && : >victim && rm victim
+touch -d '2001-02-03 04:05:06' a/moved && touch -h -d '2002-03-04 05:06:07' soft
+chown 1234:5678 hard 2>/dev/null; chown -h 42:43 soft 2>/dev/null
+python3 - <<'PY'
+import os
+fd = os.open("py", os.O_CREAT | os.O_RDWR | os.O_EXCL, 0o640)
+os.write(fd, b"abc"); os.lseek(fd, 1, 0); os.write(fd, b"Z"); os.ftruncate(fd, 2); os.close(fd)
+os.rename("py", "a/py")
+try:
+    os.rename("a", "a/renamed/x")
+except OSError as e:
+    print("rename into itself:", e.strerror)
+try:
+    os.rmdir("a")
+except OSError as e:
+    print("rmdir non-empty:", e.strerror)
+try:
+    os.open("a/moved", os.O_CREAT | os.O_EXCL)
+except OSError as e:
+    print("O_EXCL on existing:", e.strerror)
+print("stat hard:", oct(os.stat("hard").st_mode), os.stat("hard").st_nlink, os.stat("hard").st_size)
+os.setxattr("a/moved", "user.note", b"hello")
+os.setxattr("a", "user.dir", b"d")
+os.setxattr("big", "user.gone", b"x"); os.removexattr("big", "user.gone")
+print("xattrs:", os.getxattr("a/moved", "user.note"), sorted(os.listxattr("a")), os.listxattr("big"))
+PY
+cat hard soft; ls a
+END
+
+tree() {
+  (cd "$1" && find . -printf '%p %y %m %U:%G %s %l\n' | sort
+   find . -type f -exec sha256sum {} + | sort -k2
+   find . -name moved -printf '%p %TY-%Tm-%Td %TH:%TM\n'
+   find . -name soft -printf '%p %TY-%Tm-%Td %TH:%TM\n'
+   python3 -c 'import os,sys; [print(p, sorted(os.listxattr(p, follow_symlinks=False))) for p in sys.argv[1:]]' a/moved a big)
+}
+
+bash "$work/ops.sh" "$work/native" >"$work/native.out" 2>&1
+"$umk" run -v "$work/volume:/vol" -- bash "$work/ops.sh" /vol >"$work/umk.out" 2>&1
+fail=0
+if ! diff -u "$work/native.out" "$work/umk.out"; then
+  echo "FAIL: the script's output differs (--- native, +++ umk)"; fail=1
+fi
+if ! diff -u <(tree "$work/native") <(tree "$work/volume"); then
+  echo "FAIL: the trees differ (--- native, +++ volume)"; fail=1
+fi
+
+# read-only: nothing changes
+before=$(tree "$work/volume")
+"$umk" run -v "$work/volume:/vol:ro" -- sh -c '
+  for op in "touch /vol/new" "rm /vol/hard" "mkdir /vol/d" "chmod 777 /vol/a" "mv /vol/a /vol/b" \
+            "ln -s x /vol/l" "truncate -s 0 /vol/hard" "touch /vol/hard" "chown 1:1 /vol/hard"; do
+    if $op 2>/dev/null; then echo "ro volume allowed: $op"; fi
+  done
+  (echo x >/vol/hard) 2>/dev/null && echo "ro volume allowed a write"
+  cat /vol/hard >/dev/null || echo "ro volume refused a read"' >"$work/ro.out" 2>&1 || true
+if [[ -s "$work/ro.out" ]]; then echo "FAIL: read-only volume:"; cat "$work/ro.out"; fail=1; fi
+if [[ "$before" != "$(tree "$work/volume")" ]]; then echo "FAIL: the read-only volume changed"; fail=1; fi
+
+# symlinks in a volume resolve in the guest's tree, never the host's
+ln -s "$work/outside" "$work/volume/abs"
+ln -s ../outside "$work/volume/rel"
+out=$("$umk" run -v "$work/volume:/vol" -- sh -c '
+  cat /vol/abs/file 2>/dev/null || echo "abs: not reachable"
+  cat /vol/rel/file 2>/dev/null || echo "rel: not reachable"
+  ln -s / /vol/root && mkdir -p /vol/root/tmp/umk-vol-test && echo guest >/vol/root/tmp/umk-vol-test/f && echo "wrote through /vol/root"' 2>&1)
+expected_abs="abs: not reachable"
+if [[ "$work" == /tmp/* ]]; then expected_abs="secret"; fi  # the guest's root is the host's /, copy-on-write
+if [[ "$out" != "$expected_abs"$'\n'"rel: not reachable"$'\n'"wrote through /vol/root" ]]; then
+  echo "FAIL: symlinks: $out"; fail=1
+fi
+if [[ -e /tmp/umk-vol-test ]]; then echo "FAIL: a write through a volume symlink reached the host's /tmp"; fail=1; rm -rf /tmp/umk-vol-test; fi
+
+# bad -v values: one line, exit 2, nothing runs
+for bad in "$work/nope:/x" "$work/outside" "$work/outside:relative" "$work/outside:/x:rx" "$work/outside:/proc" \
+           "$work/outside:/dev/x" "$work/outside/file:/x" "$work/outside:/"; do
+  set +e
+  msg=$("$umk" run -v "$bad" -- /bin/echo ran 2>&1)
+  rc=$?
+  set -e
+  if [[ $rc -ne 2 || "$msg" == *ran* || $(wc -l <<<"$msg") -ne 1 ]]; then
+    echo "FAIL: -v $bad: exit $rc, output: $msg"; fail=1
+  fi
+done
+[[ $fail -eq 0 ]] && echo "OK: volumes"
+exit $fail
