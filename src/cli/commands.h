@@ -9,6 +9,7 @@ namespace umk::cli {
 
 struct RunOptions {
     std::string root { "/" };
+    std::string upper; // empty: in memory
     bool strace { false };
     std::string strace_file;
     std::string hostname { "umk" };

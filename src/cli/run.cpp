@@ -127,11 +127,39 @@ std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
     return v;
 }
 
+// --upper DIR: made if missing; its file system must keep what overlayfs
+// keeps there (user xattrs, 0/0 character devices as whiteouts).
+std::expected<host::Fd, std::string> open_upper(const std::string& path)
+{
+    auto bad = [&](const std::string& why) { return std::unexpected(fmt::format("--upper {}: {}", path, why)); };
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec)
+        return bad(ec.message());
+    if (!std::filesystem::is_directory(path, ec))
+        return bad("not a directory");
+    auto fd = host::open_path(path.c_str());
+    if (!fd)
+        return bad(errno_text(fd.error()));
+    auto dir = host::reopen(fd->get(), O_RDONLY | O_DIRECTORY);
+    static constexpr u8 kProbe[] = { 'y' };
+    if (!dir || !host::set_xattr(dir->get(), "user.umk.probe", kProbe, 0)
+        || !host::remove_xattr(dir->get(), "user.umk.probe"))
+        return bad("its file system does not keep user extended attributes; use another directory");
+    if (!host::make_whiteout(fd->get(), ".umk-probe") || !host::remove(fd->get(), ".umk-probe", false))
+        return bad("cannot make overlayfs whiteouts (0/0 character devices) there; use another directory");
+    return std::move(*fd);
+}
+
 } // namespace
 
 void add_run_options(CLI::App& app, RunOptions& o)
 {
     app.add_option("--root", o.root, "Lower (read-only) layer of the guest's root: a directory (default: the host's /)");
+    app.add_option("--upper", o.upper,
+                   "Keep the guest's changes to its root in host directory DIR (made if missing) and find them "
+                   "there next time, in Linux overlayfs's format (default: in memory, gone at exit)")
+        ->type_name("DIR");
     app.add_flag("--strace", o.strace, "Print every guest syscall, decoded, on stderr");
     app.add_option("--strace-file", o.strace_file, "Write the --strace output to this file instead")->type_name("FILE");
     app.add_option("--hostname", o.hostname, "The guest's host name (uname nodename)")->capture_default_str();
@@ -155,8 +183,8 @@ void add_run_options(CLI::App& app, RunOptions& o)
                  "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
     app.add_option("command", o.command, "The program and its arguments (after --)")->required();
     app.footer("Example: umk run -- /bin/ls -la /usr\n"
-               "The guest's writes go to a private in-memory layer; the host's files are never changed,\n"
-               "except in writable volumes (-v).\n"
+               "The guest's writes go to a private in-memory layer (or --upper DIR); the host's files are\n"
+               "never changed, except in writable volumes (-v).\n"
                "Exit status: the guest's, or 128+N when it was killed by signal N.");
 }
 
@@ -217,6 +245,13 @@ int run(RunOptions& o)
         lowers.push_back({ m.path.substr(root_path == "/" ? 1 : root_path.size() + 1), std::move(*fd) });
     }
 
+    host::Fd upper;
+    if (!o.upper.empty()) {
+        auto opened = open_upper(o.upper);
+        if (!opened)
+            return fail(opened.error(), 2);
+        upper = std::move(*opened);
+    }
     std::vector<kernel::Volume> volumes;
     for (auto& v : volume_specs) {
         auto fd = host::open_path(v.host.c_str());
@@ -245,7 +280,7 @@ int run(RunOptions& o)
     if (!platform)
         return fail(fmt::format("cannot start the seccomp-trap platform: {}", errno_text(platform.error())), 2);
 
-    auto rootfs = kernel::build_root(std::move(lowers), std::move(volumes), isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
+    auto rootfs = kernel::build_root(std::move(lowers), std::move(upper), std::move(volumes), isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
     if (!rootfs)
         return fail(fmt::format("cannot build the guest's root: {}", errno_text(rootfs.error())), 2);
 

@@ -240,6 +240,20 @@ KResult<void> make_node(int dirfd, const std::string& name, u32 mode)
     return chmod(fd.get(), mode & 07777);
 }
 
+KResult<void> make_whiteout(int dirfd, const std::string& name)
+{
+    TRY(check_leaf(name));
+    return check_void(mknodat(dirfd, name.c_str(), S_IFCHR, makedev(0, 0)));
+}
+
+bool is_whiteout(int dirfd, const std::string& name)
+{
+    if (!check_leaf(name))
+        return false;
+    struct stat st {};
+    return fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+
 KResult<void> make_dir(int dirfd, const std::string& name, u32 mode)
 {
     TRY(check_leaf(name));

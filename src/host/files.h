@@ -68,6 +68,10 @@ KResult<void> remove_xattr(int fd, const std::string& name);
 // `fd` are O_PATH fds the caller holds; `name` is one checked component
 // (as for open_beneath); nothing follows a symlink.
 KResult<void> make_node(int dirfd, const std::string& name, u32 mode); // S_IFREG, S_IFIFO, S_IFSOCK
+// An overlayfs whiteout: a 0/0 character device (no privilege needed).
+KResult<void> make_whiteout(int dirfd, const std::string& name);
+// `name` in `dirfd` is one (not following a symlink).
+bool is_whiteout(int dirfd, const std::string& name);
 KResult<void> make_dir(int dirfd, const std::string& name, u32 mode);
 KResult<void> make_symlink(int dirfd, const std::string& name, const std::string& target);
 KResult<void> remove(int dirfd, const std::string& name, bool directory);

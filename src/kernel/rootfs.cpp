@@ -49,13 +49,16 @@ RootFs::RootFs() = default;
 RootFs::RootFs(RootFs&&) = default;
 RootFs::~RootFs() = default;
 
-KResult<RootFs> build_root(std::vector<LowerMount> mounts, std::vector<Volume> volumes, int console_fd)
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::vector<Volume> volumes, int console_fd)
 {
     std::map<std::string, RefPtr<Inode>> lowers;
     for (auto& m : mounts)
         lowers.emplace(m.relative_path, RefPtr<Inode>(TRY(HostInode::make_root(std::move(m.fd)))));
+    RefPtr<UpperInode> upper_root;
+    if (upper.valid())
+        upper_root = TRY(HostInode::make_root(std::move(upper), HostMountOptions { true, true }));
     RootFs fs;
-    fs.overlay = std::make_unique<OverlayFs>(std::move(lowers));
+    fs.overlay = std::make_unique<OverlayFs>(std::move(lowers), std::move(upper_root));
     fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
     auto dev = Dentry::make_root(make_devfs(console_fd), "dev");
     TRY(mountpoint(fs.root, "dev"))->mount(dev);

@@ -37,7 +37,9 @@ struct RootFs {
 
 // The volumes go on top, parents first; a missing mount point is made as
 // a directory where its parent is (the guest's upper layer, or a volume).
-KResult<RootFs> build_root(std::vector<LowerMount> mounts, std::vector<Volume> volumes, int console_fd);
+// `upper`: an O_PATH fd of the host directory that keeps the upper layer
+// (--upper DIR); none for one in memory.
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::vector<Volume> volumes, int console_fd);
 // /proc needs the kernel; mounted once it exists.
 KResult<void> mount_procfs(Kernel&, const RefPtr<Dentry>& root);
 

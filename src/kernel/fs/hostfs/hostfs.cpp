@@ -277,6 +277,46 @@ KResult<void> HostInode::remove_xattr(std::string_view name)
     return host::remove_xattr(fd->get(), std::string(name));
 }
 
+bool HostInode::has_whiteout(std::string_view name) { return host::is_whiteout(m_fd.get(), std::string(name)); }
+
+KResult<void> HostInode::add_whiteout(std::string_view name)
+{
+    TRY(check_writable_dir());
+    return host::make_whiteout(m_fd.get(), std::string(name));
+}
+
+KResult<void> HostInode::remove_whiteout(std::string_view name)
+{
+    TRY(check_writable_dir());
+    if (!has_whiteout(name))
+        return {};
+    return host::remove(m_fd.get(), std::string(name), false);
+}
+
+constexpr const char* kOpaqueXattr = "user.overlay.opaque";
+
+bool HostInode::opaque()
+{
+    std::lock_guard lock(m_lock);
+    if (!m_opaque) {
+        auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+        auto value = fd ? host::get_xattr(fd->get(), kOpaqueXattr) : KResult<std::vector<u8>>(err(Errno::NODATA));
+        m_opaque = value && value->size() == 1 && (*value)[0] == 'y';
+    }
+    return *m_opaque;
+}
+
+KResult<void> HostInode::set_opaque()
+{
+    TRY(check_writable_dir());
+    auto fd = TRY(xattr_fd(m_fd.get(), m_stat.mode));
+    static constexpr u8 kYes[] = { 'y' };
+    TRY(host::set_xattr(fd.get(), kOpaqueXattr, kYes, 0));
+    std::lock_guard lock(m_lock);
+    m_opaque = true;
+    return {};
+}
+
 KResult<std::vector<std::string>> HostInode::list_xattrs()
 {
     auto fd = xattr_fd(m_fd.get(), m_stat.mode);

@@ -15,6 +15,7 @@
 
 #include "host/files.h"
 #include "kernel/vfs/file.h"
+#include "kernel/vfs/upper_inode.h"
 
 #include <memory>
 
@@ -25,7 +26,7 @@ struct HostMountOptions {
     bool live { false }; // attributes read on every stat (the host may change them)
 };
 
-class HostInode final : public Inode {
+class HostInode final : public UpperInode {
 public:
     // The root of one host mount (an O_PATH fd opened at setup).
     static KResult<RefPtr<HostInode>> make_root(host::Fd root, HostMountOptions options = {});
@@ -54,6 +55,15 @@ public:
     KResult<void> remove_xattr(std::string_view name) override;
     KResult<std::vector<std::string>> list_xattrs() override;
 
+    // As an overlay's upper layer (--upper DIR), in Linux overlayfs's
+    // userxattr format: a whiteout is a 0/0 character device (which Linux
+    // lets anyone make), an opaque directory has user.overlay.opaque "y".
+    bool has_whiteout(std::string_view name) override;
+    KResult<void> add_whiteout(std::string_view name) override;
+    KResult<void> remove_whiteout(std::string_view name) override;
+    bool opaque() override;
+    KResult<void> set_opaque() override;
+
     int path_fd() const { return m_fd.get(); }
 
 private:
@@ -74,6 +84,8 @@ private:
     std::string m_name;
     std::shared_ptr<const HostMountOptions> m_options;
     bool m_covered { false }; // an excluded host mount: shown empty
+    std::mutex m_lock;
+    std::optional<bool> m_opaque; // read once, then kept (only umk sets it)
 };
 
 // An open host file (regular file or directory) or memfd.

@@ -3,6 +3,7 @@
 #include "host/files.h"
 #include "kernel/fs/hostfs/hostfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -10,28 +11,32 @@
 
 namespace umk::kernel {
 
-OverlayFs::OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts) : m_lower_mounts(std::move(lower_mounts))
+OverlayFs::OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts, RefPtr<UpperInode> upper)
+    : m_lower_mounts(std::move(lower_mounts))
 {
     RefPtr<Inode> lower;
     if (auto it = m_lower_mounts.find(""); it != m_lower_mounts.end())
         lower = it->second;
-    m_root = make_ref<OverlayInode>(*this, nullptr, "", lower, m_upper.root());
-    if (lower) {
-        if (auto a = lower->attr()) {
-            (void)m_upper.root()->chmod(a->mode);
-            (void)m_upper.root()->chown(a->uid, a->gid);
-            (void)m_upper.root()->set_times(a->atime, a->mtime);
+    if (!upper) {
+        upper = m_memory_upper.root();
+        if (lower) {
+            if (auto a = lower->attr()) {
+                (void)upper->chmod(a->mode);
+                (void)upper->chown(a->uid, a->gid);
+                (void)upper->set_times(a->atime, a->mtime);
+            }
         }
     }
+    m_root = make_ref<OverlayInode>(*this, nullptr, "", lower, upper);
 }
 
 OverlayInode::OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::string name, RefPtr<Inode> lower,
-                           RefPtr<TmpfsInode> upper)
+                           RefPtr<UpperInode> upper)
     : m_fs(fs), m_parent(std::move(parent)), m_name(std::move(name)), m_lower(std::move(lower)), m_upper(std::move(upper))
 {
 }
 
-RefPtr<TmpfsInode> OverlayInode::upper()
+RefPtr<UpperInode> OverlayInode::upper()
 {
     std::lock_guard lock(m_lock);
     return m_upper;
@@ -54,12 +59,13 @@ KResult<InodeAttr> OverlayInode::attr()
     if (m_lower) {
         // Keep the identity the file had before copy-up; a merged
         // directory keeps the lower one's size too (its upper half is
-        // only a container for changes).
+        // only a container for changes) and counts 1 link, since its
+        // subdirectories are in either half.
         auto low = TRY(m_lower->attr());
         a.dev = low.dev;
         a.ino = low.ino;
         if (S_ISDIR(a.mode)) {
-            a.nlink = low.nlink;
+            a.nlink = 1; // a merged directory, as overlayfs's ovl_getattr
             a.size = low.size;
             a.blocks = low.blocks;
             a.blksize = low.blksize;
@@ -71,14 +77,16 @@ KResult<InodeAttr> OverlayInode::attr()
 KResult<RefPtr<Inode>> OverlayInode::lookup(std::string_view name)
 {
     auto up_dir = upper();
-    RefPtr<TmpfsInode> up;
+    RefPtr<UpperInode> up;
     bool hidden = false;
     if (up_dir) {
-        if (auto r = up_dir->lookup(name))
-            up = RefPtr<TmpfsInode>(static_cast<TmpfsInode*>(r->get()));
-        else if (r.error() != Errno::NOENT)
-            return err(r.error());
         hidden = up_dir->has_whiteout(name) || up_dir->opaque();
+        if (!up_dir->has_whiteout(name)) {
+            if (auto r = up_dir->lookup(name))
+                up = RefPtr<UpperInode>(static_cast<UpperInode*>(r->get()));
+            else if (r.error() != Errno::NOENT)
+                return err(r.error());
+        }
     }
     RefPtr<Inode> low;
     if (m_lower && !hidden) {
@@ -106,6 +114,8 @@ KResult<std::vector<DirEntry>> OverlayInode::list()
     std::set<std::string, std::less<>> seen;
     if (up) {
         for (auto& e : TRY(up->list())) {
+            if (e.type == DT_CHR && up->has_whiteout(e.name)) // a host upper's whiteouts are entries
+                continue;
             seen.insert(e.name);
             out.push_back(std::move(e));
         }
@@ -120,7 +130,7 @@ KResult<std::vector<DirEntry>> OverlayInode::list()
     return out;
 }
 
-KResult<RefPtr<TmpfsInode>> OverlayInode::copy_up()
+KResult<RefPtr<UpperInode>> OverlayInode::copy_up()
 {
     if (auto up = upper())
         return up;
@@ -138,10 +148,11 @@ KResult<RefPtr<TmpfsInode>> OverlayInode::copy_up()
     case S_IFREG: {
         auto from = TRY(m_lower->open(O_RDONLY));
         auto created = TRY(parent_up->create(m_name, a.mode, a.uid, a.gid));
-        auto* tmp = static_cast<TmpfsInode*>(created.get());
-        if (auto r = host::copy_file(from->host_fd(), tmp->memfd()); !r) {
+        auto to = created->open(O_WRONLY);
+        auto copied = to ? host::copy_file(from->host_fd(), (*to)->host_fd()) : KResult<void>(err(to.error()));
+        if (!copied) {
             (void)parent_up->unlink(m_name);
-            return err(r.error() == Errno::NOSPC ? Errno::NOSPC : Errno::IO);
+            return err(copied.error() == Errno::NOSPC ? Errno::NOSPC : Errno::IO);
         }
         made = created;
         break;
@@ -159,7 +170,7 @@ KResult<RefPtr<TmpfsInode>> OverlayInode::copy_up()
     (void)made->set_times(a.atime, a.mtime);
     std::lock_guard lock(m_lock);
     if (!m_upper)
-        m_upper = RefPtr<TmpfsInode>(static_cast<TmpfsInode*>(made.get()));
+        m_upper = RefPtr<UpperInode>(static_cast<UpperInode*>(made.get()));
     return m_upper;
 }
 
@@ -185,28 +196,35 @@ KResult<RefPtr<Inode>> OverlayInode::create_with(std::string_view name, Make mak
         return err(Errno::EXIST);
     auto up = TRY(copy_up());
     bool was_whiteout = up->has_whiteout(name);
-    auto made = TRY(make(*up));
-    auto* tmp = static_cast<TmpfsInode*>(made.get());
+    if (was_whiteout)
+        TRY(up->remove_whiteout(name));
+    auto made = make(*up);
+    if (!made) {
+        if (was_whiteout)
+            (void)up->add_whiteout(name);
+        return err(made.error());
+    }
+    auto* new_upper = static_cast<UpperInode*>(made->get());
     // A directory made where a lower one was deleted must not show it.
-    if (was_whiteout && tmp->is_dir())
-        tmp->set_opaque();
+    if (was_whiteout && new_upper->is_dir())
+        TRY(new_upper->set_opaque());
     return RefPtr<Inode>(make_ref<OverlayInode>(m_fs, RefPtr<OverlayInode>(this), std::string(name), nullptr,
-                                                RefPtr<TmpfsInode>(tmp)));
+                                                RefPtr<UpperInode>(new_upper)));
 }
 
 KResult<RefPtr<Inode>> OverlayInode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
-    return create_with(name, [&](TmpfsInode& dir) { return dir.create(name, mode, uid, gid); });
+    return create_with(name, [&](UpperInode& dir) { return dir.create(name, mode, uid, gid); });
 }
 
 KResult<RefPtr<Inode>> OverlayInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
-    return create_with(name, [&](TmpfsInode& dir) { return dir.mkdir(name, mode, uid, gid); });
+    return create_with(name, [&](UpperInode& dir) { return dir.mkdir(name, mode, uid, gid); });
 }
 
 KResult<RefPtr<Inode>> OverlayInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
 {
-    return create_with(name, [&](TmpfsInode& dir) { return dir.symlink(name, target, uid, gid); });
+    return create_with(name, [&](UpperInode& dir) { return dir.symlink(name, target, uid, gid); });
 }
 
 KResult<void> OverlayInode::unlink(std::string_view name)
@@ -219,7 +237,7 @@ KResult<void> OverlayInode::unlink(std::string_view name)
     if (static_cast<OverlayInode&>(*child).upper())
         TRY(up->unlink(name));
     if (in_lower)
-        up->add_whiteout(name);
+        TRY(up->add_whiteout(name));
     return {};
 }
 
@@ -232,10 +250,16 @@ KResult<void> OverlayInode::rmdir(std::string_view name)
         return err(Errno::NOTEMPTY);
     bool in_lower = TRY(lower_has(name));
     auto up = TRY(copy_up());
-    if (static_cast<OverlayInode&>(*child).upper())
+    if (auto child_up = static_cast<OverlayInode&>(*child).upper()) {
+        // Empty as the guest sees it: what is left in the upper half are
+        // whiteouts, which go first (overlayfs's ovl_clear_empty).
+        for (auto& e : TRY(child_up->list()))
+            if (e.type == DT_CHR && child_up->has_whiteout(e.name))
+                TRY(child_up->remove_whiteout(e.name));
         TRY(up->rmdir(name));
+    }
     if (in_lower)
-        up->add_whiteout(name);
+        TRY(up->add_whiteout(name));
     return {};
 }
 
@@ -262,12 +286,13 @@ KResult<void> OverlayInode::rename(std::string_view name, Inode& new_dir_inode, 
     TRY(child.copy_up());
     auto up = TRY(copy_up());
     auto new_up = TRY(new_dir.copy_up());
+    TRY(new_up->remove_whiteout(new_name));
     TRY(up->rename(name, *new_up, new_name));
     if (in_lower)
-        up->add_whiteout(name);
+        TRY(up->add_whiteout(name));
     if (target_in_lower && child.is_dir())
         if (auto moved = new_up->lookup(new_name))
-            static_cast<TmpfsInode&>(**moved).set_opaque();
+            TRY(static_cast<UpperInode&>(**moved).set_opaque());
     return {};
 }
 
@@ -278,6 +303,7 @@ KResult<void> OverlayInode::link(Inode& target_inode, std::string_view name)
         return err(Errno::EXIST);
     auto target_up = TRY(target.copy_up());
     auto up = TRY(copy_up());
+    TRY(up->remove_whiteout(name));
     return up->link(*target_up, name);
 }
 
@@ -318,8 +344,12 @@ KResult<RefPtr<File>> OverlayInode::open(int flags)
 
 // Extended attributes: the upper layer's once copied up (copy-up takes
 // the lower's along), else the lower's.
+static bool overlay_private(std::string_view name);
+
 KResult<std::vector<u8>> OverlayInode::get_xattr(std::string_view name)
 {
+    if (overlay_private(name))
+        return err(Errno::NODATA);
     if (auto up = upper())
         return up->get_xattr(name);
     return m_lower->get_xattr(name);
@@ -327,19 +357,27 @@ KResult<std::vector<u8>> OverlayInode::get_xattr(std::string_view name)
 
 KResult<std::vector<std::string>> OverlayInode::list_xattrs()
 {
-    if (auto up = upper())
-        return up->list_xattrs();
-    return m_lower->list_xattrs();
+    auto names = TRY(upper() ? upper()->list_xattrs() : m_lower->list_xattrs());
+    std::erase_if(names, [](const std::string& n) { return overlay_private(n); });
+    return names;
 }
+
+// user.overlay.* belongs to the upper layer's format (as Linux overlayfs
+// keeps its own xattrs from the files it shows).
+static bool overlay_private(std::string_view name) { return name.starts_with("user.overlay."); }
 
 KResult<void> OverlayInode::set_xattr(std::string_view name, std::span<const u8> value, int flags)
 {
+    if (overlay_private(name))
+        return err(Errno::PERM);
     auto up = TRY(copy_up());
     return up->set_xattr(name, value, flags);
 }
 
 KResult<void> OverlayInode::remove_xattr(std::string_view name)
 {
+    if (overlay_private(name))
+        return err(Errno::PERM);
     auto up = TRY(copy_up());
     return up->remove_xattr(name);
 }

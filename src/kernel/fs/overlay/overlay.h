@@ -1,8 +1,9 @@
 #pragma once
 
 // The guest root's copy-on-write: a read-only lower tree (host mounts,
-// each a HostInode root at its path) under a writable in-memory upper
-// layer (tmpfs). Copy-up on the first change; whiteouts and opaque
+// each a HostInode root at its path) under a writable upper layer: tmpfs
+// in memory, or a host directory (--upper DIR) kept in Linux overlayfs's
+// userxattr format. Copy-up on the first change; whiteouts and opaque
 // directories as in Linux's overlayfs. Renaming a directory that exists
 // in the lower layer gives EXDEV, as overlayfs without redirect_dir does
 // (mv then copies).
@@ -19,12 +20,13 @@ class OverlayFs {
 public:
     // `lower_mounts` maps paths relative to the lower root ("" is the root,
     // "usr" the /usr mount) to the host mount roots.
-    explicit OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts);
+    // `upper`: the upper layer's root directory; null for one in memory.
+    OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts, RefPtr<UpperInode> upper);
     RefPtr<OverlayInode> root() { return m_root; }
 
 private:
     friend class OverlayInode;
-    Tmpfs m_upper;
+    Tmpfs m_memory_upper;
     std::map<std::string, RefPtr<Inode>> m_lower_mounts;
     RefPtr<OverlayInode> m_root;
 };
@@ -32,7 +34,7 @@ private:
 class OverlayInode final : public Inode {
 public:
     OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::string name, RefPtr<Inode> lower,
-                 RefPtr<TmpfsInode> upper);
+                 RefPtr<UpperInode> upper);
 
     KResult<InodeAttr> attr() override;
     KResult<RefPtr<Inode>> lookup(std::string_view name) override;
@@ -57,8 +59,8 @@ public:
     KResult<std::vector<std::string>> list_xattrs() override;
 
 private:
-    KResult<RefPtr<TmpfsInode>> copy_up();
-    RefPtr<TmpfsInode> upper();
+    KResult<RefPtr<UpperInode>> copy_up();
+    RefPtr<UpperInode> upper();
     std::string lower_path() const;
     // The entry `name` exists in the lower layer and is not hidden.
     KResult<bool> lower_has(std::string_view name);
@@ -70,7 +72,7 @@ private:
     std::string m_name;
     RefPtr<Inode> m_lower;
     std::mutex m_lock; // guards m_upper
-    RefPtr<TmpfsInode> m_upper;
+    RefPtr<UpperInode> m_upper;
 };
 
 } // namespace umk::kernel

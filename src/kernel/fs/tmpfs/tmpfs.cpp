@@ -359,10 +359,20 @@ bool TmpfsInode::has_whiteout(std::string_view name)
     return m_whiteouts.contains(name);
 }
 
-void TmpfsInode::add_whiteout(std::string_view name)
+KResult<void> TmpfsInode::add_whiteout(std::string_view name)
 {
     std::lock_guard lock(m_lock);
     m_whiteouts.insert_or_assign(std::string(name), true);
+    return {};
+}
+
+// Also done by any new entry of the name (add_entry, rename).
+KResult<void> TmpfsInode::remove_whiteout(std::string_view name)
+{
+    std::lock_guard lock(m_lock);
+    if (auto w = m_whiteouts.find(name); w != m_whiteouts.end())
+        m_whiteouts.erase(w);
+    return {};
 }
 
 bool TmpfsInode::opaque()
@@ -371,10 +381,11 @@ bool TmpfsInode::opaque()
     return m_opaque;
 }
 
-void TmpfsInode::set_opaque()
+KResult<void> TmpfsInode::set_opaque()
 {
     std::lock_guard lock(m_lock);
     m_opaque = true;
+    return {};
 }
 
 } // namespace umk::kernel

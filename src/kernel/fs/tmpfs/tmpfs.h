@@ -6,6 +6,7 @@
 
 #include "host/fd.h"
 #include "kernel/vfs/file.h"
+#include "kernel/vfs/upper_inode.h"
 
 #include <map>
 
@@ -13,7 +14,7 @@ namespace umk::kernel {
 
 class Tmpfs;
 
-class TmpfsInode final : public Inode {
+class TmpfsInode final : public UpperInode {
 public:
     KResult<InodeAttr> attr() override;
     KResult<RefPtr<Inode>> lookup(std::string_view name) override;
@@ -37,12 +38,11 @@ public:
     KResult<void> remove_xattr(std::string_view name) override;
     KResult<std::vector<std::string>> list_xattrs() override;
 
-    // Overlay support: a whiteout hides a lower entry; an opaque directory
-    // hides the whole lower directory.
-    bool has_whiteout(std::string_view name);
-    void add_whiteout(std::string_view name);
-    bool opaque();
-    void set_opaque();
+    bool has_whiteout(std::string_view name) override;
+    KResult<void> add_whiteout(std::string_view name) override;
+    KResult<void> remove_whiteout(std::string_view name) override;
+    bool opaque() override;
+    KResult<void> set_opaque() override;
     // A regular file's memfd.
     int memfd() const { return m_memfd.get(); }
 
