@@ -6,6 +6,7 @@
 
 #include <asm/ioctls.h>
 #include <algorithm>
+#include <map>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -19,14 +20,94 @@ std::atomic<u64> g_next_pipe_ino { 1 };
 // that no other file system of ours uses will do.
 constexpr u64 kPipeDev = 0xd;
 
+// Named FIFOs' pipes by the file-system inode's (dev, ino). Opens and
+// closes of named FIFOs take this lock first, so an open never finds a
+// pipe whose last end is going.
+std::mutex g_fifos_lock;
+std::map<std::pair<u64, u64>, PipeInode*> g_fifos;
+
+std::pair<u64, u64> fifo_key(Inode& node)
+{
+    auto a = node.attr();
+    return a ? std::pair { a->dev, a->ino } : std::pair<u64, u64> { 0, 0 };
+}
+
 } // namespace
 
 const int PipeInode::kPipeFs = 0;
 
 PipeInode::PipeInode(u32 uid, u32 gid) : m_ino(g_next_pipe_ino++), m_uid(uid), m_gid(gid), m_time(now_realtime()) {}
 
+PipeInode::PipeInode(RefPtr<Inode> node) : PipeInode(0, 0) { m_node = std::move(node); }
+
+PipeInode::~PipeInode()
+{
+    if (!m_node)
+        return;
+    std::lock_guard lock(g_fifos_lock);
+    auto it = g_fifos.find(fifo_key(*m_node));
+    if (it != g_fifos.end() && it->second == this)
+        g_fifos.erase(it);
+}
+
+KResult<RefPtr<File>> open_fifo(RefPtr<Inode> node, int flags)
+{
+    int access = flags & O_ACCMODE;
+    bool reader = access == O_RDONLY || access == O_RDWR;
+    bool writer = access == O_WRONLY || access == O_RDWR;
+    RefPtr<PipeInode> pipe;
+    RefPtr<File> file;
+    {
+        std::lock_guard lock(g_fifos_lock);
+        auto key = fifo_key(*node);
+        auto it = g_fifos.find(key);
+        // An entry whose last reference is going (its destructor waits on
+        // this lock) is replaced.
+        if (it != g_fifos.end() && it->second->try_ref())
+            pipe = RefPtr<PipeInode>::adopt(it->second);
+        if (!pipe) {
+            pipe = make_ref<PipeInode>(node);
+            g_fifos[key] = pipe.get();
+        }
+        if (access == O_WRONLY && (flags & O_NONBLOCK) && !pipe->has_reader())
+            return err(Errno::NXIO);
+        file = RefPtr<File>(new PipeFile(RefPtr<Inode>(pipe), flags));
+    }
+    if (access != O_RDWR)
+        TRY(pipe->wait_for_partner(reader && !writer, flags & O_NONBLOCK));
+    return file;
+}
+
+bool PipeInode::has_reader()
+{
+    std::lock_guard lock(m_lock);
+    return m_readers > 0;
+}
+
+KResult<void> PipeInode::wait_for_partner(bool reader, bool nonblock)
+{
+    if (nonblock)
+        return {};
+    Thread* t = current_thread();
+    if (!t)
+        return {};
+    std::unique_lock lock(m_lock);
+    if (reader) {
+        u64 seen = m_writer_opens;
+        if (m_writers == 0)
+            TRY(m_waiters.wait(*t, lock, [&] { return m_writer_opens != seen; }));
+    } else {
+        u64 seen = m_reader_opens;
+        if (m_readers == 0)
+            TRY(m_waiters.wait(*t, lock, [&] { return m_reader_opens != seen; }));
+    }
+    return {};
+}
+
 KResult<InodeAttr> PipeInode::attr()
 {
+    if (m_node)
+        return m_node->attr();
     InodeAttr a;
     a.dev = kPipeDev;
     a.ino = m_ino;
@@ -44,6 +125,9 @@ void PipeInode::open_end(bool reader, bool writer)
     std::lock_guard lock(m_lock);
     m_readers += reader;
     m_writers += writer;
+    m_reader_opens += reader;
+    m_writer_opens += writer;
+    changed();
 }
 
 void PipeInode::close_end(bool reader, bool writer)

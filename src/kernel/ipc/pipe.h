@@ -18,6 +18,9 @@ inline constexpr usize kPipeMaxSize = 1048576;    // /proc/sys/fs/pipe-max-size
 class PipeInode final : public Inode {
 public:
     PipeInode(u32 uid, u32 gid);
+    // A named FIFO's pipe: `node` is its inode in the file system.
+    explicit PipeInode(RefPtr<Inode> node);
+    ~PipeInode() override;
     KResult<InodeAttr> attr() override;
     KResult<RefPtr<File>> open(int flags) override;
     const void* fs_id() const override { return &kPipeFs; }
@@ -34,6 +37,10 @@ public:
     // A read or write end came or went.
     void open_end(bool reader, bool writer);
     void close_end(bool reader, bool writer);
+    // A FIFO's open (Linux's fifo_open): a reader waits for a writer, a
+    // writer for a reader, unless O_NONBLOCK (or O_RDWR).
+    KResult<void> wait_for_partner(bool reader, bool nonblock);
+    bool has_reader();
 
 private:
     // Under m_lock: wakes readers, writers and pollers.
@@ -44,6 +51,8 @@ private:
     ByteRing m_buffer { kPipeDefaultSize };
     std::atomic<u64> m_changes { 0 };
     int m_readers { 0 }, m_writers { 0 };
+    u64 m_reader_opens { 0 }, m_writer_opens { 0 }; // Linux's r_counter, w_counter
+    RefPtr<Inode> m_node; // a named FIFO's file-system inode
     u64 m_ino;
     u32 m_uid, m_gid;
     Timespec m_time;
@@ -63,6 +72,10 @@ public:
 
     PipeInode& pipe() { return static_cast<PipeInode&>(inode()); }
 };
+
+// open(2) of a FIFO in a file system (`node`, S_IFIFO): one pipe per
+// FIFO while anyone has it open; buffered data goes with the last close.
+KResult<RefPtr<File>> open_fifo(RefPtr<Inode> node, int flags);
 
 // Two open files on a new pipe: the read end, then the write end.
 std::pair<RefPtr<File>, RefPtr<File>> make_pipe(u32 uid, u32 gid, int status_flags);

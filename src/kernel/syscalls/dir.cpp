@@ -76,6 +76,8 @@ KResult<u64> sys_getdents64(Thread& t, int fd, GuestAddr buf, u32 count)
 KResult<u64> sys_getcwd(Thread& t, GuestAddr buf, u64 size)
 {
     auto fs = t.process().fs();
+    if (fs.cwd->deleted())
+        return err(Errno::NOENT); // Linux's getcwd of a removed directory
     std::string path = fs.cwd->path();
     // A cwd outside the process root shows as "(unreachable)" on Linux.
     if (path.size() + 1 > size)

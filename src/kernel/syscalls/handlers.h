@@ -51,6 +51,8 @@ KResult<u64> sys_mremap(Thread& t, u64 old_addr, u64 old_length, u64 new_length,
 KResult<u64> sys_madvise(Thread& t, u64 addr, u64 length, int advice);
 KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode);
 KResult<u64> sys_mkdir(Thread& t, GuestAddr path, u32 mode);
+KResult<u64> sys_mknodat(Thread& t, int dirfd, GuestAddr path, u32 mode, u32 dev);
+KResult<u64> sys_mknod(Thread& t, GuestAddr path, u32 mode, u32 dev);
 KResult<u64> sys_unlinkat(Thread& t, int dirfd, GuestAddr path, int flags);
 KResult<u64> sys_unlink(Thread& t, GuestAddr path);
 KResult<u64> sys_rmdir(Thread& t, GuestAddr path);

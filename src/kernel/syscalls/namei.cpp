@@ -11,6 +11,7 @@
 #include <sys/inotify.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace umk::kernel {
@@ -71,6 +72,7 @@ KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
         return err(Errno::NOTDIR);
     TRY(pn.parent->inode().unlink(pn.name));
     pn.parent->forget_child(pn.name);
+    child->mark_deleted();
     // The inode: one link fewer, gone with the last; then the directory.
     fsnotify(child->inode(), nullptr, {}, IN_ATTRIB);
     if (auto after = child->inode().attr(); after && after->nlink == 0)
@@ -95,6 +97,7 @@ KResult<u64> do_rmdir(Thread& t, int dirfd, const std::string& path)
         return err(Errno::BUSY);
     TRY(pn.parent->inode().rmdir(pn.name));
     pn.parent->forget_child(pn.name);
+    child->mark_deleted();
     fsnotify(child->inode(), nullptr, {}, IN_DELETE_SELF);
     fsnotify_dir(*pn.parent, pn.name, IN_DELETE | IN_ISDIR);
     return 0;
@@ -242,6 +245,37 @@ KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode)
 
 KResult<u64> sys_mkdir(Thread& t, GuestAddr path, u32 mode) { return sys_mkdirat(t, kAtFdcwd, path, mode); }
 
+// mknod(2): regular files, FIFOs, sockets, and device nodes with
+// CAP_MKNOD (a 0/0 character device, overlayfs's whiteout, without).
+// Opening a device node reaches umk's device of that number (devfs).
+KResult<u64> sys_mknodat(Thread& t, int dirfd, GuestAddr path, u32 mode, u32 dev)
+{
+    u32 type = mode & S_IFMT;
+    if (type == 0)
+        type = S_IFREG;
+    if (type == S_IFDIR)
+        return err(Errno::PERM);
+    if (type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK)
+        return err(Errno::INVAL);
+    // new_decode_dev: the 32-bit form of the syscall's argument
+    u32 major_no = (dev & 0xfff00) >> 8;
+    u32 minor_no = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    u64 rdev = (type == S_IFCHR || type == S_IFBLK) ? makedev(major_no, minor_no) : 0;
+    bool whiteout = type == S_IFCHR && rdev == 0;
+    if ((type == S_IFCHR || type == S_IFBLK) && !whiteout && !t.process().creds().has(kCapMknod))
+        return err(Errno::PERM);
+    auto p = TRY(copy_path(t, path));
+    auto pn = TRY(parent_for_create(t, dirfd, p));
+    auto creds = t.process().creds();
+    u32 umask = t.process().fs().umask;
+    auto inode = TRY(pn.parent->inode().mknod(pn.name, type | (mode & 07777 & ~umask), rdev, creds.fsuid, new_gid(t, pn)));
+    pn.parent->add_child(pn.name, inode);
+    fsnotify_dir(*pn.parent, pn.name, IN_CREATE);
+    return 0;
+}
+
+KResult<u64> sys_mknod(Thread& t, GuestAddr path, u32 mode, u32 dev) { return sys_mknodat(t, kAtFdcwd, path, mode, dev); }
+
 KResult<u64> sys_unlinkat(Thread& t, int dirfd, GuestAddr path, int flags)
 {
     if (flags & ~AT_REMOVEDIR)
@@ -295,6 +329,8 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
     TRY(from.parent->inode().rename(from.name, to.parent->inode(), to.name));
     from.parent->forget_child(from.name);
     to.parent->forget_child(to.name);
+    if (target)
+        (*target)->mark_deleted(); // replaced
     u32 cookie = fsnotify_cookie();
     u32 isdir = S_ISDIR(source_attr.mode) ? IN_ISDIR : 0;
     fsnotify_dir(*from.parent, from.name, IN_MOVED_FROM | isdir, cookie);

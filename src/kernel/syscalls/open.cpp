@@ -1,6 +1,8 @@
 // open(2) family and close(2). Linux: fs/open.c, fs/namei.c do_filp_open.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/fs/devfs/devfs.h"
+#include "kernel/ipc/pipe.h"
 #include "kernel/vfs/notify.h"
 
 #include <fcntl.h>
@@ -26,6 +28,20 @@ int may_for(int flags)
     if (flags & O_TRUNC)
         may |= kMayWrite;
     return may;
+}
+
+// FIFOs, sockets and device nodes in any file system are what their type
+// says, not files of it.
+KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flags)
+{
+    Inode& inode = dentry.inode();
+    if (S_ISFIFO(attr.mode) && !dynamic_cast<PipeInode*>(&inode))
+        return open_fifo(dentry.inode_ref(), flags);
+    if (S_ISSOCK(attr.mode))
+        return err(Errno::NXIO);
+    if ((S_ISCHR(attr.mode) || S_ISBLK(attr.mode)) && !is_devfs(inode))
+        return open_device(attr.rdev, S_ISBLK(attr.mode), flags);
+    return inode.open(flags);
 }
 
 } // namespace
@@ -88,7 +104,7 @@ KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u
     TRY(check_access(attr, ctx.creds, may_for(flags)));
     if ((flags & O_TRUNC) && !S_ISREG(attr.mode))
         flags &= ~O_TRUNC;
-    auto file = TRY(dentry->inode().open(flags));
+    auto file = TRY(open_inode(*dentry, attr, flags));
     file->set_dentry(dentry);
     if (flags & O_TRUNC)
         fsnotify_dentry(*dentry, IN_MODIFY);

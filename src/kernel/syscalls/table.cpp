@@ -65,6 +65,8 @@ constexpr Row kRows[] = {
     // namei.cpp
     supported<sys_mkdir>(SYS_mkdir),
     supported<sys_mkdirat>(SYS_mkdirat),
+    supported<sys_mknod>(SYS_mknod),
+    supported<sys_mknodat>(SYS_mknodat),
     supported<sys_unlink>(SYS_unlink),
     supported<sys_unlinkat>(SYS_unlinkat),
     supported<sys_rmdir>(SYS_rmdir),

@@ -9,6 +9,13 @@ RefPtr<Dentry> Dentry::make_root(RefPtr<Inode> inode, std::string name)
     return RefPtr<Dentry>(new Dentry(std::move(name), nullptr, std::move(inode)));
 }
 
+RefPtr<Dentry> Dentry::make_detached(RefPtr<Inode> inode, std::string name)
+{
+    RefPtr<Dentry> d(new Dentry(std::move(name), nullptr, std::move(inode)));
+    d->m_detached = true;
+    return d;
+}
+
 KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 {
     {
@@ -52,6 +59,8 @@ void Dentry::mount(RefPtr<Dentry> root)
 
 std::string Dentry::path() const
 {
+    if (m_detached)
+        return m_name;
     std::vector<const std::string*> names;
     const Dentry* d = this;
     for (;;) {
@@ -71,6 +80,8 @@ std::string Dentry::path() const
         out += '/';
         out += **it;
     }
+    if (m_deleted)
+        out += " (deleted)";
     return out;
 }
 

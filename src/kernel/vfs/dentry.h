@@ -11,6 +11,7 @@
 
 #include "kernel/vfs/inode.h"
 
+#include <atomic>
 #include <map>
 
 namespace umk::kernel {
@@ -18,6 +19,9 @@ namespace umk::kernel {
 class Dentry : public RefCounted {
 public:
     static RefPtr<Dentry> make_root(RefPtr<Inode> inode, std::string name = "/");
+    // An inode outside any tree (a pipe, a socket), reached through a
+    // magic link (/proc/PID/fd/N); its path() is `name` ("pipe:[5]").
+    static RefPtr<Dentry> make_detached(RefPtr<Inode> inode, std::string name);
 
     const std::string& name() const { return m_name; }
     RefPtr<Dentry> parent() const { return m_parent; }
@@ -34,8 +38,11 @@ public:
     void mount(RefPtr<Dentry> root);
     Dentry* mountpoint() const { return m_mountpoint; }
 
-    // The absolute path in the guest's tree, following mounts up.
+    // The absolute path in the guest's tree, following mounts up; with
+    // " (deleted)" once its name was removed (d_path).
     std::string path() const;
+    void mark_deleted() { m_deleted = true; }
+    bool deleted() const { return m_deleted; }
 
 private:
     Dentry(std::string name, RefPtr<Dentry> parent, RefPtr<Inode> inode)
@@ -48,6 +55,8 @@ private:
     std::map<std::string, RefPtr<Dentry>, std::less<>> m_children;
     RefPtr<Dentry> m_mounted;
     Dentry* m_mountpoint { nullptr };
+    bool m_detached { false };
+    std::atomic<bool> m_deleted { false };
 };
 
 } // namespace umk::kernel

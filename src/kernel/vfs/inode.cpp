@@ -1,6 +1,7 @@
 #include "kernel/vfs/file.h"
 
 #include "kernel/ipc/epoll.h"
+#include "kernel/vfs/dentry.h"
 #include "kernel/vfs/anon_inode.h"
 #include "kernel/vfs/locks.h"
 #include "kernel/vfs/notify.h"
@@ -47,6 +48,15 @@ KResult<std::vector<DirEntry>> Inode::list() { return err(Errno::NOTDIR); }
 KResult<RefPtr<Inode>> Inode::create(std::string_view, u32, u32, u32) { return err(Errno::ROFS); }
 KResult<RefPtr<Inode>> Inode::mkdir(std::string_view, u32, u32, u32) { return err(Errno::ROFS); }
 KResult<RefPtr<Inode>> Inode::symlink(std::string_view, std::string_view, u32, u32) { return err(Errno::ROFS); }
+KResult<RefPtr<Dentry>> Inode::jump() { return RefPtr<Dentry>(); }
+
+KResult<RefPtr<Inode>> Inode::mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid)
+{
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return err(Errno::PERM);
+    (void)rdev;
+    return create(name, mode, uid, gid);
+}
 KResult<void> Inode::unlink(std::string_view) { return err(Errno::ROFS); }
 KResult<void> Inode::rmdir(std::string_view) { return err(Errno::ROFS); }
 KResult<void> Inode::rename(std::string_view, Inode&, std::string_view) { return err(Errno::ROFS); }

@@ -22,6 +22,7 @@ namespace umk::kernel {
 
 class Thread;
 class File;
+class Dentry;
 
 struct Timespec {
     i64 sec { 0 };
@@ -71,6 +72,10 @@ public:
     virtual KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid);
     virtual KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid);
     virtual KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid);
+    // mknod(2): `mode` has the type (regular, FIFO, socket, character or
+    // block device); `rdev` the device's number. The default makes what
+    // create() makes and refuses device nodes.
+    virtual KResult<RefPtr<Inode>> mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid);
     virtual KResult<void> unlink(std::string_view name);
     virtual KResult<void> rmdir(std::string_view name);
     // Moves `name` of this directory to `new_name` of `new_dir`, which is
@@ -79,6 +84,10 @@ public:
     virtual KResult<void> link(Inode& target, std::string_view name);
 
     virtual KResult<std::string> readlink();
+    // A magic link (/proc/PID/fd/N, cwd, root, exe): the dentry the path
+    // walk goes on from, whatever readlink() says (Linux's nd_jump_link);
+    // null for an ordinary symlink.
+    virtual KResult<RefPtr<Dentry>> jump();
     virtual KResult<void> chmod(u32 mode);
     virtual KResult<void> chown(u32 uid, u32 gid);
     virtual KResult<void> truncate(u64 length);

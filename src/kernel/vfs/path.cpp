@@ -108,8 +108,12 @@ struct Walker {
             if (S_ISLNK(next_attr.mode) && (!last || trailing_slash || follow_last == Follow::Yes)) {
                 if (++links > kMaxSymlinks)
                     return err(Errno::LOOP);
-                auto target = TRY(next->inode().readlink());
-                next = TRY(walk(cur, target, Follow::Yes));
+                if (auto jumped = TRY(next->inode().jump())) {
+                    next = follow_mounts(jumped);
+                } else {
+                    auto target = TRY(next->inode().readlink());
+                    next = TRY(walk(cur, target, Follow::Yes));
+                }
             }
             if (trailing_slash) {
                 auto a = TRY(next->inode().attr());

@@ -127,6 +127,30 @@ private:
     Timespec m_time;
 };
 
+// /dev/fd, /dev/stdin, ...: symlinks into /proc/self/fd.
+class DevLink final : public Inode {
+public:
+    DevLink(u64 ino, std::string target) : m_ino(ino), m_target(std::move(target)), m_time(now_realtime()) {}
+    KResult<InodeAttr> attr() override
+    {
+        InodeAttr a;
+        a.dev = kDevfsDev;
+        a.ino = m_ino;
+        a.mode = S_IFLNK | 0777;
+        a.size = static_cast<i64>(m_target.size());
+        a.atime = a.mtime = a.ctime = m_time;
+        return a;
+    }
+    KResult<std::string> readlink() override { return m_target; }
+    KResult<RefPtr<File>> open(int) override { return err(Errno::LOOP); }
+    const void* fs_id() const override { return &kDevfsDev; }
+
+private:
+    u64 m_ino;
+    std::string m_target;
+    Timespec m_time;
+};
+
 } // namespace
 
 KResult<InodeAttr> StaticDir::attr()
@@ -160,6 +184,23 @@ KResult<std::vector<DirEntry>> StaticDir::list()
 
 KResult<RefPtr<File>> StaticDir::open(int flags) { return RefPtr<File>(new DirectoryFile(RefPtr<Inode>(this), flags)); }
 
+namespace {
+
+// The devices by number, for device nodes outside /dev. Set once at boot.
+std::map<u64, RefPtr<Inode>> g_devices;
+
+} // namespace
+
+KResult<RefPtr<File>> open_device(u64 rdev, bool block, int flags)
+{
+    auto it = g_devices.find(rdev);
+    if (block || it == g_devices.end())
+        return err(Errno::NXIO);
+    return it->second->open(flags);
+}
+
+bool is_devfs(const Inode& inode) { return inode.fs_id() == &kDevfsDev; }
+
 RefPtr<Inode> make_devfs(int console_fd)
 {
     auto dir = make_ref<StaticDir>(kDevfsDev, 1);
@@ -170,6 +211,14 @@ RefPtr<Inode> make_devfs(int console_fd)
     dir->add("urandom", make_ref<DeviceInode>(6, 1, 9, 0666, Device::Urandom));
     dir->add("tty", make_ref<TtyInode>(console_fd));
     dir->add("shm", make_ref<StaticDir>(kDevfsDev, 7)); // a tmpfs is mounted here
+    dir->add("fd", make_ref<DevLink>(8, "/proc/self/fd"));
+    dir->add("stdin", make_ref<DevLink>(9, "/proc/self/fd/0"));
+    dir->add("stdout", make_ref<DevLink>(10, "/proc/self/fd/1"));
+    dir->add("stderr", make_ref<DevLink>(11, "/proc/self/fd/2"));
+    for (const char* name : { "null", "zero", "full", "random", "urandom", "tty" }) {
+        auto inode = *dir->lookup(name);
+        g_devices.emplace(inode->attr()->rdev, inode);
+    }
     return RefPtr<Inode>(dir);
 }
 

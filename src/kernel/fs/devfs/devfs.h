@@ -1,7 +1,7 @@
 #pragma once
 
-// umk's own /dev: null, zero, full, random, urandom, tty. Never a host
-// device node. Directory entries are fixed at boot.
+// umk's own /dev: null, zero, full, random, urandom, tty, and the fd,
+// stdin, stdout, stderr links into /proc/self/fd. Never a host device node. Directory entries are fixed at boot.
 
 #include "kernel/vfs/file.h"
 
@@ -30,6 +30,10 @@ private:
 // Builds /dev. `console_fd` is the host fd /dev/tty stands for (the user's
 // terminal), or -1 when umk has none.
 RefPtr<Inode> make_devfs(int console_fd);
+// A device node elsewhere (mknod in tmpfs, say) opens umk's device of
+// that number: ENXIO for one umk does not have.
+KResult<RefPtr<File>> open_device(u64 rdev, bool block, int flags);
+bool is_devfs(const Inode&);
 
 // A directory File whose listing comes from its inode.
 class DirectoryFile final : public File {

@@ -158,7 +158,7 @@ KResult<RefPtr<UpperInode>> OverlayInode::copy_up()
         break;
     }
     default:
-        made = TRY(parent_up->create(m_name, a.mode, a.uid, a.gid));
+        made = TRY(parent_up->mknod(m_name, a.mode, a.rdev, a.uid, a.gid));
         break;
     }
     // The lower's extended attributes come along (those the upper keeps).
@@ -225,6 +225,11 @@ KResult<RefPtr<Inode>> OverlayInode::mkdir(std::string_view name, u32 mode, u32 
 KResult<RefPtr<Inode>> OverlayInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
 {
     return create_with(name, [&](UpperInode& dir) { return dir.symlink(name, target, uid, gid); });
+}
+
+KResult<RefPtr<Inode>> OverlayInode::mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid)
+{
+    return create_with(name, [&](UpperInode& dir) { return dir.mknod(name, mode, rdev, uid, gid); });
 }
 
 KResult<void> OverlayInode::unlink(std::string_view name)

@@ -147,10 +147,12 @@ private:
 };
 
 using LinkTarget = std::function<KResult<std::string>()>;
+using LinkJump = std::function<KResult<RefPtr<Dentry>>()>;
 
 class ProcLink final : public Inode {
 public:
-    ProcLink(u64 ino, LinkTarget target) : m_ino(ino), m_target(std::move(target)) {}
+    ProcLink(u64 ino, LinkTarget target, LinkJump jump = {})
+        : m_ino(ino), m_target(std::move(target)), m_jump(std::move(jump)) {}
     KResult<InodeAttr> attr() override
     {
         InodeAttr a;
@@ -162,13 +164,25 @@ public:
         return a;
     }
     KResult<std::string> readlink() override { return m_target(); }
+    KResult<RefPtr<Dentry>> jump() override { return m_jump ? m_jump() : RefPtr<Dentry>(); }
     KResult<RefPtr<File>> open(int) override { return err(Errno::LOOP); }
     const void* fs_id() const override { return &kProcDev; }
 
 private:
     u64 m_ino;
     LinkTarget m_target;
+    LinkJump m_jump;
 };
+
+// Following another process's magic links needs ptrace's read access
+// (Linux's proc_fd_access_allowed).
+KResult<void> may_follow(Process& p)
+{
+    Thread* t = current_thread();
+    if (t && &t->process() != &p && !ptrace_may_access(t->process(), p, true))
+        return err(Errno::ACCES);
+    return {};
+}
 
 // A directory whose entries are computed on every lookup/list.
 class DynamicDir final : public Inode {
@@ -344,8 +358,21 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
         auto p = k.find_process(pid);
         if (!fd || !p)
             return err(Errno::NOENT);
-        auto file = TRY(p->fds().get(*fd));
-        return RefPtr<Inode>(make_ref<ProcLink>(pid_ino(pid, 0x1000 + *fd), [file]() -> KResult<std::string> {
+        if (!p->fds().get(*fd))
+            return err(Errno::NOENT);
+        // The file is looked up at each use, never held: a cached dentry
+        // must not keep a pipe's end open (Linux revalidates these too).
+        auto file_of = [&k, pid, n = *fd]() -> KResult<RefPtr<File>> {
+            auto owner = k.find_process(pid);
+            if (!owner)
+                return err(Errno::NOENT);
+            auto found = owner->fds().get(n);
+            if (!found)
+                return err(Errno::NOENT);
+            return std::move(*found);
+        };
+        auto target = [file_of]() -> KResult<std::string> {
+            auto file = TRY(file_of());
             if (auto d = file->dentry())
                 return d->path();
             if (auto anon = file->inode().anon_name())
@@ -356,7 +383,20 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
             if (S_ISSOCK(a.mode))
                 return fmt::format("socket:[{}]", a.ino);
             return fmt::format("anon_inode:[{}]", a.ino);
-        }));
+        };
+        // The open file itself: its dentry (a deleted file's too), or its
+        // inode alone (a pipe opens again as a FIFO; a socket is ENXIO).
+        auto jump = [&k, pid, file_of, target]() -> KResult<RefPtr<Dentry>> {
+            auto owner = k.find_process(pid);
+            if (!owner)
+                return err(Errno::NOENT);
+            TRY(may_follow(*owner));
+            auto file = TRY(file_of());
+            if (auto d = file->dentry())
+                return d;
+            return Dentry::make_detached(file->inode_ref(), TRY(target()));
+        };
+        return RefPtr<Inode>(make_ref<ProcLink>(pid_ino(pid, 0x1000 + *fd), target, jump));
     };
     return RefPtr<Inode>(make_ref<DynamicDir>(pid_ino(pid, 2), list, lookup, 0500));
 }
@@ -372,14 +412,28 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
             return f(*p);
         };
     };
-    dir->add("exe", make_ref<ProcLink>(pid_ino(pid, 3), with([](Process& p) -> KResult<std::string> {
+    auto jump_with = [&k, pid](auto f) {
+        return [&k, pid, f]() -> KResult<RefPtr<Dentry>> {
+            auto p = k.find_process(pid);
+            if (!p)
+                return err(Errno::NOENT);
+            TRY(may_follow(*p));
+            return f(*p);
+        };
+    };
+    auto exe_of = [](Process& p) -> KResult<RefPtr<Dentry>> {
         auto exe = p.exe();
         if (!exe)
             return err(Errno::NOENT);
-        return exe->path();
-    })));
-    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return p.fs().cwd->path(); })));
-    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return p.fs().root->path(); })));
+        return exe;
+    };
+    dir->add("exe", make_ref<ProcLink>(pid_ino(pid, 3), with([exe_of](Process& p) -> KResult<std::string> {
+        return TRY(exe_of(p))->path();
+    }), jump_with(exe_of)));
+    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return p.fs().cwd->path(); }),
+                                       jump_with([](Process& p) -> KResult<RefPtr<Dentry>> { return p.fs().cwd; })));
+    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return p.fs().root->path(); }),
+                                        jump_with([](Process& p) -> KResult<RefPtr<Dentry>> { return p.fs().root; })));
     dir->add("fd", make_fd_dir(k, pid));
     dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> {
         // Linux: PTRACE_MODE_READ_FSCREDS for another process's maps (they

@@ -109,6 +109,14 @@ KResult<RefPtr<Inode>> TmpfsInode::create(std::string_view name, u32 mode, u32 u
     return RefPtr<Inode>(TRY(add_entry(name, inode)));
 }
 
+KResult<RefPtr<Inode>> TmpfsInode::mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid)
+{
+    auto inode = TRY(m_fs.new_inode(mode, uid, gid));
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        inode->m_attr.rdev = rdev;
+    return RefPtr<Inode>(TRY(add_entry(name, inode)));
+}
+
 KResult<RefPtr<Inode>> TmpfsInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
     auto inode = TRY(m_fs.new_inode(S_IFDIR | (mode & 07777), uid, gid));
