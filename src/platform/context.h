@@ -41,8 +41,6 @@ struct FaultInfo {
     u64 trapno { 0 };
     u64 error_code { 0 };
     u64 cr2 { 0 };
-    // SIGTRAP with code TRAP_PERF: the cookie of the breakpoint that hit.
-    u64 breakpoint { 0 };
 };
 
 // A hardware breakpoint (a debugger's DR0-DR3) on one guest thread.
@@ -51,6 +49,13 @@ struct Breakpoint {
     u64 address { 0 }; // below the guest's TASK_SIZE, aligned to `length`
     u32 length { 1 };  // 1, 2, 4 or 8; 8 for Execute
     Type type { Type::Execute };
+};
+
+class BreakpointHandle {
+public:
+    virtual ~BreakpointHandle() = default;
+    // How often it has hit so far.
+    virtual u64 hits() = 0;
 };
 
 // CPU time a guest address space's host process used.
@@ -107,9 +112,10 @@ public:
     virtual KResult<void> set_cpu_affinity(std::span<const u8> mask) = 0;
     virtual KResult<std::vector<u8>> cpu_affinity() = 0;
     // Arms `bp` on the host thread that runs this thread: when it hits,
-    // the thread stops with a SIGTRAP fault, code TRAP_PERF, and
-    // FaultInfo::breakpoint = `cookie`. Disarmed when the handle goes.
-    virtual KResult<std::shared_ptr<void>> add_breakpoint(const Breakpoint& bp, u64 cookie) = 0;
+    // the thread stops with a SIGTRAP fault, code TRAP_PERF (the host may
+    // merge that signal into another pending SIGTRAP: hits() counts every
+    // hit). Disarmed when the handle goes.
+    virtual KResult<std::unique_ptr<BreakpointHandle>> add_breakpoint(const Breakpoint& bp) = 0;
 };
 
 // For the length of a guest syscall's handler: the calling guest thread,

@@ -169,6 +169,8 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     return addr;
 }
 
+u64 MemoryManager::vdso_size() const { return host_vdso().size(); }
+
 KResult<void> MemoryManager::force_read(u64 addr, std::span<u8> out)
 {
     auto vdso = host_vdso();

@@ -44,6 +44,7 @@ public:
 
     platform::AddressSpace& address_space() { return *m_as; }
     u64 vdso_base() const { return m_vdso_base; }
+    u64 vdso_size() const;
 
     // mmap(2) after the syscall layer checked the file's access mode.
     KResult<u64> mmap(u64 addr, u64 length, int prot, int flags, RefPtr<File> file, u64 offset,

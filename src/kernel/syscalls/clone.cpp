@@ -113,6 +113,7 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
     auto* context = TRY(t.mm().address_space().create_thread(t.context()));
     auto* thread = new Thread(RefPtr<Process>(&t.process()), tid);
     thread->set_context(*context);
+    thread->debug_registers().inherit(t.debug_registers());
     start_like(t, *thread, a);
     // Linux writes these before the child runs; a bad pointer is ignored.
     if (a.flags & CLONE_PARENT_SETTID)
@@ -168,6 +169,7 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
     child->set_creator_tid(t.tid());
     auto* thread = new Thread(child, pid);
     thread->set_context(*context);
+    thread->debug_registers().inherit(t.debug_registers());
     if (borrowed) {
         child->mm_borrowed = true;
         thread->borrowed_context = true;
@@ -209,15 +211,21 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         (void)thread->mm().copy_out(a.child_tid.value, std::span(reinterpret_cast<const u8*>(&pid), sizeof pid));
     auto ev = trace_event_for(a);
     auto_attach(t, *thread, ev);
-    if (borrowed)
+    if (borrowed) {
         t.context_lent = true;
+        // The child has the host thread's breakpoint slots to itself.
+        t.debug_registers().suspend();
+    }
     k.start_task(thread);
     t.ptrace_event(ev.option, ev.event, static_cast<u64>(pid));
     if (a.flags & CLONE_VFORK) {
-        if (child->wait_vfork_release(t.process()))
+        bool back = child->wait_vfork_release(t.process());
+        if (back)
             t.context_lent = false; // else the child keeps it
         if (borrowed)
             t.context().set_fpu_state(std::move(fpu));
+        if (borrowed && back)
+            t.debug_registers().resume(t.context());
         t.ptrace_event(kPtraceTraceVforkDone, kPtraceEventVforkDone, static_cast<u64>(pid));
     }
     return static_cast<u64>(pid);

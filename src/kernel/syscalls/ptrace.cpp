@@ -242,7 +242,9 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
             return 0;
         }
         if (addr >= kUserDebugRegs && addr < kUserDebugRegs + 64) {
-            TRY(tracee.debug_registers().write(tracee.context(), static_cast<int>((addr - kUserDebugRegs) / 8), data));
+            u64 vdso = mm.vdso_base();
+            DebugRegisters::UserRange vdso_range { vdso, vdso ? vdso + mm.vdso_size() : 0 };
+            TRY(tracee.debug_registers().write(tracee.context(), vdso_range, static_cast<int>((addr - kUserDebugRegs) / 8), data));
             return 0;
         }
         return err(Errno::IO);

@@ -2,8 +2,6 @@
 
 #include "platform/seccomp_trap/layout.h"
 
-#include <atomic>
-
 namespace umk::kernel {
 
 namespace {
@@ -12,29 +10,30 @@ using Breakpoint = platform::Breakpoint;
 
 constexpr u64 kDr7Reserved = 0xfc00; // DR_CONTROL_RESERVED
 
+bool same(const Breakpoint& a, const Breakpoint& b)
+{
+    return a.address == b.address && a.length == b.length && a.type == b.type;
+}
+
 // hw_breakpoint_arch_parse and arch_check_bp_in_kernelspace: a data
 // breakpoint is aligned to its length, and every breakpoint lies in user
-// space (here: the guest's range, never the stub's).
-KResult<void> check(const Breakpoint& bp)
+// space: here the guest's range or its vdso, never the stub's.
+KResult<void> check(const Breakpoint& bp, DebugRegisters::UserRange vdso)
 {
     u64 span = bp.type == Breakpoint::Type::Execute ? 1 : bp.length;
     if (bp.type != Breakpoint::Type::Execute && (bp.address & (bp.length - 1)))
         return err(Errno::INVAL);
-    if (bp.address >= UMK_GUEST_TASK_SIZE || span > UMK_GUEST_TASK_SIZE - bp.address)
+    auto within = [&](u64 start, u64 end) { return bp.address >= start && bp.address < end && span <= end - bp.address; };
+    if (!within(0, UMK_GUEST_TASK_SIZE) && !within(vdso.start, vdso.end))
         return err(Errno::INVAL);
     return {};
 }
 
-u64 next_cookie()
-{
-    static std::atomic<u64> cookies { 1 };
-    return cookies++;
-}
-
 } // namespace
 
-u64 DebugRegisters::read(int n) const
+u64 DebugRegisters::read(int n)
 {
+    std::lock_guard lock(m_lock);
     if (n < 4)
         return m_slots[n].address;
     if (n == 6)
@@ -44,7 +43,7 @@ u64 DebugRegisters::read(int n) const
     return 0;
 }
 
-KResult<std::optional<Breakpoint>> DebugRegisters::decode(u64 dr7, int n, u64 address)
+KResult<std::optional<Breakpoint>> DebugRegisters::decode(u64 dr7, int n, u64 address, UserRange vdso)
 {
     bool enabled = (dr7 >> (n * 2)) & 3;
     u64 info = dr7 >> (16 + n * 4);
@@ -70,62 +69,81 @@ KResult<std::optional<Breakpoint>> DebugRegisters::decode(u64 dr7, int n, u64 ad
         static constexpr u32 kLengths[4] = { 1, 2, 8, 4 };
         bp.length = kLengths[(info >> 2) & 3];
     }
-    TRY(check(bp));
+    TRY(check(bp, vdso));
     if (!enabled)
         return std::optional<Breakpoint> {};
     return std::optional(bp);
 }
 
-KResult<void> DebugRegisters::apply(platform::Context& context, u64 dr7)
+KResult<void> DebugRegisters::apply_locked(platform::Context& context, u64 dr7, UserRange vdso)
 {
     dr7 &= ~kDr7Reserved;
-    auto before = m_slots;
-    auto fail = [&](Errno e) {
-        m_slots = std::move(before); // ptrace_write_dr7's second pass
-        return err(e);
-    };
+    // Every slot is checked before anything changes (EINVAL leaves all as
+    // it was, as ptrace_write_dr7's restore pass).
+    std::array<std::optional<Breakpoint>, 4> wanted;
+    std::array<bool, 4> touched {};
+    for (int n = 0; n < 4; n++) {
+        bool enabled = (dr7 >> (n * 2)) & 3;
+        if (!m_slots[n].exists && !enabled)
+            continue;
+        wanted[n] = TRY(decode(dr7, n, m_slots[n].address, vdso));
+        touched[n] = true;
+    }
+    // What changes is disarmed first: the host has four slots a thread.
+    std::array<std::optional<Breakpoint>, 4> before;
     for (int n = 0; n < 4; n++) {
         Slot& slot = m_slots[n];
-        bool enabled = (dr7 >> (n * 2)) & 3;
-        if (!slot.exists && !enabled)
-            continue;
-        auto decoded = decode(dr7, n, slot.address);
-        if (!decoded)
-            return fail(decoded.error());
-        slot.exists = true;
-        if (!*decoded) {
+        if (slot.armed && (!wanted[n] || !same(*wanted[n], slot.armed_as))) {
+            before[n] = slot.armed_as;
             slot.armed.reset();
-            continue;
         }
-        const Breakpoint& bp = **decoded;
-        if (slot.armed && slot.armed_as.address == bp.address && slot.armed_as.length == bp.length
-            && slot.armed_as.type == bp.type)
-            continue;
-        u64 cookie = next_cookie();
-        auto armed = context.add_breakpoint(bp, cookie);
-        if (!armed)
-            return fail(armed.error());
-        slot.armed = std::move(*armed);
-        slot.armed_as = bp;
-        slot.cookie = cookie;
     }
+    auto arm = [&](Slot& slot, const Breakpoint& bp) -> KResult<void> {
+        slot.armed = TRY(context.add_breakpoint(bp));
+        slot.armed_as = bp;
+        slot.seen_hits = 0;
+        return {};
+    };
+    std::array<bool, 4> armed_now {};
+    for (int n = 0; n < 4; n++) {
+        if (!wanted[n] || m_slots[n].armed)
+            continue;
+        if (auto r = arm(m_slots[n], *wanted[n]); !r) {
+            // Back to the breakpoints there were.
+            for (int m = 0; m < 4; m++)
+                if (armed_now[m])
+                    m_slots[m].armed.reset();
+            for (int m = 0; m < 4; m++)
+                if (before[m])
+                    (void)arm(m_slots[m], *before[m]);
+            return err(r.error());
+        }
+        armed_now[n] = true;
+    }
+    for (int n = 0; n < 4; n++)
+        if (touched[n])
+            m_slots[n].exists = true;
     return {};
 }
 
-KResult<void> DebugRegisters::write(platform::Context& context, int n, u64 value)
+KResult<void> DebugRegisters::write(platform::Context& context, UserRange vdso, int n, u64 value)
 {
+    std::lock_guard lock(m_lock);
+    m_vdso = vdso;
     if (n < 4) {
         // ptrace_set_breakpoint_addr: a first address makes a disabled
         // one-byte write breakpoint; a later one is checked against the
         // slot's settings in DR7 and re-arms it when enabled.
         Slot& slot = m_slots[n];
         if (slot.exists)
-            TRY(decode(m_dr7 & ~kDr7Reserved, n, value));
+            TRY(decode(m_dr7 & ~kDr7Reserved, n, value, vdso));
         else
-            TRY(check(Breakpoint { value, 1, Breakpoint::Type::Write }));
+            TRY(check(Breakpoint { value, 1, Breakpoint::Type::Write }, vdso));
         u64 old = std::exchange(slot.address, value);
         slot.exists = true;
-        if (auto r = apply(context, m_dr7); !r) {
+        if (!slot.armed)
+            return {};
+        if (auto r = apply_locked(context, m_dr7, vdso); !r) {
             slot.address = old;
             return err(r.error());
         }
@@ -136,22 +154,65 @@ KResult<void> DebugRegisters::write(platform::Context& context, int n, u64 value
         return {};
     }
     if (n == 7) {
-        TRY(apply(context, value));
+        TRY(apply_locked(context, value, vdso));
         m_dr7 = value;
         return {};
     }
     return err(Errno::IO);
 }
 
-bool DebugRegisters::hit(u64 cookie)
+bool DebugRegisters::trapped(bool stepped)
 {
+    std::lock_guard lock(m_lock);
+    u64 hit = 0;
     for (int n = 0; n < 4; n++) {
-        if (m_slots[n].armed && m_slots[n].cookie == cookie) {
-            m_dr6 = 1ULL << n; // DR_TRAP0 << n
-            return true;
+        Slot& slot = m_slots[n];
+        if (!slot.armed)
+            continue;
+        u64 hits = slot.armed->hits();
+        if (hits != slot.seen_hits) {
+            slot.seen_hits = hits;
+            hit |= 1ULL << n; // DR_TRAP0 << n
         }
     }
-    return false;
+    if (!stepped && !hit)
+        return false;
+    m_dr6 = (stepped ? kDr6Step : 0) | hit;
+    return true;
+}
+
+void DebugRegisters::clear()
+{
+    std::lock_guard lock(m_lock);
+    m_slots = {};
+    m_dr6 = 0;
+    m_dr7 = 0;
+}
+
+void DebugRegisters::inherit(DebugRegisters& parent)
+{
+    u64 dr6, dr7;
+    {
+        std::lock_guard lock(parent.m_lock);
+        dr6 = parent.m_dr6;
+        dr7 = parent.m_dr7;
+    }
+    std::lock_guard lock(m_lock);
+    m_dr6 = dr6;
+    m_dr7 = dr7;
+}
+
+void DebugRegisters::suspend()
+{
+    std::lock_guard lock(m_lock);
+    for (auto& slot : m_slots)
+        slot.armed.reset();
+}
+
+void DebugRegisters::resume(platform::Context& context)
+{
+    std::lock_guard lock(m_lock);
+    (void)apply_locked(context, m_dr7, m_vdso);
 }
 
 } // namespace umk::kernel

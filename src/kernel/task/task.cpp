@@ -601,14 +601,13 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
     constexpr int kTrapTrace = 2, kTrapHwBreakpoint = 4, kTrapPerf = 6;
     if (fault.signo == kSigTrap && fault.code == kTrapPerf) {
         // A debugger's hardware breakpoint, as Linux's exc_debug_user
-        // reports it; one of another guest thread on this host thread (a
-        // vfork child's or its parent's) passes unseen.
-        if (!m_debug_registers.hit(fault.breakpoint))
+        // reports it; a hit already reported with an earlier trap passes.
+        if (!m_debug_registers.trapped(false))
             return;
         info.si_code = kTrapHwBreakpoint;
         info.fault.addr = m_regs[platform::Registers::RIP];
     } else if (fault.signo == kSigTrap && fault.code == kTrapTrace) {
-        m_debug_registers.stepped();
+        m_debug_registers.trapped(true);
     }
     force_signal(info);
     m_fault = fault;
@@ -1132,6 +1131,7 @@ void Thread::run()
         ptrace_event(kPtraceTraceExit, kPtraceEventExit,
                      static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));
     ptrace_quiesce();
+    m_debug_registers.clear(); // its host thread may go on (a vfork child's)
     // Unless its death killed the address space, this thread leaves its
     // host thread (a vfork child's own threads, and a CLONE_VM child's,
     // leave a host process that goes on).

@@ -164,9 +164,7 @@ struct umk_thread_slot {
     uint64_t fault_cr2;
     /* Slot 0 at start, before any guest code ran: the host vDSO. */
     uint64_t vdso_base;
-    /* A SIGTRAP from a hardware breakpoint (TRAP_PERF): its sig_data. */
-    uint64_t fault_data;
-    uint8_t pad[64 - (24 + 64 + 8 * UMK_NREGS + 64) % 64];
+    uint8_t pad[64 - (24 + 64 + 8 * UMK_NREGS + 56) % 64];
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
 };
 

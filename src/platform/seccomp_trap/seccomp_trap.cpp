@@ -828,7 +828,6 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
         fault.trapno = m_slot.fault_trapno;
         fault.error_code = m_slot.fault_err;
         fault.cr2 = m_slot.fault_cr2;
-        fault.breakpoint = m_slot.fault_data;
         return StopReason::Fault;
     case UMK_STOP_INTERRUPT:
         return StopReason::Interrupt;
@@ -947,7 +946,25 @@ KResult<void> SeccompContext::memory_op(const umk_op& op)
 
 std::optional<u64> SeccompContext::cpu_time_ns() { return host::thread_cpu_ns(m_host_pid, m_host_tid); }
 
-KResult<std::shared_ptr<void>> SeccompContext::add_breakpoint(const Breakpoint& bp, u64 cookie)
+namespace {
+
+// A perf breakpoint event; its count is its hits (sample_period 1).
+class PerfBreakpoint final : public BreakpointHandle {
+public:
+    explicit PerfBreakpoint(host::Fd fd) : m_fd(std::move(fd)) {}
+    u64 hits() override
+    {
+        u64 count = 0;
+        return ::read(m_fd.get(), &count, sizeof count) == sizeof count ? count : 0;
+    }
+
+private:
+    host::Fd m_fd;
+};
+
+} // namespace
+
+KResult<std::unique_ptr<BreakpointHandle>> SeccompContext::add_breakpoint(const Breakpoint& bp)
 {
     // A perf breakpoint event on the host thread, which signals it
     // (sigtrap): Linux's ptrace does the same with its in-kernel events.
@@ -964,7 +981,6 @@ KResult<std::shared_ptr<void>> SeccompContext::add_breakpoint(const Breakpoint& 
     attr.remove_on_exec = 1;
     attr.exclude_kernel = 1;
     attr.exclude_hv = 1;
-    attr.sig_data = cookie;
     // The tid came back through the slot, which the guest can write: it
     // must name a thread of this stub before and after the open (a reused
     // tid in between fails the second check).
@@ -978,7 +994,7 @@ KResult<std::shared_ptr<void>> SeccompContext::add_breakpoint(const Breakpoint& 
         return err(errno == ENOSPC ? Errno::NOSPC : errno == EINVAL ? Errno::INVAL : Errno::IO);
     if (!host::thread_of(m_host_pid, m_host_tid))
         return err(Errno::SRCH);
-    return std::make_shared<host::Fd>(std::move(fd));
+    return std::unique_ptr<BreakpointHandle>(new PerfBreakpoint(std::move(fd)));
 }
 
 KResult<void> SeccompContext::set_cpu_affinity(std::span<const u8> mask)

@@ -82,7 +82,7 @@ public:
     std::optional<u64> cpu_time_ns() override;
     KResult<void> set_cpu_affinity(std::span<const u8> mask) override;
     KResult<std::vector<u8>> cpu_affinity() override;
-    KResult<std::shared_ptr<void>> add_breakpoint(const Breakpoint& bp, u64 cookie) override;
+    KResult<std::unique_ptr<BreakpointHandle>> add_breakpoint(const Breakpoint& bp) override;
 
     unsigned index() const { return m_index; }
     // Its host thread ended (exit_thread): no memory access through it.

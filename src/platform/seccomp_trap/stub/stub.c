@@ -128,9 +128,9 @@ struct k_siginfo {
         } sys;
         struct {
             u64 addr;
-            u64 perf_data; /* TRAP_PERF: the event's sig_data, */
+            u64 perf_data; /* TRAP_PERF: the event's sig_data, type and */
             u32 perf_type;
-            u32 perf_flags; /* TRAP_PERF_FLAG_ASYNC: delivered late */
+            u32 perf_flags; /* flags (TRAP_PERF_FLAG_ASYNC: delivered late) */
         } fault;
     };
 };
@@ -331,9 +331,10 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
     /* A hardware breakpoint (a guest debugger's, see add_breakpoint) hit
      * by the stub's own access to guest memory, as a kernel access on
      * Linux, does not count: in stub text, or late because the stub's
-     * handlers block every signal. */
+     * handlers block every signal. (Guest code includes the vdso.) */
     if (signo == 5 /* SIGTRAP */ && info->code == 6 /* TRAP_PERF */
-        && (uc->mc.rip >= UMK_GUEST_TASK_SIZE || (info->fault.perf_flags & 1 /* TRAP_PERF_FLAG_ASYNC */)))
+        && ((uc->mc.rip >= (u64)__executable_start && uc->mc.rip < (u64)etext)
+            || (info->fault.perf_flags & 1 /* TRAP_PERF_FLAG_ASYNC */)))
         return;
     struct umk_thread_slot* slot = current_slot();
     save_regs(slot, &uc->mc);
@@ -341,7 +342,6 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
     slot->fault_signo = signo;
     slot->fault_code = info->code;
     slot->fault_addr = info->fault.addr;
-    slot->fault_data = info->fault.perf_data;
     slot->fault_trapno = uc->mc.trapno;
     slot->fault_err = uc->mc.err;
     slot->fault_cr2 = uc->mc.cr2;
