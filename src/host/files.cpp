@@ -358,9 +358,9 @@ bool thread_of(int pid, int tid)
     return faccessat(*dir, name.c_str(), F_OK, 0) == 0;
 }
 
-KResult<Fd> memfd(const char* name)
+KResult<Fd> memfd(const char* name, unsigned flags)
 {
-    return Fd(TRY(check(memfd_create(name, MFD_CLOEXEC))));
+    return Fd(TRY(check(memfd_create(name, MFD_CLOEXEC | flags))));
 }
 
 KResult<void> copy_file(int from, int to)

@@ -50,7 +50,8 @@ KResult<usize> pwrite(int fd, std::span<const u8> data, u64 offset);
 KResult<usize> read(int fd, std::span<u8> out);
 KResult<usize> write(int fd, std::span<const u8> data);
 KResult<void> ftruncate(int fd, u64 length);
-KResult<Fd> memfd(const char* name);
+// memfd_create with MFD_CLOEXEC and `flags` (MFD_ALLOW_SEALING, ...).
+KResult<Fd> memfd(const char* name, unsigned flags = 0);
 // The kernel's /proc, kept open, once, before its root goes away: a proc
 // of its own pid namespace (mounted over /proc in its mount namespace)
 // when it can, else the one it finds.

@@ -1,6 +1,8 @@
 // fcntl(2), dup(2), ioctl(2). Linux: fs/fcntl.c, fs/file.c, fs/ioctl.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "host/result.h"
+#include "kernel/fs/tmpfs/tmpfs.h"
 #include "kernel/ipc/pipe.h"
 #include "kernel/vfs/locks.h"
 
@@ -8,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 namespace umk::kernel {
 
@@ -172,6 +175,16 @@ KResult<u64> sys_fcntl(Thread& t, int fd, int cmd, u64 arg)
             return err(Errno::BADF);
         file->set_status_flags(static_cast<int>(arg));
         return 0;
+    case F_ADD_SEALS:
+    case F_GET_SEALS: {
+        // Tmpfs files' seals are their host memfds' (see Tmpfs::new_inode).
+        if (!dynamic_cast<TmpfsInode*>(&file->inode()) || file->host_fd() < 0 || !S_ISREG(TRY(file->inode().attr()).mode))
+            return err(Errno::INVAL);
+        int r = ::fcntl(file->host_fd(), cmd, static_cast<int>(arg));
+        if (r < 0)
+            return err(host::errno_from_host(errno));
+        return static_cast<u64>(r);
+    }
     case F_GETPIPE_SZ:
     case F_SETPIPE_SZ: {
         auto* pipe = dynamic_cast<PipeFile*>(file.get());

@@ -442,7 +442,10 @@ KResult<u64> sys_ftruncate(Thread& t, int fd, i64 length)
     return truncate_inode(Named { file->inode_ref(), file->dentry() }, length);
 }
 
-KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times, int flags)
+namespace {
+
+// utimensat(2) with its times copied in (UTIME_NOW both when none given).
+KResult<u64> set_times(Thread& t, int dirfd, GuestAddr path, const abi::Timespec (&ts)[2], int flags)
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return err(Errno::INVAL);
@@ -454,9 +457,6 @@ KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times
     } else {
         inode = TRY(inode_at(t, dirfd, path, flags, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH));
     }
-    abi::Timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
-    if (!times.null())
-        TRY(t.mm().copy_in(times.value, std::span(reinterpret_cast<u8*>(ts), sizeof ts)));
     auto now = now_realtime();
     std::optional<Timespec> set[2];
     bool explicit_time = false;
@@ -483,6 +483,52 @@ KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times
     TRY(inode->set_times(set[0], set[1]));
     notify(inode, IN_ATTRIB);
     return 0;
+}
+
+// utimes(2)/futimesat(2): struct timeval[2], or NULL for now.
+KResult<u64> set_timevals(Thread& t, int dirfd, GuestAddr path, GuestAddr times)
+{
+    abi::Timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+    if (!times.null()) {
+        i64 tv[4];
+        TRY(t.mm().copy_in(times.value, std::span(reinterpret_cast<u8*>(tv), sizeof tv)));
+        for (int i = 0; i < 2; i++) {
+            if (tv[2 * i + 1] < 0 || tv[2 * i + 1] >= 1000000)
+                return err(Errno::INVAL);
+            ts[i] = { tv[2 * i], tv[2 * i + 1] * 1000 };
+        }
+    }
+    return set_times(t, dirfd, path, ts, 0);
+}
+
+} // namespace
+
+KResult<u64> sys_utimensat(Thread& t, int dirfd, GuestAddr path, GuestAddr times, int flags)
+{
+    abi::Timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+    if (!times.null())
+        TRY(t.mm().copy_in(times.value, std::span(reinterpret_cast<u8*>(ts), sizeof ts)));
+    return set_times(t, dirfd, path, ts, flags);
+}
+
+KResult<u64> sys_utimes(Thread& t, GuestAddr path, GuestAddr times) { return set_timevals(t, kAtFdcwd, path, times); }
+
+KResult<u64> sys_futimesat(Thread& t, int dirfd, GuestAddr path, GuestAddr times)
+{
+    return set_timevals(t, dirfd, path, times);
+}
+
+// utime(2): struct utimbuf (actime, modtime in seconds), or NULL for now.
+KResult<u64> sys_utime(Thread& t, GuestAddr path, GuestAddr times)
+{
+    abi::Timespec ts[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+    if (!times.null()) {
+        i64 buf[2];
+        TRY(t.mm().copy_in(times.value, std::span(reinterpret_cast<u8*>(buf), sizeof buf)));
+        ts[0] = { buf[0], 0 };
+        ts[1] = { buf[1], 0 };
+    }
+    return set_times(t, kAtFdcwd, path, ts, 0);
 }
 
 KResult<u64> sys_msync(Thread& t, u64 addr, u64 length, int flags)

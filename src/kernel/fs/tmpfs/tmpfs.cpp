@@ -25,11 +25,15 @@ Tmpfs::Tmpfs() : m_dev(g_next_tmpfs_dev++)
     m_root = RefPtr<TmpfsInode>(new TmpfsInode(*this, S_IFDIR | 01777, 0, 0));
 }
 
-KResult<RefPtr<TmpfsInode>> Tmpfs::new_inode(u32 mode, u32 uid, u32 gid)
+KResult<RefPtr<TmpfsInode>> Tmpfs::new_inode(u32 mode, u32 uid, u32 gid, unsigned memfd_flags)
 {
     RefPtr<TmpfsInode> inode(new TmpfsInode(*this, mode, uid, gid));
+    // A file's seals are its host memfd's (F_ADD_SEALS goes there): the
+    // host enforces them on writes, truncation and shared mappings alike.
+    // Without MFD_ALLOW_SEALING the host starts it sealed (F_SEAL_SEAL),
+    // as Linux's tmpfs files.
     if (S_ISREG(mode))
-        inode->m_memfd = TRY(host::memfd("umk-tmpfs"));
+        inode->m_memfd = TRY(host::memfd("umk-tmpfs", memfd_flags));
     return inode;
 }
 

@@ -69,7 +69,8 @@ class Tmpfs {
 public:
     Tmpfs();
     RefPtr<TmpfsInode> root() { return m_root; }
-    KResult<RefPtr<TmpfsInode>> new_inode(u32 mode, u32 uid, u32 gid);
+    // `memfd_flags`: the host memfd's (MFD_ALLOW_SEALING, ...), for memfd_create(2).
+    KResult<RefPtr<TmpfsInode>> new_inode(u32 mode, u32 uid, u32 gid, unsigned memfd_flags = 0);
     u64 dev() const { return m_dev; }
 
 private:
