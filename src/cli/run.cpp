@@ -299,6 +299,8 @@ int run(RunOptions& o)
     options.threads_max = o.threads_max;
     options.cwd = cwd;
     kernel::Kernel kernel(options, std::move(*platform), rootfs->root);
+    for (auto& m : rootfs->mounts)
+        kernel.add_mount(m);
     if (auto r = kernel::mount_procfs(kernel, rootfs->root); !r)
         return fail("cannot mount /proc", 2);
 

@@ -349,6 +349,26 @@ std::optional<u64> thread_cpu_ns(int pid, int tid)
     return std::strtoull(buf, nullptr, 10); // the first field: time on the CPU
 }
 
+KResult<std::string> read_proc_file(const std::string& name)
+{
+    auto dir = TRY(proc());
+    if (!name.empty() && name[0] >= '0' && name[0] <= '9' && !g_proc_shows_our_pids)
+        return err(Errno::NOENT);
+    Fd fd(openat(dir, name.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        return err(errno_from_host(errno));
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0)
+            return err(errno_from_host(errno));
+        if (n == 0)
+            return out;
+        out.append(buf, static_cast<usize>(n));
+    }
+}
+
 bool thread_of(int pid, int tid)
 {
     auto dir = proc();

@@ -96,6 +96,9 @@ KResult<void> set_times_at(int dirfd, const std::string& name, std::optional<Tim
 // The CPU time host thread `tid` of process `pid` (pids as the kernel
 // sees them) has used, in ns (its schedstat), when /proc shows them.
 std::optional<u64> thread_cpu_ns(int pid, int tid);
+// A file of the kernel's /proc ("loadavg", "123/statm"), whole; errors
+// when /proc does not show our pids and the name starts with one.
+KResult<std::string> read_proc_file(const std::string& name);
 // Host thread `tid` belongs to process `pid` (false when the host's
 // /proc cannot tell).
 bool thread_of(int pid, int tid);

@@ -276,6 +276,18 @@ bool Kernel::mm_used_elsewhere(const Process& self, const MemoryManager& mm)
     return false;
 }
 
+void Kernel::add_mount(MountRecord record)
+{
+    std::lock_guard lock(m_lock);
+    m_mounts.push_back(std::move(record));
+}
+
+std::vector<MountRecord> Kernel::mounts()
+{
+    std::lock_guard lock(m_lock);
+    return m_mounts;
+}
+
 std::vector<int> Kernel::pids()
 {
     std::lock_guard lock(m_lock);

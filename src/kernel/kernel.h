@@ -25,6 +25,15 @@ struct KernelOptions {
     int threads_max { 1024 }; // threads of one process (--threads-max; the stub has 1024 slots)
 };
 
+// One mount of the guest's tree, for /proc/PID/mounts and mountinfo.
+struct MountRecord {
+    std::string path;    // the mount point in the guest
+    std::string fstype;  // "overlay", "proc", ...
+    std::string source;
+    std::string options; // "rw", "ro,nosuid", ...
+    RefPtr<Dentry> root; // its root (st_dev for major:minor)
+};
+
 class Kernel {
 public:
     Kernel(KernelOptions options, std::unique_ptr<platform::Platform> platform, RefPtr<Dentry> root);
@@ -56,6 +65,11 @@ public:
     // A new guest pid or tid (pid 1 is the first process's).
     int allocate_pid() { return m_next_pid++; }
     std::vector<int> pids();
+    // The last pid handed out.
+    int last_pid() const { return m_next_pid - 1; }
+
+    void add_mount(MountRecord);
+    std::vector<MountRecord> mounts();
 
     // The process tree (parents, children, zombies, process groups and
     // sessions; Linux's tasklist_lock). Taken before any Process lock.
@@ -86,6 +100,7 @@ private:
     std::chrono::steady_clock::time_point m_boot_steady { std::chrono::steady_clock::now() };
     std::mutex m_lock;
     std::set<std::string> m_logged;
+    std::vector<MountRecord> m_mounts; // under m_lock
     std::map<int, RefPtr<Process>> m_processes;
     std::mutex m_tree_lock;
     std::mutex m_tasks_lock;

@@ -60,10 +60,14 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
     RootFs fs;
     fs.overlay = std::make_unique<OverlayFs>(std::move(lowers), std::move(upper_root));
     fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
+    fs.mounts.push_back({ "/", "overlay", "overlay", "rw,relatime", fs.root });
     auto dev = Dentry::make_root(make_devfs(console_fd), "dev");
     TRY(mountpoint(fs.root, "dev"))->mount(dev);
+    fs.mounts.push_back({ "/dev", "devtmpfs", "devtmpfs", "rw,nosuid,relatime", dev });
     fs.shm = std::make_unique<Tmpfs>();
-    TRY(dev->child("shm"))->mount(Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm"));
+    auto shm = Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm");
+    TRY(dev->child("shm"))->mount(shm);
+    fs.mounts.push_back({ "/dev/shm", "tmpfs", "tmpfs", "rw,nosuid,nodev", shm });
     std::sort(volumes.begin(), volumes.end(), [](auto& a, auto& b) { return a.guest_path < b.guest_path; });
     for (auto& v : volumes) {
         RefPtr<Dentry> at = fs.root;
@@ -73,14 +77,18 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
             at = TRY(mountpoint(at, name));
         }
         auto root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true }));
-        at->mount(Dentry::make_root(RefPtr<Inode>(root), at->name()));
+        auto mounted = Dentry::make_root(RefPtr<Inode>(root), at->name());
+        at->mount(mounted);
+        fs.mounts.push_back({ v.guest_path, "hostfs", "hostfs", v.writable ? "rw,relatime" : "ro,relatime", mounted });
     }
     return fs;
 }
 
 KResult<void> mount_procfs(Kernel& kernel, const RefPtr<Dentry>& root)
 {
-    TRY(mountpoint(root, "proc"))->mount(Dentry::make_root(make_procfs(kernel), "proc"));
+    auto proc = Dentry::make_root(make_procfs(kernel), "proc");
+    TRY(mountpoint(root, "proc"))->mount(proc);
+    kernel.add_mount({ "/proc", "proc", "proc", "rw,nosuid,nodev,noexec,relatime", proc });
     return {};
 }
 

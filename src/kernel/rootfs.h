@@ -4,6 +4,7 @@
 // mounts, with umk's own /dev and /proc on top.
 
 #include "host/fd.h"
+#include "kernel/kernel.h"
 #include "kernel/vfs/dentry.h"
 
 #include <memory>
@@ -33,6 +34,7 @@ struct RootFs {
     std::unique_ptr<OverlayFs> overlay;
     std::unique_ptr<Tmpfs> shm; // /dev/shm (POSIX shared memory, semaphores)
     RefPtr<Dentry> root;
+    std::vector<MountRecord> mounts; // for the kernel's /proc/PID/mounts
 };
 
 // The volumes go on top, parents first; a missing mount point is made as

@@ -184,6 +184,12 @@ public:
     // CPU time used so far; split into user and system once the host
     // process has ended, all user time before.
     virtual CpuUsage cpu_usage() = 0;
+    // Memory the host process has resident, and of it shared (file or
+    // shmem pages), in pages; nullopt when the host does not say.
+    struct Resident {
+        u64 pages { 0 }, shared_pages { 0 };
+    };
+    virtual std::optional<Resident> resident() = 0;
 };
 
 class Platform {

@@ -94,6 +94,14 @@ if [[ "$out" != "$expected_abs"$'\n'"rel: not reachable"$'\n'"wrote through /vol
 fi
 if [[ -e /tmp/umk-vol-test ]]; then echo "FAIL: a write through a volume symlink reached the host's /tmp"; fail=1; rm -rf /tmp/umk-vol-test; fi
 
+# the guest's mount table shows the volumes (findmnt, df read it)
+mounts=$("$umk" run -v "$work/volume:/vol" -v "$work/outside:/a/b:ro" -- sh -c 'cat /proc/mounts; cat /proc/self/mountinfo' 2>&1)
+for want in "hostfs /vol hostfs rw,relatime 0 0" "hostfs /a/b hostfs ro,relatime 0 0" "overlay / overlay rw,relatime 0 0" \
+            "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0"; do
+  grep -qxF "$want" <<<"$mounts" || { echo "FAIL: /proc/mounts lacks '$want'"; fail=1; }
+done
+grep -q ' / /a/b ro,relatime - hostfs hostfs ro$' <<<"$mounts" || { echo "FAIL: mountinfo: $mounts"; fail=1; }
+
 # bad -v values: one line, exit 2, nothing runs
 for bad in "$work/nope:/x" "$work/outside" "$work/outside:relative" "$work/outside:/x:rx" "$work/outside:/proc" \
            "$work/outside:/dev/x" "$work/outside/file:/x" "$work/outside:/"; do

@@ -7,6 +7,10 @@
 
 namespace umk::abi {
 
+// O_LARGEFILE as the kernel has it (userspace headers make it 0 on x86-64);
+// Linux sets it on every open(2) of a 64-bit process (force_o_largefile).
+inline constexpr int kOLargefile = 0100000;
+
 struct Timespec {
     i64 tv_sec;
     i64 tv_nsec;

@@ -47,7 +47,7 @@ KResult<u64> sys_memfd_create(Thread& t, GuestAddr uname, u32 flags)
     u32 mode = S_IFREG | (noexec ? 0666 : 0777);
     unsigned host_flags = (flags & MFD_ALLOW_SEALING) | (noexec ? kMfdNoexecSeal : 0);
     auto inode = TRY(memfd_fs().new_inode(mode, creds.fsuid, creds.fsgid, host_flags));
-    auto file = TRY(inode->open(O_RDWR | O_LARGEFILE));
+    auto file = TRY(inode->open(O_RDWR | abi::kOLargefile));
     file->set_dentry(Dentry::make_detached(RefPtr<Inode>(inode), fmt::format("/memfd:{} (deleted)", *name)));
     return install_fd(t, file, flags & MFD_CLOEXEC);
 }

@@ -14,7 +14,7 @@ namespace umk::kernel {
 namespace {
 
 constexpr int kValidOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC
-    | O_ASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH
+    | O_ASYNC | O_DIRECT | abi::kOLargefile | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH
     | O_TMPFILE;
 
 int may_for(int flags)
@@ -56,6 +56,8 @@ KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u
     }
     if (flags & O_PATH)
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    else
+        flags |= abi::kOLargefile;
     auto ctx = TRY(path_context(t, dirfd));
     Follow follow = (flags & O_NOFOLLOW) ? Follow::No : Follow::Yes;
 

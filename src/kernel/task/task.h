@@ -79,6 +79,9 @@ public:
     // setpriority(2)'s nice value; personality(2). Inherited by fork.
     std::atomic<int> nice { 0 };
     std::atomic<u32> personality { 0 };
+    // /proc/PID/oom_score_adj: kept and inherited; nothing acts on it (the
+    // guest has no OOM killer of its own).
+    std::atomic<int> oom_score_adj { 0 };
     // PR_SET_DUMPABLE: cleared when the effective ids change and by a
     // secure execve; then only root may ptrace the process or open its
     // /proc/PID/mem.

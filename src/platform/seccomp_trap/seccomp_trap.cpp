@@ -698,6 +698,19 @@ CpuUsage StubProcess::cpu_usage()
     return { static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec), 0 };
 }
 
+std::optional<AddressSpace::Resident> StubProcess::resident()
+{
+    if (m_dead)
+        return std::nullopt;
+    // statm: size resident shared ... (pages); the stub's own few pages
+    // are in it too.
+    auto text = host::read_proc_file(fmt::format("{}/statm", m_pid));
+    unsigned long size = 0, pages = 0, shared = 0;
+    if (!text || std::sscanf(text->c_str(), "%lu %lu %lu", &size, &pages, &shared) != 3)
+        return std::nullopt;
+    return Resident { pages, shared };
+}
+
 KResult<void> StubProcess::unmap(u64 address, u64 length)
 {
     std::lock_guard lock(m_op_lock);

@@ -143,6 +143,7 @@ public:
     void kill() override;
     KResult<std::unique_ptr<AddressSpace>> fork() override;
     CpuUsage cpu_usage() override;
+    std::optional<Resident> resident() override;
     KResult<void> defer_maps(bool on) override;
 
     int pidfd() const { return m_pidfd.get(); }

@@ -1,17 +1,20 @@
 #include "kernel/fs/procfs/procfs.h"
 
+#include "host/files.h"
 #include "kernel/fs/devfs/devfs.h"
 #include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/ipc/pipe.h"
 #include "kernel/kernel.h"
 
 #include <fmt/format.h>
 
-#include <sys/resource.h>
-
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -44,10 +47,27 @@ private:
 };
 
 using Generator = std::function<KResult<std::string>()>;
+// A write to a writable proc file: each write(2) call is one value.
+using Writer = std::function<KResult<void>(std::string_view)>;
+
+class WritableTextFile final : public File {
+public:
+    WritableTextFile(RefPtr<Inode> inode, int flags, Writer writer) : File(std::move(inode), flags), m_writer(std::move(writer)) {}
+    KResult<usize> read(std::span<u8>, u64) override { return err(Errno::BADF); }
+    KResult<usize> write(std::span<const u8> data, u64) override
+    {
+        TRY(m_writer(std::string_view(reinterpret_cast<const char*>(data.data()), data.size())));
+        return data.size();
+    }
+
+private:
+    Writer m_writer;
+};
 
 class ProcFile final : public Inode {
 public:
-    ProcFile(u64 ino, Generator gen, u32 mode = 0444) : m_ino(ino), m_gen(std::move(gen)), m_mode(mode) {}
+    ProcFile(u64 ino, Generator gen, u32 mode = 0444, Writer writer = {})
+        : m_ino(ino), m_gen(std::move(gen)), m_mode(mode), m_writer(std::move(writer)) {}
     KResult<InodeAttr> attr() override
     {
         InodeAttr a;
@@ -61,16 +81,21 @@ public:
     }
     KResult<RefPtr<File>> open(int flags) override
     {
+        if ((flags & O_ACCMODE) == O_WRONLY && m_writer)
+            return RefPtr<File>(new WritableTextFile(RefPtr<Inode>(this), flags, m_writer));
         if ((flags & O_ACCMODE) != O_RDONLY)
             return err(Errno::ACCES);
         return RefPtr<File>(new TextFile(RefPtr<Inode>(this), flags, TRY(m_gen())));
     }
+    // `echo 0 > ...` opens with O_TRUNC.
+    KResult<void> truncate(u64) override { return m_writer ? KResult<void>() : err(Errno::ACCES); }
     const void* fs_id() const override { return &kProcDev; }
 
 private:
     u64 m_ino;
     Generator m_gen;
     u32 m_mode;
+    Writer m_writer;
 };
 
 // /proc/PID/mem: the process's memory at file offset = address, for
@@ -401,6 +426,109 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
     return RefPtr<Inode>(make_ref<DynamicDir>(pid_ino(pid, 2), list, lookup, 0500));
 }
 
+std::string_view trim(std::string_view s)
+{
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.remove_suffix(1);
+    while (!s.empty() && s.front() == ' ')
+        s.remove_prefix(1);
+    return s;
+}
+
+// Linux's proc_pid_limits, in its order and format.
+std::string limits_text(Process& p)
+{
+    static constexpr struct {
+        const char* name;
+        const char* unit;
+    } kLimits[] = {
+        { "Max cpu time", "seconds" }, { "Max file size", "bytes" }, { "Max data size", "bytes" },
+        { "Max stack size", "bytes" }, { "Max core file size", "bytes" }, { "Max resident set", "bytes" },
+        { "Max processes", "processes" }, { "Max open files", "files" }, { "Max locked memory", "bytes" },
+        { "Max address space", "bytes" }, { "Max file locks", "locks" }, { "Max pending signals", "signals" },
+        { "Max msgqueue size", "bytes" }, { "Max nice priority", nullptr }, { "Max realtime priority", nullptr },
+        { "Max realtime timeout", "us" },
+    };
+    auto value = [](u64 v) { return v == RLIM_INFINITY ? std::string("unlimited") : std::to_string(v); };
+    std::string out = fmt::format("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    for (int i = 0; i < 16; i++) {
+        auto r = p.rlimit(i);
+        out += fmt::format("{:<25} {:<20} {:<20} ", kLimits[i].name, value(r.cur), value(r.max));
+        if (kLimits[i].unit)
+            out += fmt::format("{:<10}", kLimits[i].unit);
+        out += '\n';
+    }
+    return out;
+}
+
+std::string mounts_text(Kernel& k)
+{
+    std::string out;
+    for (auto& m : k.mounts())
+        out += fmt::format("{} {} {} {} 0 0\n", m.source, m.path, m.fstype, m.options);
+    return out;
+}
+
+// ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS - TYPE SOURCE SUPEROPTIONS
+std::string mountinfo_text(Kernel& k)
+{
+    auto mounts = k.mounts();
+    std::string out;
+    for (usize i = 0; i < mounts.size(); i++) {
+        auto& m = mounts[i];
+        // The parent: the mount with the longest path that contains this one.
+        usize parent = i;
+        for (usize j = 0; j < mounts.size(); j++) {
+            const auto& mp = mounts[j].path;
+            bool contains = j != i && (mp == "/" || m.path.starts_with(mp + "/"));
+            if (contains && (parent == i || mp.size() > mounts[parent].path.size()))
+                parent = j;
+        }
+        u64 dev = 0;
+        if (auto a = m.root->inode().attr())
+            dev = a->dev;
+        auto comma = m.options.find(',');
+        out += fmt::format("{} {} {}:{} / {} {} - {} {} {}\n", 21 + i, 21 + parent, major(dev), minor(dev), m.path, m.options,
+                           m.fstype, m.source, m.options.substr(0, comma));
+    }
+    return out;
+}
+
+RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
+{
+    auto list = [&k, pid] {
+        std::vector<std::string> names;
+        if (auto p = k.find_process(pid))
+            for (auto& [fd, e] : p->fds().snapshot())
+                names.push_back(std::to_string(fd));
+        return names;
+    };
+    auto lookup = [&k, pid](std::string_view name) -> KResult<RefPtr<Inode>> {
+        auto fd = parse_int(name);
+        auto p = k.find_process(pid);
+        if (!fd || !p || !p->fds().get(*fd))
+            return err(Errno::NOENT);
+        return RefPtr<Inode>(make_ref<ProcFile>(pid_ino(pid, 0x100000 + *fd), [&k, pid, n = *fd]() -> KResult<std::string> {
+            auto owner = k.find_process(pid);
+            if (!owner)
+                return err(Errno::NOENT);
+            auto entry = owner->fds().entry(n);
+            if (!entry)
+                return err(Errno::NOENT);
+            auto& file = *entry->file;
+            u64 pos;
+            {
+                std::lock_guard lock(file.position_lock());
+                pos = file.position_locked();
+            }
+            auto a = file.inode().attr();
+            int flags = file.flags() | (entry->cloexec ? O_CLOEXEC : 0);
+            return fmt::format("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t21\nino:\t{}\n", pos, flags, a ? a->ino : 0);
+        }, 0400));
+    };
+    return RefPtr<Inode>(make_ref<DynamicDir>(pid_ino(pid, 25), list, lookup, 0500));
+}
+
 RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
 {
     auto dir = make_ref<StaticDir>(kProcDev, pid_ino(pid, 1), S_IFDIR | 0555);
@@ -455,6 +583,44 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
     dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
     dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644));
+    dir->add("statm", make_ref<ProcFile>(pid_ino(pid, 16), with([](Process& p) -> KResult<std::string> {
+        // size resident shared text lib data dt, in pages (the resident
+        // figures are the stub host process's)
+        auto mm = p.mm_ref();
+        u64 size = mm ? mm->total_vm() / kPageSize : 0;
+        auto resident = mm ? mm->address_space().resident() : std::nullopt;
+        return fmt::format("{} {} {} 0 0 0 0\n", size, resident ? resident->pages : 0, resident ? resident->shared_pages : 0);
+    })));
+    dir->add("limits", make_ref<ProcFile>(pid_ino(pid, 17), with([](Process& p) -> KResult<std::string> { return limits_text(p); })));
+    dir->add("cgroup", make_ref<ProcFile>(pid_ino(pid, 18), with([](Process&) -> KResult<std::string> {
+        return std::string("0::/\n"); // one cgroup v2 hierarchy, everyone at its root
+    })));
+    dir->add("oom_score_adj", make_ref<ProcFile>(pid_ino(pid, 19), with([](Process& p) -> KResult<std::string> {
+        return fmt::format("{}\n", p.oom_score_adj.load());
+    }), 0644, [&k, pid](std::string_view text) -> KResult<void> {
+        auto p = k.find_process(pid);
+        if (!p)
+            return err(Errno::SRCH);
+        auto value = parse_int(trim(text));
+        if (!value || *value < -1000 || *value > 1000)
+            return err(Errno::INVAL);
+        // Lowering it takes CAP_SYS_RESOURCE (Linux's __set_oom_adj).
+        Thread* t = current_thread();
+        if (*value < p->oom_score_adj.load() && t && !t->process().creds().has(kCapSysResource))
+            return err(Errno::ACCES);
+        p->oom_score_adj = static_cast<int>(*value);
+        return {};
+    }));
+    dir->add("uid_map", make_ref<ProcFile>(pid_ino(pid, 20), with([](Process&) -> KResult<std::string> {
+        return std::string("         0          0 4294967295\n"); // the guest's initial user namespace
+    })));
+    dir->add("gid_map", make_ref<ProcFile>(pid_ino(pid, 21), with([](Process&) -> KResult<std::string> {
+        return std::string("         0          0 4294967295\n");
+    })));
+    dir->add("setgroups", make_ref<ProcFile>(pid_ino(pid, 22), with([](Process&) -> KResult<std::string> { return std::string("allow\n"); })));
+    dir->add("mounts", make_ref<ProcFile>(pid_ino(pid, 23), with([&k](Process&) -> KResult<std::string> { return mounts_text(k); })));
+    dir->add("mountinfo", make_ref<ProcFile>(pid_ino(pid, 24), with([&k](Process&) -> KResult<std::string> { return mountinfo_text(k); })));
+    dir->add("fdinfo", make_fdinfo_dir(k, pid));
     // task/TID: each thread shows its process's files (debuggers open
     // task/TID/mem and maps; per-thread state is the process's here).
     auto task_list = [&k, pid] {
@@ -498,6 +664,81 @@ std::string meminfo_text()
                        kb(si.totalswap), kb(si.freeswap), kb(si.sharedram));
 }
 
+// /proc/stat: the host's CPU lines (the guest runs on its CPUs), the
+// guest's boot time and task counts.
+std::string stat_all_text(Kernel& k)
+{
+    std::string out;
+    if (auto host = host::read_proc_file("stat")) {
+        usize at = 0;
+        while (at < host->size()) {
+            usize end = host->find('\n', at);
+            if (end == std::string::npos)
+                end = host->size();
+            std::string_view line(host->data() + at, end - at);
+            if (line.starts_with("cpu"))
+                out += std::string(line) + "\n";
+            at = end + 1;
+        }
+    }
+    timespec now {}, mono {};
+    clock_gettime(CLOCK_REALTIME, &now);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    i64 btime = now.tv_sec - (mono.tv_sec - k.boot_time().sec);
+    out += fmt::format("intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\nsoftirq 0\n", btime,
+                       k.last_pid());
+    return out;
+}
+
+// /proc/sys: what programs read to learn about the kernel (read-only).
+RefPtr<Inode> make_sysctl_dir(Kernel& k)
+{
+    u64 ino = 0x200;
+    auto value = [&ino](std::function<std::string()> f) {
+        return make_ref<ProcFile>(ino++, [f]() -> KResult<std::string> { return f() + "\n"; });
+    };
+    auto fixed = [&value](std::string v) { return value([v] { return v; }); };
+    auto uuid = [] {
+        u8 b[16];
+        while (getrandom(b, sizeof b, 0) != sizeof b) {
+        }
+        b[6] = static_cast<u8>((b[6] & 0x0f) | 0x40);
+        b[8] = static_cast<u8>((b[8] & 0x3f) | 0x80);
+        return fmt::format("{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+                           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    };
+    auto random = make_ref<StaticDir>(kProcDev, ino++, S_IFDIR | 0555);
+    random->add("uuid", value(uuid));
+    random->add("boot_id", fixed(uuid()));
+    random->add("entropy_avail", fixed("256"));
+    random->add("poolsize", fixed("256"));
+    auto kernel = make_ref<StaticDir>(kProcDev, ino++, S_IFDIR | 0555);
+    kernel->add("hostname", fixed(k.options().hostname));
+    kernel->add("domainname", fixed("(none)"));
+    kernel->add("osrelease", fixed(k.options().kernel_release));
+    kernel->add("ostype", fixed("Linux"));
+    kernel->add("version", fixed(k.options().kernel_version));
+    kernel->add("pid_max", fixed("4194304"));
+    kernel->add("threads-max", fixed(std::to_string(k.options().pids_max)));
+    kernel->add("cap_last_cap", fixed("40"));
+    kernel->add("ngroups_max", fixed("65536"));
+    kernel->add("overflowuid", fixed("65534"));
+    kernel->add("overflowgid", fixed("65534"));
+    kernel->add("random", random);
+    auto fs = make_ref<StaticDir>(kProcDev, ino++, S_IFDIR | 0555);
+    fs->add("file-max", fixed("9223372036854775807"));
+    fs->add("nr_open", fixed("1048576"));
+    fs->add("pipe-max-size", fixed(std::to_string(kPipeMaxSize)));
+    auto vm = make_ref<StaticDir>(kProcDev, ino++, S_IFDIR | 0555);
+    vm->add("overcommit_memory", fixed("0"));
+    vm->add("max_map_count", fixed("65530"));
+    auto sys = make_ref<StaticDir>(kProcDev, ino++, S_IFDIR | 0555);
+    sys->add("kernel", kernel);
+    sys->add("fs", fs);
+    sys->add("vm", vm);
+    return RefPtr<Inode>(sys);
+}
+
 } // namespace
 
 void capture_host_cpuinfo()
@@ -523,6 +764,24 @@ RefPtr<Inode> make_procfs(Kernel& k)
         double up = static_cast<double>(now.tv_sec - k.boot_time().sec) + (now.tv_nsec - k.boot_time().nsec) / 1e9;
         return fmt::format("{:.2f} {:.2f}\n", up, up);
     })));
+    fixed->add("stat", make_ref<ProcFile>(15, text([&k] { return stat_all_text(k); })));
+    fixed->add("loadavg", make_ref<ProcFile>(16, text([&k] {
+        // The host's load (it is what the guest's CPUs carry), the
+        // guest's tasks and last pid.
+        auto host = host::read_proc_file("loadavg");
+        double l1 = 0, l5 = 0, l15 = 0;
+        if (host)
+            std::sscanf(host->c_str(), "%lf %lf %lf", &l1, &l5, &l15);
+        usize threads = 0;
+        for (auto& p : k.processes())
+            threads += p->thread_count();
+        return fmt::format("{:.2f} {:.2f} {:.2f} 1/{} {}\n", l1, l5, l15, threads, k.last_pid());
+    })));
+    fixed->add("filesystems", make_ref<ProcFile>(17, text([] {
+        return std::string("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\toverlay\nnodev\thostfs\n");
+    })));
+    fixed->add("mounts", make_ref<ProcLink>(18, []() -> KResult<std::string> { return std::string("self/mounts"); }));
+    fixed->add("sys", make_sysctl_dir(k));
     fixed->add("self", make_ref<ProcLink>(14, []() -> KResult<std::string> {
         Thread* t = current_thread();
         if (!t)
