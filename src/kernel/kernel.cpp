@@ -282,6 +282,12 @@ void Kernel::add_mount(MountRecord record)
     m_mounts.push_back(std::move(record));
 }
 
+void Kernel::remove_mount(const Dentry* root)
+{
+    std::lock_guard lock(m_lock);
+    std::erase_if(m_mounts, [&](const MountRecord& m) { return m.root.get() == root; });
+}
+
 std::vector<MountRecord> Kernel::mounts()
 {
     std::lock_guard lock(m_lock);

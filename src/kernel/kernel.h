@@ -69,7 +69,18 @@ public:
     int last_pid() const { return m_next_pid - 1; }
 
     void add_mount(MountRecord);
+    void remove_mount(const Dentry* root);
     std::vector<MountRecord> mounts();
+    // A file system mount(2) made: kept until the kernel ends (its inodes
+    // refer to it, and open files may outlive the mount).
+    template <class Fs>
+    Fs& keep_file_system(std::unique_ptr<Fs> fs)
+    {
+        std::lock_guard lock(m_lock);
+        Fs& ref = *fs;
+        m_owned_file_systems.push_back(std::shared_ptr<void>(std::move(fs)));
+        return ref;
+    }
 
     // The process tree (parents, children, zombies, process groups and
     // sessions; Linux's tasklist_lock). Taken before any Process lock.
@@ -101,6 +112,7 @@ private:
     std::mutex m_lock;
     std::set<std::string> m_logged;
     std::vector<MountRecord> m_mounts; // under m_lock
+    std::vector<std::shared_ptr<void>> m_owned_file_systems; // under m_lock
     std::map<int, RefPtr<Process>> m_processes;
     std::mutex m_tree_lock;
     std::mutex m_tasks_lock;

@@ -78,8 +78,9 @@ KResult<u64> sys_getcwd(Thread& t, GuestAddr buf, u64 size)
     auto fs = t.process().fs();
     if (fs.cwd->deleted())
         return err(Errno::NOENT); // Linux's getcwd of a removed directory
-    std::string path = fs.cwd->path();
-    // A cwd outside the process root shows as "(unreachable)" on Linux.
+    // Relative to the process root; a cwd outside it shows as
+    // "(unreachable)/..." as on Linux.
+    std::string path = fs.cwd->path_within(fs.root.get());
     if (path.size() + 1 > size)
         return err(Errno::RANGE);
     TRY(t.mm().copy_out(buf.value, std::span(reinterpret_cast<const u8*>(path.c_str()), path.size() + 1)));
@@ -101,6 +102,24 @@ KResult<u64> sys_chdir(Thread& t, GuestAddr path)
 {
     auto p = TRY(copy_path(t, path));
     return change_cwd(t, TRY(lookup_at(t, kAtFdcwd, p, Follow::Yes, false)));
+}
+
+// chroot(2): the process root for path walks (`..` stops there) and for
+// the paths it is shown (getcwd, /proc links); the cwd stays.
+KResult<u64> sys_chroot(Thread& t, GuestAddr path)
+{
+    auto p = TRY(copy_path(t, path));
+    auto d = TRY(lookup_at(t, kAtFdcwd, p, Follow::Yes, false));
+    auto attr = TRY(d->inode().attr());
+    if (!S_ISDIR(attr.mode))
+        return err(Errno::NOTDIR);
+    auto creds = t.process().creds();
+    TRY(check_access(attr, creds, kMayExec));
+    if (!creds.has(kCapSysChroot))
+        return err(Errno::PERM);
+    std::lock_guard lock(t.process().lock());
+    t.process().fs_locked().root = follow_mounts(d);
+    return 0;
 }
 
 KResult<u64> sys_fchdir(Thread& t, int fd)

@@ -29,6 +29,7 @@ KResult<u64> sys_capset(Thread& t, GuestAddr header, GuestAddr data);
 KResult<u64> sys_getdents64(Thread& t, int fd, GuestAddr buf, u32 count);
 KResult<u64> sys_getcwd(Thread& t, GuestAddr buf, u64 size);
 KResult<u64> sys_chdir(Thread& t, GuestAddr path);
+KResult<u64> sys_chroot(Thread& t, GuestAddr path);
 KResult<u64> sys_fchdir(Thread& t, int fd);
 KResult<u64> sys_eventfd2(Thread& t, u32 initial, int flags);
 KResult<u64> sys_eventfd(Thread& t, u32 initial);
@@ -51,6 +52,9 @@ KResult<u64> sys_munmap(Thread& t, u64 addr, u64 length);
 KResult<u64> sys_mprotect(Thread& t, u64 addr, u64 length, int prot);
 KResult<u64> sys_mremap(Thread& t, u64 old_addr, u64 old_length, u64 new_length, int flags, u64 new_addr);
 KResult<u64> sys_madvise(Thread& t, u64 addr, u64 length, int advice);
+KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, GuestAddr type_addr, u64 flags,
+                       GuestAddr data_addr);
+KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags);
 KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode);
 KResult<u64> sys_mkdir(Thread& t, GuestAddr path, u32 mode);
 KResult<u64> sys_mknodat(Thread& t, int dirfd, GuestAddr path, u32 mode, u32 dev);

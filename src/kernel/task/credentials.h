@@ -23,6 +23,7 @@ enum Capability : int {
     kCapSetuid = 7,
     kCapSetpcap = 8,
     kCapLinuxImmutable = 9,
+    kCapSysChroot = 18,
     kCapSysPtrace = 19,
     kCapSysAdmin = 21,
     kCapSysNice = 23,

@@ -54,16 +54,45 @@ void Dentry::mount(RefPtr<Dentry> root)
 {
     std::lock_guard lock(m_lock);
     root->m_mountpoint = this;
+    root->m_mountpoint_ref = RefPtr<Dentry>(this);
     m_mounted = std::move(root);
 }
 
-std::string Dentry::path() const
+void Dentry::unmount()
+{
+    RefPtr<Dentry> gone;
+    std::lock_guard lock(m_lock);
+    gone = std::exchange(m_mounted, nullptr);
+}
+
+bool Dentry::has_submounts() const
+{
+    std::vector<RefPtr<Dentry>> children;
+    {
+        std::lock_guard lock(m_lock);
+        for (auto& [name, child] : m_children)
+            children.push_back(child);
+    }
+    for (auto& child : children)
+        if (child->mounted() || child->has_submounts())
+            return true;
+    return false;
+}
+
+std::string Dentry::path() const { return path_within(nullptr); }
+
+std::string Dentry::path_within(const Dentry* root) const
 {
     if (m_detached)
         return m_name;
     std::vector<const std::string*> names;
     const Dentry* d = this;
+    bool reached = root == nullptr;
     for (;;) {
+        if (d == root) {
+            reached = true;
+            break;
+        }
         if (d->m_parent) {
             names.push_back(&d->m_name);
             d = d->m_parent.get();
@@ -73,9 +102,9 @@ std::string Dentry::path() const
             break;
         }
     }
+    std::string out = reached ? "" : "(unreachable)";
     if (names.empty())
-        return "/";
-    std::string out;
+        return out + "/";
     for (auto it = names.rbegin(); it != names.rend(); ++it) {
         out += '/';
         out += **it;

@@ -7,7 +7,7 @@
 //
 // Lifetime: a child holds its parent (RefPtr); a parent holds its cached
 // children; a mountpoint holds the mounted root, which points back at it
-// raw (the mountpoint outlives the mount: mounts are never undone yet).
+// and keeps it alive (a mount undone by umount2 still names where it was).
 
 #include "kernel/vfs/inode.h"
 
@@ -36,11 +36,18 @@ public:
 
     RefPtr<Dentry> mounted() const;
     void mount(RefPtr<Dentry> root);
+    // umount: the mount on this dentry goes (files open under it keep it).
+    void unmount();
     Dentry* mountpoint() const { return m_mountpoint; }
+    // A mount is stacked somewhere below this dentry (among the cached ones).
+    bool has_submounts() const;
 
     // The absolute path in the guest's tree, following mounts up; with
     // " (deleted)" once its name was removed (d_path).
     std::string path() const;
+    // The path as a process with root `root` sees it (chroot); outside
+    // that root, "(unreachable)" and the full path, as Linux's getcwd.
+    std::string path_within(const Dentry* root) const;
     void mark_deleted() { m_deleted = true; }
     bool deleted() const { return m_deleted; }
 
@@ -54,7 +61,8 @@ private:
     mutable std::mutex m_lock;
     std::map<std::string, RefPtr<Dentry>, std::less<>> m_children;
     RefPtr<Dentry> m_mounted;
-    Dentry* m_mountpoint { nullptr };
+    Dentry* m_mountpoint { nullptr }; // set once; m_mountpoint_ref keeps it
+    RefPtr<Dentry> m_mountpoint_ref;
     bool m_detached { false };
     std::atomic<bool> m_deleted { false };
 };

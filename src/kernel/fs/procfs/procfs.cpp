@@ -199,6 +199,13 @@ private:
     LinkJump m_jump;
 };
 
+// A path as the reading process sees it (its chroot).
+std::string reader_path(const Dentry& d)
+{
+    Thread* t = current_thread();
+    return t ? d.path_within(t->process().fs().root.get()) : d.path();
+}
+
 // Following another process's magic links needs ptrace's read access
 // (Linux's proc_fd_access_allowed).
 KResult<void> may_follow(Process& p)
@@ -399,7 +406,7 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
         auto target = [file_of]() -> KResult<std::string> {
             auto file = TRY(file_of());
             if (auto d = file->dentry())
-                return d->path();
+                return reader_path(*d);
             if (auto anon = file->inode().anon_name())
                 return fmt::format("anon_inode:[{}]", *anon);
             auto a = TRY(file->inode().attr());
@@ -556,11 +563,11 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         return exe;
     };
     dir->add("exe", make_ref<ProcLink>(pid_ino(pid, 3), with([exe_of](Process& p) -> KResult<std::string> {
-        return TRY(exe_of(p))->path();
+        return reader_path(*TRY(exe_of(p)));
     }), jump_with(exe_of)));
-    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return p.fs().cwd->path(); }),
+    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return reader_path(*p.fs().cwd); }),
                                        jump_with([](Process& p) -> KResult<RefPtr<Dentry>> { return p.fs().cwd; })));
-    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return p.fs().root->path(); }),
+    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return reader_path(*p.fs().root); }),
                                         jump_with([](Process& p) -> KResult<RefPtr<Dentry>> { return p.fs().root; })));
     dir->add("fd", make_fd_dir(k, pid));
     dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> {

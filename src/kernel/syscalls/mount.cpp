@@ -1,0 +1,158 @@
+// mount(2) and umount2(2) inside the guest: new tmpfs and proc mounts,
+// stacked on a directory of the guest's tree, and their removal. One
+// mount namespace per guest, with no peers: propagation changes
+// (MS_PRIVATE, MS_SHARED, ...) have nothing to act on. Linux:
+// fs/namespace.c.
+#include "kernel/syscalls/handlers.h"
+
+#include "kernel/fs/procfs/procfs.h"
+#include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/vfs/path.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+namespace umk::kernel {
+
+namespace {
+
+constexpr u64 kPropagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
+constexpr u64 kRecorded = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME
+    | MS_LAZYTIME | MS_SILENT;
+
+// "mode=1777,uid=0,size=64m": the tmpfs root's mode and owner; the size
+// limits are accepted and not enforced (logged).
+KResult<void> apply_tmpfs_options(Thread& t, TmpfsInode& root, const std::string& data)
+{
+    usize at = 0;
+    while (at < data.size()) {
+        usize end = data.find(',', at);
+        if (end == std::string::npos)
+            end = data.size();
+        std::string option = data.substr(at, end - at);
+        at = end + 1;
+        if (option.empty())
+            continue;
+        usize eq = option.find('=');
+        std::string key = option.substr(0, eq);
+        std::string value = eq == std::string::npos ? "" : option.substr(eq + 1);
+        auto number = [&](int base) -> KResult<u64> {
+            char* rest = nullptr;
+            u64 v = std::strtoull(value.c_str(), &rest, base);
+            if (value.empty() || (rest && *rest))
+                return err(Errno::INVAL);
+            return v;
+        };
+        if (key == "mode")
+            TRY(root.chmod(static_cast<u32>(TRY(number(8)) & 07777)));
+        else if (key == "uid")
+            TRY(root.chown(static_cast<u32>(TRY(number(10))), ~0U));
+        else if (key == "gid")
+            TRY(root.chown(~0U, static_cast<u32>(TRY(number(10)))));
+        else if (key == "size" || key == "nr_inodes" || key == "nr_blocks")
+            t.kernel().log_once("tmpfs size", "mount: tmpfs size limits are accepted and not enforced");
+        else
+            return err(Errno::INVAL);
+    }
+    return {};
+}
+
+std::string options_text(u64 flags)
+{
+    std::string out = "rw";
+    if (flags & MS_NOSUID)
+        out += ",nosuid";
+    if (flags & MS_NODEV)
+        out += ",nodev";
+    if (flags & MS_NOEXEC)
+        out += ",noexec";
+    out += (flags & MS_NOATIME) ? ",noatime" : (flags & MS_STRICTATIME) ? "" : ",relatime";
+    return out;
+}
+
+KResult<std::string> optional_string(Thread& t, GuestAddr addr, usize max)
+{
+    if (addr.null())
+        return std::string();
+    return t.mm().copy_in_string(addr.value, max);
+}
+
+} // namespace
+
+KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, GuestAddr type_addr, u64 flags,
+                       GuestAddr data_addr)
+{
+    if (!t.process().creds().has(kCapSysAdmin))
+        return err(Errno::PERM);
+    if ((flags & 0xffff0000U) == MS_MGC_VAL)
+        flags &= 0xffff;
+    auto target_path = TRY(copy_path(t, target_addr));
+    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto target = TRY(resolve_path(ctx, target_path, Follow::Yes));
+    if (flags & kPropagation) {
+        // A mount point, with nothing else asked: no peers to act on.
+        if (flags & ~(kPropagation | MS_REC | MS_SILENT))
+            return err(Errno::INVAL);
+        if (!target->mountpoint() && target != t.kernel().root())
+            return err(Errno::INVAL);
+        return 0;
+    }
+    if (flags & (MS_REMOUNT | MS_BIND | MS_MOVE | MS_RDONLY)) {
+        t.kernel().log_once("mount flags", "mount: bind, move, remount and read-only mounts not supported yet: EINVAL");
+        return err(Errno::INVAL);
+    }
+    if (flags & ~kRecorded)
+        return err(Errno::INVAL);
+    if (type_addr.null())
+        return err(Errno::INVAL);
+    auto type = TRY(t.mm().copy_in_string(type_addr.value, 256));
+    auto source = TRY(optional_string(t, source_addr, kPathMax));
+    auto data = TRY(optional_string(t, data_addr, 4096));
+    if (!S_ISDIR(TRY(target->inode().attr()).mode))
+        return err(Errno::NOTDIR);
+    if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        t.kernel().log_once("mount nosuid", "mount: nosuid, nodev and noexec are shown and not enforced");
+    RefPtr<Inode> root;
+    if (type == "tmpfs") {
+        auto& fs = t.kernel().keep_file_system(std::make_unique<Tmpfs>());
+        TRY(fs.root()->chmod(01777)); // tmpfs's default root mode
+        TRY(apply_tmpfs_options(t, *fs.root(), data));
+        root = fs.root();
+    } else if (type == "proc") {
+        root = make_procfs(t.kernel());
+    } else {
+        return err(Errno::NODEV); // not a file system umk has
+    }
+    std::string where = target->path();
+    auto mounted = Dentry::make_root(root, target->name());
+    target->mount(mounted);
+    t.kernel().add_mount({ where, type, source.empty() ? "none" : source, options_text(flags), mounted });
+    return 0;
+}
+
+KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
+{
+    if (flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW))
+        return err(Errno::INVAL);
+    if ((flags & MNT_EXPIRE) && (flags & (MNT_FORCE | MNT_DETACH)))
+        return err(Errno::INVAL);
+    if (!t.process().creds().has(kCapSysAdmin))
+        return err(Errno::PERM);
+    auto target_path = TRY(copy_path(t, target_addr));
+    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto root = TRY(resolve_path(ctx, target_path, (flags & UMOUNT_NOFOLLOW) ? Follow::No : Follow::Yes));
+    Dentry* mountpoint = root->mountpoint();
+    if (!mountpoint)
+        return err(root == t.kernel().root() ? Errno::BUSY : Errno::INVAL); // not a mount
+    if (flags & MNT_EXPIRE)
+        return err(Errno::AGAIN); // first call marks it; nothing expires here
+    // Mounts below it keep it busy unless detached with them (lazily:
+    // files open under them work on, as with MNT_DETACH).
+    if (!(flags & MNT_DETACH) && root->has_submounts())
+        return err(Errno::BUSY);
+    RefPtr<Dentry>(mountpoint)->unmount();
+    t.kernel().remove_mount(root.get());
+    return 0;
+}
+
+} // namespace umk::kernel
