@@ -89,6 +89,7 @@ KResult<u64> sys_fdatasync(Thread& t, int fd);
 KResult<u64> sys_sync(Thread&);
 KResult<u64> sys_syncfs(Thread& t, int fd);
 KResult<u64> sys_openat(Thread& t, int dirfd, GuestAddr path, int flags, u32 mode);
+KResult<u64> sys_openat2(Thread& t, int dirfd, GuestAddr path, GuestAddr how_addr, u64 size);
 KResult<u64> sys_open(Thread& t, GuestAddr path, int flags, u32 mode);
 KResult<u64> sys_creat(Thread& t, GuestAddr path, u32 mode);
 KResult<u64> sys_close(Thread& t, int fd);

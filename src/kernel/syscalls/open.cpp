@@ -46,7 +46,18 @@ KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flag
 
 } // namespace
 
+namespace {
+KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int flags, u32 mode, u64 resolve);
+}
+
 KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u32 mode)
+{
+    return open_resolving(t, dirfd, path, flags, mode, 0);
+}
+
+namespace {
+
+KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int flags, u32 mode, u64 resolve)
 {
     if (flags & ~kValidOpenFlags)
         flags &= kValidOpenFlags; // Linux ignores unknown open flags
@@ -59,6 +70,9 @@ KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u
     else
         flags |= abi::kOLargefile;
     auto ctx = TRY(path_context(t, dirfd));
+    ctx.resolve = resolve;
+    if (resolve & kResolveInRoot)
+        ctx.root = ctx.start;
     Follow follow = (flags & O_NOFOLLOW) ? Follow::No : Follow::Yes;
 
     RefPtr<Dentry> dentry;
@@ -114,9 +128,52 @@ KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u
     return install_fd(t, file, flags & O_CLOEXEC);
 }
 
+} // namespace
+
 KResult<u64> sys_openat(Thread& t, int dirfd, GuestAddr path, int flags, u32 mode)
 {
     return do_open(t, dirfd, TRY(copy_path(t, path)), flags, mode);
+}
+
+// openat2(2): open with struct open_how, strict about flags and mode, and
+// the RESOLVE_* scoping of the path walk.
+KResult<u64> sys_openat2(Thread& t, int dirfd, GuestAddr path, GuestAddr how_addr, u64 size)
+{
+    struct OpenHow {
+        u64 flags, mode, resolve;
+    } how {};
+    if (size < sizeof how)
+        return err(Errno::INVAL);
+    if (size > 4096)
+        return err(Errno::TOOBIG); // E2BIG: larger than a page
+    TRY(t.mm().copy_in(how_addr.value, std::span(reinterpret_cast<u8*>(&how), sizeof how)));
+    // A newer struct: what we do not know must be zero (copy_struct_from_user).
+    for (u64 at = sizeof how; at < size; at += 8) {
+        u8 rest[8] {};
+        usize n = std::min<u64>(8, size - at);
+        TRY(t.mm().copy_in(how_addr.value + at, std::span(rest, n)));
+        for (usize i = 0; i < n; i++)
+            if (rest[i])
+                return err(Errno::TOOBIG);
+    }
+    constexpr u64 kResolveAll = kResolveNoXdev | kResolveNoMagiclinks | kResolveNoSymlinks | kResolveBeneath
+        | kResolveInRoot | kResolveCached;
+    if (how.flags & ~static_cast<u64>(static_cast<u32>(kValidOpenFlags)))
+        return err(Errno::INVAL);
+    bool creating = (how.flags & O_CREAT) || (how.flags & O_TMPFILE) == O_TMPFILE;
+    if ((how.mode & ~07777ULL) || (!creating && how.mode))
+        return err(Errno::INVAL);
+    if ((how.flags & O_PATH) && (how.flags & ~static_cast<u64>(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)))
+        return err(Errno::INVAL);
+    if (how.resolve & ~kResolveAll)
+        return err(Errno::INVAL);
+    if ((how.resolve & kResolveBeneath) && (how.resolve & kResolveInRoot))
+        return err(Errno::INVAL);
+    if ((how.resolve & kResolveCached) && (how.flags & (O_CREAT | O_TRUNC | O_TMPFILE)))
+        return err(Errno::AGAIN);
+    // RESOLVE_CACHED asks for a walk without I/O: umk's never waits on any.
+    return open_resolving(t, dirfd, TRY(copy_path(t, path)), static_cast<int>(how.flags), static_cast<u32>(how.mode),
+                          how.resolve & ~kResolveCached);
 }
 
 KResult<u64> sys_open(Thread& t, GuestAddr path, int flags, u32 mode) { return sys_openat(t, kAtFdcwd, path, flags, mode); }

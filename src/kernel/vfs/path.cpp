@@ -61,9 +61,25 @@ RefPtr<Dentry> parent_of(const RefPtr<Dentry>& root, RefPtr<Dentry> d)
     }
 }
 
+// The root dentry of the mount `d` is in.
+const Dentry* mount_of(const Dentry* d)
+{
+    while (d->parent())
+        d = d->parent().get();
+    return d;
+}
+
 struct Walker {
     const PathContext& ctx;
     int links { 0 };
+
+    // RESOLVE_NO_XDEV: the walk stays in the mount it started in.
+    KResult<RefPtr<Dentry>> same_mount(const RefPtr<Dentry>& from, RefPtr<Dentry> to) const
+    {
+        if ((ctx.resolve & kResolveNoXdev) && mount_of(from.get()) != mount_of(to.get()))
+            return err(Errno::XDEV);
+        return to;
+    }
 
     KResult<RefPtr<Dentry>> walk(RefPtr<Dentry> cur, std::string_view path, Follow follow_last)
     {
@@ -71,9 +87,12 @@ struct Walker {
             return err(Errno::NOENT);
         if (path.size() >= kPathMax)
             return err(Errno::NAMETOOLONG);
-        if (path[0] == '/')
-            cur = ctx.root;
-        cur = follow_mounts(cur);
+        if (path[0] == '/') {
+            if (ctx.resolve & kResolveBeneath)
+                return err(Errno::XDEV); // an absolute path leaves the start
+            cur = TRY(same_mount(cur, ctx.root));
+        }
+        cur = TRY(same_mount(cur, follow_mounts(cur)));
         usize i = 0;
         while (i < path.size()) {
             while (i < path.size() && path[i] == '/')
@@ -98,18 +117,31 @@ struct Walker {
             if (name == ".")
                 continue;
             if (name == "..") {
-                cur = parent_of(ctx.root, cur);
+                // RESOLVE_BENEATH: not above the start (the root is the
+                // start for RESOLVE_IN_ROOT, where ".." stops as at /).
+                if ((ctx.resolve & kResolveBeneath) && cur == follow_mounts(ctx.start))
+                    return err(Errno::XDEV);
+                cur = TRY(same_mount(cur, parent_of(ctx.root, cur)));
                 continue;
             }
             if (name.size() > kNameMax)
                 return err(Errno::NAMETOOLONG);
-            auto next = follow_mounts(TRY(cur->child(name)));
+            auto child = TRY(cur->child(name));
+            auto next = TRY(same_mount(child, follow_mounts(child)));
             auto next_attr = TRY(next->inode().attr());
             if (S_ISLNK(next_attr.mode) && (!last || trailing_slash || follow_last == Follow::Yes)) {
+                if (ctx.resolve & kResolveNoSymlinks)
+                    return err(Errno::LOOP);
                 if (++links > kMaxSymlinks)
                     return err(Errno::LOOP);
                 if (auto jumped = TRY(next->inode().jump())) {
-                    next = follow_mounts(jumped);
+                    // Magic links: ELOOP when refused, EXDEV in a scoped walk
+                    // (Linux's nd_jump_link).
+                    if (ctx.resolve & kResolveNoMagiclinks)
+                        return err(Errno::LOOP);
+                    if (ctx.resolve & (kResolveBeneath | kResolveInRoot))
+                        return err(Errno::XDEV);
+                    next = TRY(same_mount(next, follow_mounts(jumped)));
                 } else {
                     auto target = TRY(next->inode().readlink());
                     next = TRY(walk(cur, target, Follow::Yes));

@@ -18,10 +18,21 @@ enum : int { kMayExec = 1, kMayWrite = 2, kMayRead = 4 };
 
 KResult<void> check_access(const InodeAttr&, const Credentials&, int may);
 
+// openat2(2)'s RESOLVE_* flags (linux/openat2.h).
+enum : u64 {
+    kResolveNoXdev = 0x01,
+    kResolveNoMagiclinks = 0x02,
+    kResolveNoSymlinks = 0x04,
+    kResolveBeneath = 0x08,
+    kResolveInRoot = 0x10,
+    kResolveCached = 0x20,
+};
+
 struct PathContext {
-    RefPtr<Dentry> root;  // the process root (chroot)
+    RefPtr<Dentry> root;  // the process root (chroot); the start's with RESOLVE_IN_ROOT
     RefPtr<Dentry> start; // cwd, or a dirfd's directory, for relative paths
     Credentials creds;
+    u64 resolve { 0 };    // kResolve*: EXDEV or ELOOP where the walk would leave its scope
 };
 
 enum class Follow { No, Yes };
