@@ -47,8 +47,31 @@ KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flag
 } // namespace
 
 namespace {
+
 KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int flags, u32 mode, u64 resolve);
+
+// O_TMPFILE: a nameless file in the directory `path` names, shown as
+// "DIR/#INO (deleted)"; linkat(AT_EMPTY_PATH) or through /proc/self/fd
+// names it unless O_EXCL.
+KResult<u64> open_tmpfile(Thread& t, const PathContext& ctx, const std::string& path, int flags, u32 mode, Follow follow)
+{
+    auto dir = TRY(resolve_path(ctx, path, follow));
+    auto attr = TRY(dir->inode().attr());
+    if (!S_ISDIR(attr.mode))
+        return err(Errno::NOTDIR);
+    TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    u32 umask = t.process().fs().umask;
+    u32 gid = (attr.mode & S_ISGID) ? attr.gid : ctx.creds.fsgid;
+    auto inode = TRY(dir->inode().make_tmpfile(mode & 07777 & ~umask, ctx.creds.fsuid, gid, !(flags & O_EXCL)));
+    int open_flags = flags & ~(O_TMPFILE | O_EXCL);
+    auto file = TRY(inode->open(open_flags));
+    std::string where = dir->path();
+    file->set_dentry(Dentry::make_detached(inode, fmt::format("{}/#{} (deleted)", where == "/" ? "" : where,
+                                                              TRY(inode->attr()).ino)));
+    return install_fd(t, file, flags & O_CLOEXEC);
 }
+
+} // namespace
 
 KResult<u64> do_open(Thread& t, int dirfd, const std::string& path, int flags, u32 mode)
 {
@@ -61,10 +84,9 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
 {
     if (flags & ~kValidOpenFlags)
         flags &= kValidOpenFlags; // Linux ignores unknown open flags
-    if ((flags & O_TMPFILE) == O_TMPFILE) {
-        t.kernel().log_once("open O_TMPFILE", "open: O_TMPFILE not supported yet: EOPNOTSUPP");
-        return err(Errno::OPNOTSUPP);
-    }
+    bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+    if (tmpfile && ((flags & O_ACCMODE) == O_RDONLY || (flags & O_CREAT)))
+        return err(Errno::INVAL);
     if (flags & O_PATH)
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     else
@@ -75,6 +97,8 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
         ctx.root = ctx.start;
     Follow follow = (flags & O_NOFOLLOW) ? Follow::No : Follow::Yes;
 
+    if (tmpfile)
+        return open_tmpfile(t, ctx, path, flags, mode, follow);
     RefPtr<Dentry> dentry;
     if (flags & O_CREAT) {
         auto existing = resolve_path(ctx, path, (flags & O_EXCL) ? Follow::No : follow);

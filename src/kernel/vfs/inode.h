@@ -76,6 +76,10 @@ public:
     // block device); `rdev` the device's number. The default makes what
     // create() makes and refuses device nodes.
     virtual KResult<RefPtr<Inode>> mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid);
+    // open(O_TMPFILE): a regular file with no name in this directory's
+    // file system; `linkable` (no O_EXCL): linkat may give it one.
+    // EOPNOTSUPP where the file system has none.
+    virtual KResult<RefPtr<Inode>> make_tmpfile(u32 mode, u32 uid, u32 gid, bool linkable);
     virtual KResult<void> unlink(std::string_view name);
     virtual KResult<void> rmdir(std::string_view name);
     // Moves `name` of this directory to `new_name` of `new_dir`, which is

@@ -232,6 +232,15 @@ KResult<RefPtr<Inode>> OverlayInode::mknod(std::string_view name, u32 mode, u64 
     return create_with(name, [&](UpperInode& dir) { return dir.mknod(name, mode, rdev, uid, gid); });
 }
 
+// In the upper layer, as overlayfs's ovl_tmpfile.
+KResult<RefPtr<Inode>> OverlayInode::make_tmpfile(u32 mode, u32 uid, u32 gid, bool linkable)
+{
+    auto up = TRY(copy_up());
+    auto made = TRY(up->make_tmpfile(mode, uid, gid, linkable));
+    return RefPtr<Inode>(make_ref<OverlayInode>(m_fs, RefPtr<OverlayInode>(this), std::string(), nullptr,
+                                                RefPtr<UpperInode>(static_cast<UpperInode*>(made.get()))));
+}
+
 KResult<void> OverlayInode::unlink(std::string_view name)
 {
     auto child = TRY(lookup(name));

@@ -121,6 +121,16 @@ KResult<RefPtr<Inode>> TmpfsInode::mknod(std::string_view name, u32 mode, u64 rd
     return RefPtr<Inode>(TRY(add_entry(name, inode)));
 }
 
+KResult<RefPtr<Inode>> TmpfsInode::make_tmpfile(u32 mode, u32 uid, u32 gid, bool linkable)
+{
+    if (!S_ISDIR(m_attr.mode))
+        return err(Errno::NOTDIR);
+    auto inode = TRY(m_fs.new_inode(S_IFREG | (mode & 07777), uid, gid));
+    inode->m_attr.nlink = 0;
+    inode->m_linkable = linkable;
+    return RefPtr<Inode>(inode);
+}
+
 KResult<RefPtr<Inode>> TmpfsInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
     auto inode = TRY(m_fs.new_inode(S_IFDIR | (mode & 07777), uid, gid));
@@ -232,8 +242,16 @@ KResult<void> TmpfsInode::link(Inode& target_inode, std::string_view name)
         return err(Errno::XDEV);
     if (S_ISDIR(target->m_attr.mode))
         return err(Errno::PERM);
+    {
+        // A file with no name left stays nameless, unless it is an
+        // O_TMPFILE one (vfs_link's I_LINKABLE).
+        std::lock_guard lock(target->m_lock);
+        if (target->m_attr.nlink == 0 && !target->m_linkable)
+            return err(Errno::NOENT);
+    }
     TRY(add_entry(name, RefPtr<TmpfsInode>(target)));
     std::lock_guard lock(target->m_lock);
+    target->m_linkable = false;
     target->m_attr.nlink++;
     target->m_attr.ctime = now_realtime();
     return {};

@@ -23,6 +23,7 @@ public:
     KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid) override;
     KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid) override;
     KResult<RefPtr<Inode>> mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> make_tmpfile(u32 mode, u32 uid, u32 gid, bool linkable) override;
     KResult<void> unlink(std::string_view name) override;
     KResult<void> rmdir(std::string_view name) override;
     KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name) override;
@@ -62,6 +63,7 @@ private:
     std::map<std::string, RefPtr<TmpfsInode>, std::less<>> m_entries; // directories
     std::map<std::string, bool, std::less<>> m_whiteouts;
     bool m_opaque { false };
+    bool m_linkable { false }; // an O_TMPFILE file without a name yet (Linux's I_LINKABLE)
 };
 
 // One tmpfs instance. Lives as long as the kernel.
