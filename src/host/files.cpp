@@ -274,11 +274,11 @@ KResult<void> remove(int dirfd, const std::string& name, bool directory)
     return check_void(unlinkat(dirfd, name.c_str(), directory ? AT_REMOVEDIR : 0));
 }
 
-KResult<void> rename(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name)
+KResult<void> rename(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name, unsigned flags)
 {
     TRY(check_leaf(name));
     TRY(check_leaf(new_name));
-    return check_void(renameat(dirfd, name.c_str(), new_dirfd, new_name.c_str()));
+    return check_void(renameat2(dirfd, name.c_str(), new_dirfd, new_name.c_str(), flags));
 }
 
 KResult<void> link(int fd, int dirfd, const std::string& name)

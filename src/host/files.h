@@ -76,7 +76,8 @@ bool is_whiteout(int dirfd, const std::string& name);
 KResult<void> make_dir(int dirfd, const std::string& name, u32 mode);
 KResult<void> make_symlink(int dirfd, const std::string& name, const std::string& target);
 KResult<void> remove(int dirfd, const std::string& name, bool directory);
-KResult<void> rename(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name);
+// renameat2 (`flags`: RENAME_EXCHANGE, ...).
+KResult<void> rename(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name, unsigned flags = 0);
 // A new name in `dirfd` for the file `fd` holds (through /proc/self/fd;
 // not for symlinks, see link_at).
 KResult<void> link(int fd, int dirfd, const std::string& name);

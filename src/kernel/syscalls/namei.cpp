@@ -288,18 +288,56 @@ KResult<u64> sys_unlink(Thread& t, GuestAddr path) { return do_unlink(t, kAtFdcw
 
 KResult<u64> sys_rmdir(Thread& t, GuestAddr path) { return do_rmdir(t, kAtFdcwd, TRY(copy_path(t, path))); }
 
+// renameat2(RENAME_EXCHANGE): both names exist and swap; neither may be
+// an ancestor of the other's new place.
+static KResult<u64> exchange(Thread& t, ParentAndName& from, ParentAndName& to)
+{
+    if (is_dot(from.name) || is_dot(to.name))
+        return err(Errno::BUSY);
+    auto a = TRY(from.parent->child(from.name));
+    auto b = TRY(to.parent->child(to.name));
+    auto a_attr = TRY(a->inode().attr());
+    auto b_attr = TRY(b->inode().attr());
+    TRY(check_sticky(t, from, a_attr));
+    TRY(check_sticky(t, to, b_attr));
+    if ((!S_ISDIR(a_attr.mode) || !S_ISDIR(b_attr.mode)) && (from.trailing_slash || to.trailing_slash))
+        return err(Errno::NOTDIR);
+    if (from.parent->inode().fs_id() != to.parent->inode().fs_id())
+        return err(Errno::XDEV);
+    if (a == b)
+        return 0;
+    if ((S_ISDIR(a_attr.mode) && is_ancestor(a, to.parent)) || (S_ISDIR(b_attr.mode) && is_ancestor(b, from.parent)))
+        return err(Errno::INVAL);
+    if (a->mounted() || b->mounted())
+        return err(Errno::BUSY);
+    TRY(from.parent->inode().exchange(from.name, to.parent->inode(), to.name));
+    from.parent->forget_child(from.name);
+    to.parent->forget_child(to.name);
+    u32 cookie = fsnotify_cookie();
+    fsnotify_dir(*from.parent, from.name, IN_MOVED_FROM | (S_ISDIR(a_attr.mode) ? IN_ISDIR : 0), cookie);
+    fsnotify_dir(*to.parent, to.name, IN_MOVED_TO | (S_ISDIR(a_attr.mode) ? IN_ISDIR : 0), cookie);
+    u32 cookie2 = fsnotify_cookie();
+    fsnotify_dir(*to.parent, to.name, IN_MOVED_FROM | (S_ISDIR(b_attr.mode) ? IN_ISDIR : 0), cookie2);
+    fsnotify_dir(*from.parent, from.name, IN_MOVED_TO | (S_ISDIR(b_attr.mode) ? IN_ISDIR : 0), cookie2);
+    return 0;
+}
+
 KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdirfd, GuestAddr newpath, u32 flags)
 {
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
         return err(Errno::INVAL);
     if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
         return err(Errno::INVAL);
-    if (flags & (RENAME_EXCHANGE | RENAME_WHITEOUT)) {
-        t.kernel().log_once("renameat2 flags", "renameat2: RENAME_EXCHANGE and RENAME_WHITEOUT not supported yet: EINVAL");
+    if ((flags & RENAME_WHITEOUT) && (flags & RENAME_EXCHANGE))
+        return err(Errno::INVAL);
+    if (flags & RENAME_WHITEOUT) {
+        t.kernel().log_once("renameat2 whiteout", "renameat2: RENAME_WHITEOUT not supported: EINVAL");
         return err(Errno::INVAL);
     }
     auto from = TRY(writable_parent(t, olddirfd, TRY(copy_path(t, oldpath))));
     auto to = TRY(writable_parent(t, newdirfd, TRY(copy_path(t, newpath))));
+    if (flags & RENAME_EXCHANGE)
+        return exchange(t, from, to);
     if (is_dot(from.name) || is_dot(to.name))
         return err(Errno::BUSY);
     auto source = TRY(from.parent->child(from.name));

@@ -48,6 +48,7 @@ KResult<std::vector<DirEntry>> Inode::list() { return err(Errno::NOTDIR); }
 KResult<RefPtr<Inode>> Inode::create(std::string_view, u32, u32, u32) { return err(Errno::ROFS); }
 KResult<RefPtr<Inode>> Inode::mkdir(std::string_view, u32, u32, u32) { return err(Errno::ROFS); }
 KResult<RefPtr<Inode>> Inode::symlink(std::string_view, std::string_view, u32, u32) { return err(Errno::ROFS); }
+KResult<void> Inode::exchange(std::string_view, Inode&, std::string_view) { return err(Errno::INVAL); }
 KResult<RefPtr<Inode>> Inode::make_tmpfile(u32, u32, u32, bool) { return err(Errno::OPNOTSUPP); }
 KResult<RefPtr<Dentry>> Inode::jump() { return RefPtr<Dentry>(); }
 

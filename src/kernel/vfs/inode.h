@@ -85,6 +85,10 @@ public:
     // Moves `name` of this directory to `new_name` of `new_dir`, which is
     // on the same file system (the caller checked).
     virtual KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name);
+    // renameat2(RENAME_EXCHANGE): `name` here and `other_name` in
+    // `other_dir` (same file system, both exist) swap. EINVAL where the
+    // file system cannot.
+    virtual KResult<void> exchange(std::string_view name, Inode& other_dir, std::string_view other_name);
     virtual KResult<void> link(Inode& target, std::string_view name);
 
     virtual KResult<std::string> readlink();

@@ -191,6 +191,14 @@ KResult<void> HostInode::rename(std::string_view name, Inode& new_dir, std::stri
     return host::rename(m_fd.get(), std::string(name), to.m_fd.get(), std::string(new_name));
 }
 
+KResult<void> HostInode::exchange(std::string_view name, Inode& other_dir, std::string_view other_name)
+{
+    TRY(check_writable_dir());
+    auto& to = static_cast<HostInode&>(other_dir);
+    TRY(to.check_writable_dir());
+    return host::rename(m_fd.get(), std::string(name), to.m_fd.get(), std::string(other_name), RENAME_EXCHANGE);
+}
+
 KResult<void> HostInode::link(Inode& target_inode, std::string_view name)
 {
     TRY(check_writable_dir());

@@ -310,6 +310,26 @@ KResult<void> OverlayInode::rename(std::string_view name, Inode& new_dir_inode, 
     return {};
 }
 
+// Both copied up, then swapped in the upper layer. A directory that has a
+// lower part, or one moving to a name with a lower directory, would need
+// overlayfs's redirects: EXDEV, as for rename.
+KResult<void> OverlayInode::exchange(std::string_view name, Inode& other_dir_inode, std::string_view other_name)
+{
+    auto& other_dir = static_cast<OverlayInode&>(other_dir_inode);
+    auto here_ref = TRY(lookup(name));
+    auto there_ref = TRY(other_dir.lookup(other_name));
+    auto& here = static_cast<OverlayInode&>(*here_ref);
+    auto& there = static_cast<OverlayInode&>(*there_ref);
+    bool here_lower = TRY(lower_has(name)), there_lower = TRY(other_dir.lower_has(other_name));
+    if ((here.is_dir() || there.is_dir()) && (here_lower || there_lower))
+        return err(Errno::XDEV);
+    TRY(here.copy_up());
+    TRY(there.copy_up());
+    auto up = TRY(copy_up());
+    auto other_up = TRY(other_dir.copy_up());
+    return up->exchange(name, *other_up, other_name);
+}
+
 KResult<void> OverlayInode::link(Inode& target_inode, std::string_view name)
 {
     auto& target = static_cast<OverlayInode&>(target_inode);

@@ -235,6 +235,35 @@ KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, st
     return {};
 }
 
+KResult<void> TmpfsInode::exchange(std::string_view name, Inode& other_dir_inode, std::string_view other_name)
+{
+    auto& other_dir = static_cast<TmpfsInode&>(other_dir_inode);
+    std::unique_lock<std::mutex> first, second;
+    if (&other_dir == this) {
+        first = std::unique_lock(m_lock);
+    } else {
+        auto* a = this < &other_dir ? this : &other_dir;
+        auto* b = this < &other_dir ? &other_dir : this;
+        first = std::unique_lock(a->m_lock);
+        second = std::unique_lock(b->m_lock);
+    }
+    auto it = m_entries.find(name);
+    auto other = other_dir.m_entries.find(other_name);
+    if (it == m_entries.end() || other == other_dir.m_entries.end())
+        return err(Errno::NOENT);
+    // A directory changing parents moves its ".." link count along.
+    bool dir_here = S_ISDIR(it->second->m_attr.mode), dir_there = S_ISDIR(other->second->m_attr.mode);
+    if (&other_dir != this && dir_here != dir_there) {
+        int delta = dir_here ? 1 : -1;
+        m_attr.nlink -= delta;
+        other_dir.m_attr.nlink += delta;
+    }
+    std::swap(it->second, other->second);
+    touch_locked();
+    other_dir.touch_locked();
+    return {};
+}
+
 KResult<void> TmpfsInode::link(Inode& target_inode, std::string_view name)
 {
     auto* target = dynamic_cast<TmpfsInode*>(&target_inode);

@@ -27,6 +27,7 @@ public:
     KResult<void> unlink(std::string_view name) override;
     KResult<void> rmdir(std::string_view name) override;
     KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name) override;
+    KResult<void> exchange(std::string_view name, Inode& other_dir, std::string_view other_name) override;
     KResult<void> link(Inode& target, std::string_view name) override;
     KResult<std::string> readlink() override;
     KResult<void> chmod(u32 mode) override;
