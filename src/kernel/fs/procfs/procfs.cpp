@@ -376,15 +376,19 @@ std::string stat_text(Kernel& k, Process& p)
                        p.exit_status().value_or(0));
 }
 
+// The open fds of process `pid`, for fd/ and fdinfo/.
+std::vector<std::string> fd_names(Kernel& k, int pid)
+{
+    std::vector<std::string> names;
+    if (auto p = k.find_process(pid))
+        for (auto& [fd, e] : p->fds().snapshot())
+            names.push_back(std::to_string(fd));
+    return names;
+}
+
 RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
 {
-    auto list = [&k, pid] {
-        std::vector<std::string> names;
-        if (auto p = k.find_process(pid))
-            for (auto& [fd, e] : p->fds().snapshot())
-                names.push_back(std::to_string(fd));
-        return names;
-    };
+    auto list = [&k, pid] { return fd_names(k, pid); };
     auto lookup = [&k, pid](std::string_view name) -> KResult<RefPtr<Inode>> {
         auto fd = parse_int(name);
         auto p = k.find_process(pid);
@@ -503,13 +507,7 @@ std::string mountinfo_text(Kernel& k)
 
 RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
 {
-    auto list = [&k, pid] {
-        std::vector<std::string> names;
-        if (auto p = k.find_process(pid))
-            for (auto& [fd, e] : p->fds().snapshot())
-                names.push_back(std::to_string(fd));
-        return names;
-    };
+    auto list = [&k, pid] { return fd_names(k, pid); };
     auto lookup = [&k, pid](std::string_view name) -> KResult<RefPtr<Inode>> {
         auto fd = parse_int(name);
         auto p = k.find_process(pid);

@@ -183,19 +183,21 @@ KResult<void> TmpfsInode::rmdir(std::string_view name)
     return {};
 }
 
+std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> TmpfsInode::lock_pair(TmpfsInode& other)
+{
+    if (&other == this)
+        return { std::unique_lock(m_lock), std::unique_lock<std::mutex>() };
+    // Two directories: by address.
+    auto* a = this < &other ? this : &other;
+    auto* b = this < &other ? &other : this;
+    std::unique_lock first(a->m_lock);
+    return { std::move(first), std::unique_lock(b->m_lock) };
+}
+
 KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, std::string_view new_name)
 {
     auto& new_dir = static_cast<TmpfsInode&>(new_dir_inode);
-    std::unique_lock<std::mutex> first, second;
-    if (&new_dir == this) {
-        first = std::unique_lock(m_lock);
-    } else {
-        // Two directories: lock by address.
-        auto* a = this < &new_dir ? this : &new_dir;
-        auto* b = this < &new_dir ? &new_dir : this;
-        first = std::unique_lock(a->m_lock);
-        second = std::unique_lock(b->m_lock);
-    }
+    auto locks = lock_pair(new_dir);
     auto it = m_entries.find(name);
     if (it == m_entries.end())
         return err(Errno::NOENT);
@@ -238,15 +240,7 @@ KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, st
 KResult<void> TmpfsInode::exchange(std::string_view name, Inode& other_dir_inode, std::string_view other_name)
 {
     auto& other_dir = static_cast<TmpfsInode&>(other_dir_inode);
-    std::unique_lock<std::mutex> first, second;
-    if (&other_dir == this) {
-        first = std::unique_lock(m_lock);
-    } else {
-        auto* a = this < &other_dir ? this : &other_dir;
-        auto* b = this < &other_dir ? &other_dir : this;
-        first = std::unique_lock(a->m_lock);
-        second = std::unique_lock(b->m_lock);
-    }
+    auto locks = lock_pair(other_dir);
     auto it = m_entries.find(name);
     auto other = other_dir.m_entries.find(other_name);
     if (it == m_entries.end() || other == other_dir.m_entries.end())

@@ -54,6 +54,8 @@ private:
     TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid);
     KResult<RefPtr<TmpfsInode>> add_entry(std::string_view name, RefPtr<TmpfsInode> inode);
     void touch_locked();
+    // This directory's lock and `other`'s (once if the same), in address order.
+    std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> lock_pair(TmpfsInode& other);
 
     Tmpfs& m_fs;
     std::mutex m_lock;
