@@ -53,12 +53,26 @@ std::string guest_cwd(const std::string& root)
     return "/";
 }
 
-void raise_fd_limit()
+// The kernel holds a host fd per open guest file and per cached host
+// inode, for every guest process at once: it takes the most fds it may
+// (fs.nr_open when it can raise its hard limit). Returns the limit umk
+// was started with, which the guest gets.
+rlimit raise_fd_limit()
 {
-    rlimit r {};
-    getrlimit(RLIMIT_NOFILE, &r);
+    rlimit original {};
+    getrlimit(RLIMIT_NOFILE, &original);
+    rlimit r = original;
     r.rlim_cur = r.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &r);
+    unsigned long nr_open = 0;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/nr_open", "re")) {
+        if (std::fscanf(f, "%lu", &nr_open) != 1)
+            nr_open = 0;
+        std::fclose(f);
+    }
+    rlimit raised { nr_open, nr_open };
+    if (nr_open <= r.rlim_max || setrlimit(RLIMIT_NOFILE, &raised) != 0)
+        setrlimit(RLIMIT_NOFILE, &r);
+    return original;
 }
 
 // The kernel holds many host fds (a memfd per tmpfs file, an O_PATH fd
@@ -211,7 +225,7 @@ int run(RunOptions& o)
     if (!mounts)
         return fail("cannot read /proc/self/mountinfo: is /proc mounted?", 2);
     kernel::capture_host_cpuinfo();
-    raise_fd_limit();
+    rlimit guest_nofile = raise_fd_limit();
 
     int strace_fd = -1;
     if (o.strace)
@@ -297,6 +311,8 @@ int run(RunOptions& o)
     options.strace_fd = strace_fd;
     options.pids_max = o.pids_max;
     options.threads_max = o.threads_max;
+    options.nofile_cur = guest_nofile.rlim_cur;
+    options.nofile_max = guest_nofile.rlim_max;
     options.cwd = cwd;
     kernel::Kernel kernel(options, std::move(*platform), rootfs->root);
     for (auto& m : rootfs->mounts)

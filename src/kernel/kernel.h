@@ -23,6 +23,9 @@ struct KernelOptions {
     int strace_fd { -1 }; // host fd for --strace output, -1 when off
     int pids_max { 4096 }; // guest tasks at once (--pids-max)
     int threads_max { 1024 }; // threads of one process (--threads-max; the stub has 1024 slots)
+    // RLIMIT_NOFILE as umk was started with: the first guest process's
+    // (the kernel process raises its own). {0, 0}: the kernel's.
+    u64 nofile_cur { 0 }, nofile_max { 0 };
 };
 
 // One mount of the guest's tree, for /proc/PID/mounts and mountinfo.

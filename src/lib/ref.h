@@ -26,6 +26,9 @@ public:
                 return true;
         return false;
     }
+    // How many references there are right now: a hint (it may change at
+    // once), for caches that drop what only they hold.
+    long ref_count() const { return m_refs.load(std::memory_order_acquire); }
     void unref() const
     {
         if (m_refs.fetch_sub(1, std::memory_order_acq_rel) == 1)

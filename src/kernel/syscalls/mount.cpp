@@ -70,6 +70,21 @@ std::string options_text(u64 flags)
     return out;
 }
 
+// A process has its cwd or root, or an open file, in the mount `root`.
+bool in_use(Kernel& k, const Dentry& root)
+{
+    auto inside = [&](const RefPtr<Dentry>& d) { return d && d->mount_root() == &root; };
+    for (auto& p : k.processes()) {
+        auto fs = p->fs();
+        if (inside(fs.cwd) || inside(fs.root))
+            return true;
+        for (auto& [fd, entry] : p->fds().snapshot())
+            if (inside(entry.file->dentry()))
+                return true;
+    }
+    return false;
+}
+
 KResult<std::string> optional_string(Thread& t, GuestAddr addr, usize max)
 {
     if (addr.null())
@@ -88,7 +103,8 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         flags &= 0xffff;
     auto target_path = TRY(copy_path(t, target_addr));
     auto ctx = TRY(path_context(t, kAtFdcwd));
-    auto target = TRY(resolve_path(ctx, target_path, Follow::Yes));
+    // The topmost mount there: a new one stacks on it (lock_mount).
+    auto target = follow_mounts(TRY(resolve_path(ctx, target_path, Follow::Yes)));
     if (flags & kPropagation) {
         // A mount point, with nothing else asked: no peers to act on.
         if (flags & ~(kPropagation | MS_REC | MS_SILENT))
@@ -140,7 +156,8 @@ KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
         return err(Errno::PERM);
     auto target_path = TRY(copy_path(t, target_addr));
     auto ctx = TRY(path_context(t, kAtFdcwd));
-    auto root = TRY(resolve_path(ctx, target_path, (flags & UMOUNT_NOFOLLOW) ? Follow::No : Follow::Yes));
+    // LOOKUP_MOUNTPOINT: the topmost mount at the path.
+    auto root = follow_mounts(TRY(resolve_path(ctx, target_path, (flags & UMOUNT_NOFOLLOW) ? Follow::No : Follow::Yes)));
     Dentry* mountpoint = root->mountpoint();
     if (!mountpoint)
         return err(root == t.kernel().root() ? Errno::BUSY : Errno::INVAL); // not a mount
@@ -148,7 +165,7 @@ KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
         return err(Errno::AGAIN); // first call marks it; nothing expires here
     // Mounts below it keep it busy unless detached with them (lazily:
     // files open under them work on, as with MNT_DETACH).
-    if (!(flags & MNT_DETACH) && root->has_submounts())
+    if (!(flags & MNT_DETACH) && (root->has_submounts() || in_use(t.kernel(), *root)))
         return err(Errno::BUSY);
     RefPtr<Dentry>(mountpoint)->unmount();
     t.kernel().remove_mount(root.get());

@@ -334,8 +334,15 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
         t.kernel().log_once("renameat2 whiteout", "renameat2: RENAME_WHITEOUT not supported: EINVAL");
         return err(Errno::INVAL);
     }
-    auto from = TRY(writable_parent(t, olddirfd, TRY(copy_path(t, oldpath))));
-    auto to = TRY(writable_parent(t, newdirfd, TRY(copy_path(t, newpath))));
+    auto old_path = TRY(copy_path(t, oldpath));
+    auto new_path = TRY(copy_path(t, newpath));
+    // One rename at a time, from the walks to the move: the "not below
+    // itself" check must see the tree the move changes (Linux's
+    // s_vfs_rename_mutex).
+    static std::mutex rename_lock;
+    std::lock_guard serialized(rename_lock);
+    auto from = TRY(writable_parent(t, olddirfd, old_path));
+    auto to = TRY(writable_parent(t, newdirfd, new_path));
     if (flags & RENAME_EXCHANGE)
         return exchange(t, from, to);
     if (is_dot(from.name) || is_dot(to.name))

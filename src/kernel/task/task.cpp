@@ -25,6 +25,8 @@ Process::Process(Kernel& kernel, int pid)
         getrlimit(static_cast<__rlimit_resource>(r), &host);
         m_rlimits[r] = { host.rlim_cur, host.rlim_max };
     }
+    if (auto& o = kernel.options(); o.nofile_max)
+        m_rlimits[RLIMIT_NOFILE] = { o.nofile_cur, o.nofile_max };
 }
 
 RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int exit_signal)

@@ -65,6 +65,70 @@ void Dentry::unmount()
     gone = std::exchange(m_mounted, nullptr);
 }
 
+namespace {
+std::atomic<bool> g_prune_requested { false };
+std::mutex g_prune_lock;
+} // namespace
+
+void Dentry::request_prune() { g_prune_requested = true; }
+
+void Dentry::prune_if_requested(const Dentry& any)
+{
+    if (!g_prune_requested.load(std::memory_order_relaxed))
+        return;
+    std::unique_lock lock(g_prune_lock, std::try_to_lock);
+    if (!lock.owns_lock() || !g_prune_requested.exchange(false))
+        return;
+    // The global root: up through mount points.
+    const Dentry* d = any.mount_root();
+    while (d->m_mountpoint)
+        d = d->m_mountpoint->mount_root();
+    RefPtr<Dentry>(const_cast<Dentry*>(d))->prune_idle();
+}
+
+void Dentry::prune_idle()
+{
+    std::vector<RefPtr<Dentry>> children;
+    {
+        std::lock_guard lock(m_lock);
+        for (auto& [name, child] : m_children)
+            children.push_back(child);
+    }
+    for (auto& child : children) {
+        if (auto mounted = child->mounted())
+            mounted->prune_idle();
+        child->prune_idle();
+    }
+    children.clear();
+    // Idle: only this map holds the child and only the child its inode,
+    // with nothing cached or mounted below it. Parent before child, as
+    // every lock of ours.
+    std::vector<RefPtr<Dentry>> dropped; // destroyed after the lock
+    std::lock_guard lock(m_lock);
+    for (auto it = m_children.begin(); it != m_children.end();) {
+        Dentry& child = *it->second;
+        bool idle = child.ref_count() == 1 && child.m_inode->ref_count() == 1;
+        if (idle) {
+            std::lock_guard child_lock(child.m_lock);
+            idle = child.m_children.empty() && !child.m_mounted;
+        }
+        if (idle) {
+            dropped.push_back(std::move(it->second));
+            it = m_children.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+const Dentry* Dentry::mount_root() const
+{
+    const Dentry* d = this;
+    while (d->m_parent)
+        d = d->m_parent.get();
+    return d;
+}
+
 bool Dentry::has_submounts() const
 {
     std::vector<RefPtr<Dentry>> children;

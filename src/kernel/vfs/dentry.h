@@ -39,8 +39,17 @@ public:
     // umount: the mount on this dentry goes (files open under it keep it).
     void unmount();
     Dentry* mountpoint() const { return m_mountpoint; }
+    // The root dentry of the mount this dentry is in.
+    const Dentry* mount_root() const;
     // A mount is stacked somewhere below this dentry (among the cached ones).
     bool has_submounts() const;
+
+    // Cache pressure: a file system whose cached inodes hold host
+    // resources (hostfs: an O_PATH fd each) asks for the cache to shrink;
+    // the next path walk drops every cached dentry below the global root
+    // that nothing but the cache holds (its inode neither).
+    static void request_prune();
+    static void prune_if_requested(const Dentry& any);
 
     // The absolute path in the guest's tree, following mounts up; with
     // " (deleted)" once its name was removed (d_path).
@@ -52,6 +61,9 @@ public:
     bool deleted() const { return m_deleted; }
 
 private:
+    // Drops the idle cached dentries below this one (mounts included).
+    void prune_idle();
+
     Dentry(std::string name, RefPtr<Dentry> parent, RefPtr<Inode> inode)
         : m_name(std::move(name)), m_parent(std::move(parent)), m_inode(std::move(inode)) {}
 

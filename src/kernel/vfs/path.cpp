@@ -61,14 +61,6 @@ RefPtr<Dentry> parent_of(const RefPtr<Dentry>& root, RefPtr<Dentry> d)
     }
 }
 
-// The root dentry of the mount `d` is in.
-const Dentry* mount_of(const Dentry* d)
-{
-    while (d->parent())
-        d = d->parent().get();
-    return d;
-}
-
 struct Walker {
     const PathContext& ctx;
     int links { 0 };
@@ -76,7 +68,7 @@ struct Walker {
     // RESOLVE_NO_XDEV: the walk stays in the mount it started in.
     KResult<RefPtr<Dentry>> same_mount(const RefPtr<Dentry>& from, RefPtr<Dentry> to) const
     {
-        if ((ctx.resolve & kResolveNoXdev) && mount_of(from.get()) != mount_of(to.get()))
+        if ((ctx.resolve & kResolveNoXdev) && from->mount_root() != to->mount_root())
             return err(Errno::XDEV);
         return to;
     }
@@ -92,7 +84,9 @@ struct Walker {
                 return err(Errno::XDEV); // an absolute path leaves the start
             cur = TRY(same_mount(cur, ctx.root));
         }
-        cur = TRY(same_mount(cur, follow_mounts(cur)));
+        // The start is where the process is (its root, its cwd): a mount
+        // made on it since is not entered (Linux keeps (mount, dentry)
+        // pairs there; `cd .` would enter it).
         usize i = 0;
         while (i < path.size()) {
             while (i < path.size() && path[i] == '/')
@@ -162,12 +156,14 @@ struct Walker {
 
 KResult<RefPtr<Dentry>> resolve_path(const PathContext& ctx, std::string_view path, Follow follow_last)
 {
+    Dentry::prune_if_requested(*ctx.root);
     Walker w { ctx };
     return w.walk(ctx.start, path, follow_last);
 }
 
 KResult<ParentAndName> resolve_parent(const PathContext& ctx, std::string_view path)
 {
+    Dentry::prune_if_requested(*ctx.root);
     if (path.empty())
         return err(Errno::NOENT);
     if (path.size() >= kPathMax)

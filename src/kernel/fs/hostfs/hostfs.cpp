@@ -1,6 +1,9 @@
 #include "kernel/fs/hostfs/hostfs.h"
 
+#include "kernel/vfs/dentry.h"
+
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <functional>
@@ -27,6 +30,35 @@ InodeAttr attr_from_host(const host::HostStat& s)
         a.btime = Timespec { s.btime_sec, s.btime_nsec };
     return a;
 }
+
+namespace {
+
+// Host inodes alive, each with an O_PATH fd: past the budget, the dentry
+// cache lets go of the ones nothing uses (a `du` of a big tree must not
+// run the kernel out of fds).
+std::atomic<long> g_live_host_inodes { 0 };
+
+long host_inode_budget()
+{
+    static const long budget = [] {
+        rlimit r {};
+        getrlimit(RLIMIT_NOFILE, &r);
+        return std::clamp<long>(static_cast<long>(r.rlim_cur / 4), 256, 65536);
+    }();
+    return budget;
+}
+
+} // namespace
+
+HostInode::HostInode(host::Fd fd, const host::HostStat& st, RefPtr<HostInode> parent, std::string name,
+                     std::shared_ptr<const HostMountOptions> options)
+    : m_fd(std::move(fd)), m_stat(st), m_parent(std::move(parent)), m_name(std::move(name)), m_options(std::move(options))
+{
+    if (g_live_host_inodes.fetch_add(1, std::memory_order_relaxed) + 1 > host_inode_budget())
+        Dentry::request_prune();
+}
+
+HostInode::~HostInode() { g_live_host_inodes.fetch_sub(1, std::memory_order_relaxed); }
 
 KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root, HostMountOptions options)
 {

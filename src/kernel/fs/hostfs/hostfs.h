@@ -69,9 +69,8 @@ public:
 
 private:
     HostInode(host::Fd fd, const host::HostStat& st, RefPtr<HostInode> parent, std::string name,
-              std::shared_ptr<const HostMountOptions> options)
-        : m_fd(std::move(fd)), m_stat(st), m_parent(std::move(parent)), m_name(std::move(name)),
-          m_options(std::move(options)) {}
+              std::shared_ptr<const HostMountOptions> options);
+    ~HostInode() override;
 
     KResult<host::HostStat> current();
     // This directory may change: a writable mount, not a covered mount point.
