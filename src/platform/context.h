@@ -190,6 +190,8 @@ public:
         u64 pages { 0 }, shared_pages { 0 };
     };
     virtual std::optional<Resident> resident() = 0;
+    // The host's smaps_rollup of the process, without its first line.
+    virtual std::optional<std::string> memory_rollup() = 0;
 };
 
 class Platform {

@@ -497,22 +497,45 @@ u64 MemoryManager::total_vm()
     return total;
 }
 
+namespace {
+
+// One line of /proc/PID/maps (show_map_vma): the name from column 73.
+std::string maps_line(u64 start, u64 end, int prot, bool shared, u64 offset, u64 dev, u64 ino, const std::string& name)
+{
+    std::string l = fmt::format("{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ", start, end, prot & PROT_READ ? 'r' : '-',
+                                prot & PROT_WRITE ? 'w' : '-', prot & PROT_EXEC ? 'x' : '-', shared ? 's' : 'p', offset,
+                                major(dev), minor(dev), ino);
+    if (!name.empty()) {
+        if (l.size() < 73)
+            l.append(73 - l.size(), ' ');
+        l += name;
+    }
+    return l + '\n';
+}
+
+} // namespace
+
+std::string MemoryManager::smaps_rollup_text()
+{
+    u64 start = 0, end = 0;
+    {
+        std::lock_guard lock(m_lock);
+        if (!m_vmas.empty()) {
+            start = m_vmas.begin()->second.start;
+            end = std::prev(m_vmas.end())->second.end;
+        }
+    }
+    // The figures are the host process's (the stub's own few pages too).
+    auto body = m_as->memory_rollup();
+    return maps_line(start, end, 0, false, 0, 0, 0, "[rollup]") + body.value_or("");
+}
+
 std::string MemoryManager::maps_text()
 {
     std::lock_guard lock(m_lock);
     std::string out;
     auto line = [&](u64 start, u64 end, int prot, bool shared, u64 offset, u64 dev, u64 ino, const std::string& name) {
-        std::string l = fmt::format("{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ", start, end,
-                                    prot & PROT_READ ? 'r' : '-', prot & PROT_WRITE ? 'w' : '-',
-                                    prot & PROT_EXEC ? 'x' : '-', shared ? 's' : 'p', offset, major(dev),
-                                    minor(dev), ino);
-        if (!name.empty()) {
-            if (l.size() < 73)
-                l.append(73 - l.size(), ' ');
-            l += name;
-        }
-        out += l;
-        out += '\n';
+        out += maps_line(start, end, prot, shared, offset, dev, ino, name);
     };
     for (auto& [start, v] : m_vmas) {
         u64 dev = 0, ino = 0;

@@ -78,6 +78,8 @@ public:
     void set_mmap_base(u64 b) { m_mmap_base = b; }
 
     std::string maps_text();
+    // /proc/PID/smaps_rollup.
+    std::string smaps_rollup_text();
     u64 total_vm();
 
     // Guest memory (EFAULT on unmapped ranges).

@@ -711,6 +711,17 @@ std::optional<AddressSpace::Resident> StubProcess::resident()
     return Resident { pages, shared };
 }
 
+std::optional<std::string> StubProcess::memory_rollup()
+{
+    if (m_dead)
+        return std::nullopt;
+    auto text = host::read_proc_file(fmt::format("{}/smaps_rollup", m_pid));
+    if (!text)
+        return std::nullopt;
+    usize first = text->find('\n');
+    return first == std::string::npos ? std::string() : text->substr(first + 1);
+}
+
 KResult<void> StubProcess::unmap(u64 address, u64 length)
 {
     std::lock_guard lock(m_op_lock);

@@ -144,6 +144,7 @@ public:
     KResult<std::unique_ptr<AddressSpace>> fork() override;
     CpuUsage cpu_usage() override;
     std::optional<Resident> resident() override;
+    std::optional<std::string> memory_rollup() override;
     KResult<void> defer_maps(bool on) override;
 
     int pidfd() const { return m_pidfd.get(); }

@@ -626,6 +626,28 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("mounts", make_ref<ProcFile>(pid_ino(pid, 23), with([&k](Process&) -> KResult<std::string> { return mounts_text(k); })));
     dir->add("mountinfo", make_ref<ProcFile>(pid_ino(pid, 24), with([&k](Process&) -> KResult<std::string> { return mountinfo_text(k); })));
     dir->add("fdinfo", make_fdinfo_dir(k, pid));
+    dir->add("smaps_rollup", make_ref<ProcFile>(pid_ino(pid, 26), with([](Process& p) -> KResult<std::string> {
+        Thread* t = current_thread();
+        if (t && &t->process() != &p && !ptrace_may_access(t->process(), p, true))
+            return err(Errno::ACCES);
+        auto mm = p.mm_ref();
+        return mm ? mm->smaps_rollup_text() : std::string();
+    })));
+    // Namespaces: one of each per guest (setns is not there to use them).
+    auto ns = make_ref<StaticDir>(kProcDev, pid_ino(pid, 27), S_IFDIR | 0511);
+    static constexpr std::pair<const char*, u64> kNamespaces[] = {
+        { "cgroup", 4026531835 }, { "ipc", 4026531839 }, { "mnt", 4026531841 }, { "net", 4026531840 },
+        { "pid", 4026531836 }, { "pid_for_children", 4026531836 }, { "time", 4026531834 },
+        { "time_for_children", 4026531834 }, { "user", 4026531837 }, { "uts", 4026531838 },
+    };
+    u64 ns_ino = 0;
+    for (auto [name, id] : kNamespaces) {
+        std::string kind = std::string(name).substr(0, std::string(name).find('_'));
+        ns->add(name, make_ref<ProcLink>(pid_ino(pid, 28 + ns_ino++), [kind, id]() -> KResult<std::string> {
+            return fmt::format("{}:[{}]", kind, id);
+        }));
+    }
+    dir->add("ns", ns);
     // task/TID: each thread shows its process's files (debuggers open
     // task/TID/mem and maps; per-thread state is the process's here).
     auto task_list = [&k, pid] {
