@@ -224,7 +224,7 @@ int run(RunOptions& o)
     auto mounts = host::guest_visible_mounts(root_path);
     if (!mounts)
         return fail("cannot read /proc/self/mountinfo: is /proc mounted?", 2);
-    kernel::capture_host_cpuinfo();
+    kernel::capture_host_info();
     rlimit guest_nofile = raise_fd_limit();
 
     int strace_fd = -1;

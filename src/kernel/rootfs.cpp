@@ -68,6 +68,9 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
     auto shm = Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm");
     TRY(dev->child("shm"))->mount(shm);
     fs.mounts.push_back({ "/dev/shm", "tmpfs", "tmpfs", "rw,nosuid,nodev", shm });
+    auto sys = Dentry::make_root(make_sysfs(), "sys");
+    TRY(mountpoint(fs.root, "sys"))->mount(sys);
+    fs.mounts.push_back({ "/sys", "sysfs", "sysfs", "rw,nosuid,nodev,noexec,relatime", sys });
     std::sort(volumes.begin(), volumes.end(), [](auto& a, auto& b) { return a.guest_path < b.guest_path; });
     for (auto& v : volumes) {
         RefPtr<Dentry> at = fs.root;

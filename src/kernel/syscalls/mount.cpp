@@ -1,4 +1,4 @@
-// mount(2) and umount2(2) inside the guest: new tmpfs and proc mounts,
+// mount(2) and umount2(2) inside the guest: new tmpfs, proc and sysfs mounts,
 // stacked on a directory of the guest's tree, and their removal. One
 // mount namespace per guest, with no peers: propagation changes
 // (MS_PRIVATE, MS_SHARED, ...) have nothing to act on. Linux:
@@ -136,6 +136,8 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         root = fs.root();
     } else if (type == "proc") {
         root = make_procfs(t.kernel());
+    } else if (type == "sysfs") {
+        root = make_sysfs();
     } else {
         return err(Errno::NODEV); // not a file system umk has
     }

@@ -68,7 +68,7 @@ constexpr Row kRows[] = {
     supported<sys_mknod>(SYS_mknod),
     supported<sys_chroot>(SYS_chroot),
     supported<sys_openat2>(SYS_openat2),
-    partial<sys_mount>(SYS_mount, "new tmpfs and proc mounts; propagation changes are no-ops (one mount namespace, no peers); no bind, move, remount or read-only mounts; nosuid/nodev/noexec shown, not enforced"),
+    partial<sys_mount>(SYS_mount, "new tmpfs, proc and sysfs mounts; propagation changes are no-ops (one mount namespace, no peers); no bind, move, remount or read-only mounts; nosuid/nodev/noexec shown, not enforced"),
     partial<sys_umount2>(SYS_umount2, "files open under an unmounted mount keep working, as with MNT_DETACH"),
     supported<sys_utime>(SYS_utime),
     supported<sys_utimes>(SYS_utimes),

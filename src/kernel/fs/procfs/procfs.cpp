@@ -28,6 +28,8 @@ namespace {
 
 constexpr u64 kProcDev = 0x16;
 std::string g_cpuinfo;
+// /sys/devices/system/cpu's ranges ("0-1\n"), from the host at startup.
+std::pair<std::string, std::string> g_cpu_ranges[] = { { "online", "" }, { "possible", "" }, { "present", "" } };
 
 // A read-only snapshot of generated text.
 class TextFile final : public File {
@@ -66,12 +68,12 @@ private:
 
 class ProcFile final : public Inode {
 public:
-    ProcFile(u64 ino, Generator gen, u32 mode = 0444, Writer writer = {})
-        : m_ino(ino), m_gen(std::move(gen)), m_mode(mode), m_writer(std::move(writer)) {}
+    ProcFile(u64 ino, Generator gen, u32 mode = 0444, Writer writer = {}, u64 dev = kProcDev)
+        : m_ino(ino), m_gen(std::move(gen)), m_mode(mode), m_writer(std::move(writer)), m_dev(dev) {}
     KResult<InodeAttr> attr() override
     {
         InodeAttr a;
-        a.dev = kProcDev;
+        a.dev = m_dev;
         a.ino = m_ino;
         a.mode = S_IFREG | m_mode;
         a.size = 0;
@@ -96,6 +98,7 @@ private:
     Generator m_gen;
     u32 m_mode;
     Writer m_writer;
+    u64 m_dev;
 };
 
 // /proc/PID/mem: the process's memory at file offset = address, for
@@ -768,12 +771,41 @@ RefPtr<Inode> make_sysctl_dir(Kernel& k)
 
 } // namespace
 
-void capture_host_cpuinfo()
+void capture_host_info()
 {
-    std::ifstream in("/proc/cpuinfo");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    g_cpuinfo = ss.str();
+    auto read = [](const char* path) {
+        std::ifstream in(path);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    };
+    g_cpuinfo = read("/proc/cpuinfo");
+    for (auto& [name, text] : g_cpu_ranges)
+        text = read(("/sys/devices/system/cpu/" + name).c_str());
+}
+
+RefPtr<Inode> make_sysfs()
+{
+    constexpr u64 kSysDev = 0x17;
+    u64 ino = 1;
+    auto dir = [&] { return make_ref<StaticDir>(kSysDev, ino++, S_IFDIR | 0755); };
+    auto cpu = dir();
+    for (auto& [name, text] : g_cpu_ranges) {
+        std::string value = text.empty() ? "0\n" : text;
+        cpu->add(name, make_ref<ProcFile>(ino++, [value]() -> KResult<std::string> { return value; }, 0444, Writer {}, kSysDev));
+    }
+    auto system = dir();
+    system->add("cpu", cpu);
+    auto devices = dir();
+    devices->add("system", system);
+    auto fs = dir();
+    fs->add("cgroup", dir());
+    auto root = dir();
+    root->add("devices", devices);
+    root->add("fs", fs);
+    for (const char* empty : { "block", "bus", "class", "dev", "firmware", "kernel", "module", "power" })
+        root->add(empty, dir());
+    return RefPtr<Inode>(root);
 }
 
 RefPtr<Inode> make_procfs(Kernel& k)
