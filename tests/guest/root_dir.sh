@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # root_dir.sh UMK STATIC_PROG: `umk run --root DIR` with DIR a plain
 # directory (not a mount point): the program runs, and the guest's /
-# is DIR (plus umk's /dev and /proc), also through `..`.
+# is DIR (plus umk's /dev, /proc and /sys), also through `..`.
 set -euo pipefail
 umk=$1
 prog=$2
@@ -11,7 +11,7 @@ mkdir "$dir/bin"
 cp "$prog" "$dir/bin/prog"
 echo marker >"$dir/only-here"
 out=$("$umk" run --root "$dir" --cwd / -- /bin/prog /../.. | sort | tr '\n' ' ')
-expected=". .. bin dev only-here proc "
+expected=". .. bin dev only-here proc sys "
 if [[ "$out" != "$expected" ]]; then
   echo "FAIL: guest / lists '$out', expected '$expected'"
   exit 1

@@ -43,14 +43,14 @@ if mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/ovl-upper,workdir
   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/ovl-upper,workdir=$work/ovl-work,userxattr" "$work/mnt"
   chroot "$work/mnt" /bin/ops check >>"$work/native.out" 2>&1
   umount "$work/mnt"
-  # umk's /dev and /proc mount points: made in the upper layer where the
+  # umk's /dev, /proc and /sys mount points: made in the upper layer where the
   # lower root has no such directories
-  sed -i 's/^\/: \(.*\)\[bin dev doc etc keep new proc\]$/\/: \1[bin doc etc keep new]/' "$work/umk.out"
+  sed -i 's/^\/: \(.*\)\[bin dev doc etc keep new proc sys\]$/\/: \1[bin doc etc keep new]/' "$work/umk.out"
   if ! diff -u "$work/native.out" "$work/umk.out"; then
     echo "FAIL: the guest's view differs (--- Linux overlayfs, +++ umk)"; fail=1
   fi
   # the same tree, whiteouts, opaque marks and xattrs (umk's mount points aside)
-  if ! diff -u <(upper_tree "$work/ovl-upper") <(upper_tree "$work/umk-upper" | grep -v '^\./\(dev\|proc\)'); then
+  if ! diff -u <(upper_tree "$work/ovl-upper") <(upper_tree "$work/umk-upper" | grep -v '^\./\(dev\|proc\|sys\)'); then
     echo "FAIL: the upper directories differ (--- overlayfs, +++ umk)"; fail=1
   fi
 else

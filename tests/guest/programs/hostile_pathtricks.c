@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,10 +83,21 @@ int main(void)
     printf("openat(/, proc/kcore) = %d errno=%d\n", fd, errno);
     if (fd >= 0)
         bad = 1;
-    /* The /sys the guest sees is empty */
-    struct stat st;
-    if (stat("/sys/kernel", &st) == 0) {
-        printf("/sys/kernel exists\n");
+    /* The /sys the guest sees is umk's: its /sys/kernel is empty, and the
+     * CPU directory has the three ranges only */
+    int entries = 0;
+    DIR* d = opendir("/sys/kernel");
+    for (struct dirent* e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    d = opendir("/sys/devices/system/cpu");
+    for (struct dirent* e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    if (entries != 3) {
+        printf("/sys shows %d entries in kernel/ and devices/system/cpu/, not umk's 3\n", entries);
         bad = 1;
     }
     if (bad) {
