@@ -102,7 +102,7 @@ struct ElfBuilder {
         std::vector<u8> file(size, 0);
         std::memcpy(file.data(), &ehdr, sizeof(ehdr));
         usize phdr_bytes = phdrs.size() * sizeof(Elf64_Phdr);
-        if (ehdr.e_phoff <= file.size() && phdr_bytes <= file.size() - ehdr.e_phoff)
+        if (phdr_bytes && ehdr.e_phoff <= file.size() && phdr_bytes <= file.size() - ehdr.e_phoff)
             std::memcpy(file.data() + ehdr.e_phoff, phdrs.data(), phdr_bytes);
         for (auto const& [offset, bytes] : blobs)
             std::memcpy(file.data() + offset, bytes.data(), bytes.size());
