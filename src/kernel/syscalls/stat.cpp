@@ -157,8 +157,8 @@ KResult<u64> sys_faccessat(Thread& t, int dirfd, GuestAddr path, int mode) { ret
 
 KResult<u64> sys_access(Thread& t, GuestAddr path, int mode) { return sys_faccessat2(t, kAtFdcwd, path, mode, 0); }
 
-// statfs(2): umk's file systems have no quotas or fixed sizes yet; every
-// file system reports its type and the host memory as its size.
+// statfs(2): the file system's own figures where it has them (tmpfs,
+// volumes), else its type and the host's memory as its size.
 static KResult<u64> statfs_of(Thread& t, Inode& inode, GuestAddr buf)
 {
     struct Statfs {
@@ -169,14 +169,32 @@ static KResult<u64> statfs_of(Thread& t, Inode& inode, GuestAddr buf)
     };
     static_assert(sizeof(Statfs) == 120);
     auto attr = TRY(inode.attr());
+    FsStats fs;
+    if (auto own = inode.statfs()) {
+        fs = *own;
+    } else {
+        // By device: umk's proc, sysfs and devtmpfs (a tmpfs), else the
+        // overlay of the root.
+        fs.type = attr.dev == 0x16 ? 0x9fa0 /* PROC_SUPER_MAGIC */
+            : attr.dev == 0x17     ? 0x62656572 /* SYSFS_MAGIC */
+            : attr.dev == 0x5      ? 0x01021994 /* TMPFS_MAGIC */
+                                   : 0x794c7630; /* OVERLAYFS_SUPER_MAGIC */
+        fs.blocks = fs.bfree = fs.bavail = (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE)) / 4096;
+        fs.files = fs.ffree = 1 << 20;
+        if (fs.type == 0x9fa0 || fs.type == 0x62656572)
+            fs.blocks = fs.bfree = fs.bavail = fs.files = fs.ffree = 0;
+    }
     Statfs s {};
-    s.f_type = 0x794c7630; // OVERLAYFS_SUPER_MAGIC; umk's own trees report theirs once they have one
-    s.f_bsize = 4096;
-    s.f_frsize = 4096;
-    s.f_blocks = s.f_bfree = s.f_bavail = (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE)) / 4096;
-    s.f_files = s.f_ffree = 1 << 20;
+    s.f_type = fs.type;
+    s.f_bsize = fs.bsize;
+    s.f_frsize = fs.bsize;
+    s.f_blocks = fs.blocks;
+    s.f_bfree = fs.bfree;
+    s.f_bavail = fs.bavail;
+    s.f_files = fs.files;
+    s.f_ffree = fs.ffree;
     s.f_fsid[0] = static_cast<i32>(attr.dev);
-    s.f_namelen = 255;
+    s.f_namelen = fs.namelen;
     TRY(copy_out(t, buf.value, s));
     return 0;
 }

@@ -60,8 +60,8 @@ constexpr Row kRows[] = {
     supported<sys_access>(SYS_access),
     supported<sys_faccessat>(SYS_faccessat),
     supported<sys_faccessat2>(SYS_faccessat2),
-    partial<sys_statfs>(SYS_statfs, "overlay type and host memory size for every file system"),
-    partial<sys_fstatfs>(SYS_fstatfs, "overlay type and host memory size for every file system"),
+    partial<sys_statfs>(SYS_statfs, "sizes: volumes the host's, tmpfs half the memory, the root overlay the memory; no tmpfs size= limits"),
+    partial<sys_fstatfs>(SYS_fstatfs, "sizes: volumes the host's, tmpfs half the memory, the root overlay the memory; no tmpfs size= limits"),
     // namei.cpp
     supported<sys_mkdir>(SYS_mkdir),
     supported<sys_mkdirat>(SYS_mkdirat),

@@ -48,6 +48,14 @@ struct InodeAttr {
     std::optional<Timespec> btime;
 };
 
+// What statfs(2) reports of a file system.
+struct FsStats {
+    i64 type { 0 }; // *_SUPER_MAGIC
+    i64 bsize { 4096 };
+    u64 blocks { 0 }, bfree { 0 }, bavail { 0 }, files { 0 }, ffree { 0 };
+    i64 namelen { 255 };
+};
+
 struct DirEntry {
     std::string name;
     u64 ino { 0 };
@@ -112,6 +120,10 @@ public:
     // Opens an open file description. `flags` are the guest's O_* flags
     // (the caller did permission and type checks).
     virtual KResult<RefPtr<File>> open(int flags) = 0;
+
+    // statfs(2) of the file system; nullopt: the kernel's defaults for
+    // its own trees (the type by device, the host's memory as the size).
+    virtual std::optional<FsStats> statfs() { return std::nullopt; }
 
     // Identifies the file system for rename/link EXDEV checks.
     virtual const void* fs_id() const = 0;

@@ -30,3 +30,4 @@ head -1 /proc/self/smaps_rollup | grep -c '\[rollup\]$'
 grep -c '^\(Rss\|Pss\|Private_Dirty\|Swap\):' /proc/self/smaps_rollup
 for n in cgroup ipc mnt net pid pid_for_children time user uts; do readlink /proc/self/ns/$n | sed 's/:\[[0-9]*\]$//'; done | tr '\n' ' '; echo
 cat /sys/devices/system/cpu/online /sys/devices/system/cpu/possible /sys/devices/system/cpu/present
+stat -f -c %T /proc /sys /dev/shm

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include <functional>
 
@@ -161,6 +162,23 @@ KResult<RefPtr<File>> HostInode::open(int flags)
     }
     TRY(host::check_fs_allowed(fd.get()));
     return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, std::move(fd)));
+}
+
+std::optional<FsStats> HostInode::statfs()
+{
+    struct statfs host {};
+    if (fstatfs(m_fd.get(), &host) != 0)
+        return std::nullopt;
+    FsStats s;
+    s.type = host.f_type;
+    s.bsize = host.f_bsize;
+    s.blocks = host.f_blocks;
+    s.bfree = host.f_bfree;
+    s.bavail = host.f_bavail;
+    s.files = host.f_files;
+    s.ffree = host.f_ffree;
+    s.namelen = host.f_namelen;
+    return s;
 }
 
 KResult<void> HostInode::check_writable_dir()

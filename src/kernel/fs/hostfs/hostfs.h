@@ -48,6 +48,9 @@ public:
     KResult<void> truncate(u64 length) override;
     KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
     KResult<RefPtr<File>> open(int flags) override;
+    // A volume's is the host file system's; the lower layer shows through
+    // the overlay's.
+    std::optional<FsStats> statfs() override;
     // One host file system per mount (sub-mounts show empty).
     const void* fs_id() const override { return m_options.get(); }
     // The host file's attributes (regular files and directories).

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 namespace umk::kernel {
@@ -328,6 +329,18 @@ KResult<void> TmpfsInode::set_times(std::optional<Timespec> atime, std::optional
         m_attr.mtime = *mtime;
     m_attr.ctime = now_realtime();
     return {};
+}
+
+// tmpfs's magic; its size is half the host's memory, as Linux's default
+// for a tmpfs (no size= limit is enforced yet).
+std::optional<FsStats> TmpfsInode::statfs()
+{
+    FsStats s;
+    s.type = 0x01021994; // TMPFS_MAGIC
+    s.blocks = static_cast<u64>(sysconf(_SC_PHYS_PAGES)) / 2;
+    s.bfree = s.bavail = s.blocks;
+    s.files = s.ffree = s.blocks;
+    return s;
 }
 
 KResult<RefPtr<File>> TmpfsInode::open(int flags)

@@ -35,6 +35,7 @@ public:
     KResult<void> truncate(u64 length) override;
     KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
     KResult<RefPtr<File>> open(int flags) override;
+    std::optional<FsStats> statfs() override;
     const void* fs_id() const override { return &m_fs; }
     KResult<std::vector<u8>> get_xattr(std::string_view name) override;
     KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags) override;
