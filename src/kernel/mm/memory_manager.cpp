@@ -206,6 +206,15 @@ KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
     return written;
 }
 
+KResult<void> MemoryManager::check_mapped(u64 addr)
+{
+    std::lock_guard lock(m_lock);
+    auto it = m_vmas.upper_bound(addr);
+    if (it == m_vmas.begin() || addr >= std::prev(it)->second.end)
+        return err(Errno::FAULT);
+    return {};
+}
+
 KResult<void> MemoryManager::check_user_word(u64 addr)
 {
     if (addr & 3)

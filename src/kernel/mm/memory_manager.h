@@ -60,6 +60,8 @@ public:
     FutexKey futex_key(u64 addr, bool shared);
     // The 4-aligned word at `addr` is mapped readable and writable (EFAULT).
     KResult<void> check_user_word(u64 addr);
+    // A mapping holds `addr` (EFAULT).
+    KResult<void> check_mapped(u64 addr);
     // A debugger's write (ptrace, /proc/PID/mem; Linux's FOLL_FORCE): a
     // read-only private page (a breakpoint in text) is opened for it.
     KResult<void> force_write(u64 addr, std::span<const u8> data);

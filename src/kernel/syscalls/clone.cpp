@@ -43,6 +43,7 @@ void start_like(Thread& t, Thread& child, const CloneArgs& a)
         regs[R::FS_BASE] = a.tls;
     child.signal_mask = t.signal_mask;
     child.sched_policy = t.sched_policy.load(); // SCHED_RESET_ON_FORK keeps non-RT policies
+    child.mempolicy = t.mempolicy;
     child.seccomp_mode = t.seccomp_mode;
     child.seccomp_filter = t.seccomp_filter;
     child.no_new_privs = t.no_new_privs;

@@ -175,6 +175,8 @@ KResult<u64> sys_sched_get_priority_min(Thread&, int policy);
 KResult<u64> sys_getcpu(Thread& t, GuestAddr cpu, GuestAddr node, u64);
 KResult<u64> sys_membarrier(Thread& t, int cmd, u32 flags, int);
 KResult<u64> sys_personality(Thread& t, u32 persona);
+KResult<u64> sys_set_mempolicy(Thread& t, int mode, GuestAddr nmask, u64 maxnode);
+KResult<u64> sys_get_mempolicy(Thread& t, GuestAddr policy, GuestAddr nmask, u64 maxnode, u64 addr, u64 flags);
 KResult<u64> sys_seccomp(Thread& t, u32 op, u32 flags, GuestAddr args);
 KResult<u64> sys_rt_sigaction(Thread& t, int signo, GuestAddr act, GuestAddr oldact, u64 sigsetsize);
 KResult<u64> sys_rt_sigprocmask(Thread& t, int how, GuestAddr set, GuestAddr oldset, u64 sigsetsize);

@@ -315,4 +315,107 @@ KResult<u64> sys_personality(Thread& t, u32 persona)
     return old;
 }
 
+// NUMA memory policies (mm/mempolicy.c) on a machine of one node: the
+// policy is kept and reported; node 0 is the only one a mask may name.
+namespace {
+
+constexpr int kMpolDefault = 0, kMpolPreferred = 1, kMpolBind = 2, kMpolInterleave = 3, kMpolLocal = 4,
+              kMpolPreferredMany = 5, kMpolWeightedInterleave = 6, kMpolMax = 7;
+constexpr int kMpolFStaticNodes = 1 << 15, kMpolFRelativeNodes = 1 << 14, kMpolFNumaBalancing = 1 << 13;
+constexpr int kMpolFNode = 1, kMpolFAddr = 2, kMpolFMemsAllowed = 4;
+
+// get_nodes: `maxnode` bits of the user's mask (the last bit is not
+// used, as Linux's); nodes past node 0 do not exist here.
+KResult<u64> copy_in_nodes(Thread& t, GuestAddr mask, u64 maxnode)
+{
+    if (mask.null() || maxnode <= 1)
+        return u64 { 0 };
+    maxnode--;
+    if (maxnode > 1024 * 64)
+        return err(Errno::INVAL);
+    u64 words = (maxnode + 63) / 64;
+    u64 nodes = 0;
+    for (u64 i = 0; i < words; i++) {
+        u64 w = TRY(copy_in<u64>(t, mask.value + 8 * i));
+        if (i == words - 1 && maxnode % 64)
+            w &= (u64 { 1 } << (maxnode % 64)) - 1;
+        if (i == 0)
+            nodes = w;
+        else if (w)
+            return err(Errno::INVAL);
+    }
+    if (nodes & ~u64 { 1 })
+        return err(Errno::INVAL); // no such node
+    return nodes;
+}
+
+} // namespace
+
+KResult<u64> sys_set_mempolicy(Thread& t, int mode, GuestAddr nmask, u64 maxnode)
+{
+    int flags = mode & (kMpolFStaticNodes | kMpolFRelativeNodes | kMpolFNumaBalancing);
+    int base = mode & ~flags;
+    if (base < 0 || base >= kMpolMax)
+        return err(Errno::INVAL);
+    if ((flags & kMpolFStaticNodes) && (flags & kMpolFRelativeNodes))
+        return err(Errno::INVAL);
+    if ((flags & kMpolFNumaBalancing) && base != kMpolBind && base != kMpolPreferredMany)
+        return err(Errno::INVAL);
+    u64 nodes = TRY(copy_in_nodes(t, nmask, maxnode));
+    // mpol_new: DEFAULT and LOCAL take no nodes; the others need some.
+    if (base == kMpolDefault || base == kMpolLocal) {
+        if (nodes)
+            return err(Errno::INVAL);
+        if (base == kMpolDefault && flags)
+            return err(Errno::INVAL);
+    } else if (!nodes && base != kMpolPreferred) {
+        return err(Errno::INVAL);
+    }
+    if (base == kMpolPreferred && !nodes) // preferred "local"
+        base = kMpolLocal;
+    t.mempolicy = { base == kMpolDefault ? 0 : base | flags, nodes };
+    return 0;
+}
+
+KResult<u64> sys_get_mempolicy(Thread& t, GuestAddr policy, GuestAddr nmask, u64 maxnode, u64 addr, u64 flags)
+{
+    if (flags & ~static_cast<u64>(kMpolFNode | kMpolFAddr | kMpolFMemsAllowed))
+        return err(Errno::INVAL);
+    if (!nmask.null() && maxnode < 1)
+        return err(Errno::INVAL); // fewer bits than nodes
+    int mode = t.mempolicy.mode;
+    u64 nodes = t.mempolicy.nodes;
+    if (flags & kMpolFMemsAllowed) {
+        if (flags & (kMpolFNode | kMpolFAddr))
+            return err(Errno::INVAL);
+        mode = 0;
+        nodes = 1;
+    } else if (flags & kMpolFAddr) {
+        // The policy of the mapping at addr: with no mbind to give one
+        // its own, the default (Linux's default_policy), whatever the
+        // task's; with MPOL_F_NODE, the node of that page.
+        TRY(t.mm().check_mapped(addr));
+        mode = 0;
+        nodes = 0;
+    } else if (flags & kMpolFNode) {
+        if ((mode & 0xff) != kMpolInterleave && (mode & 0xff) != kMpolWeightedInterleave)
+            return err(Errno::INVAL);
+        mode = 0; // the next interleave node
+    } else if (!addr) {
+        // the task's policy; a DEFAULT or LOCAL one has no nodes
+        if ((mode & 0xff) == kMpolDefault || (mode & 0xff) == kMpolLocal)
+            nodes = 0;
+    } else {
+        return err(Errno::INVAL);
+    }
+    if (!policy.null())
+        TRY(copy_out(t, policy.value, static_cast<i32>(mode)));
+    if (!nmask.null()) {
+        u64 words = (maxnode + 63) / 64;
+        for (u64 i = 0; i < words; i++)
+            TRY(copy_out(t, nmask.value + 8 * i, i == 0 ? nodes : u64 { 0 }));
+    }
+    return 0;
+}
+
 } // namespace umk::kernel

@@ -67,6 +67,8 @@ constexpr Row kRows[] = {
     supported<sys_mkdirat>(SYS_mkdirat),
     supported<sys_mknod>(SYS_mknod),
     supported<sys_chroot>(SYS_chroot),
+    partial<sys_set_mempolicy>(SYS_set_mempolicy, "one NUMA node; no mbind for per-mapping policies"),
+    partial<sys_get_mempolicy>(SYS_get_mempolicy, "one NUMA node; no mbind for per-mapping policies"),
     supported<sys_openat2>(SYS_openat2),
     partial<sys_mount>(SYS_mount, "new tmpfs, proc and sysfs mounts; propagation changes are no-ops (one mount namespace, no peers); no bind, move, remount or read-only mounts; nosuid/nodev/noexec shown, not enforced"),
     partial<sys_umount2>(SYS_umount2, "files open under an unmounted mount keep working, as with MNT_DETACH"),

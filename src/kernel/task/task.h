@@ -371,6 +371,12 @@ public:
     std::atomic<bool> context_lent { false };
     std::atomic<int> sched_policy { 0 }; // SCHED_OTHER, BATCH or IDLE
     std::atomic<bool> sched_reset_on_fork { false };
+    // set_mempolicy(2): the mode with its flags, and the nodes (a machine
+    // of one node: node 0). Inherited by clone and fork.
+    struct MemPolicy {
+        int mode { 0 }; // MPOL_DEFAULT
+        u64 nodes { 0 };
+    } mempolicy;
     // seccomp(2): the mode and the filters (shared with the threads and
     // children that inherited them); no_new_privs.
     static constexpr int kSeccompStrict = 1, kSeccompFilter = 2;
