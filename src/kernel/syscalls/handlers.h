@@ -165,6 +165,8 @@ KResult<u64> sys_sched_setaffinity(Thread& t, int tid, u32 size, GuestAddr mask)
 KResult<u64> sys_sched_yield(Thread&);
 KResult<u64> sys_getpriority(Thread& t, int which, int who);
 KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval);
+KResult<u64> sys_ioprio_set(Thread& t, int which, int who, int ioprio);
+KResult<u64> sys_ioprio_get(Thread& t, int which, int who);
 KResult<u64> sys_sched_getscheduler(Thread& t, int pid);
 KResult<u64> sys_sched_setscheduler(Thread& t, int pid, int policy, GuestAddr param);
 KResult<u64> sys_sched_rr_get_interval(Thread& t, int pid, GuestAddr interval);

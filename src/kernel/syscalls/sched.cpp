@@ -96,29 +96,37 @@ KResult<u64> sys_sched_yield(Thread&)
     return 0;
 }
 
+namespace {
+
+// The live processes getpriority/setpriority and ioprio_get/set act on:
+// PRIO_PROCESS names a thread (0: the caller's), PRIO_PGRP a process
+// group, PRIO_USER a real uid (0: the caller's). EINVAL for another `which`.
+KResult<std::vector<RefPtr<Process>>> selected_processes(Thread& t, int which, int who)
+{
+    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
+        return err(Errno::INVAL);
+    RefPtr<Process> one = which == PRIO_PROCESS ? (who == 0 ? RefPtr<Process>(&t.process()) : t.kernel().find_thread_group(who))
+                                                : RefPtr<Process>();
+    std::vector<RefPtr<Process>> out;
+    for (auto& p : t.kernel().processes()) {
+        bool match = which == PRIO_PROCESS ? p == one
+            : which == PRIO_PGRP           ? p->pgid() == (who == 0 ? t.process().pgid() : who)
+                                           : p->creds().uid == (who == 0 ? t.process().creds().uid : static_cast<u32>(who));
+        if (match && !p->zombie_unlocked())
+            out.push_back(p);
+    }
+    return out;
+}
+
+} // namespace
+
 // Nice values live in the process (Linux keeps them per thread; with
 // PRIO_PROCESS they name the thread group leader's).
 KResult<u64> sys_getpriority(Thread& t, int which, int who)
 {
     int best = 21; // nice values 19 .. -20 come back as 1 .. 40
-    for (auto& p : t.kernel().processes()) {
-        bool match = false;
-        switch (which) {
-        case PRIO_PROCESS:
-            match = who == 0 ? p.get() == &t.process() : p->pid() == who;
-            break;
-        case PRIO_PGRP:
-            match = p->pgid() == (who == 0 ? t.process().pgid() : who);
-            break;
-        case PRIO_USER:
-            match = p->creds().uid == (who == 0 ? t.process().creds().uid : static_cast<u32>(who));
-            break;
-        default:
-            return err(Errno::INVAL);
-        }
-        if (match && !p->zombie_unlocked())
-            best = std::min(best, p->nice.load());
-    }
+    for (auto& p : TRY(selected_processes(t, which, who)))
+        best = std::min(best, p->nice.load());
     if (best == 21)
         return err(Errno::SRCH);
     return static_cast<u64>(20 - best);
@@ -126,21 +134,9 @@ KResult<u64> sys_getpriority(Thread& t, int which, int who)
 
 KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval)
 {
-    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
-        return err(Errno::INVAL);
     niceval = std::clamp(niceval, -20, 19);
-    bool found = false;
-    for (auto& p : t.kernel().processes()) {
-        bool match = false;
-        if (which == PRIO_PROCESS)
-            match = who == 0 ? p.get() == &t.process() : p->pid() == who;
-        else if (which == PRIO_PGRP)
-            match = p->pgid() == (who == 0 ? t.process().pgid() : who);
-        else
-            match = p->creds().uid == (who == 0 ? t.process().creds().uid : static_cast<u32>(who));
-        if (!match || p->zombie_unlocked())
-            continue;
-        found = true;
+    auto targets = TRY(selected_processes(t, which, who));
+    for (auto& p : targets) {
         if (!may_renice(t, *p))
             return err(Errno::PERM);
         // Raising priority (a lower nice value) needs CAP_SYS_NICE.
@@ -148,7 +144,85 @@ KResult<u64> sys_setpriority(Thread& t, int which, int who, int niceval)
             return err(Errno::ACCES);
         p->nice = niceval;
     }
-    return found ? KResult<u64>(0) : err(Errno::SRCH);
+    return targets.empty() ? err(Errno::SRCH) : KResult<u64>(0);
+}
+
+// I/O priorities (block/ioprio.c): kept per process (Linux per I/O
+// context, which threads share in practice) and inherited; nothing
+// schedules I/O by them here. IOPRIO_WHO_* are PRIO_* + 1.
+namespace {
+
+constexpr int kIoprioClassShift = 13, kIoprioClassNone = 0, kIoprioClassRt = 1, kIoprioClassBe = 2,
+              kIoprioClassIdle = 3, kIoprioBeNorm = 4;
+
+// ioprio_check_cap
+KResult<void> check_ioprio(Thread& t, int ioprio)
+{
+    int cls = (ioprio >> kIoprioClassShift) & 7;
+    int level = ioprio & 7;
+    int hint = (ioprio >> 3) & 0x3ff;
+    if (ioprio < 0 || ioprio >= (8 << kIoprioClassShift) || hint > 7)
+        return err(Errno::INVAL);
+    switch (cls) {
+    case kIoprioClassRt:
+        if (!t.process().creds().has(kCapSysNice) && !t.process().creds().has(kCapSysAdmin))
+            return err(Errno::PERM);
+        break;
+    case kIoprioClassBe:
+    case kIoprioClassIdle:
+        break;
+    case kIoprioClassNone:
+        if (level)
+            return err(Errno::INVAL);
+        break;
+    default:
+        return err(Errno::INVAL);
+    }
+    return {};
+}
+
+// ioprio_best: the higher priority of two, "none" counting as BE/4.
+int ioprio_best(int a, int b)
+{
+    auto valid = [](int p) { return ((p >> kIoprioClassShift) & 7) != kIoprioClassNone ? p : (kIoprioClassBe << kIoprioClassShift) | kIoprioBeNorm; };
+    return std::min(valid(a), valid(b));
+}
+
+} // namespace
+
+KResult<u64> sys_ioprio_set(Thread& t, int which, int who, int ioprio)
+{
+    TRY(check_ioprio(t, ioprio));
+    auto targets = TRY(selected_processes(t, which - 1, who));
+    for (auto& p : targets) {
+        // set_task_ioprio: the same user, or CAP_SYS_NICE.
+        auto mine = t.process().creds(), theirs = p->creds();
+        if (theirs.uid != mine.euid && theirs.uid != mine.uid && !mine.has(kCapSysNice))
+            return err(Errno::PERM);
+        p->ioprio = ioprio;
+    }
+    return targets.empty() ? err(Errno::SRCH) : KResult<u64>(0);
+}
+
+// A thread's own setting; for a group or a user, the best effective one,
+// where "none" follows the nice value (task_nice_ioprio).
+KResult<u64> sys_ioprio_get(Thread& t, int which, int who)
+{
+    auto targets = TRY(selected_processes(t, which - 1, who));
+    if (targets.empty())
+        return err(Errno::SRCH);
+    if (which - 1 == PRIO_PROCESS)
+        return static_cast<u64>(targets[0]->ioprio.load());
+    auto effective = [](Process& p) {
+        int prio = p.ioprio.load();
+        if (((prio >> kIoprioClassShift) & 7) == kIoprioClassNone)
+            prio = (kIoprioClassBe << kIoprioClassShift) | ((p.nice.load() + 20) / 5);
+        return prio;
+    };
+    int best = effective(*targets[0]);
+    for (usize i = 1; i < targets.size(); i++)
+        best = ioprio_best(best, effective(*targets[i]));
+    return static_cast<u64>(best);
 }
 
 // Policies: umk threads are host threads under SCHED_OTHER; OTHER, BATCH
