@@ -282,6 +282,30 @@ void Kernel::add_mount(MountRecord record)
     m_mounts.push_back(std::move(record));
 }
 
+std::string Kernel::hostname()
+{
+    std::lock_guard lock(m_lock);
+    return m_hostname.value_or(m_options.hostname);
+}
+
+std::string Kernel::domainname()
+{
+    std::lock_guard lock(m_lock);
+    return m_domainname;
+}
+
+void Kernel::set_hostname(std::string name)
+{
+    std::lock_guard lock(m_lock);
+    m_hostname = std::move(name);
+}
+
+void Kernel::set_domainname(std::string name)
+{
+    std::lock_guard lock(m_lock);
+    m_domainname = std::move(name);
+}
+
 void Kernel::remove_mount(const Dentry* root)
 {
     std::lock_guard lock(m_lock);

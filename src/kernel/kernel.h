@@ -68,6 +68,12 @@ public:
     // A new guest pid or tid (pid 1 is the first process's).
     int allocate_pid() { return m_next_pid++; }
     std::vector<int> pids();
+    // The UTS names (sethostname, setdomainname; uname shows them).
+    std::string hostname();
+    std::string domainname();
+    void set_hostname(std::string);
+    void set_domainname(std::string);
+
     // The last pid handed out.
     int last_pid() const { return m_next_pid - 1; }
 
@@ -115,6 +121,8 @@ private:
     std::mutex m_lock;
     std::set<std::string> m_logged;
     std::vector<MountRecord> m_mounts; // under m_lock
+    std::optional<std::string> m_hostname; // under m_lock; unset: the options'
+    std::string m_domainname { "(none)" }; // under m_lock
     std::vector<std::shared_ptr<void>> m_owned_file_systems; // under m_lock
     std::map<int, RefPtr<Process>> m_processes;
     std::mutex m_tree_lock;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc, and
-# chroot(2), run natively (in a private mount namespace: unshare -m) and
-# under umk; the outputs must match.
+# mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc,
+# chroot(2), sethostname/setdomainname, run natively (in private mount
+# and UTS namespaces: unshare -m -u) and under umk; the outputs must match.
 set -euo pipefail
 umk=$1
 jail=$2
@@ -22,17 +22,28 @@ grep -c " $d " /proc/mounts
 mount --make-rprivate / && echo propagation-ok
 rmdir $d
 END
+cat >"$work/uts.sh" <<'END'
+hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
+domainname example.org; domainname; cat /proc/sys/kernel/domainname
+python3 -c '
+import ctypes, errno, os
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.sethostname(b"x" * 65, 65), errno.errorcode[ctypes.get_errno()])
+print(libc.sethostname(b"ab\0cd", 5), os.uname().nodename)
+print(libc.sethostname(b"", 0), repr(os.uname().nodename))'
+END
 mkdir "$work/root" && touch "$work/root/marker"
 run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" "$jail" "$work/root"
+  "$@" bash "$work/uts.sh"
 }
-native=$(run unshare -m 2>&1)
+native=$(run unshare -m -u 2>&1)
 guest=$(run "$umk" run -- 2>&1 | grep -v '^umk: ')
 if [[ "$native" != "$guest" ]]; then
   echo "FAIL: (--- native, +++ umk)"
   diff <(echo "$native") <(echo "$guest") || true
   exit 1
 fi
-echo "OK: mount, umount2, chroot"
+echo "OK: mount, umount2, chroot, sethostname"

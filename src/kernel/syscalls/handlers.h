@@ -127,6 +127,8 @@ KResult<u64> sys_getresuid(Thread& t, GuestAddr r, GuestAddr e, GuestAddr s);
 KResult<u64> sys_getresgid(Thread& t, GuestAddr r, GuestAddr e, GuestAddr s);
 KResult<u64> sys_getgroups(Thread& t, int size, GuestAddr list);
 KResult<u64> sys_uname(Thread& t, GuestAddr buf);
+KResult<u64> sys_sethostname(Thread& t, GuestAddr name, i64 len);
+KResult<u64> sys_setdomainname(Thread& t, GuestAddr name, i64 len);
 KResult<u64> sys_exit(Thread& t, int status);
 KResult<u64> sys_exit_group(Thread& t, int status);
 KResult<u64> sys_set_tid_address(Thread& t, GuestAddr tidptr);

@@ -144,12 +144,41 @@ KResult<u64> sys_uname(Thread& t, GuestAddr buf)
     const auto& o = t.kernel().options();
     auto put = [](char (&field)[65], std::string_view s) { std::memcpy(field, s.data(), std::min<usize>(s.size(), 64)); };
     put(u.sysname, "Linux");
-    put(u.nodename, o.hostname);
+    put(u.nodename, t.kernel().hostname());
     put(u.release, o.kernel_release);
     put(u.version, o.kernel_version);
     put(u.machine, "x86_64");
-    put(u.domainname, "(none)");
+    put(u.domainname, t.kernel().domainname());
     TRY(copy_out(t, buf.value, u));
+    return 0;
+}
+
+namespace {
+
+// sethostname/setdomainname: CAP_SYS_ADMIN, at most 64 bytes (__NEW_UTS_LEN).
+KResult<std::string> uts_name_in(Thread& t, GuestAddr name, i64 len)
+{
+    if (!t.process().creds().has(kCapSysAdmin))
+        return err(Errno::PERM);
+    if (len < 0 || len > 64)
+        return err(Errno::INVAL);
+    std::string out(static_cast<usize>(len), '\0');
+    TRY(t.mm().copy_in(name.value, std::span(reinterpret_cast<u8*>(out.data()), out.size())));
+    out.resize(std::strlen(out.c_str())); // up to a NUL within len
+    return out;
+}
+
+} // namespace
+
+KResult<u64> sys_sethostname(Thread& t, GuestAddr name, i64 len)
+{
+    t.kernel().set_hostname(TRY(uts_name_in(t, name, len)));
+    return 0;
+}
+
+KResult<u64> sys_setdomainname(Thread& t, GuestAddr name, i64 len)
+{
+    t.kernel().set_domainname(TRY(uts_name_in(t, name, len)));
     return 0;
 }
 

@@ -67,6 +67,8 @@ constexpr Row kRows[] = {
     supported<sys_mkdirat>(SYS_mkdirat),
     supported<sys_mknod>(SYS_mknod),
     supported<sys_chroot>(SYS_chroot),
+    supported<sys_sethostname>(SYS_sethostname),
+    supported<sys_setdomainname>(SYS_setdomainname),
     partial<sys_ioprio_set>(SYS_ioprio_set, "kept per process, not per thread; no I/O is scheduled by it"),
     partial<sys_ioprio_get>(SYS_ioprio_get, "kept per process, not per thread"),
     partial<sys_set_mempolicy>(SYS_set_mempolicy, "one NUMA node; no mbind for per-mapping policies"),

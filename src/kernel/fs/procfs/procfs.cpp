@@ -743,8 +743,8 @@ RefPtr<Inode> make_sysctl_dir(Kernel& k)
     random->add("entropy_avail", fixed("256"));
     random->add("poolsize", fixed("256"));
     auto kernel = make_ref<StaticDir>(kProcDev, ino++, S_IFDIR | 0555);
-    kernel->add("hostname", fixed(k.options().hostname));
-    kernel->add("domainname", fixed("(none)"));
+    kernel->add("hostname", value([&k] { return k.hostname(); }));
+    kernel->add("domainname", value([&k] { return k.domainname(); }));
     kernel->add("osrelease", fixed(k.options().kernel_release));
     kernel->add("ostype", fixed("Linux"));
     kernel->add("version", fixed(k.options().kernel_version));
