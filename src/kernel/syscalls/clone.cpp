@@ -298,4 +298,34 @@ KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size)
                                    GuestAddr { args.child_tid }, args.tls, GuestAddr { args.pidfd } });
 }
 
+// unshare(2): what a process shares it keeps per process here (fs,
+// files, signal handlers for its threads), so unsharing succeeds where
+// nothing is shared (one thread) and copies the fd table another process
+// shares through CLONE_FILES; System V semaphore undo lists do not exist.
+// New namespaces: EINVAL (one of each per guest).
+KResult<u64> sys_unshare(Thread& t, u64 flags)
+{
+    constexpr u64 kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+        | CLONE_NEWCGROUP | CLONE_NEWTIME;
+    constexpr u64 kValid = CLONE_THREAD | CLONE_FS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES | CLONE_SYSVSEM | kNamespaces;
+    if (flags & ~kValid)
+        return err(Errno::INVAL);
+    if (flags & kNamespaces) {
+        t.kernel().log_once("unshare namespaces", "unshare: new namespaces not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    bool alone = t.process().thread_count() == 1;
+    if ((flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) && !alone)
+        return err(Errno::INVAL); // Linux's check_unshare_flags
+    if ((flags & CLONE_VM) && t.kernel().mm_used_elsewhere(t.process(), t.mm()))
+        return err(Errno::INVAL);
+    if ((flags & (CLONE_FS | CLONE_FILES)) && !alone) {
+        t.kernel().log_once("unshare threads", "unshare: CLONE_FS/CLONE_FILES in a threaded process not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    if (flags & CLONE_FILES)
+        t.process().unshare_fds();
+    return 0;
+}
+
 } // namespace umk::kernel

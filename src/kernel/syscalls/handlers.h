@@ -15,6 +15,7 @@ KResult<u64> sys_clone(Thread& t, u64 flags, u64 newsp, GuestAddr parent_tid, Gu
 KResult<u64> sys_fork(Thread& t);
 KResult<u64> sys_vfork(Thread& t);
 KResult<u64> sys_clone3(Thread& t, GuestAddr uargs, u64 size);
+KResult<u64> sys_unshare(Thread& t, u64 flags);
 KResult<u64> sys_setuid(Thread& t, u32 uid);
 KResult<u64> sys_setgid(Thread& t, u32 gid);
 KResult<u64> sys_setreuid(Thread& t, u32 ruid, u32 euid);

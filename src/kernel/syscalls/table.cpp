@@ -68,6 +68,7 @@ constexpr Row kRows[] = {
     supported<sys_mknod>(SYS_mknod),
     supported<sys_chroot>(SYS_chroot),
     supported<sys_sethostname>(SYS_sethostname),
+    partial<sys_unshare>(SYS_unshare, "no new namespaces; CLONE_FS/CLONE_FILES only in a process of one thread"),
     supported<sys_setdomainname>(SYS_setdomainname),
     partial<sys_ioprio_set>(SYS_ioprio_set, "kept per process, not per thread; no I/O is scheduled by it"),
     partial<sys_ioprio_get>(SYS_ioprio_get, "kept per process, not per thread"),
