@@ -20,7 +20,7 @@ usize ByteRing::push(std::span<const u8> data)
     return n;
 }
 
-usize ByteRing::pop(std::span<u8> out)
+usize ByteRing::peek(std::span<u8> out) const
 {
     usize n = std::min(out.size(), m_size);
     if (n == 0)
@@ -28,6 +28,14 @@ usize ByteRing::pop(std::span<u8> out)
     usize first = std::min(n, m_capacity - m_head);
     std::memcpy(out.data(), m_data.data() + m_head, first);
     std::memcpy(out.data() + first, m_data.data(), n - first);
+    return n;
+}
+
+usize ByteRing::pop(std::span<u8> out)
+{
+    usize n = peek(out);
+    if (n == 0)
+        return 0;
     m_head = (m_head + n) % m_capacity;
     m_size -= n;
     if (m_size == 0)

@@ -23,6 +23,8 @@ public:
     usize push(std::span<const u8> data);
     // As much as there is, up to `out.size()`; how much that was.
     usize pop(std::span<u8> out);
+    // The same without taking the bytes out.
+    usize peek(std::span<u8> out) const;
     // At least size().
     void set_capacity(usize capacity);
 

@@ -49,5 +49,24 @@ TEST(ByteRing, NewCapacityKeepsTheBytes)
     EXPECT_EQ(ring.push(iota(5, 0)), 1u);
 }
 
+TEST(ByteRing, PeekLeavesTheBytes)
+{
+    ByteRing ring(8);
+    const u8 in[] = { 1, 2, 3, 4, 5, 6 };
+    ring.push(in);
+    u8 out[4] {};
+    ring.pop(std::span(out, 4)); // head moves: the next bytes wrap
+    const u8 more[] = { 7, 8, 9, 10 };
+    EXPECT_EQ(ring.push(more), 4u);
+    u8 seen[8] {};
+    EXPECT_EQ(ring.peek(seen), 6u);
+    EXPECT_EQ(ring.size(), 6u);
+    const u8 expected[] = { 5, 6, 7, 8, 9, 10 };
+    EXPECT_TRUE(std::equal(expected, expected + 6, seen));
+    u8 taken[8] {};
+    EXPECT_EQ(ring.pop(taken), 6u);
+    EXPECT_TRUE(std::equal(expected, expected + 6, taken));
+}
+
 } // namespace
 } // namespace umk

@@ -197,6 +197,54 @@ KResult<usize> PipeInode::write(std::span<const u8> data, bool nonblock)
     return done;
 }
 
+KResult<usize> PipeInode::tee_into(PipeInode& out, usize len, bool nonblock)
+{
+    Thread* t = current_thread();
+    for (;;) {
+        // ipipe_prep: data here, or EOF (0) with no writer.
+        {
+            std::unique_lock lock(m_lock);
+            if (m_buffer.empty()) {
+                if (m_writers == 0)
+                    return 0;
+                if (nonblock || !t)
+                    return err(Errno::AGAIN);
+                TRY(m_waiters.wait(*t, lock, [&] { return !m_buffer.empty() || m_writers == 0; }));
+                if (m_buffer.empty())
+                    return 0;
+            }
+        }
+        // opipe_prep: a reader there (else SIGPIPE), and room.
+        {
+            std::unique_lock lock(out.m_lock);
+            if (out.m_readers == 0) {
+                if (t)
+                    t->process().send_signal(make_siginfo(kSigPipe, kSiUser, t->process().pid(), t->process().creds().uid),
+                                             t->tid());
+                return err(Errno::PIPE);
+            }
+            if (out.m_buffer.room() == 0) {
+                if (nonblock || !t)
+                    return err(Errno::AGAIN);
+                TRY(out.m_waiters.wait(*t, lock, [&] { return out.m_buffer.room() > 0 || out.m_readers == 0; }));
+                continue; // look again at both
+            }
+        }
+        // Both locks, in address order; what is here and fits there.
+        PipeInode* first = this < &out ? this : &out;
+        PipeInode* second = this < &out ? &out : this;
+        std::scoped_lock both(first->m_lock, second->m_lock);
+        usize n = std::min({ len, m_buffer.size(), out.m_buffer.room() });
+        if (n == 0)
+            continue; // raced with another reader or writer
+        std::vector<u8> bytes(n);
+        m_buffer.peek(bytes);
+        out.m_buffer.push(bytes);
+        out.changed();
+        return n;
+    }
+}
+
 void PipeInode::changed()
 {
     m_changes++;

@@ -28,6 +28,9 @@ public:
 
     KResult<usize> read(std::span<u8> out, bool nonblock);
     KResult<usize> write(std::span<const u8> data, bool nonblock);
+    // tee(2): up to `len` bytes of this pipe copied into `out`, left here.
+    // Waits for data here and room there unless `nonblock`.
+    KResult<usize> tee_into(PipeInode& out, usize len, bool nonblock);
     usize bytes_available();
     u64 changes() const { return m_changes.load(); }
     u32 poll_events(bool reader, bool writer);

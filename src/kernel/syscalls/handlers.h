@@ -163,6 +163,8 @@ KResult<u64> sys_fadvise64(Thread& t, int fd, i64 offset, i64 len, int advice);
 KResult<u64> sys_sendfile(Thread& t, int out_fd, int in_fd, GuestAddr offset, u64 count);
 KResult<u64> sys_copy_file_range(Thread& t, int in_fd, GuestAddr off_in, int out_fd, GuestAddr off_out, u64 len, u32 flags);
 KResult<u64> sys_splice(Thread& t, int in_fd, GuestAddr off_in, int out_fd, GuestAddr off_out, u64 len, u32 flags);
+KResult<u64> sys_tee(Thread& t, int in_fd, int out_fd, u64 len, u32 flags);
+KResult<u64> sys_vmsplice(Thread& t, int fd, GuestAddr iov, u64 count, u32 flags);
 KResult<u64> sys_sched_getaffinity(Thread& t, int tid, u32 size, GuestAddr mask);
 KResult<u64> sys_sched_setaffinity(Thread& t, int tid, u32 size, GuestAddr mask);
 KResult<u64> sys_sched_yield(Thread&);

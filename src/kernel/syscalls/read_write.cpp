@@ -430,4 +430,53 @@ KResult<u64> sys_splice(Thread& t, int in_fd, GuestAddr off_in, int out_fd, Gues
     return copy_between(t, in, out, len);
 }
 
+// tee(2): bytes of one pipe copied into another, without taking them.
+KResult<u64> sys_tee(Thread& t, int in_fd, int out_fd, u64 len, u32 flags)
+{
+    constexpr u32 kKnown = 1 | 2 | 4 | 8; // SPLICE_F_MOVE, NONBLOCK, MORE, GIFT
+    if (flags & ~kKnown)
+        return err(Errno::INVAL);
+    auto in_file = TRY(get_file(t, in_fd));
+    auto out_file = TRY(get_file(t, out_fd));
+    TRY(check_readable(*in_file));
+    TRY(check_writable(*out_file));
+    auto* in = dynamic_cast<PipeFile*>(in_file.get());
+    auto* out = dynamic_cast<PipeFile*>(out_file.get());
+    if (!in || !out || &in->pipe() == &out->pipe())
+        return err(Errno::INVAL);
+    if (len == 0)
+        return 0;
+    return TRY(in->pipe().tee_into(out->pipe(), std::min<u64>(len, kPipeMaxSize), flags & 2));
+}
+
+// vmsplice(2): user memory into a pipe's write end, or out of its read
+// end (copies; SPLICE_F_GIFT changes nothing then).
+KResult<u64> sys_vmsplice(Thread& t, int fd, GuestAddr iov, u64 count, u32 flags)
+{
+    constexpr u32 kKnown = 1 | 2 | 4 | 8;
+    if (flags & ~kKnown)
+        return err(Errno::INVAL);
+    auto file = TRY(get_file(t, fd));
+    auto* pipe = dynamic_cast<PipeFile*>(file.get());
+    if (!pipe)
+        return err(Errno::BADF);
+    bool nonblock = (flags & 2) || (file->flags() & O_NONBLOCK);
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    if (file->writable()) {
+        return vectored(iovs, 0, [&](GuestAddr b, u64 n, u64) -> KResult<u64> {
+            std::vector<u8> bytes(std::min<u64>(n, kPipeMaxSize));
+            TRY(t.mm().copy_in(b.value, bytes));
+            return TRY(pipe->pipe().write(bytes, nonblock));
+        });
+    }
+    if (!file->readable())
+        return err(Errno::BADF);
+    return vectored(iovs, 0, [&](GuestAddr b, u64 n, u64) -> KResult<u64> {
+        std::vector<u8> bytes(std::min<u64>(n, kPipeMaxSize));
+        usize got = TRY(pipe->pipe().read(bytes, nonblock));
+        TRY(t.mm().copy_out(b.value, std::span<const u8>(bytes.data(), got)));
+        return got;
+    });
+}
+
 } // namespace umk::kernel
