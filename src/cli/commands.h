@@ -10,6 +10,8 @@ namespace umk::cli {
 struct RunOptions {
     std::string root { "/" };
     std::string upper; // empty: in memory
+    std::string disk;  // --disk IMG: the root is this ext4 image
+    std::string cow;   // --cow FILE: --disk's writes go here
     bool strace { false };
     std::string strace_file;
     std::string hostname { "umk" };
@@ -23,6 +25,14 @@ struct RunOptions {
     std::vector<std::string> command;
 };
 
+struct ImageOptions {
+    std::string from_dir;
+    std::string image;
+    std::string size;
+    std::string cow;
+    bool force { false };
+};
+
 struct SyscallsOptions {
     bool json { false };
     bool markdown { false };
@@ -31,5 +41,7 @@ struct SyscallsOptions {
 void add_run_options(CLI::App&, RunOptions&);
 int run(RunOptions&);
 int syscalls(const SyscallsOptions&);
+void add_image_commands(CLI::App&, ImageOptions&);
+int image(CLI::App&, const ImageOptions&);
 
 } // namespace umk::cli

@@ -4,6 +4,7 @@
 
 #include "host/files.h"
 #include "host/sandbox.h"
+#include "kernel/fs/ext4/ext4.h"
 #include "kernel/fs/overlay/overlay.h"
 #include "kernel/fs/procfs/procfs.h"
 #include "kernel/kernel.h"
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -93,11 +95,13 @@ void reserve_fd_table()
         close(base);
 }
 
-// -v HOST:GUEST[:ro|:rw]: the host directory, checked, and where it goes.
+// -v HOST:GUEST[:ro|:rw]: the host directory or disk image, checked, and
+// where it goes.
 struct VolumeSpec {
     std::string host;
     std::string guest;
     bool writable { true };
+    bool image { false };
 };
 
 std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
@@ -125,8 +129,9 @@ std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
     auto host = std::filesystem::canonical(parts[0], ec);
     if (ec)
         return bad(fmt::format("{}: {}", parts[0], ec.message()));
-    if (!std::filesystem::is_directory(host, ec))
-        return bad(fmt::format("{} is not a directory", parts[0]));
+    v.image = std::filesystem::is_regular_file(host, ec);
+    if (!v.image && !std::filesystem::is_directory(host, ec))
+        return bad(fmt::format("{} is neither a directory nor a disk image", parts[0]));
     v.host = host.string();
     std::filesystem::path guest(parts[1]);
     if (!guest.is_absolute())
@@ -165,6 +170,63 @@ std::expected<host::Fd, std::string> open_upper(const std::string& path)
     return std::move(*fd);
 }
 
+// An image file for the guest, locked against a second writer (another
+// guest, or umk image merge): exclusively where written, shared where
+// only read.
+std::expected<host::Fd, std::string> open_locked(const std::string& what, const std::string& path, int flags)
+{
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return std::unexpected(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
+    host::Fd owned(fd);
+    bool writes = (flags & O_ACCMODE) != O_RDONLY;
+    if (flock(fd, (writes ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0)
+        return std::unexpected(fmt::format("{} {}: in use by another guest or umk command", what, path));
+    return owned;
+}
+
+std::expected<std::unique_ptr<kernel::Ext4Fs>, std::string> mount_disk(const std::string& what, const std::string& path,
+                                                                       host::DiskImage disk)
+{
+    auto fs = kernel::Ext4Fs::mount(std::move(disk));
+    if (!fs)
+        return std::unexpected(fmt::format("{} {}: {}", what, path, fs.error()));
+    return std::move(*fs);
+}
+
+// --disk IMG [--cow FILE], or -v IMG:GUEST[:ro].
+std::expected<std::unique_ptr<kernel::Ext4Fs>, std::string> open_disk(const std::string& what, const std::string& path,
+                                                                      bool writable, const std::string& cow_path)
+{
+    auto fail_with = [&](const std::string& why) { return std::unexpected(fmt::format("{} {}: {}", what, path, why)); };
+    if (cow_path.empty()) {
+        auto image = open_locked(what, path, writable ? O_RDWR : O_RDONLY);
+        if (!image)
+            return std::unexpected(image.error());
+        auto disk = host::DiskImage::open(std::move(*image), writable);
+        if (!disk)
+            return fail_with("not a disk image file");
+        return mount_disk(what, path, std::move(*disk));
+    }
+    std::error_code ec;
+    auto absolute = std::filesystem::canonical(path, ec).string();
+    auto image = open_locked(what, absolute, O_RDONLY);
+    if (!image)
+        return std::unexpected(image.error());
+    auto cow = open_locked("--cow", cow_path, O_RDWR | O_CREAT);
+    if (!cow)
+        return std::unexpected(cow.error());
+    auto disk = host::DiskImage::open_cow(std::move(*image), absolute, std::move(*cow));
+    if (!disk) {
+        if (disk.error() == Errno::INVAL)
+            return std::unexpected(fmt::format("--cow {}: not a COW file of {} (wrong format, or the image has changed "
+                                               "since the COW file was made: its size or modification time differs)",
+                                               cow_path, path));
+        return std::unexpected(fmt::format("--cow {}: {}", cow_path, errno_text(disk.error())));
+    }
+    return mount_disk(what, path, std::move(*disk));
+}
+
 } // namespace
 
 void add_run_options(CLI::App& app, RunOptions& o)
@@ -174,6 +236,14 @@ void add_run_options(CLI::App& app, RunOptions& o)
                    "Keep the guest's changes to its root in host directory DIR (made if missing) and find them "
                    "there next time, in Linux overlayfs's format (default: in memory, gone at exit)")
         ->type_name("DIR");
+    app.add_option("--disk", o.disk,
+                   "Use ext4 disk image IMG as the guest's root instead of --root; the guest's writes change the "
+                   "image unless --cow is given (make one with: umk image create)")
+        ->type_name("IMG");
+    app.add_option("--cow", o.cow,
+                   "Keep --disk's changes in copy-on-write file FILE (made if missing; User-mode Linux's COW "
+                   "format) and leave the image untouched; umk image merge folds it in")
+        ->type_name("FILE");
     app.add_flag("--strace", o.strace, "Print every guest syscall, decoded, on stderr");
     app.add_option("--strace-file", o.strace_file, "Write the --strace output to this file instead")->type_name("FILE");
     app.add_option("--hostname", o.hostname, "The guest's host name (uname nodename)")->capture_default_str();
@@ -181,7 +251,7 @@ void add_run_options(CLI::App& app, RunOptions& o)
     app.add_option("--cwd", o.cwd, "Guest working directory (default: the current directory, or /)");
     app.add_option("-v,--volume", o.volumes,
                    "Mount host directory HOST at GUEST in the guest, writable (the guest's changes reach the "
-                   "host) or read-only with :ro; repeatable")
+                   "host) or read-only with :ro; HOST may also be an ext4 disk image file; repeatable")
         ->type_name("HOST:GUEST[:ro]")
         ->allow_extra_args(false);
     app.add_option("--pids-max", o.pids_max,
@@ -205,6 +275,10 @@ void add_run_options(CLI::App& app, RunOptions& o)
 int run(RunOptions& o)
 {
     std::error_code ec;
+    if (!o.cow.empty() && o.disk.empty())
+        return fail("--cow needs --disk IMG (the image whose changes it keeps)", 2);
+    if (!o.disk.empty() && (o.root != "/" || !o.upper.empty()))
+        return fail("--disk replaces --root and --upper: give one or the other", 2);
     auto root = std::filesystem::canonical(o.root, ec);
     if (ec || !std::filesystem::is_directory(root, ec))
         return fail(fmt::format("--root {}: not a directory", o.root), 2);
@@ -246,17 +320,19 @@ int run(RunOptions& o)
 
     // The root directory itself, then the host mounts below it.
     std::vector<kernel::LowerMount> lowers;
-    auto root_fd = host::open_path(root_path.c_str());
-    if (!root_fd)
-        return fail(fmt::format("--root {}: {}", o.root, errno_text(root_fd.error())), 2);
-    lowers.push_back({ "", std::move(*root_fd) });
-    for (auto& m : *mounts) {
-        if (m.path == root_path)
-            continue;
-        auto fd = host::open_path(m.path.c_str());
-        if (!fd)
-            continue; // a mount we cannot reach stays an empty directory
-        lowers.push_back({ m.path.substr(root_path == "/" ? 1 : root_path.size() + 1), std::move(*fd) });
+    if (o.disk.empty()) {
+        auto root_fd = host::open_path(root_path.c_str());
+        if (!root_fd)
+            return fail(fmt::format("--root {}: {}", o.root, errno_text(root_fd.error())), 2);
+        lowers.push_back({ "", std::move(*root_fd) });
+        for (auto& m : *mounts) {
+            if (m.path == root_path)
+                continue;
+            auto fd = host::open_path(m.path.c_str());
+            if (!fd)
+                continue; // a mount we cannot reach stays an empty directory
+            lowers.push_back({ m.path.substr(root_path == "/" ? 1 : root_path.size() + 1), std::move(*fd) });
+        }
     }
 
     host::Fd upper;
@@ -266,15 +342,29 @@ int run(RunOptions& o)
             return fail(opened.error(), 2);
         upper = std::move(*opened);
     }
+    std::unique_ptr<kernel::Ext4Fs> root_disk;
+    if (!o.disk.empty()) {
+        auto disk = open_disk("--disk", o.disk, true, o.cow);
+        if (!disk)
+            return fail(disk.error(), 2);
+        root_disk = std::move(*disk);
+    }
     std::vector<kernel::Volume> volumes;
     for (auto& v : volume_specs) {
+        if (v.image) {
+            auto disk = open_disk("-v", v.host, v.writable, {});
+            if (!disk)
+                return fail(disk.error(), 2);
+            volumes.push_back({ v.guest, host::Fd(), v.writable, std::move(*disk) });
+            continue;
+        }
         auto fd = host::open_path(v.host.c_str());
         if (!fd)
             return fail(fmt::format("-v {}: {}", v.host, errno_text(fd.error())), 2);
-        volumes.push_back({ v.guest, std::move(*fd), v.writable });
+        volumes.push_back({ v.guest, std::move(*fd), v.writable, nullptr });
     }
 
-    std::string cwd = o.cwd.empty() ? guest_cwd(root_path) : o.cwd;
+    std::string cwd = o.cwd.empty() ? (root_disk ? "/" : guest_cwd(root_path)) : o.cwd;
 
     if (!o.unsafe_no_sandbox) {
         if (auto r = host::enter_pid_namespace(); !r)
@@ -294,7 +384,8 @@ int run(RunOptions& o)
     if (!platform)
         return fail(fmt::format("cannot start the seccomp-trap platform: {}", errno_text(platform.error())), 2);
 
-    auto rootfs = kernel::build_root(std::move(lowers), std::move(upper), std::move(volumes), isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
+    auto rootfs = kernel::build_root(std::move(lowers), std::move(upper), std::move(root_disk), std::move(volumes),
+                                     isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
     if (!rootfs)
         return fail(fmt::format("cannot build the guest's root: {}", errno_text(rootfs.error())), 2);
 
@@ -319,6 +410,13 @@ int run(RunOptions& o)
         kernel.add_mount(m);
     if (auto r = kernel::mount_procfs(kernel, rootfs->root); !r)
         return fail("cannot mount /proc", 2);
+
+    // Interrupted or terminated: the guest stops and the kernel returns
+    // normally, so that disk images are written back and left clean.
+    host::on_termination_request([&kernel] { kernel.terminate(); });
+    struct Unregister {
+        ~Unregister() { host::on_termination_request({}); }
+    } unregister;
 
     std::vector<std::string> env;
     for (char** e = environ; *e; e++)

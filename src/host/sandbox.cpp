@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
+#include <thread>
 #include <set>
 #include <sstream>
 
@@ -148,7 +150,28 @@ namespace {
 
 pid_t g_kernel_pid = 0;
 
-void kill_kernel(int) { kill(g_kernel_pid, SIGKILL); }
+// The user's interrupt or termination: the kernel shuts the guest down
+// (and writes back its disk images); if it has not within 5 seconds, or at
+// a second signal, it is killed.
+void kill_kernel(int sig)
+{
+    static volatile sig_atomic_t asked = 0;
+    if (sig == SIGALRM || asked) {
+        kill(g_kernel_pid, SIGKILL);
+        return;
+    }
+    asked = 1;
+    kill(g_kernel_pid, SIGTERM);
+    alarm(5);
+}
+
+int g_termination_pipe[2] = { -1, -1 };
+
+void request_termination(int)
+{
+    char byte = 1;
+    [[maybe_unused]] auto n = ::write(g_termination_pipe[1], &byte, 1);
+}
 
 } // namespace
 
@@ -180,7 +203,7 @@ KResult<void> enter_pid_namespace()
     g_kernel_pid = child;
     struct sigaction sa {};
     sa.sa_handler = kill_kernel;
-    for (int sig : { SIGINT, SIGQUIT, SIGTERM, SIGHUP })
+    for (int sig : { SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGALRM })
         sigaction(sig, &sa, nullptr);
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
@@ -203,6 +226,31 @@ KResult<void> pivot_to_empty_root()
 }
 
 void set_non_dumpable() { prctl(PR_SET_DUMPABLE, 0); }
+
+void on_termination_request(std::function<void()> action)
+{
+    static std::mutex lock;
+    static std::function<void()> current;
+    std::lock_guard guard(lock);
+    current = std::move(action);
+    if (g_termination_pipe[0] >= 0)
+        return;
+    if (pipe2(g_termination_pipe, O_CLOEXEC) != 0)
+        return;
+    std::thread([] {
+        char byte;
+        while (::read(g_termination_pipe[0], &byte, 1) == 1 || errno == EINTR) {
+            std::lock_guard g(lock);
+            if (current)
+                current();
+        }
+    }).detach();
+    struct sigaction sa {};
+    sa.sa_handler = request_termination;
+    sa.sa_flags = SA_RESTART;
+    for (int sig : { SIGINT, SIGQUIT, SIGTERM, SIGHUP })
+        sigaction(sig, &sa, nullptr);
+}
 
 KResult<void> install_kernel_denylist()
 {

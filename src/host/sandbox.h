@@ -10,6 +10,7 @@
 #include "lib/kresult.h"
 #include "lib/types.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ KResult<void> enter_pid_namespace();
 // stay usable).
 KResult<void> pivot_to_empty_root();
 void set_non_dumpable();
+// In the kernel process: `action` runs on a thread of its own when the
+// user interrupts or terminates umk (SIGINT, SIGQUIT, SIGTERM, SIGHUP,
+// passed on by the process that started the kernel). An empty action
+// unregisters the last one.
+void on_termination_request(std::function<void()> action);
 // After setup: io_uring, bpf, perf_event_open, userfaultfd, keyctl,
 // modules, kexec, mount, umount, pivot_root, setns, unshare -> EPERM.
 KResult<void> install_kernel_denylist();

@@ -37,6 +37,13 @@ void Kernel::log_once(const std::string& key, const std::string& message)
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
+void Kernel::terminate()
+{
+    for (auto& p : processes())
+        if (p->pid() == 1)
+            p->kill_all(kSigKill);
+}
+
 void Kernel::strace(const std::string& line)
 {
     std::string out = line + "\n";

@@ -51,6 +51,9 @@ public:
     // runs until it exits; returns its wait status. Host stdio becomes
     // the guest's fds 0, 1, 2.
     KResult<int> run_init(const std::vector<std::string>& argv, const std::vector<std::string>& envp);
+    // The user asked umk to stop: the guest's init is killed, and with it,
+    // as when a pid namespace's init ends, every other process.
+    void terminate();
 
     // A one-time log line per key (unimplemented syscalls, flags, ioctls).
     void log_once(const std::string& key, const std::string& message);

@@ -1,11 +1,14 @@
 #include "kernel/rootfs.h"
 
 #include "kernel/fs/devfs/devfs.h"
+#include "kernel/fs/ext4/ext4.h"
 #include "kernel/fs/hostfs/hostfs.h"
 #include "kernel/fs/overlay/overlay.h"
 #include "kernel/fs/procfs/procfs.h"
 #include "kernel/fs/tmpfs/tmpfs.h"
 #include "kernel/vfs/path.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -49,18 +52,25 @@ RootFs::RootFs() = default;
 RootFs::RootFs(RootFs&&) = default;
 RootFs::~RootFs() = default;
 
-KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::vector<Volume> volumes, int console_fd)
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::unique_ptr<Ext4Fs> root_disk,
+                           std::vector<Volume> volumes, int console_fd)
 {
-    std::map<std::string, RefPtr<Inode>> lowers;
-    for (auto& m : mounts)
-        lowers.emplace(m.relative_path, RefPtr<Inode>(TRY(HostInode::make_root(std::move(m.fd)))));
-    RefPtr<UpperInode> upper_root;
-    if (upper.valid())
-        upper_root = TRY(HostInode::make_root(std::move(upper), HostMountOptions { true, true }));
     RootFs fs;
-    fs.overlay = std::make_unique<OverlayFs>(std::move(lowers), std::move(upper_root));
-    fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
-    fs.mounts.push_back({ "/", "overlay", "overlay", "rw,relatime", fs.root });
+    if (root_disk) {
+        fs.disks.push_back(std::move(root_disk));
+        fs.root = Dentry::make_root(RefPtr<Inode>(fs.disks.back()->root()));
+        fs.mounts.push_back({ "/", "ext4", "/dev/ubda", "rw,relatime", fs.root });
+    } else {
+        std::map<std::string, RefPtr<Inode>> lowers;
+        for (auto& m : mounts)
+            lowers.emplace(m.relative_path, RefPtr<Inode>(TRY(HostInode::make_root(std::move(m.fd)))));
+        RefPtr<UpperInode> upper_root;
+        if (upper.valid())
+            upper_root = TRY(HostInode::make_root(std::move(upper), HostMountOptions { true, true }));
+        fs.overlay = std::make_unique<OverlayFs>(std::move(lowers), std::move(upper_root));
+        fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
+        fs.mounts.push_back({ "/", "overlay", "overlay", "rw,relatime", fs.root });
+    }
     auto dev = Dentry::make_root(make_devfs(console_fd), "dev");
     TRY(mountpoint(fs.root, "dev"))->mount(dev);
     fs.mounts.push_back({ "/dev", "devtmpfs", "devtmpfs", "rw,nosuid,relatime", dev });
@@ -79,10 +89,19 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
                 at = mounted;
             at = TRY(mountpoint(at, name));
         }
-        auto root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true }));
-        auto mounted = Dentry::make_root(RefPtr<Inode>(root), at->name());
+        RefPtr<Inode> root;
+        const char* type = "hostfs";
+        if (v.disk) {
+            fs.disks.push_back(std::move(v.disk));
+            root = fs.disks.back()->root();
+            type = "ext4";
+        } else {
+            root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true }));
+        }
+        auto mounted = Dentry::make_root(root, at->name());
         at->mount(mounted);
-        fs.mounts.push_back({ v.guest_path, "hostfs", "hostfs", v.writable ? "rw,relatime" : "ro,relatime", mounted });
+        fs.mounts.push_back({ v.guest_path, type, v.disk ? fmt::format("/dev/ubd{}", static_cast<char>('a' + fs.disks.size() - 1)) : "hostfs",
+                              v.writable ? "rw,relatime" : "ro,relatime", mounted });
     }
     return fs;
 }

@@ -11,6 +11,7 @@
 
 namespace umk::kernel {
 
+class Ext4Fs;
 class Kernel;
 class OverlayFs;
 class Tmpfs;
@@ -20,17 +21,19 @@ struct LowerMount {
     host::Fd fd;               // O_PATH to the mount's root
 };
 
-// A host directory mounted in the guest (umk run -v).
+// A host directory, or an ext4 image, mounted in the guest (umk run -v).
 struct Volume {
     std::string guest_path; // absolute, normalized
     host::Fd fd;            // O_PATH to the host directory
     bool writable { true };
+    std::unique_ptr<Ext4Fs> disk; // an image's file system instead of the directory
 };
 
 struct RootFs {
     RootFs();
     RootFs(RootFs&&);
     ~RootFs();
+    std::vector<std::unique_ptr<Ext4Fs>> disks; // first: unmounted after all their inodes are gone
     std::unique_ptr<OverlayFs> overlay;
     std::unique_ptr<Tmpfs> shm; // /dev/shm (POSIX shared memory, semaphores)
     RefPtr<Dentry> root;
@@ -40,8 +43,10 @@ struct RootFs {
 // The volumes go on top, parents first; a missing mount point is made as
 // a directory where its parent is (the guest's upper layer, or a volume).
 // `upper`: an O_PATH fd of the host directory that keeps the upper layer
-// (--upper DIR); none for one in memory.
-KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::vector<Volume> volumes, int console_fd);
+// (--upper DIR); none for one in memory. `root_disk` (--disk IMG): the
+// root is that image's file system instead of an overlay.
+KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::unique_ptr<Ext4Fs> root_disk,
+                           std::vector<Volume> volumes, int console_fd);
 // /proc needs the kernel; mounted once it exists.
 KResult<void> mount_procfs(Kernel&, const RefPtr<Dentry>& root);
 
