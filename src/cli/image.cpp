@@ -102,6 +102,12 @@ int create(const ImageOptions& o)
     auto parent = std::filesystem::absolute(o.image, ec).parent_path();
     if (!std::filesystem::is_directory(parent, ec))
         return fail(fmt::format("{}: no such directory", parent.string()), 2);
+    std::optional<u64> given_size;
+    if (!o.size.empty()) {
+        given_size = parse_size(o.size);
+        if (!given_size || *given_size < kMiB)
+            return fail(fmt::format("--size {}: expected a size such as 512M or 4G (at least 1M)", o.size), 2);
+    }
 
     fmt::print(stderr, "umk image: measuring {}...\n", o.from_dir);
     g_tree = {};
@@ -109,12 +115,8 @@ int create(const ImageOptions& o)
         return fail(fmt::format("--from-dir {}: cannot read all of it: {}", o.from_dir, std::strerror(errno)), 2);
     // Room for the metadata (inode tables, journal) and some to spare.
     u64 size = (g_tree.bytes + g_tree.bytes / 4 + g_tree.entries * 4096 + 64 * kMiB + 4 * kMiB - 1) / (4 * kMiB) * (4 * kMiB);
-    if (!o.size.empty()) {
-        auto given = parse_size(o.size);
-        if (!given || *given < kMiB)
-            return fail(fmt::format("--size {}: expected a size such as 512M or 4G (at least 1M)", o.size), 2);
-        size = *given;
-    }
+    if (given_size)
+        size = *given_size;
     // One inode per 16 KiB is mkfs.ext4's default; a tree of many small
     // files needs more.
     u64 inodes = g_tree.entries + g_tree.entries / 4 + 1024;
