@@ -47,7 +47,7 @@ check_fsck "$work/vol.img" "of the image umk wrote"
 # --- 2. --disk as the root, with a COW file ---
 root=$work/root
 mkdir -p "$root"/{bin,lib,lib64,etc,tmp,root}
-for prog in bash cat ls rm mkdir mv; do
+for prog in bash cat ls rm mkdir mv sleep; do
   path=$(type -P "$prog")
   cp "$path" "$root/bin/"
   for lib in $(ldd "$path" | grep -o '/[^ ]*'); do cp -n "$lib" "$root$(dirname "$lib")/" 2>/dev/null || { mkdir -p "$root$(dirname "$lib")"; cp -n "$lib" "$root$(dirname "$lib")/"; }; done
@@ -99,10 +99,20 @@ expect_error "has changed since" "$umk" image merge "$work/moo.img" "$work/root.
 expect_error "exists" "$umk" image create --from-dir "$root" "$work/moo.img"
 # stopped by the user: written back and clean; killed: refused until checked
 cp "$work/merged.img" "$work/stop.img"
-timeout -s TERM 2 "$umk" run --disk "$work/stop.img" -- /bin/bash -c 'echo kept >/root/stopped; read -t 30' </dev/zero >/dev/null 2>&1 || true
+mkdir "$work/signal"
+stop_guest() { # stop_guest SIGNAL: a guest that wrote to the image, stopped by SIGNAL
+  rm -f "$work/signal/ready"
+  "$umk" run --disk "$work/stop.img" -v "$work/signal:/signal" -- /bin/bash -c \
+    'echo kept >/root/stopped; : >/signal/ready; exec sleep 60' >/dev/null 2>&1 &
+  local pid=$! i
+  for i in $(seq 300); do [[ -e "$work/signal/ready" ]] && break; sleep 0.1; done
+  kill -"$1" "$pid"
+  wait "$pid" 2>/dev/null || true
+}
+stop_guest TERM
 check_fsck "$work/stop.img" "after SIGTERM"
 [[ "$("$umk" run --disk "$work/stop.img" -- /bin/cat /root/stopped 2>&1)" == kept ]] || { echo "FAIL: a write before SIGTERM was lost"; fail=1; }
-(timeout -s KILL 2 "$umk" run --disk "$work/stop.img" -- /bin/bash -c 'read -t 30' </dev/zero >/dev/null 2>&1 || true) 2>/dev/null
+stop_guest KILL
 expect_error "not cleanly unmounted.*e2fsck" "$umk" run --disk "$work/stop.img" -- /bin/true
 e2fsck -fy "$work/stop.img" >/dev/null 2>&1 || true
 [[ "$("$umk" run --disk "$work/stop.img" -- /bin/cat /root/stopped 2>&1)" == kept ]] || { echo "FAIL: the image after e2fsck"; fail=1; }

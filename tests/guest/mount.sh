@@ -36,6 +36,7 @@ mkdir "$work/root" && touch "$work/root/marker"
 run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
   "$@" python3 "$here/mount/mount_calls.py"
+  "$@" python3 "$here/mount/tmpfs_size.py"
   "$@" "$jail" "$work/root"
   "$@" bash "$work/uts.sh"
 }

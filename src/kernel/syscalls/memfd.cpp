@@ -72,6 +72,10 @@ KResult<u64> sys_fallocate(Thread& t, int fd, int mode, i64 offset, i64 len)
         return err(Errno::FBIG);
     if ((file->flags() & O_APPEND) && (mode & ~FALLOC_FL_KEEP_SIZE))
         return err(Errno::PERM); // only extending an append-only file
+    if (auto* tmpfs = dynamic_cast<TmpfsInode*>(&file->inode())) {
+        TRY(tmpfs->allocate(file->host_fd(), mode, static_cast<u64>(offset), static_cast<u64>(len)));
+        return 0;
+    }
     if (::fallocate(file->host_fd(), mode, offset, len) != 0)
         return err(host::errno_from_host(errno));
     return 0;

@@ -9,8 +9,11 @@
 #include "kernel/fs/tmpfs/tmpfs.h"
 #include "kernel/vfs/path.h"
 
+#include <fmt/format.h>
+
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace umk::kernel {
 
@@ -20,10 +23,13 @@ constexpr u64 kPropagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
 constexpr u64 kRecorded = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME
     | MS_LAZYTIME | MS_SILENT;
 
-// "mode=1777,uid=0,size=64m": the tmpfs root's mode and owner; the size
-// limits are accepted and not enforced (logged).
-KResult<void> apply_tmpfs_options(Thread& t, TmpfsInode& root, const std::string& data)
+// "mode=1777,uid=0,size=64m,nr_inodes=1k": the tmpfs root's mode and
+// owner, and its limits (Linux: mm/shmem.c, shmem_parse_one). Returns the
+// options /proc/mounts shows for them.
+KResult<std::string> apply_tmpfs_options(Tmpfs& fs, const std::string& data)
 {
+    TmpfsInode& root = *fs.root();
+    u64 max_pages = 0, max_inodes = 0;
     usize at = 0;
     while (at < data.size()) {
         usize end = data.find(',', at);
@@ -43,18 +49,43 @@ KResult<void> apply_tmpfs_options(Thread& t, TmpfsInode& root, const std::string
                 return err(Errno::INVAL);
             return v;
         };
+        // memparse: a number with an optional k, m, g, t (or % of memory for size=).
+        auto size = [&](bool percent) -> KResult<u64> {
+            char* rest = nullptr;
+            u64 v = std::strtoull(value.c_str(), &rest, 0);
+            if (value.empty() || rest == value.c_str())
+                return err(Errno::INVAL);
+            std::string_view unit(rest);
+            if (percent && unit == "%")
+                return static_cast<u64>(sysconf(_SC_PHYS_PAGES)) * 4096 / 100 * v;
+            int shift = unit == "" ? 0 : (unit == "k" || unit == "K") ? 10 : (unit == "m" || unit == "M") ? 20
+                : (unit == "g" || unit == "G") ? 30 : (unit == "t" || unit == "T") ? 40 : -1;
+            if (shift < 0 || (shift && v > (~0ULL >> shift)))
+                return err(Errno::INVAL);
+            return v << shift;
+        };
         if (key == "mode")
             TRY(root.chmod(static_cast<u32>(TRY(number(8)) & 07777)));
         else if (key == "uid")
             TRY(root.chown(static_cast<u32>(TRY(number(10))), ~0U));
         else if (key == "gid")
             TRY(root.chown(~0U, static_cast<u32>(TRY(number(10)))));
-        else if (key == "size" || key == "nr_inodes" || key == "nr_blocks")
-            t.kernel().log_once("tmpfs size", "mount: tmpfs size limits are accepted and not enforced");
+        else if (key == "size")
+            max_pages = (TRY(size(true)) + 4095) / 4096;
+        else if (key == "nr_blocks")
+            max_pages = TRY(size(false));
+        else if (key == "nr_inodes")
+            max_inodes = TRY(size(false));
         else
             return err(Errno::INVAL);
     }
-    return {};
+    fs.set_limits(max_pages, max_inodes);
+    std::string shown;
+    if (max_pages)
+        shown += fmt::format(",size={}k", max_pages * 4);
+    if (max_inodes)
+        shown += fmt::format(",nr_inodes={}", max_inodes);
+    return shown;
 }
 
 std::string options_text(u64 flags)
@@ -129,10 +160,11 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
         t.kernel().log_once("mount nosuid", "mount: nosuid, nodev and noexec are shown and not enforced");
     RefPtr<Inode> root;
+    std::string options = options_text(flags);
     if (type == "tmpfs") {
         auto& fs = t.kernel().keep_file_system(std::make_unique<Tmpfs>());
         TRY(fs.root()->chmod(01777)); // tmpfs's default root mode
-        TRY(apply_tmpfs_options(t, *fs.root(), data));
+        options += TRY(apply_tmpfs_options(fs, data));
         root = fs.root();
     } else if (type == "proc") {
         root = make_procfs(t.kernel());
@@ -144,7 +176,7 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     std::string where = target->path();
     auto mounted = Dentry::make_root(root, target->name());
     target->mount(mounted);
-    t.kernel().add_mount({ where, type, source.empty() ? "none" : source, options_text(flags), mounted });
+    t.kernel().add_mount({ where, type, source.empty() ? "none" : source, options, mounted });
     return 0;
 }
 

@@ -16,7 +16,8 @@ static double now(clockid_t c) {
 }
 
 static volatile int stop;
-static double spinner_own, sleeper_own, sleeper_rusage;
+static volatile double spinner_own; /* set once, when it has spun 0.2 s */
+static double sleeper_own, sleeper_rusage;
 
 static void *spinner(void *arg) {
   (void)arg;
@@ -24,8 +25,10 @@ static void *spinner(void *arg) {
    * never end (the test's timeout), one that counted others' time would
    * end early and show in the process clock check below. */
   volatile unsigned long x = 0;
-  while ((spinner_own = now(CLOCK_THREAD_CPUTIME_ID)) < 0.2)
+  double own;
+  while ((own = now(CLOCK_THREAD_CPUTIME_ID)) < 0.2)
     for (int i = 0; i < 100000; i++) x += i;
+  spinner_own = own;
   while (!stop) usleep(1000);
   return NULL;
 }

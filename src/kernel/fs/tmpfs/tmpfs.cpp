@@ -3,12 +3,16 @@
 #include <sys/xattr.h>
 
 #include "host/files.h"
+#include "host/result.h"
 #include "kernel/fs/hostfs/hostfs.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <time.h>
+
+#include <algorithm>
 
 namespace umk::kernel {
 
@@ -21,13 +25,23 @@ Timespec now_realtime()
 
 static std::atomic<u64> g_next_tmpfs_dev { 0x1000 };
 
+constexpr u64 kPage = 4096;
+
 Tmpfs::Tmpfs() : m_dev(g_next_tmpfs_dev++)
 {
     m_root = RefPtr<TmpfsInode>(new TmpfsInode(*this, S_IFDIR | 01777, 0, 0));
 }
 
+void Tmpfs::set_limits(u64 max_pages, u64 max_inodes)
+{
+    m_usage->max_pages = max_pages;
+    m_usage->max_inodes = max_inodes;
+}
+
 KResult<RefPtr<TmpfsInode>> Tmpfs::new_inode(u32 mode, u32 uid, u32 gid, unsigned memfd_flags)
 {
+    if (m_usage->max_inodes && m_usage->inodes.load() >= m_usage->max_inodes)
+        return err(Errno::NOSPC);
     RefPtr<TmpfsInode> inode(new TmpfsInode(*this, mode, uid, gid));
     // A file's seals are its host memfd's (F_ADD_SEALS goes there): the
     // host enforces them on writes, truncation and shared mappings alike.
@@ -38,8 +52,15 @@ KResult<RefPtr<TmpfsInode>> Tmpfs::new_inode(u32 mode, u32 uid, u32 gid, unsigne
     return inode;
 }
 
-TmpfsInode::TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid) : m_fs(fs)
+TmpfsInode::~TmpfsInode()
 {
+    m_usage->pages -= m_charged_pages;
+    m_usage->inodes--;
+}
+
+TmpfsInode::TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid) : m_fs(fs), m_usage(fs.m_usage)
+{
+    m_usage->inodes++;
     m_attr.dev = fs.m_dev;
     m_attr.ino = fs.m_next_ino++;
     m_attr.mode = mode;
@@ -316,7 +337,78 @@ KResult<void> TmpfsInode::truncate(u64 length)
     if (!S_ISREG(m_attr.mode))
         return err(Errno::INVAL);
     TRY(host::ftruncate(m_memfd.get(), length));
+    recharge_locked();
     touch_locked();
+    return {};
+}
+
+void TmpfsInode::recharge_locked()
+{
+    if (!m_usage->max_pages)
+        return; // only a limited tmpfs counts
+    auto st = host::stat_fd(m_memfd.get());
+    if (!st)
+        return;
+    u64 pages = static_cast<u64>(st->blocks) * 512 / kPage;
+    m_usage->pages += pages - m_charged_pages; // unsigned wrap subtracts
+    m_charged_pages = pages;
+}
+
+KResult<std::pair<u64, u64>> TmpfsInode::new_pages_locked(u64 offset, u64 length, u64 room)
+{
+    // The memfd's holes (page-sized on shmem), and all past its end.
+    u64 size = static_cast<u64>(TRY(host::stat_fd(m_memfd.get())).size);
+    u64 end = offset + length, pages = 0, fits_until = end;
+    for (u64 at = offset / kPage * kPage; at < end;) {
+        u64 hole = at;
+        if (at < size) {
+            off_t h = lseek(m_memfd.get(), static_cast<off_t>(at), SEEK_HOLE);
+            hole = h < 0 ? size : static_cast<u64>(h);
+        }
+        if (hole >= end)
+            break;
+        off_t data = hole < size ? lseek(m_memfd.get(), static_cast<off_t>(hole), SEEK_DATA) : -1;
+        u64 hole_end = data < 0 ? end : std::min<u64>(static_cast<u64>(data), end);
+        for (u64 page = hole / kPage * kPage; page < hole_end; page += kPage) {
+            if (pages == room && fits_until == end)
+                fits_until = std::max(page, offset);
+            pages++;
+        }
+        at = hole_end;
+    }
+    return std::pair(pages, fits_until);
+}
+
+KResult<usize> TmpfsInode::write_data(int fd, std::span<const u8> data, u64 pos)
+{
+    if (!m_usage->max_pages)
+        return host::pwrite(fd, data, pos);
+    std::lock_guard lock(m_lock);
+    u64 used = m_usage->pages.load();
+    u64 room = used < m_usage->max_pages ? m_usage->max_pages - used : 0;
+    auto [pages, fits_until] = TRY(new_pages_locked(pos, data.size(), room));
+    if (pages > room) {
+        if (fits_until <= pos)
+            return err(Errno::NOSPC);
+        data = data.first(fits_until - pos); // as much as fits, as Linux's shmem does
+    }
+    auto written = host::pwrite(fd, data, pos);
+    recharge_locked();
+    return written;
+}
+
+KResult<void> TmpfsInode::allocate(int fd, int mode, u64 offset, u64 length)
+{
+    std::lock_guard lock(m_lock);
+    if (m_usage->max_pages && !(mode & FALLOC_FL_PUNCH_HOLE)) {
+        u64 used = m_usage->pages.load();
+        u64 room = used < m_usage->max_pages ? m_usage->max_pages - used : 0;
+        if (TRY(new_pages_locked(offset, length, room)).first > room)
+            return err(Errno::NOSPC); // all or nothing (shmem_fallocate)
+    }
+    if (::fallocate(fd, mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0)
+        return err(host::errno_from_host(errno));
+    recharge_locked();
     return {};
 }
 
@@ -331,16 +423,26 @@ KResult<void> TmpfsInode::set_times(std::optional<Timespec> atime, std::optional
     return {};
 }
 
-// tmpfs's magic; its size is half the host's memory, as Linux's default
-// for a tmpfs (no size= limit is enforced yet).
+// tmpfs's magic; its size= limit, or half the host's memory, Linux's
+// default for a tmpfs (whose use is then not counted).
 std::optional<FsStats> TmpfsInode::statfs()
 {
     FsStats s;
     s.type = 0x01021994; // TMPFS_MAGIC
-    s.blocks = static_cast<u64>(sysconf(_SC_PHYS_PAGES)) / 2;
-    s.bfree = s.bavail = s.blocks;
-    s.files = s.ffree = s.blocks;
+    u64 half = static_cast<u64>(sysconf(_SC_PHYS_PAGES)) / 2;
+    s.blocks = m_usage->max_pages ? m_usage->max_pages : half;
+    u64 used = std::min<u64>(m_usage->pages.load(), s.blocks);
+    s.bfree = s.bavail = s.blocks - used;
+    s.files = m_usage->max_inodes ? m_usage->max_inodes : half;
+    s.ffree = s.files - std::min<u64>(m_usage->inodes.load(), s.files);
     return s;
+}
+
+KResult<usize> TmpfsFile::read(std::span<u8> out, u64 pos) { return host::pread(m_fd.get(), out, pos); }
+
+KResult<usize> TmpfsFile::write(std::span<const u8> data, u64 pos)
+{
+    return static_cast<TmpfsInode&>(inode()).write_data(m_fd.get(), data, pos);
 }
 
 KResult<RefPtr<File>> TmpfsInode::open(int flags)
@@ -357,11 +459,11 @@ KResult<RefPtr<File>> TmpfsInode::open(int flags)
     // A read-only open gets a read-only one: mapped shared into a guest,
     // the host itself refuses to make it writable.
     if ((flags & O_ACCMODE) == O_RDONLY)
-        return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, TRY(host::reopen(m_memfd.get(), O_RDONLY))));
+        return RefPtr<File>(new TmpfsFile(RefPtr<Inode>(this), flags, TRY(host::reopen(m_memfd.get(), O_RDONLY))));
     int fd = fcntl(m_memfd.get(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0)
         return err(Errno::MFILE);
-    return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, host::Fd(fd)));
+    return RefPtr<File>(new TmpfsFile(RefPtr<Inode>(this), flags, host::Fd(fd)));
 }
 
 // tmpfs keeps the user, trusted and security namespaces (Linux's

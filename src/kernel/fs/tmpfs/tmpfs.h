@@ -9,13 +9,24 @@
 #include "kernel/vfs/upper_inode.h"
 
 #include <map>
+#include <memory>
 
 namespace umk::kernel {
 
 class Tmpfs;
 
+// What a tmpfs holds against its size= and nr_inodes= limits (0: none).
+// Shared with its inodes, which may outlive it.
+struct TmpfsUsage {
+    u64 max_pages { 0 };
+    u64 max_inodes { 0 };
+    std::atomic<u64> pages { 0 };
+    std::atomic<u64> inodes { 0 };
+};
+
 class TmpfsInode final : public UpperInode {
 public:
+    ~TmpfsInode() override;
     KResult<InodeAttr> attr() override;
     KResult<RefPtr<Inode>> lookup(std::string_view name) override;
     KResult<std::vector<DirEntry>> list() override;
@@ -49,12 +60,21 @@ public:
     KResult<void> set_opaque() override;
     // A regular file's memfd.
     int memfd() const { return m_memfd.get(); }
+    // Data through an open file's host fd on the memfd, within the file
+    // system's size= limit (ENOSPC, or a short write, past it).
+    KResult<usize> write_data(int fd, std::span<const u8> data, u64 pos);
+    KResult<void> allocate(int fd, int mode, u64 offset, u64 length);
 
 private:
     friend class Tmpfs;
     TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid);
     KResult<RefPtr<TmpfsInode>> add_entry(std::string_view name, RefPtr<TmpfsInode> inode);
     void touch_locked();
+    // How many new pages [offset, offset + length) would take (its holes),
+    // and where the part that fits in `room` new pages ends.
+    KResult<std::pair<u64, u64>> new_pages_locked(u64 offset, u64 length, u64 room);
+    // The pages the memfd holds now, charged to the file system.
+    void recharge_locked();
     // This directory's lock and `other`'s (once if the same), in address order.
     std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> lock_pair(TmpfsInode& other);
 
@@ -68,6 +88,20 @@ private:
     std::map<std::string, bool, std::less<>> m_whiteouts;
     bool m_opaque { false };
     bool m_linkable { false }; // an O_TMPFILE file without a name yet (Linux's I_LINKABLE)
+    u64 m_charged_pages { 0 };
+    std::shared_ptr<TmpfsUsage> m_usage;
+};
+
+// An open regular tmpfs file: its own host fd on the inode's memfd.
+class TmpfsFile final : public File {
+public:
+    TmpfsFile(RefPtr<Inode> inode, int flags, host::Fd fd) : File(std::move(inode), flags), m_fd(std::move(fd)) {}
+    KResult<usize> read(std::span<u8> out, u64 pos) override;
+    KResult<usize> write(std::span<const u8> data, u64 pos) override;
+    int host_fd() const override { return m_fd.get(); }
+
+private:
+    host::Fd m_fd;
 };
 
 // One tmpfs instance. Lives as long as the kernel.
@@ -79,8 +113,14 @@ public:
     KResult<RefPtr<TmpfsInode>> new_inode(u32 mode, u32 uid, u32 gid, unsigned memfd_flags = 0);
     u64 dev() const { return m_dev; }
 
+    // mount -o size=,nr_inodes= (0: none). Pages written into a shared
+    // mapping count from the next write, truncate or fallocate of the file.
+    void set_limits(u64 max_pages, u64 max_inodes);
+    const TmpfsUsage& usage() const { return *m_usage; }
+
 private:
     friend class TmpfsInode;
+    std::shared_ptr<TmpfsUsage> m_usage { std::make_shared<TmpfsUsage>() };
     std::atomic<u64> m_next_ino { 1 };
     u64 m_dev;
     RefPtr<TmpfsInode> m_root;
