@@ -29,6 +29,8 @@ namespace {
 
 constexpr u64 kChunk = 64 * 1024; // dirty tracking granularity of a page cache
 constexpr u32 kLinkMax = 65000;   // EXT4_LINK_MAX
+// Page caches of files nobody has open, kept for their next open.
+constexpr u64 kIdleCacheBudget = 256ull << 20;
 
 void warn(const std::string& message)
 {
@@ -484,6 +486,31 @@ KResult<void> Ext4Fs::sync()
     return m_disk.flush();
 }
 
+void Ext4Fs::keep_idle_locked(Ext4Inode& inode)
+{
+    forget_idle_locked(inode);
+    auto size = host::stat_fd(inode.m_cache.get());
+    inode.m_idle_bytes = size ? static_cast<u64>(size->blocks) * 512 : 0;
+    m_idle.push_back(&inode);
+    m_idle_bytes += inode.m_idle_bytes;
+    while (m_idle_bytes > kIdleCacheBudget && !m_idle.empty()) {
+        Ext4Inode* oldest = m_idle.front();
+        forget_idle_locked(*oldest);
+        if (auto r = oldest->write_back_locked(); !r)
+            warn(fmt::format("writing back inode {} failed: {}", oldest->m_ino, errno_name(r.error())));
+        oldest->m_cache.reset();
+    }
+}
+
+void Ext4Fs::forget_idle_locked(Ext4Inode& inode)
+{
+    auto it = std::find(m_idle.begin(), m_idle.end(), &inode);
+    if (it == m_idle.end())
+        return;
+    m_idle.erase(it);
+    m_idle_bytes -= inode.m_idle_bytes;
+}
+
 KResult<void> Ext4Fs::free_inode_locked(u32 ino)
 {
     if (!ext2fs_test_inode_bitmap2(m_fs->inode_map, ino))
@@ -504,6 +531,7 @@ KResult<void> Ext4Fs::free_inode_locked(u32 ino)
 Ext4Inode::~Ext4Inode()
 {
     std::lock_guard lock(m_fs.m_lock);
+    m_fs.forget_idle_locked(*this);
     (void)write_back_locked();
     auto it = m_fs.m_inodes.find(m_ino);
     if (it == m_fs.m_inodes.end() || it->second != this)
@@ -1091,8 +1119,10 @@ KResult<RefPtr<File>> Ext4Inode::open(int flags)
 
 KResult<void> Ext4Inode::fill_cache_locked()
 {
-    if (m_cache.valid())
+    if (m_cache.valid()) {
+        m_fs.forget_idle_locked(*this); // in use again
         return {};
+    }
     auto* fs = m_fs.m_fs;
     auto cache = TRY(host::memfd("umk-ext4"));
     ext2_file_t f;
@@ -1205,8 +1235,10 @@ void Ext4Inode::file_closed()
     if (auto r = write_back_locked(); !r)
         warn(fmt::format("writing back inode {} failed: {}", m_ino, errno_name(r.error())));
     // A shared mapping may still write to the cache: kept until unmount.
-    if (!m_all_dirty)
-        m_cache.reset();
+    // Otherwise kept while the budget allows, for the next open (exec
+    // after exec of the same program, make's many compilers).
+    if (!m_all_dirty && m_cache.valid())
+        m_fs.keep_idle_locked(*this);
 }
 
 KResult<usize> Ext4Inode::read_data(std::span<u8> out, u64 pos)

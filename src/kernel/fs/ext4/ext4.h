@@ -12,6 +12,7 @@
 #include "host/fd.h"
 #include "kernel/vfs/file.h"
 
+#include <deque>
 #include <map>
 #include <expected>
 #include <memory>
@@ -85,6 +86,7 @@ private:
     bool m_size_dirty { false };
     std::optional<Timespec> m_pending_mtime; // from writes, not yet in the inode
     int m_open_files { 0 };
+    u64 m_idle_bytes { 0 }; // the cache's size while in Ext4Fs::m_idle
 };
 
 class Ext4File final : public File {
@@ -122,6 +124,9 @@ private:
     // Under m_lock:
     RefPtr<Ext4Inode> inode_locked(u32 ino);
     KResult<void> free_inode_locked(u32 ino);
+    // The page caches of closed files: kept, oldest dropped past a budget.
+    void keep_idle_locked(Ext4Inode&);
+    void forget_idle_locked(Ext4Inode&);
 
     host::DiskImage m_disk;
     std::string m_channel_name;
@@ -129,6 +134,8 @@ private:
     bool m_mounted { false };
     std::recursive_mutex m_lock;
     std::unordered_map<u32, Ext4Inode*> m_inodes; // weak: each removes itself
+    std::deque<Ext4Inode*> m_idle;                // oldest first
+    u64 m_idle_bytes { 0 };
     u64 m_dev;
 };
 
