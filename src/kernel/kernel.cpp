@@ -4,6 +4,7 @@
 #include "kernel/exec/exec.h"
 #include "kernel/task/poll_hub.h"
 #include "kernel/tty/console.h"
+#include "kernel/tty/pty.h"
 #include "kernel/vfs/path.h"
 
 #include <fmt/format.h>
@@ -92,6 +93,7 @@ void Kernel::add_process(RefPtr<Process> child, Process& requested_parent)
     child->set_parent_locked(&new_parent);
     child->set_pgid_locked(requested_parent.pgid_locked());
     child->set_sid_locked(requested_parent.sid_locked());
+    child->ctty = requested_parent.ctty;
     new_parent.children_locked().push_back(child);
     std::lock_guard lock(m_lock);
     m_processes.emplace(child->pid(), child);
@@ -169,6 +171,12 @@ void Kernel::process_exited(Process& p)
             for (auto& q : processes())
                 if (q->pgid_locked() == g && !q->zombie_locked())
                     hangup_targets.push_back(q);
+        // A session leader's exit: its terminal's foreground group gets
+        // SIGHUP and SIGCONT, and the session loses the terminal
+        // (disassociate_ctty).
+        if (p.sid_locked() == p.pid() && p.ctty)
+            for (auto& q : RefPtr<PtyPair>(p.ctty)->disassociate_locked(*this))
+                hangup_targets.push_back(q);
         parent = RefPtr<Process>(p.parent_locked());
         if (parent) {
             auto action = parent->sigaction(kSigChld);

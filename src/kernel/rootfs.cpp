@@ -6,6 +6,7 @@
 #include "kernel/fs/overlay/overlay.h"
 #include "kernel/fs/procfs/procfs.h"
 #include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/tty/pty.h"
 #include "kernel/vfs/path.h"
 
 #include <fmt/format.h>
@@ -78,6 +79,9 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
     auto shm = Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm");
     TRY(dev->child("shm"))->mount(shm);
     fs.mounts.push_back({ "/dev/shm", "tmpfs", "tmpfs", "rw,nosuid,nodev", shm });
+    auto pts = Dentry::make_root(make_devpts(), "pts");
+    TRY(dev->child("pts"))->mount(pts);
+    fs.mounts.push_back({ "/dev/pts", "devpts", "devpts", "rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000", pts });
     auto sys = Dentry::make_root(make_sysfs(), "sys");
     TRY(mountpoint(fs.root, "sys"))->mount(sys);
     fs.mounts.push_back({ "/sys", "sysfs", "sysfs", "rw,nosuid,nodev,noexec,relatime", sys });

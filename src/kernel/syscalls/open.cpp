@@ -2,6 +2,7 @@
 #include "kernel/syscalls/handlers.h"
 
 #include "kernel/fs/devfs/devfs.h"
+#include "kernel/tty/pty.h"
 #include "kernel/ipc/pipe.h"
 #include "kernel/vfs/notify.h"
 
@@ -39,7 +40,7 @@ KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flag
         return open_fifo(dentry.inode_ref(), flags);
     if (S_ISSOCK(attr.mode))
         return err(Errno::NXIO);
-    if ((S_ISCHR(attr.mode) || S_ISBLK(attr.mode)) && !is_devfs(inode))
+    if ((S_ISCHR(attr.mode) || S_ISBLK(attr.mode)) && !is_devfs(inode) && !is_devpts(inode))
         return open_device(attr.rdev, S_ISBLK(attr.mode), flags);
     return inode.open(flags);
 }

@@ -2,6 +2,8 @@
 // arch/x86/kernel/process_64.c (arch_prctl).
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/tty/pty.h"
+
 #include "kernel/exec/exec.h"
 #include "kernel/kernel.h"
 #include "platform/seccomp_trap/layout.h"
@@ -102,6 +104,7 @@ KResult<u64> sys_setsid(Thread& t)
             return err(Errno::PERM);
     self.set_sid_locked(self.pid());
     self.set_pgid_locked(self.pid());
+    self.ctty = nullptr; // a new session has no controlling terminal
     return static_cast<u64>(self.pid());
 }
 

@@ -1,5 +1,7 @@
 #include "kernel/task/task.h"
 
+#include "kernel/tty/pty.h"
+
 #include "kernel/ipc/timerfd.h"
 #include "kernel/kernel.h"
 #include "kernel/task/poll_hub.h"
@@ -28,6 +30,8 @@ Process::Process(Kernel& kernel, int pid)
     if (auto& o = kernel.options(); o.nofile_max)
         m_rlimits[RLIMIT_NOFILE] = { o.nofile_cur, o.nofile_max };
 }
+
+Process::~Process() = default;
 
 RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int exit_signal)
 {

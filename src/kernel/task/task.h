@@ -24,6 +24,7 @@
 namespace umk::kernel {
 
 class Kernel;
+class PtyPair;
 class Thread;
 
 inline constexpr int kRlimitCount = 16;
@@ -39,6 +40,7 @@ struct FsContext {
 class Process : public RefCounted {
 public:
     Process(Kernel& kernel, int pid);
+    ~Process() override;
     // fork(2): a copy of `parent` (credentials, limits, dispositions, fs
     // context, fds unless `share_fds`) as its child; no threads, no mm.
     static RefPtr<Process> fork_from(Process& parent, int pid, bool share_fds, int exit_signal);
@@ -73,6 +75,9 @@ public:
     std::atomic<bool> mm_borrowed { false };
     // Its death killed its address space (no other process used it).
     bool killed_mm() const { return m_killed_mm; }
+    // Its session's controlling terminal (a pty slave), or null. Under the
+    // kernel's tree_lock(). Inherited by fork, dropped by setsid.
+    RefPtr<PtyPair> ctty;
     // PR_SET_PDEATHSIG: sent when the thread that forked it (or the whole
     // parent) goes. Not inherited by fork; kept across execve.
     std::atomic<int> pdeath_signal { 0 };

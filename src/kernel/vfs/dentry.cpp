@@ -18,13 +18,19 @@ RefPtr<Dentry> Dentry::make_detached(RefPtr<Inode> inode, std::string name)
 
 KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 {
-    {
+    bool fresh = m_inode->names_change_behind_cache();
+    if (!fresh) {
         std::lock_guard lock(m_lock);
         if (auto it = m_children.find(name); it != m_children.end())
             return it->second;
     }
-    auto inode = TRY(m_inode->lookup(name));
-    return add_child(name, std::move(inode));
+    auto inode = m_inode->lookup(name);
+    if (!inode) {
+        if (fresh)
+            forget_child(name);
+        return err(inode.error());
+    }
+    return add_child(name, std::move(*inode));
 }
 
 RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)

@@ -125,6 +125,11 @@ public:
     // its own trees (the type by device, the host's memory as the size).
     virtual std::optional<FsStats> statfs() { return std::nullopt; }
 
+    // Names in this directory come and go without the VFS seeing it
+    // (devpts): every path walk looks them up again instead of trusting
+    // the dentry cache.
+    virtual bool names_change_behind_cache() const { return false; }
+
     // Identifies the file system for rename/link EXDEV checks.
     virtual const void* fs_id() const = 0;
     // Files on Linux's anonymous inode ("pidfd", "eventfd", ...): what

@@ -1,5 +1,6 @@
 /* HOSTILE (run only under umk): path tricks towards host objects that
- * the guest must never reach: the user's terminals (/dev/pts), host sysfs,
+ * the guest must never reach: the user's terminals (/dev/pts: the guest's
+ * own devpts, with only the ptys it made), host sysfs,
  * /proc/kcore; and towards /proc/self/mem, which must be the guest's own
  * memory (umk's procfs), never a host process's: it reads our marker and
  * nothing of the stub above the guest's TASK_SIZE. Natively several of
@@ -9,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static int bad = 0;
@@ -58,12 +61,23 @@ int main(void)
     for (unsigned i = 0; i < sizeof mems / sizeof *mems; i++)
         expect_guest_mem(mems[i]);
     const char* paths[] = {
-        "/dev/pts/0", "/dev/../dev/pts/0", "/dev/pts/ptmx", "/dev/tty0",
+        "/dev/pts/0", "/dev/../dev/pts/0", "/dev/tty0",
         "/dev/mem", "/dev/kmsg", "/sys/kernel/mm", "/sys/../sys/kernel/mm", "/sys/class/net", "/proc/kcore",
         "/proc/sys/kernel/core_pattern", "/proc/sysrq-trigger",
     };
     for (unsigned i = 0; i < sizeof paths / sizeof *paths; i++)
         expect_absent(paths[i]);
+
+    /* /dev/pts/ptmx makes a pty of the guest's own, the only one there */
+    int ptmx = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+    int index = -1;
+    struct stat st;
+    if (ptmx < 0 || ioctl(ptmx, TIOCGPTN, &index) != 0 || index != 0 || stat("/dev/pts/0", &st) != 0
+        || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 136 || stat("/dev/pts/1", &st) == 0) {
+        printf("FAIL: /dev/pts/ptmx is not the guest's own (index %d)\n", index);
+        bad = 1;
+    }
+    close(ptmx);
 
     /* relative walks from deep directories */
     if (chdir("/usr/share") == 0)

@@ -2,6 +2,7 @@
 
 #include "kernel/fs/tmpfs/tmpfs.h"
 #include "kernel/tty/console.h"
+#include "kernel/tty/pty.h"
 
 #include <fcntl.h>
 #include <sys/random.h>
@@ -112,6 +113,10 @@ public:
     }
     KResult<RefPtr<File>> open(int flags) override
     {
+        // The caller's controlling terminal when it is a pty, else the
+        // user's terminal.
+        if (auto pty = TRY(open_controlling_pty(RefPtr<Inode>(this), flags)))
+            return pty;
         if (m_console_fd < 0)
             return err(Errno::NXIO);
         int fd = fcntl(m_console_fd, F_DUPFD_CLOEXEC, 3);
@@ -193,6 +198,8 @@ std::map<u64, RefPtr<Inode>> g_devices;
 
 KResult<RefPtr<File>> open_device(u64 rdev, bool block, int flags)
 {
+    if (!block && major(rdev) == 136)
+        return open_pts_device(minor(rdev), flags);
     auto it = g_devices.find(rdev);
     if (block || it == g_devices.end())
         return err(Errno::NXIO);
@@ -211,11 +218,13 @@ RefPtr<Inode> make_devfs(int console_fd)
     dir->add("urandom", make_ref<DeviceInode>(6, 1, 9, 0666, Device::Urandom));
     dir->add("tty", make_ref<TtyInode>(console_fd));
     dir->add("shm", make_ref<StaticDir>(kDevfsDev, 7)); // a tmpfs is mounted here
+    dir->add("pts", make_ref<StaticDir>(kDevfsDev, 12)); // devpts is mounted here
+    dir->add("ptmx", make_ptmx_inode(kDevfsDev, 13));
     dir->add("fd", make_ref<DevLink>(8, "/proc/self/fd"));
     dir->add("stdin", make_ref<DevLink>(9, "/proc/self/fd/0"));
     dir->add("stdout", make_ref<DevLink>(10, "/proc/self/fd/1"));
     dir->add("stderr", make_ref<DevLink>(11, "/proc/self/fd/2"));
-    for (const char* name : { "null", "zero", "full", "random", "urandom", "tty" }) {
+    for (const char* name : { "null", "zero", "full", "random", "urandom", "tty", "ptmx" }) {
         auto inode = *dir->lookup(name);
         g_devices.emplace(inode->attr()->rdev, inode);
     }
