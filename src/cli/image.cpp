@@ -100,6 +100,10 @@ int create(const ImageOptions& o)
     if (std::filesystem::exists(o.image, ec) && !o.force)
         return fail(fmt::format("{} exists; give --force to replace it", o.image), 2);
     auto parent = std::filesystem::absolute(o.image, ec).parent_path();
+    auto tree = std::filesystem::canonical(o.from_dir, ec).string();
+    auto where = std::filesystem::weakly_canonical(std::filesystem::absolute(o.image), ec).string();
+    if (where.starts_with(tree + "/"))
+        return fail(fmt::format("{} is inside {}: make the image elsewhere (mkfs would copy it into itself)", o.image, o.from_dir), 2);
     if (!std::filesystem::is_directory(parent, ec))
         return fail(fmt::format("{}: no such directory", parent.string()), 2);
     std::optional<u64> given_size;
@@ -212,6 +216,8 @@ int merge(const ImageOptions& o)
     if (header->backing_file != absolute)
         fmt::print(stderr, "umk image: {} was made for {}; merging into {}\n", o.cow, header->backing_file, absolute);
     auto sectors = host::DiskImage::merge(image, cow, *header);
+    if (!sectors && sectors.error() == Errno::NODATA)
+        return fail(fmt::format("{} is truncated (it lacks sectors its bitmap marks); {} was not changed", o.cow, o.image), 2);
     if (!sectors)
         return fail(fmt::format("merging failed: {}", std::strerror(static_cast<int>(sectors.error()))));
     fmt::print(stderr, "umk image: merged {} KiB from {} into {}; the COW file no longer matches the image: delete it\n",

@@ -210,12 +210,25 @@ std::expected<std::unique_ptr<kernel::Ext4Fs>, std::string> open_disk(const std:
     }
     std::error_code ec;
     auto absolute = std::filesystem::canonical(path, ec).string();
+    if (ec)
+        return fail_with(ec.message());
     auto image = open_locked(what, absolute, O_RDONLY);
     if (!image)
         return std::unexpected(image.error());
+    bool made = !std::filesystem::exists(cow_path, ec);
     auto cow = open_locked("--cow", cow_path, O_RDWR | O_CREAT);
     if (!cow)
         return std::unexpected(cow.error());
+    // A COW file this run made goes again if the run cannot start.
+    struct Unmake {
+        const std::string& path;
+        bool armed;
+        ~Unmake()
+        {
+            if (armed)
+                ::unlink(path.c_str());
+        }
+    } unmake { cow_path, made };
     auto disk = host::DiskImage::open_cow(std::move(*image), absolute, std::move(*cow));
     if (!disk) {
         if (disk.error() == Errno::INVAL)
@@ -224,22 +237,27 @@ std::expected<std::unique_ptr<kernel::Ext4Fs>, std::string> open_disk(const std:
                                                cow_path, path));
         return std::unexpected(fmt::format("--cow {}: {}", cow_path, errno_text(disk.error())));
     }
-    return mount_disk(what, path, std::move(*disk));
+    auto fs = mount_disk(what, path, std::move(*disk));
+    if (fs)
+        unmake.armed = false;
+    return fs;
 }
 
 } // namespace
 
 void add_run_options(CLI::App& app, RunOptions& o)
 {
-    app.add_option("--root", o.root, "Lower (read-only) layer of the guest's root: a directory (default: the host's /)");
-    app.add_option("--upper", o.upper,
+    auto* root = app.add_option("--root", o.root, "Lower (read-only) layer of the guest's root: a directory (default: the host's /)");
+    auto* upper = app.add_option("--upper", o.upper,
                    "Keep the guest's changes to its root in host directory DIR (made if missing) and find them "
                    "there next time, in Linux overlayfs's format (default: in memory, gone at exit)")
         ->type_name("DIR");
     app.add_option("--disk", o.disk,
                    "Use ext4 disk image IMG as the guest's root instead of --root; the guest's writes change the "
                    "image unless --cow is given (make one with: umk image create)")
-        ->type_name("IMG");
+        ->type_name("IMG")
+        ->excludes(root)
+        ->excludes(upper);
     app.add_option("--cow", o.cow,
                    "Keep --disk's changes in copy-on-write file FILE (made if missing; User-mode Linux's COW "
                    "format) and leave the image untouched; umk image merge folds it in")

@@ -95,7 +95,7 @@ KResult<DiskImage::CowHeader> DiskImage::read_cow_header(int cow_fd)
     h.size = be64toh(raw.size);
     h.sector_size = be32toh(raw.sectorsize);
     u32 alignment = be32toh(raw.alignment);
-    if (be32toh(raw.cow_format) != 0 || h.sector_size == 0 || h.sector_size % kSector || alignment == 0
+    if (be32toh(raw.cow_format) != 0 || h.sector_size != kSector || alignment == 0
         || alignment > (1u << 20) || h.size % h.sector_size)
         return err(Errno::INVAL);
     h.backing_file.assign(raw.backing_file, strnlen(raw.backing_file, sizeof raw.backing_file));
@@ -134,8 +134,6 @@ KResult<DiskImage> DiskImage::open_cow(Fd image, const std::string& image_path, 
         if (disk.m_header.size != disk.m_size || disk.m_header.mtime != static_cast<u32>(image_stat.mtime_sec))
             return err(Errno::INVAL);
     }
-    if (disk.m_header.sector_size != kSector)
-        return err(Errno::INVAL);
     disk.m_bitmap.resize(disk.m_header.bitmap_length);
     TRY(read_exact(cow.get(), disk.m_bitmap, disk.m_header.bitmap_offset));
     disk.m_image = std::move(image);
@@ -231,6 +229,12 @@ KResult<u64> DiskImage::merge(int image_fd, int cow_fd, const CowHeader& h)
     std::vector<u8> bitmap(h.bitmap_length);
     TRY(read_exact(cow_fd, bitmap, h.bitmap_offset));
     u64 sectors = h.size / h.sector_size, copied = 0;
+    // Every sector it marks must be there before the image is touched.
+    u64 last = sectors;
+    while (last > 0 && !(bitmap[(last - 1) / 8] & (1u << ((last - 1) % 8))))
+        last--;
+    if (static_cast<u64>(TRY(stat_fd(cow_fd)).size) < h.data_offset + last * h.sector_size)
+        return err(Errno::NODATA); // truncated
     std::vector<u8> buffer;
     for (u64 s = 0; s < sectors;) {
         if (!(bitmap[s / 8] & (1u << (s % 8)))) {

@@ -55,7 +55,8 @@ public:
     };
     static KResult<CowHeader> read_cow_header(int cow_fd);
     // Writes every sector the COW file holds into the image (uml_moo -d).
-    // Returns the number of sectors copied.
+    // Returns the number of sectors copied; ENODATA, with the image
+    // untouched, when the COW file is too short for what its bitmap marks.
     static KResult<u64> merge(int image_fd, int cow_fd, const CowHeader&);
 
 private:

@@ -25,6 +25,7 @@ check_fsck() { e2fsck -fn "$1" >"$work/fsck.out" 2>&1 || { echo "FAIL: e2fsck $2
 # --- 1. compared with Linux's ext4 ---
 mkdir "$work/empty" "$work/mnt"
 "$umk" image create --from-dir "$work/empty" --size 64M "$work/vol.img" 2>/dev/null
+cp "$work/vol.img" "$work/empty.img"
 cp "$work/vol.img" "$work/native.img"
 if mount -o loop "$work/native.img" "$work/mnt" 2>/dev/null; then
   bash "$work/ops.sh" "$work/mnt" >"$work/native.out" 2>&1
@@ -41,6 +42,36 @@ fi
 diff -u "$work/native.out" "$work/umk.out" || { echo "FAIL: the script's output differs (--- Linux ext4, +++ umk)"; fail=1; }
 diff -u "$work/native.tree" "$work/umk.tree" || { echo "FAIL: the trees differ (--- Linux ext4, +++ umk's image)"; fail=1; }
 check_fsck "$work/vol.img" "of the image umk wrote"
+# edge cases a review found (renamed trees freed, a move into itself
+# through a stale cwd, huge sparse files, times out of range, linkat of
+# unlinked files, sockets), on a fresh image each way
+cat >"$work/edges.sh" <<'END'
+cd "$1"
+mkdir -p build/sub && echo 1 >build/sub/f && mv build old && rm -rf old && echo renamed tree removed
+mkdir -p s/a/sub && cd s/a && mv ../a ../x && { mv ../x sub/y 2>&1 | sed 's/^mv: //'; }; cd "$1"; ls s
+truncate -s 1T sparse && head -c 4 sparse | od -An -tx1 && rm sparse
+truncate -s 5T huge 2>&1 | sed 's/^truncate: //'
+touch -d 2500-01-01 late && stat -c %y late; touch -d 1800-01-01 early && stat -c %y early
+python3 - <<'PY'
+import ctypes, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+def linkat(fd, name):
+    return "ok" if libc.linkat(fd, b"", -100, name.encode(), 0x1000) == 0 else os.strerror(ctypes.get_errno())
+print("O_TMPFILE|O_EXCL:", linkat(os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_EXCL), "x"))
+print("O_TMPFILE:", linkat(os.open(".", os.O_TMPFILE | os.O_RDWR), "y"))
+fd = os.open("z", os.O_CREAT | os.O_RDWR); os.unlink("z")
+print("unlinked:", linkat(fd, "w"))
+s = socket.socket(socket.AF_UNIX); s.bind("sock"); print("socket type:", oct(os.stat("sock").st_mode >> 12))
+PY
+END
+cp "$work/empty.img" "$work/edges.img"; cp "$work/empty.img" "$work/edges-native.img"
+if mount -o loop "$work/edges-native.img" "$work/mnt" 2>/dev/null; then
+  bash "$work/edges.sh" "$work/mnt" >"$work/edges-native.out" 2>&1
+  umount "$work/mnt"
+  "$umk" run -v "$work/edges.img:/vol" -- bash "$work/edges.sh" /vol >"$work/edges-umk.out" 2>&1
+  diff -u "$work/edges-native.out" "$work/edges-umk.out" || { echo "FAIL: edge cases differ (--- Linux ext4, +++ umk)"; fail=1; }
+  check_fsck "$work/edges.img" "after the edge cases"
+fi
 "$umk" run -v "$work/vol.img:/vol:ro" -- sh -c 'touch /vol/new 2>/dev/null && echo "ro image allowed a write"; rm /vol/hard 2>/dev/null && echo "ro image allowed rm"; true' >"$work/ro.out" 2>&1
 [[ -s "$work/ro.out" ]] && { echo "FAIL: read-only image:"; cat "$work/ro.out"; fail=1; }
 

@@ -106,12 +106,23 @@ KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
     return done;
 }
 
+// O_APPEND writes to one inode, through any open file of it, are one at a
+// time from finding the end to writing there (Linux holds the inode lock).
+std::mutex& append_lock(const Inode& inode)
+{
+    static std::mutex locks[64];
+    return locks[(reinterpret_cast<uintptr_t>(&inode) >> 6) % 64];
+}
+
 template <class Op>
 KResult<u64> at_file_position(File& f, bool append, Op op)
 {
     if (!f.seekable())
         return op(0);
     std::lock_guard lock(f.position_lock());
+    std::unique_lock<std::mutex> appending;
+    if (append)
+        appending = std::unique_lock(append_lock(f.inode()));
     u64 pos = f.position_locked();
     if (append)
         pos = static_cast<u64>(TRY(f.inode().attr()).size);

@@ -20,6 +20,7 @@ KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 {
     bool fresh = m_inode->names_change_behind_cache();
     if (!fresh) {
+        // (An unhashed dentry's map stays empty.)
         std::lock_guard lock(m_lock);
         if (auto it = m_children.find(name); it != m_children.end())
             return it->second;
@@ -36,6 +37,8 @@ KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
 {
     std::lock_guard lock(m_lock);
+    if (m_unhashed) // a renamed or removed directory's: looked up each time
+        return RefPtr<Dentry>(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
     if (auto it = m_children.find(name); it != m_children.end() && it->second->m_inode == inode)
         return it->second;
     RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
@@ -45,9 +48,28 @@ RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
 
 void Dentry::forget_child(std::string_view name)
 {
-    std::lock_guard lock(m_lock);
-    if (auto it = m_children.find(name); it != m_children.end())
-        m_children.erase(it);
+    RefPtr<Dentry> gone;
+    {
+        std::lock_guard lock(m_lock);
+        if (auto it = m_children.find(name); it != m_children.end()) {
+            gone = std::move(it->second);
+            m_children.erase(it);
+        }
+    }
+    if (gone)
+        gone->unhash();
+}
+
+void Dentry::unhash()
+{
+    std::map<std::string, RefPtr<Dentry>, std::less<>> children;
+    {
+        std::lock_guard lock(m_lock);
+        m_unhashed = true;
+        children.swap(m_children);
+    }
+    for (auto& [name, child] : children)
+        child->unhash();
 }
 
 RefPtr<Dentry> Dentry::mounted() const

@@ -32,6 +32,8 @@ public:
     KResult<RefPtr<Dentry>> child(std::string_view name);
     // After the file system created or removed `name`.
     RefPtr<Dentry> add_child(std::string_view name, RefPtr<Inode> inode);
+    // The name was removed or moved: its dentry leaves the cache, with
+    // everything cached below it (unhash).
     void forget_child(std::string_view name);
 
     RefPtr<Dentry> mounted() const;
@@ -61,6 +63,11 @@ public:
     bool deleted() const { return m_deleted; }
 
 private:
+    // Out of the cache for good: it and the dentries cached below it let
+    // go of each other (a child holds its parent, a parent its cached
+    // children: kept, they would keep each other and their inodes alive),
+    // and it caches no children from now on.
+    void unhash();
     // Drops the idle cached dentries below this one (mounts included).
     void prune_idle();
 
@@ -76,6 +83,7 @@ private:
     Dentry* m_mountpoint { nullptr }; // set once; m_mountpoint_ref keeps it
     RefPtr<Dentry> m_mountpoint_ref;
     bool m_detached { false };
+    bool m_unhashed { false }; // under m_lock
     std::atomic<bool> m_deleted { false };
 };
 

@@ -235,6 +235,13 @@ Timespec decode_time(u32 base, const u32* extra)
 
 void encode_time(Timespec t, u32& base, u32* extra)
 {
+    // Clamped to what the inode can hold (Linux's timestamp_truncate):
+    // with the extra field 1901-12-13 to 2446-05-10, else to 2038.
+    i64 min = INT32_MIN, max = extra ? INT32_MIN + (1ll << 34) - 1 : INT32_MAX;
+    if (t.sec <= min || t.sec >= max) {
+        t.sec = std::clamp(t.sec, min, max);
+        t.nsec = 0;
+    }
     base = static_cast<u32>(t.sec);
     if (extra)
         *extra = static_cast<u32>(((t.sec - static_cast<i32>(static_cast<u32>(t.sec))) >> 32) & EXT4_EPOCH_MASK)
@@ -336,6 +343,20 @@ KResult<void> set_dotdot(ext2_filsys fs, u32 dir, u32 parent)
     return {};
 }
 
+// Whether directory `dir` is `ancestor` or below it, by the ".." entries.
+KResult<bool> is_below(ext2_filsys fs, u32 dir, u32 ancestor)
+{
+    for (int depth = 0; depth < 4096 && dir != EXT2_ROOT_INO; depth++) {
+        if (dir == ancestor)
+            return true;
+        u32 up = TRY(find(fs, dir, ".."));
+        if (up == 0 || up == dir)
+            break;
+        dir = up;
+    }
+    return dir == ancestor;
+}
+
 KResult<void> adjust_links(ext2_filsys fs, u32 ino, int delta)
 {
     auto in = TRY(read_raw(fs, ino));
@@ -374,6 +395,10 @@ bool can_allocate(ext2_filsys fs, u64 blocks)
         reserved = ext2fs_blocks_count(fs->super) / 10;
     return ext2fs_free_blocks_count(fs->super) > reserved + blocks;
 }
+
+// The largest file ext4 holds: 2^32 blocks (extents; an indirect-mapped
+// ext2/3 file holds less, and libext2fs says EFBIG then).
+u64 max_file_size(ext2_filsys fs) { return ((1ull << 32) - 1) * fs->blocksize; }
 
 u64 file_size(ext2_file_t f)
 {
@@ -415,6 +440,9 @@ std::expected<std::unique_ptr<Ext4Fs>, std::string> Ext4Fs::mount(host::DiskImag
     if (e)
         return std::unexpected(fmt::format("not an ext2/3/4 file system umk can use ({})", error_message(e)));
     fs->m_fs = e2;
+    if ((e2->blocksize == 1024) != (e2->super->s_first_data_block == 1) || (e = ext2fs_check_desc(e2)))
+        return std::unexpected(fmt::format("its group descriptors are corrupt ({}): run e2fsck on it",
+                                           e ? error_message(e) : "first data block"));
     if (fs->writable() && ext2fs_has_feature_journal_needs_recovery(e2->super))
         return std::unexpected("its journal needs recovery: run e2fsck on it first");
     if (fs->writable() && (e2->super->s_state & EXT2_ERROR_FS))
@@ -448,8 +476,15 @@ Ext4Fs::~Ext4Fs()
         return;
     }
     std::lock_guard lock(m_lock);
-    for (auto& [ino, inode] : m_inodes)
+    for (auto& [ino, inode] : m_inodes) {
         (void)inode->write_back_locked();
+        // Still held (by a file or dentry that outlives the guest's
+        // processes): an unlinked one is freed now, as an orphan at
+        // unmount, and the object forgets the file system.
+        if (writable())
+            (void)free_inode_locked(ino);
+        inode->m_unmounted = true;
+    }
     if (writable()) {
         m_fs->super->s_state |= EXT2_VALID_FS;
         ext2fs_mark_super_dirty(m_fs);
@@ -520,8 +555,16 @@ KResult<void> Ext4Fs::free_inode_locked(u32 ino)
         return {};
     in.i_dtime = static_cast<u32>(now_realtime().sec);
     E2TRY(ext2fs_free_ext_attr(m_fs, ino, &in));
-    if (ext2fs_inode_has_valid_blocks2(m_fs, small(in)))
-        E2TRY(ext2fs_punch(m_fs, ino, small(in), nullptr, 0, ~0ULL));
+    if (ext2fs_inode_has_valid_blocks2(m_fs, small(in))) {
+        // Every block it has, data and mapping, released as debugfs's
+        // kill_file does (ext2fs_punch of libext2fs 1.47.0 fails on an
+        // extent that ends at the file system's last block).
+        auto release = [](ext2_filsys fs, blk64_t* block, e2_blkcnt_t, blk64_t, int, void*) -> int {
+            ext2fs_block_alloc_stats2(fs, *block, -1);
+            return 0;
+        };
+        E2TRY(ext2fs_block_iterate3(m_fs, ino, BLOCK_FLAG_READ_ONLY, nullptr, release, nullptr));
+    }
     ext2fs_inode_alloc_stats2(m_fs, ino, -1, LINUX_S_ISDIR(in.i_mode));
     return write_raw(m_fs, ino, in);
 }
@@ -530,6 +573,8 @@ KResult<void> Ext4Fs::free_inode_locked(u32 ino)
 
 Ext4Inode::~Ext4Inode()
 {
+    if (m_unmounted)
+        return;
     std::lock_guard lock(m_fs.m_lock);
     m_fs.forget_idle_locked(*this);
     (void)write_back_locked();
@@ -635,12 +680,22 @@ KResult<RefPtr<Inode>> Ext4Inode::make_child_locked(std::string_view name, u32 m
             return S_ISDIR(mode) ? ext2fs_mkdir(fs, m_ino, 0, n.c_str())
                                  : ext2fs_symlink(fs, m_ino, 0, n.c_str(), std::string(symlink_target).c_str());
         };
+        u16 parent_links = dir.i_links_count;
+        if (S_ISDIR(mode) && parent_links >= kLinkMax - 1 && !ext2fs_has_feature_dir_nlink(fs->super))
+            return err(Errno::MLINK);
         errcode_t e = make();
         if (e == EXT2_ET_DIR_NO_SPACE) {
             E2TRY(ext2fs_expand_dir(fs, m_ino));
             e = make();
         }
         E2TRY(e);
+        if (S_ISDIR(mode) && (parent_links == 1 || parent_links >= kLinkMax - 1)) {
+            // dir_nlink: past EXT4_LINK_MAX a directory counts 1 (ext2fs_mkdir
+            // added one regardless).
+            auto parent = TRY(read_raw(fs, m_ino));
+            parent.i_links_count = 1;
+            TRY(write_raw(fs, m_ino, parent));
+        }
         ino = TRY(find(fs, m_ino, name));
         auto in = TRY(read_raw(fs, ino));
         in.i_mode = static_cast<u16>((mode & S_IFMT) | (S_ISLNK(mode) ? 0777 : mode & 07777));
@@ -691,7 +746,8 @@ KResult<RefPtr<Inode>> Ext4Inode::make_child_locked(std::string_view name, u32 m
 KResult<RefPtr<Inode>> Ext4Inode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
     std::lock_guard lock(m_fs.m_lock);
-    return make_child_locked(name, S_IFREG | (mode & 07777), 0, uid, gid, {});
+    u32 type = (mode & S_IFMT) ? mode & S_IFMT : S_IFREG; // bind(2) makes sockets this way
+    return make_child_locked(name, type | (mode & 07777), 0, uid, gid, {});
 }
 
 KResult<RefPtr<Inode>> Ext4Inode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
@@ -714,10 +770,12 @@ KResult<RefPtr<Inode>> Ext4Inode::mknod(std::string_view name, u32 mode, u64 rde
     return make_child_locked(name, mode, rdev, uid, gid, {});
 }
 
-KResult<RefPtr<Inode>> Ext4Inode::make_tmpfile(u32 mode, u32 uid, u32 gid, bool)
+KResult<RefPtr<Inode>> Ext4Inode::make_tmpfile(u32 mode, u32 uid, u32 gid, bool linkable)
 {
     std::lock_guard lock(m_fs.m_lock);
-    return make_child_locked({}, S_IFREG | (mode & 07777), 0, uid, gid, {});
+    auto inode = TRY(make_child_locked({}, S_IFREG | (mode & 07777), 0, uid, gid, {}));
+    static_cast<Ext4Inode&>(*inode).m_linkable = linkable;
+    return inode;
 }
 
 KResult<void> Ext4Inode::drop_link_locked(u32 ino, bool is_dir)
@@ -795,6 +853,10 @@ KResult<void> Ext4Inode::rename(std::string_view name, Inode& new_dir_inode, std
     auto dst = TRY(find(fs, new_dir.m_ino, new_name));
     if (dst == src)
         return {};
+    if (is_dir && &new_dir != this && TRY(is_below(fs, new_dir.m_ino, src)))
+        return err(Errno::INVAL); // into itself (checked on disk: a stale cwd's path may lie)
+    if (!can_allocate(fs, 1))
+        return err(Errno::NOSPC);
     if (dst) {
         auto dst_in = TRY(read_raw(fs, dst));
         if (is_dir && !LINUX_S_ISDIR(dst_in.i_mode))
@@ -811,8 +873,6 @@ KResult<void> Ext4Inode::rename(std::string_view name, Inode& new_dir_inode, std
         if (parent.i_links_count >= kLinkMax && !ext2fs_has_feature_dir_nlink(fs->super))
             return err(Errno::MLINK);
     }
-    if (!can_allocate(fs, 1))
-        return err(Errno::NOSPC);
     TRY(new_dir.add_link_locked(new_name, src, src_in.i_mode));
     std::string n(name);
     E2TRY(ext2fs_unlink(fs, m_ino, n.c_str(), src, 0));
@@ -843,6 +903,9 @@ KResult<void> Ext4Inode::exchange(std::string_view name, Inode& other_dir_inode,
         return {};
     auto a_in = TRY(read_raw(fs, a));
     auto b_in = TRY(read_raw(fs, b));
+    if (&other != this && ((LINUX_S_ISDIR(a_in.i_mode) && TRY(is_below(fs, other.m_ino, a)))
+                           || (LINUX_S_ISDIR(b_in.i_mode) && TRY(is_below(fs, m_ino, b)))))
+        return err(Errno::INVAL);
     std::string an(name), bn(other_name);
     E2TRY(ext2fs_unlink(fs, m_ino, an.c_str(), a, 0));
     E2TRY(ext2fs_unlink(fs, other.m_ino, bn.c_str(), b, 0));
@@ -880,6 +943,8 @@ KResult<void> Ext4Inode::link(Inode& target_inode, std::string_view name)
     if (TRY(find(fs, m_ino, name)))
         return err(Errno::EXIST);
     auto in = TRY(read_raw(fs, target.m_ino));
+    if (in.i_links_count == 0 && !target.m_linkable)
+        return err(Errno::NOENT); // unlinked, or O_TMPFILE with O_EXCL
     if (in.i_links_count >= kLinkMax)
         return err(Errno::MLINK);
     if (!can_allocate(fs, 1))
@@ -887,6 +952,7 @@ KResult<void> Ext4Inode::link(Inode& target_inode, std::string_view name)
     TRY(add_link_locked(name, target.m_ino, in.i_mode));
     in = TRY(read_raw(fs, target.m_ino));
     in.i_links_count++;
+    target.m_linkable = false;
     set_ctime(fs, in, now_realtime());
     TRY(write_raw(fs, target.m_ino, in));
     return touch_dir(fs, m_ino);
@@ -961,6 +1027,8 @@ KResult<void> Ext4Inode::truncate(u64 length)
     auto* fs = m_fs.m_fs;
     if (!m_fs.writable())
         return err(Errno::ROFS);
+    if (length > max_file_size(fs))
+        return err(Errno::FBIG);
     if (m_cache.valid()) {
         TRY(host::ftruncate(m_cache.get(), length));
         m_size_dirty = true;
@@ -984,9 +1052,6 @@ KResult<void> Ext4Inode::truncate(u64 length)
 
 namespace {
 
-// Where ext4 keeps inline data: not an attribute the guest sees.
-constexpr std::string_view kInlineDataXattr = "system.data";
-
 struct XattrHandle {
     ext2_xattr_handle* h { nullptr };
     ~XattrHandle()
@@ -996,9 +1061,20 @@ struct XattrHandle {
     }
 };
 
-KResult<void> open_xattrs(ext2_filsys fs, u32 ino, XattrHandle& out, std::string_view name = {})
+// The namespaces umk's ext4 keeps: user, trusted, security. POSIX ACLs
+// (system.posix_acl_*) are refused, as on umk's tmpfs, rather than kept
+// and not enforced.
+bool ext4_xattr_namespace(std::string_view name)
 {
-    if (name == kInlineDataXattr)
+    for (std::string_view prefix : { "user.", "trusted.", "security." })
+        if (name.starts_with(prefix) && name.size() > prefix.size())
+            return true;
+    return false;
+}
+
+KResult<void> open_xattrs(ext2_filsys fs, u32 ino, XattrHandle& out, std::string_view name = "user.x")
+{
+    if (!ext4_xattr_namespace(name))
         return err(Errno::OPNOTSUPP);
     E2TRY(ext2fs_xattrs_open(fs, ino, &out.h));
     E2TRY(ext2fs_xattrs_read(out.h));
@@ -1069,7 +1145,7 @@ KResult<std::vector<std::string>> Ext4Inode::list_xattrs()
     TRY(open_xattrs(m_fs.m_fs, m_ino, x));
     std::vector<std::string> names;
     auto add = [](char* name, char*, size_t, void* priv) -> int {
-        if (std::string_view(name) != kInlineDataXattr)
+        if (ext4_xattr_namespace(name))
             static_cast<std::vector<std::string>*>(priv)->emplace_back(name);
         return 0;
     };
@@ -1124,26 +1200,66 @@ KResult<void> Ext4Inode::fill_cache_locked()
         return {};
     }
     auto* fs = m_fs.m_fs;
+    auto in = TRY(read_raw(fs, m_ino));
+    u64 size = EXT2_I_SIZE(&in);
+    if (size > max_file_size(fs))
+        return err(Errno::IO); // a corrupt inode
     auto cache = TRY(host::memfd("umk-ext4"));
-    ext2_file_t f;
-    E2TRY(ext2fs_file_open2(fs, m_ino, nullptr, 0, &f));
-    u64 size = file_size(f);
-    std::vector<u8> buf(std::min<u64>(size, 1 << 20));
-    errcode_t e = 0;
-    for (u64 pos = 0; pos < size && !e;) {
-        unsigned got = 0;
-        e = ext2fs_file_read(f, buf.data(), static_cast<unsigned>(std::min<u64>(buf.size(), size - pos)), &got);
-        if (e || got == 0)
-            break;
-        // Holes stay holes in the memfd.
-        if (!all_zero(std::span(buf.data(), got)))
-            if (auto r = host::pwrite(cache.get(), std::span<const u8>(buf.data(), got), pos); !r || *r != got)
-                e = EIO;
-        pos += got;
-    }
-    ext2fs_file_close(f);
-    E2TRY(e);
     TRY(host::ftruncate(cache.get(), size));
+    // Only what the file maps is read: holes (and unwritten extents,
+    // which read as zeros) stay holes in the memfd.
+    u32 bs = fs->blocksize;
+    auto copy = [&](u64 logical, u64 physical, u64 count) -> KResult<void> {
+        std::vector<u8> buf;
+        for (u64 done = 0; done < count && (logical + done) * bs < size;) {
+            u64 n = std::min<u64>(count - done, (1 << 20) / bs);
+            buf.resize(n * bs);
+            E2TRY(io_channel_read_blk64(fs->io, physical + done, static_cast<int>(n), buf.data()));
+            u64 offset = (logical + done) * bs;
+            usize keep = static_cast<usize>(std::min<u64>(buf.size(), size - offset));
+            if (!all_zero(std::span(buf.data(), keep)))
+                if (TRY(host::pwrite(cache.get(), std::span<const u8>(buf.data(), keep), offset)) != keep)
+                    return err(Errno::IO);
+            done += n;
+        }
+        return {};
+    };
+    if (in.i_flags & EXT4_INLINE_DATA_FL) {
+        std::vector<u8> buf(std::max<u64>(size, 1));
+        size_t got = 0;
+        E2TRY(ext2fs_inline_data_get(fs, m_ino, small(in), buf.data(), &got));
+        TRY(host::pwrite(cache.get(), std::span<const u8>(buf.data(), std::min<u64>(got, size)), 0));
+    } else if (in.i_flags & EXT4_EXTENTS_FL) {
+        ext2_extent_handle_t handle;
+        E2TRY(ext2fs_extent_open2(fs, m_ino, small(in), &handle));
+        struct Closer {
+            ext2_extent_handle_t h;
+            ~Closer() { ext2fs_extent_free(h); }
+        } closer { handle };
+        ext2fs_extent extent;
+        for (int op = EXT2_EXTENT_ROOT;; op = EXT2_EXTENT_NEXT) {
+            errcode_t e = ext2fs_extent_get(handle, op, &extent);
+            if (e == EXT2_ET_EXTENT_NO_NEXT || e == EXT2_ET_NO_CURRENT_NODE)
+                break;
+            E2TRY(e);
+            if (!(extent.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (extent.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
+                || (extent.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+                continue;
+            TRY(copy(extent.e_lblk, extent.e_pblk, extent.e_len));
+        }
+    } else {
+        struct Block {
+            u64 logical, physical;
+        };
+        std::vector<Block> blocks;
+        auto collect = [](ext2_filsys, blk64_t* block, e2_blkcnt_t count, blk64_t, int, void* priv) -> int {
+            static_cast<std::vector<Block>*>(priv)->push_back({ static_cast<u64>(count), *block });
+            return 0;
+        };
+        E2TRY(ext2fs_block_iterate3(fs, m_ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, nullptr, collect, &blocks));
+        for (auto& b : blocks)
+            TRY(copy(b.logical, b.physical, 1));
+    }
     m_cache = std::move(cache);
     return {};
 }
@@ -1258,6 +1374,9 @@ KResult<usize> Ext4Inode::write_data(std::span<const u8> data, u64 pos)
         std::lock_guard lock(m_fs.m_lock);
         if (!can_allocate(m_fs.m_fs, (data.size() + m_fs.m_fs->blocksize - 1) / m_fs.m_fs->blocksize))
             return err(Errno::NOSPC);
+        if (pos >= max_file_size(m_fs.m_fs))
+            return err(Errno::FBIG);
+        data = data.first(std::min<u64>(data.size(), max_file_size(m_fs.m_fs) - pos));
         fd = m_cache.get();
         mark_dirty(pos, data.size());
         m_pending_mtime = now_realtime();

@@ -87,6 +87,8 @@ private:
     std::optional<Timespec> m_pending_mtime; // from writes, not yet in the inode
     int m_open_files { 0 };
     u64 m_idle_bytes { 0 }; // the cache's size while in Ext4Fs::m_idle
+    bool m_linkable { false }; // O_TMPFILE without O_EXCL: linkat may name it
+    bool m_unmounted { false }; // its file system is gone: nothing left to do
 };
 
 class Ext4File final : public File {
