@@ -16,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -395,6 +396,30 @@ KResult<void> copy_file(int from, int to)
         if (n == 0)
             return {};
     }
+}
+
+KResult<NewPages> unallocated_pages(int fd, u64 offset, u64 length, u64 page, u64 room)
+{
+    u64 size = static_cast<u64>(TRY(stat_fd(fd)).size);
+    u64 end = offset + length, pages = 0, fits_until = end;
+    for (u64 at = offset / page * page; at < end;) {
+        u64 hole = at;
+        if (at < size) {
+            off_t h = lseek(fd, static_cast<off_t>(at), SEEK_HOLE);
+            hole = h < 0 ? size : static_cast<u64>(h);
+        }
+        if (hole >= end)
+            break;
+        off_t data = hole < size ? lseek(fd, static_cast<off_t>(hole), SEEK_DATA) : -1;
+        u64 hole_end = data < 0 ? end : std::min<u64>(static_cast<u64>(data), end);
+        for (u64 p = hole / page * page; p < hole_end; p += page) {
+            if (pages == room && fits_until == end)
+                fits_until = std::max(p, offset);
+            pages++;
+        }
+        at = hole_end;
+    }
+    return NewPages { pages, fits_until };
 }
 
 } // namespace umk::host

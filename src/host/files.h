@@ -50,6 +50,14 @@ KResult<usize> pwrite(int fd, std::span<const u8> data, u64 offset);
 KResult<usize> read(int fd, std::span<u8> out);
 KResult<usize> write(int fd, std::span<const u8> data);
 KResult<void> ftruncate(int fd, u64 length);
+// How many `page`-sized pages of [offset, offset + length) a write would
+// newly allocate in a sparse file (its holes, and all past its end), and
+// where the part that fits in `room` new pages ends.
+struct NewPages {
+    u64 pages;
+    u64 fits_until;
+};
+KResult<NewPages> unallocated_pages(int fd, u64 offset, u64 length, u64 page, u64 room);
 // memfd_create with MFD_CLOEXEC and `flags` (MFD_ALLOW_SEALING, ...).
 KResult<Fd> memfd(const char* name, unsigned flags = 0);
 // The kernel's /proc, kept open, once, before its root goes away: a proc

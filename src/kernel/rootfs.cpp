@@ -95,7 +95,9 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
         }
         RefPtr<Inode> root;
         const char* type = "hostfs";
+        std::string source = "hostfs";
         if (v.disk) {
+            source = fmt::format("/dev/ubd{}", static_cast<char>('a' + fs.disks.size()));
             fs.disks.push_back(std::move(v.disk));
             root = fs.disks.back()->root();
             type = "ext4";
@@ -104,8 +106,7 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
         }
         auto mounted = Dentry::make_root(root, at->name());
         at->mount(mounted);
-        fs.mounts.push_back({ v.guest_path, type, v.disk ? fmt::format("/dev/ubd{}", static_cast<char>('a' + fs.disks.size() - 1)) : "hostfs",
-                              v.writable ? "rw,relatime" : "ro,relatime", mounted });
+        fs.mounts.push_back({ v.guest_path, type, source, v.writable ? "rw,relatime" : "ro,relatime", mounted });
     }
     return fs;
 }

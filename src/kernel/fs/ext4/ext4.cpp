@@ -388,13 +388,16 @@ KResult<void> touch_ctime(ext2_filsys fs, u32 ino)
 // Whether `blocks` more can be allocated. Like fuse2fs, the reserved
 // blocks stay free for everyone: libext2fs can corrupt a file system it
 // runs completely out of space on.
-bool can_allocate(ext2_filsys fs, u64 blocks)
+u64 free_for_guests(ext2_filsys fs)
 {
     u64 reserved = ext2fs_r_blocks_count(fs->super);
     if (!reserved)
         reserved = ext2fs_blocks_count(fs->super) / 10;
-    return ext2fs_free_blocks_count(fs->super) > reserved + blocks;
+    u64 free = ext2fs_free_blocks_count(fs->super);
+    return free > reserved ? free - reserved : 0;
 }
+
+bool can_allocate(ext2_filsys fs, u64 blocks) { return free_for_guests(fs) > blocks; }
 
 // The largest file ext4 holds: 2^32 blocks (extents; an indirect-mapped
 // ext2/3 file holds less, and libext2fs says EFBIG then).
@@ -1333,6 +1336,8 @@ KResult<void> Ext4Inode::write_back_locked()
     E2TRY(ext2fs_file_flush(f));
     m_dirty.clear();
     m_size_dirty = false;
+    m_fs.m_promised_blocks -= m_promised; // allocated now, or not needed
+    m_promised = 0;
     if (m_pending_mtime) {
         in = TRY(read_raw(fs, m_ino));
         set_mtime(fs, in, *m_pending_mtime);
@@ -1372,12 +1377,25 @@ KResult<usize> Ext4Inode::write_data(std::span<const u8> data, u64 pos)
     int fd;
     {
         std::lock_guard lock(m_fs.m_lock);
-        if (!can_allocate(m_fs.m_fs, (data.size() + m_fs.m_fs->blocksize - 1) / m_fs.m_fs->blocksize))
-            return err(Errno::NOSPC);
-        if (pos >= max_file_size(m_fs.m_fs))
+        auto* fs = m_fs.m_fs;
+        if (pos >= max_file_size(fs))
             return err(Errno::FBIG);
-        data = data.first(std::min<u64>(data.size(), max_file_size(m_fs.m_fs) - pos));
+        data = data.first(std::min<u64>(data.size(), max_file_size(fs) - pos));
         fd = m_cache.get();
+        // Blocks the write-back will allocate are promised now (delayed
+        // allocation's reservation): ENOSPC, or a short write, here
+        // rather than data lost at close. Some slack for the extent tree.
+        u64 free = free_for_guests(fs), promised = m_fs.m_promised_blocks + 8;
+        u64 room = free > promised ? free - promised : 0;
+        auto [blocks, fits_until] = TRY(host::unallocated_pages(fd, pos, data.size(), fs->blocksize, room));
+        if (blocks > room) {
+            if (fits_until <= pos)
+                return err(Errno::NOSPC);
+            data = data.first(fits_until - pos);
+            blocks = room;
+        }
+        m_promised += blocks;
+        m_fs.m_promised_blocks += blocks;
         mark_dirty(pos, data.size());
         m_pending_mtime = now_realtime();
     }

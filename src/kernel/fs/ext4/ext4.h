@@ -88,6 +88,7 @@ private:
     int m_open_files { 0 };
     u64 m_idle_bytes { 0 }; // the cache's size while in Ext4Fs::m_idle
     bool m_linkable { false }; // O_TMPFILE without O_EXCL: linkat may name it
+    u64 m_promised { 0 };      // blocks reserved for what the cache holds
     bool m_unmounted { false }; // its file system is gone: nothing left to do
 };
 
@@ -138,6 +139,7 @@ private:
     std::unordered_map<u32, Ext4Inode*> m_inodes; // weak: each removes itself
     std::deque<Ext4Inode*> m_idle;                // oldest first
     u64 m_idle_bytes { 0 };
+    u64 m_promised_blocks { 0 }; // to dirty page caches, not yet allocated
     u64 m_dev;
 };
 

@@ -354,31 +354,6 @@ void TmpfsInode::recharge_locked()
     m_charged_pages = pages;
 }
 
-KResult<std::pair<u64, u64>> TmpfsInode::new_pages_locked(u64 offset, u64 length, u64 room)
-{
-    // The memfd's holes (page-sized on shmem), and all past its end.
-    u64 size = static_cast<u64>(TRY(host::stat_fd(m_memfd.get())).size);
-    u64 end = offset + length, pages = 0, fits_until = end;
-    for (u64 at = offset / kPage * kPage; at < end;) {
-        u64 hole = at;
-        if (at < size) {
-            off_t h = lseek(m_memfd.get(), static_cast<off_t>(at), SEEK_HOLE);
-            hole = h < 0 ? size : static_cast<u64>(h);
-        }
-        if (hole >= end)
-            break;
-        off_t data = hole < size ? lseek(m_memfd.get(), static_cast<off_t>(hole), SEEK_DATA) : -1;
-        u64 hole_end = data < 0 ? end : std::min<u64>(static_cast<u64>(data), end);
-        for (u64 page = hole / kPage * kPage; page < hole_end; page += kPage) {
-            if (pages == room && fits_until == end)
-                fits_until = std::max(page, offset);
-            pages++;
-        }
-        at = hole_end;
-    }
-    return std::pair(pages, fits_until);
-}
-
 KResult<usize> TmpfsInode::write_data(int fd, std::span<const u8> data, u64 pos)
 {
     if (!m_usage->max_pages)
@@ -386,7 +361,7 @@ KResult<usize> TmpfsInode::write_data(int fd, std::span<const u8> data, u64 pos)
     std::lock_guard lock(m_lock);
     u64 used = m_usage->pages.load();
     u64 room = used < m_usage->max_pages ? m_usage->max_pages - used : 0;
-    auto [pages, fits_until] = TRY(new_pages_locked(pos, data.size(), room));
+    auto [pages, fits_until] = TRY(host::unallocated_pages(m_memfd.get(), pos, data.size(), kPage, room));
     if (pages > room) {
         if (fits_until <= pos)
             return err(Errno::NOSPC);
@@ -403,7 +378,7 @@ KResult<void> TmpfsInode::allocate(int fd, int mode, u64 offset, u64 length)
     if (m_usage->max_pages && !(mode & FALLOC_FL_PUNCH_HOLE)) {
         u64 used = m_usage->pages.load();
         u64 room = used < m_usage->max_pages ? m_usage->max_pages - used : 0;
-        if (TRY(new_pages_locked(offset, length, room)).first > room)
+        if (TRY(host::unallocated_pages(m_memfd.get(), offset, length, kPage, room)).pages > room)
             return err(Errno::NOSPC); // all or nothing (shmem_fallocate)
     }
     if (::fallocate(fd, mode, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0)

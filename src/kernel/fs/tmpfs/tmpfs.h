@@ -70,9 +70,6 @@ private:
     TmpfsInode(Tmpfs& fs, u32 mode, u32 uid, u32 gid);
     KResult<RefPtr<TmpfsInode>> add_entry(std::string_view name, RefPtr<TmpfsInode> inode);
     void touch_locked();
-    // How many new pages [offset, offset + length) would take (its holes),
-    // and where the part that fits in `room` new pages ends.
-    KResult<std::pair<u64, u64>> new_pages_locked(u64 offset, u64 length, u64 room);
     // The pages the memfd holds now, charged to the file system.
     void recharge_locked();
     // This directory's lock and `other`'s (once if the same), in address order.
