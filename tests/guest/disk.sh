@@ -139,6 +139,8 @@ stop_guest() { # stop_guest SIGNAL: a guest that wrote to the image, stopped by 
   for i in $(seq 300); do [[ -e "$work/signal/ready" ]] && break; sleep 0.1; done
   kill -"$1" "$pid"
   wait "$pid" 2>/dev/null || true
+  # the kernel process goes a moment after the one the user started
+  for i in $(seq 100); do flock -n "$work/stop.img" true && break; sleep 0.05; done
 }
 stop_guest TERM
 check_fsck "$work/stop.img" "after SIGTERM"
