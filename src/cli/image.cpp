@@ -203,11 +203,12 @@ int merge(const ImageOptions& o)
     auto header = host::DiskImage::read_cow_header(cow);
     if (!header)
         return fail(fmt::format("{}: not a COW file (User-mode Linux format, version 3)", o.cow), 2);
-    struct stat st {};
-    fstat(image, &st);
-    if (header->size != static_cast<u64>(st.st_size))
-        return fail(fmt::format("{} is for an image of {} bytes; {} has {}", o.cow, header->size, o.image, st.st_size), 2);
-    if (header->mtime != static_cast<u32>(st.st_mtime) && !o.force)
+    auto st = host::stat_fd(image);
+    if (!st)
+        return fail(fmt::format("{}: {}", o.image, std::strerror(static_cast<int>(st.error()))), 2);
+    if (header->size != static_cast<u64>(st->size))
+        return fail(fmt::format("{} is for an image of {} bytes; {} has {}", o.cow, header->size, o.image, st->size), 2);
+    if (!header->matches(*st) && !o.force)
         return fail(fmt::format("{} has changed since {} was made (its modification time differs); merging would "
                                 "mix two versions of it. Give --force to merge anyway",
                                 o.image, o.cow), 2);

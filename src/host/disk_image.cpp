@@ -31,6 +31,15 @@ struct [[gnu::packed]] CowHeaderV3 {
     char backing_file[kPathLength];
 };
 
+// umk's own addition, in the padding after the header that UML ignores:
+// the image's modification time to the nanosecond, so that a change in
+// the same second as the COW file was made is seen too.
+struct [[gnu::packed]] UmkExtension {
+    char magic[8];
+    u64 mtime_nsec;
+};
+constexpr char kUmkMagic[8] = { 'u', 'm', 'k', 'c', 'o', 'w', '1', 0 };
+
 u64 round_up(u64 value, u64 to) { return (value + to - 1) / to * to; }
 
 void layout(DiskImage::CowHeader& h, u32 alignment)
@@ -100,6 +109,11 @@ KResult<DiskImage::CowHeader> DiskImage::read_cow_header(int cow_fd)
         return err(Errno::INVAL);
     h.backing_file.assign(raw.backing_file, strnlen(raw.backing_file, sizeof raw.backing_file));
     layout(h, alignment);
+    UmkExtension ext {};
+    if (h.bitmap_offset >= sizeof raw + sizeof ext
+        && read_exact(cow_fd, std::span(reinterpret_cast<u8*>(&ext), sizeof ext), sizeof raw)
+        && std::memcmp(ext.magic, kUmkMagic, sizeof kUmkMagic) == 0)
+        h.mtime_nsec = be64toh(ext.mtime_nsec);
     return h;
 }
 
@@ -126,12 +140,16 @@ KResult<DiskImage> DiskImage::open_cow(Fd image, const std::string& image_path, 
         raw.alignment = htobe32(kAlignment);
         std::memcpy(raw.backing_file, image_path.data(), image_path.size());
         TRY(write_exact(cow.get(), std::span(reinterpret_cast<const u8*>(&raw), sizeof raw), 0));
+        UmkExtension ext {};
+        std::memcpy(ext.magic, kUmkMagic, sizeof kUmkMagic);
+        ext.mtime_nsec = htobe64(static_cast<u64>(image_stat.mtime_nsec));
+        TRY(write_exact(cow.get(), std::span(reinterpret_cast<const u8*>(&ext), sizeof ext), sizeof raw));
         disk.m_header = TRY(read_cow_header(cow.get()));
         // The bitmap and the data area are holes until written.
         TRY(ftruncate(cow.get(), disk.m_header.data_offset + disk.m_size));
     } else {
         disk.m_header = TRY(read_cow_header(cow.get()));
-        if (disk.m_header.size != disk.m_size || disk.m_header.mtime != static_cast<u32>(image_stat.mtime_sec))
+        if (!disk.m_header.matches(image_stat))
             return err(Errno::INVAL);
     }
     disk.m_bitmap.resize(disk.m_header.bitmap_length);
@@ -139,6 +157,12 @@ KResult<DiskImage> DiskImage::open_cow(Fd image, const std::string& image_path, 
     disk.m_image = std::move(image);
     disk.m_cow = std::move(cow);
     return disk;
+}
+
+bool DiskImage::CowHeader::matches(const HostStat& image) const
+{
+    return size == static_cast<u64>(image.size) && mtime == static_cast<u32>(image.mtime_sec)
+        && (!mtime_nsec || *mtime_nsec == static_cast<u64>(image.mtime_nsec));
 }
 
 KResult<void> DiskImage::read(u64 offset, std::span<u8> out)

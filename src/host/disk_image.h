@@ -14,10 +14,12 @@
 //   the bitmap's end rounded up to the alignment, each at its own offset.
 
 #include "host/fd.h"
+#include "host/files.h"
 #include "lib/kresult.h"
 #include "lib/types.h"
 
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,6 +54,9 @@ public:
         u64 bitmap_offset { 0 };
         u64 bitmap_length { 0 };
         u64 data_offset { 0 };
+        std::optional<u64> mtime_nsec; // umk's COW files keep it (UML's do not)
+        // Made for this image as it is now: its size and modification time.
+        bool matches(const HostStat& image) const;
     };
     static KResult<CowHeader> read_cow_header(int cow_fd);
     // Writes every sector the COW file holds into the image (uml_moo -d).
