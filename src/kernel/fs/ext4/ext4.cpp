@@ -803,25 +803,12 @@ KResult<void> Ext4Inode::drop_link_locked(u32 ino, bool is_dir)
     return {};
 }
 
-KResult<void> Ext4Inode::unlink(std::string_view name)
-{
-    std::lock_guard lock(m_fs.m_lock);
-    auto* fs = m_fs.m_fs;
-    if (!m_fs.writable())
-        return err(Errno::ROFS);
-    auto ino = TRY(find(fs, m_ino, name));
-    if (!ino)
-        return err(Errno::NOENT);
-    auto in = TRY(read_raw(fs, ino));
-    if (LINUX_S_ISDIR(in.i_mode))
-        return err(Errno::ISDIR);
-    std::string n(name);
-    E2TRY(ext2fs_unlink(fs, m_ino, n.c_str(), ino, 0));
-    TRY(drop_link_locked(ino, false));
-    return touch_dir(fs, m_ino);
-}
+KResult<void> Ext4Inode::unlink(std::string_view name) { return remove(name, false); }
 
-KResult<void> Ext4Inode::rmdir(std::string_view name)
+KResult<void> Ext4Inode::rmdir(std::string_view name) { return remove(name, true); }
+
+// unlink(2) of a non-directory, rmdir(2) of an empty directory.
+KResult<void> Ext4Inode::remove(std::string_view name, bool directory)
 {
     std::lock_guard lock(m_fs.m_lock);
     auto* fs = m_fs.m_fs;
@@ -831,13 +818,13 @@ KResult<void> Ext4Inode::rmdir(std::string_view name)
     if (!ino)
         return err(Errno::NOENT);
     auto in = TRY(read_raw(fs, ino));
-    if (!LINUX_S_ISDIR(in.i_mode))
-        return err(Errno::NOTDIR);
-    if (!TRY(dir_is_empty(fs, ino)))
+    if (LINUX_S_ISDIR(in.i_mode) != directory)
+        return err(directory ? Errno::NOTDIR : Errno::ISDIR);
+    if (directory && !TRY(dir_is_empty(fs, ino)))
         return err(Errno::NOTEMPTY);
     std::string n(name);
     E2TRY(ext2fs_unlink(fs, m_ino, n.c_str(), ino, 0));
-    TRY(drop_link_locked(ino, true));
+    TRY(drop_link_locked(ino, directory));
     return touch_dir(fs, m_ino);
 }
 

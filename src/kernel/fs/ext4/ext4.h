@@ -67,6 +67,7 @@ private:
                                              std::string_view symlink_target);
     KResult<void> add_link_locked(std::string_view name, u32 ino, u32 mode);
     KResult<void> drop_link_locked(u32 ino, bool is_dir);
+    KResult<void> remove(std::string_view name, bool directory);
 
     // The page cache (regular files).
     KResult<void> fill_cache_locked();
