@@ -283,7 +283,7 @@ void add_run_options(CLI::App& app, RunOptions& o)
     app.add_flag("--debuggable", o.debuggable, "Keep the kernel process dumpable so gdb and perf can attach");
     app.add_flag("--unsafe-no-sandbox", o.unsafe_no_sandbox,
                  "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
-    app.add_option("command", o.command, "The program and its arguments (after --)")->required();
+    app.add_option("command", o.command, "The program and its arguments (after --)");
     app.footer("Example: umk run -- /bin/ls -la /usr\n"
                "The guest's writes go to a private in-memory layer (or --upper DIR); the host's files are\n"
                "never changed, except in writable volumes (-v).\n"

@@ -94,6 +94,7 @@ void Kernel::add_process(RefPtr<Process> child, Process& requested_parent)
     child->set_pgid_locked(requested_parent.pgid_locked());
     child->set_sid_locked(requested_parent.sid_locked());
     child->ctty = requested_parent.ctty;
+    child->console_ctty = requested_parent.console_ctty.load();
     new_parent.children_locked().push_back(child);
     std::lock_guard lock(m_lock);
     m_processes.emplace(child->pid(), child);
@@ -109,6 +110,7 @@ void Kernel::process_exited(Process& p)
     std::vector<int> hangup_groups;
     std::vector<std::shared_ptr<PtraceLink>> detached;
     std::vector<RefPtr<Process>> hangup_targets;
+    std::vector<RefPtr<Process>> terminal_hangups;
     {
         std::lock_guard tree(m_tree_lock);
         // Linux's find_new_reaper: the nearest living subreaper ancestor,
@@ -172,11 +174,10 @@ void Kernel::process_exited(Process& p)
                 if (q->pgid_locked() == g && !q->zombie_locked())
                     hangup_targets.push_back(q);
         // A session leader's exit: its terminal's foreground group gets
-        // SIGHUP and SIGCONT, and the session loses the terminal
-        // (disassociate_ctty).
+        // SIGHUP (only: disassociate_ctty(1)), and the session loses the
+        // terminal.
         if (p.sid_locked() == p.pid() && p.ctty)
-            for (auto& q : RefPtr<PtyPair>(p.ctty)->disassociate_locked(*this))
-                hangup_targets.push_back(q);
+            terminal_hangups = RefPtr<PtyPair>(p.ctty)->disassociate_locked(*this);
         parent = RefPtr<Process>(p.parent_locked());
         if (parent) {
             auto action = parent->sigaction(kSigChld);
@@ -204,6 +205,8 @@ void Kernel::process_exited(Process& p)
         q->send_signal(make_siginfo(kSigHup, kSiKernel));
         q->send_signal(make_siginfo(kSigCont, kSiKernel));
     }
+    for (auto& q : terminal_hangups)
+        q->send_signal(make_siginfo(kSigHup, kSiKernel));
     if (!parent)
         return;
     if (int signo = p.exit_signal()) {
@@ -376,6 +379,7 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
 {
     auto process = make_ref<Process>(*this, 1);
     process->set_creds(Credentials::for_user(m_options.uid, m_options.gid));
+    process->console_ctty = true;
     {
         PathContext ctx { m_root, m_root, process->creds() };
         auto cwd = resolve_path(ctx, m_options.cwd, Follow::Yes);

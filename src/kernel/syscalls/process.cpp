@@ -105,6 +105,7 @@ KResult<u64> sys_setsid(Thread& t)
     self.set_sid_locked(self.pid());
     self.set_pgid_locked(self.pid());
     self.ctty = nullptr; // a new session has no controlling terminal
+    self.console_ctty = false;
     return static_cast<u64>(self.pid());
 }
 

@@ -78,6 +78,10 @@ public:
     // Its session's controlling terminal (a pty slave), or null. Under the
     // kernel's tree_lock(). Inherited by fork, dropped by setsid.
     RefPtr<PtyPair> ctty;
+    // Its controlling terminal is the user's own (the console umk was
+    // given), as the guest's first process starts: /dev/tty opens it.
+    // Inherited by fork; setsid, or a pty becoming the terminal, drops it.
+    std::atomic<bool> console_ctty { false };
     // PR_SET_PDEATHSIG: sent when the thread that forked it (or the whole
     // parent) goes. Not inherited by fork; kept across execve.
     std::atomic<int> pdeath_signal { 0 };

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <map>
 
@@ -59,17 +60,17 @@ bool echoes_as_caret(const KernelTermios& t, u8 c)
 // The slave's inode: /dev/pts/N.
 class PtsInode final : public Inode {
 public:
-    PtsInode(PtyPair& pair, u32 uid, u32 gid) : m_pair(pair), m_uid(uid), m_gid(gid), m_time(now_realtime()) {}
+    PtsInode(int index, u32 uid, u32 gid) : m_index(index), m_uid(uid), m_gid(gid), m_time(now_realtime()) {}
     KResult<InodeAttr> attr() override
     {
         std::lock_guard lock(m_lock);
         InodeAttr a;
         a.dev = kDevptsDev;
-        a.ino = static_cast<u64>(m_pair.index()) + 3;
+        a.ino = static_cast<u64>(m_index) + 3;
         a.mode = S_IFCHR | m_mode;
         a.uid = m_uid;
         a.gid = m_gid;
-        a.rdev = makedev(kPtsMajor, static_cast<u32>(m_pair.index()));
+        a.rdev = makedev(kPtsMajor, static_cast<u32>(m_index));
         a.atime = a.mtime = a.ctime = m_time;
         a.blksize = 1024;
         return a;
@@ -101,7 +102,9 @@ public:
     const void* fs_id() const override { return &kDevptsDev; }
 
 private:
-    PtyPair& m_pair; // the pair owns this inode and outlives its files
+    // Its pair's index: the pair may be gone (and the index reused) while
+    // this inode is still held (O_PATH, /proc/PID/fd).
+    const int m_index;
     std::mutex m_lock;
     u32 m_mode { 0620 };
     u32 m_uid, m_gid;
@@ -156,8 +159,8 @@ KResult<RefPtr<File>> open_slave_file(RefPtr<Inode> inode, RefPtr<PtyPair> pair,
 
 KResult<RefPtr<File>> PtsInode::open(int flags)
 {
-    auto pair = PtyPair::find(m_pair.index());
-    if (!pair || pair.get() != &m_pair)
+    auto pair = PtyPair::find(m_index);
+    if (!pair || pair->slave_inode().get() != this)
         return err(Errno::IO); // its master is gone
     return open_slave_file(RefPtr<Inode>(this), pair, flags);
 }
@@ -280,7 +283,7 @@ RefPtr<PtyPair> controlling_pty_of(Process& p)
 PtyPair::PtyPair(int index, u32 uid, u32 gid)
     : m_index(index), m_termios(slave_defaults())
 {
-    m_slave_inode = make_ref<PtsInode>(*this, uid, gid);
+    m_slave_inode = make_ref<PtsInode>(index, uid, gid);
 }
 
 PtyPair::~PtyPair()
@@ -309,13 +312,20 @@ KResult<RefPtr<PtyPair>> PtyPair::create(u32 uid, u32 gid)
 
 RefPtr<PtyPair> PtyPair::find(int index)
 {
-    std::lock_guard lock(g_pairs_lock);
-    auto it = g_pairs.find(index);
-    if (it == g_pairs.end() || !it->second->try_ref())
-        return nullptr;
-    RefPtr<PtyPair> pair = RefPtr<PtyPair>::adopt(it->second);
-    std::lock_guard pair_lock(pair->m_lock);
-    return pair->m_master_open ? pair : nullptr;
+    RefPtr<PtyPair> pair;
+    {
+        std::lock_guard lock(g_pairs_lock);
+        auto it = g_pairs.find(index);
+        if (it == g_pairs.end() || !it->second->try_ref())
+            return nullptr;
+        pair = RefPtr<PtyPair>::adopt(it->second);
+    }
+    {
+        std::lock_guard pair_lock(pair->m_lock);
+        if (pair->m_master_open)
+            return pair;
+    }
+    return nullptr; // the last reference may go here: after both locks
 }
 
 std::vector<int> PtyPair::indices()
@@ -355,12 +365,12 @@ KResult<void> PtyPair::open_slave(Thread* t, int flags)
     }
     // A session leader with no controlling terminal gets this one
     // (tty_open_proc_set_tty) unless O_NOCTTY.
-    if (!t || (flags & O_NOCTTY))
-        return {};
+    if (!t || (flags & O_NOCTTY) || (flags & O_ACCMODE) == O_WRONLY)
+        return {}; // a terminal opened only for writing is nobody's controlling one
     Process& p = t->process();
     std::lock_guard tree(p.kernel().tree_lock());
     std::lock_guard lock(m_lock);
-    if (!m_session && p.sid_locked() == p.pid() && !p.ctty) {
+    if (!m_session && p.sid_locked() == p.pid() && !p.ctty && !p.console_ctty) {
         p.ctty = RefPtr<PtyPair>(this);
         m_session = p.sid_locked();
         m_foreground = p.pgid_locked();
@@ -444,7 +454,8 @@ bool PtyPair::readable_locked() const
 {
     if (m_termios.lflag & ICANON)
         return !m_lines.empty();
-    return !m_raw.empty();
+    usize wanted = m_termios.cc[VTIME] ? 1 : std::max<usize>(m_termios.cc[VMIN], 1);
+    return m_raw.size() >= wanted;
 }
 
 void PtyPair::flush_input_locked()
@@ -470,6 +481,8 @@ void PtyPair::output_locked(std::span<const u8> data)
 
 void PtyPair::echo_locked(u8 c)
 {
+    if (m_output.size() >= kOutputMax)
+        return; // echoes nobody reads are dropped, as Linux's full echo buffer
     if (echoes_as_caret(m_termios, c)) {
         const u8 caret[] = { '^', static_cast<u8>(c ^ 0x40) };
         output_locked(caret);
@@ -488,28 +501,24 @@ void PtyPair::erase_locked(bool word, bool line)
         m_line.clear();
         echo_locked(t.cc[VKILL]);
         if (t.lflag & ECHOK)
-            output_locked(std::span(reinterpret_cast<const u8*>("\n"), 1));
+            echo_locked('\n');
         return;
     }
-    if (!line && echo && !(t.lflag & ECHOE)) {
-        if (!m_line.empty()) {
-            m_line.pop_back();
-            echo_locked(word ? t.cc[VWERASE] : t.cc[VERASE]);
-        }
-        return;
-    }
-    bool seen_word = false;
+    bool visual = (t.lflag & ECHOE) || line;
+    bool seen_word = false, erased = false;
     while (!m_line.empty()) {
         u8 c = static_cast<u8>(m_line.back());
         if (word) {
-            bool blank = c == ' ' || c == '\t';
-            if (blank && seen_word)
+            // A word is letters, digits and underscores (Linux's n_tty).
+            bool in_word = std::isalnum(c) || c == '_';
+            if (!in_word && seen_word)
                 break;
-            if (!blank)
+            if (in_word)
                 seen_word = true;
         }
         m_line.pop_back();
-        if (echo) {
+        erased = true;
+        if (echo && visual && m_output.size() < kOutputMax) {
             int columns = echoes_as_caret(t, c) ? 2 : 1;
             for (int i = 0; i < columns; i++)
                 output_locked(std::span(reinterpret_cast<const u8*>("\b \b"), 3));
@@ -517,6 +526,8 @@ void PtyPair::erase_locked(bool word, bool line)
         if (!word && !line)
             break;
     }
+    if (echo && !visual && erased)
+        echo_locked(word ? t.cc[VWERASE] : t.cc[VERASE]); // without ECHOE: the character itself
 }
 
 bool PtyPair::receive_locked(u8 c, std::vector<int>& signals)
@@ -566,14 +577,14 @@ bool PtyPair::receive_locked(u8 c, std::vector<int>& signals)
             }
             if ((t.lflag & IEXTEN) && special(t, c, VLNEXT)) {
                 m_literal_next = true;
-                if ((t.lflag & ECHO) && (t.lflag & ECHOCTL))
+                if ((t.lflag & ECHO) && (t.lflag & ECHOCTL) && m_output.size() < kOutputMax)
                     output_locked(std::span(reinterpret_cast<const u8*>("^\b"), 2));
                 return true;
             }
             if ((t.lflag & IEXTEN) && special(t, c, VREPRINT)) {
                 if (t.lflag & ECHO) {
                     echo_locked(c);
-                    output_locked(std::span(reinterpret_cast<const u8*>("\n"), 1));
+                    echo_locked('\n');
                     for (u8 ch : m_line)
                         echo_locked(ch);
                 }
@@ -675,7 +686,7 @@ KResult<usize> PtyPair::slave_read(std::span<u8> out, bool nonblock)
                 }
                 want = m_raw.size();
             }
-            if (m_raw.size() >= want || (!m_raw.empty() && vmin == 0)) {
+            if (m_raw.size() >= want || (!m_raw.empty() && (vmin == 0 || nonblock))) {
                 usize n = std::min(out.size(), m_raw.size());
                 std::copy_n(m_raw.begin(), n, out.begin());
                 m_raw.erase(m_raw.begin(), m_raw.begin() + static_cast<long>(n));
@@ -803,7 +814,7 @@ u32 PtyPair::poll(bool master)
         return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLHUP | POLLERR;
     if (readable_locked())
         events |= POLLIN | POLLRDNORM;
-    if (m_output.size() < kOutputMax)
+    if (m_output.size() < kOutputMax && !m_output_stopped)
         events |= POLLOUT | POLLWRNORM;
     return events;
 }
@@ -821,6 +832,8 @@ KResult<void> PtyPair::set_termios(Thread& t, bool master, u64 argument, u64 req
     if (request == TCSETSF)
         flush_input_locked();
     m_termios = next;
+    if (!(next.iflag & IXON))
+        m_output_stopped = false; // start_tty
     bool canonical = next.lflag & ICANON;
     if (was_canonical && !canonical) {
         // What was typed becomes readable as it is.
@@ -898,10 +911,8 @@ KResult<u64> PtyPair::ioctl(Thread& t, bool master, u64 request, u64 argument)
                 n += m_lines[i].size();
         return put_int(static_cast<int>(n));
     }
-    case TIOCOUTQ: {
-        std::lock_guard lock(m_lock);
-        return put_int(master ? 0 : static_cast<int>(m_output.size()));
-    }
+    case TIOCOUTQ:
+        return put_int(0); // what a side wrote is at once the other's to read
     case TCFLSH: {
         if (!master)
             TRY(check_job_control(t, kSigTtou));
@@ -909,13 +920,14 @@ KResult<u64> PtyPair::ioctl(Thread& t, bool master, u64 request, u64 argument)
         int which = static_cast<int>(argument);
         if (which != TCIFLUSH && which != TCOFLUSH && which != TCIOFLUSH)
             return err(Errno::INVAL);
-        // The master's input is the slave's output and the other way round.
-        bool input = which != (master ? TCIFLUSH : TCOFLUSH);
-        bool output = which != (master ? TCOFLUSH : TCIFLUSH);
-        if (master ? output : input)
-            flush_input_locked();
-        if (master ? input : output)
-            m_output.clear();
+        // Each side flushes what it has to read (TCOFLUSH: nothing is in
+        // flight on a pty).
+        if (which != TCOFLUSH) {
+            if (master)
+                m_output.clear();
+            else
+                flush_input_locked();
+        }
         changed();
         return 0;
     }
@@ -971,8 +983,8 @@ KResult<u64> PtyPair::ioctl(Thread& t, bool master, u64 request, u64 argument)
         if (!master)
             return err(Errno::NOTTY);
         int signo = static_cast<int>(argument);
-        if (signo < 1 || signo > 64)
-            return err(Errno::INVAL);
+        if (signo != kSigInt && signo != kSigQuit && signo != kSigTstp)
+            return err(Errno::INVAL); // only what the keyboard can send (pty_signal)
         int foreground;
         {
             std::lock_guard lock(m_lock);
@@ -1005,6 +1017,7 @@ KResult<u64> PtyPair::ioctl(Thread& t, bool master, u64 request, u64 argument)
         m_session = p.sid_locked();
         m_foreground = p.pgid_locked();
         p.ctty = RefPtr<PtyPair>(this);
+        p.console_ctty = false;
         return 0;
     }
     case TIOCNOTTY: {
@@ -1046,9 +1059,11 @@ KResult<u64> PtyPair::ioctl(Thread& t, bool master, u64 request, u64 argument)
         std::lock_guard lock(m_lock);
         if (master || p.ctty.get() != this || m_session != p.sid_locked())
             return err(Errno::NOTTY);
+        // A group, or (as Linux's session_of_pgrp finds it) any process
+        // by that pid, in this session.
         bool exists = false;
         for (auto& q : kernel.processes())
-            if (q->pgid_locked() == pgid && !q->zombie_locked()) {
+            if ((q->pgid_locked() == pgid || q->pid() == pgid) && !q->zombie_locked()) {
                 if (q->sid_locked() != m_session)
                     return err(Errno::PERM);
                 exists = true;

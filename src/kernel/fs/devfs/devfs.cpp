@@ -117,8 +117,9 @@ public:
         // user's terminal.
         if (auto pty = TRY(open_controlling_pty(RefPtr<Inode>(this), flags)))
             return pty;
-        if (m_console_fd < 0)
-            return err(Errno::NXIO);
+        Thread* t = current_thread();
+        if (m_console_fd < 0 || (t && !t->process().console_ctty))
+            return err(Errno::NXIO); // no controlling terminal (setsid)
         int fd = fcntl(m_console_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0)
             return err(Errno::NXIO);
