@@ -23,6 +23,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 extern char** environ;
 
@@ -170,6 +171,27 @@ std::expected<host::Fd, std::string> open_upper(const std::string& path)
     return std::move(*fd);
 }
 
+// --user UID[:GID]: numbers only (the guest's names are its own /etc's).
+std::expected<std::pair<u32, u32>, std::string> parse_user(const std::string& text)
+{
+    if (text.empty())
+        return std::pair(0u, 0u); // unused
+    auto number = [](const std::string& s) -> std::optional<u32> {
+        if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
+            return std::nullopt;
+        unsigned long v = std::stoul(s);
+        if (v >= 0xffffffffUL)
+            return std::nullopt;
+        return static_cast<u32>(v);
+    };
+    usize colon = text.find(':');
+    auto uid = number(text.substr(0, colon));
+    auto gid = colon == std::string::npos ? uid : number(text.substr(colon + 1));
+    if (!uid || !gid)
+        return std::unexpected(fmt::format("--user {}: expected UID or UID:GID, numbers (e.g. 0 or 1000:1000)", text));
+    return std::pair(*uid, *gid);
+}
+
 // An image file for the guest, locked against a second writer (another
 // guest, or umk image merge): exclusively where written, shared where
 // only read.
@@ -265,6 +287,10 @@ void add_run_options(CLI::App& app, RunOptions& o)
     app.add_flag("--strace", o.strace, "Print every guest syscall, decoded, on stderr");
     app.add_option("--strace-file", o.strace_file, "Write the --strace output to this file instead")->type_name("FILE");
     app.add_option("--hostname", o.hostname, "The guest's host name (uname nodename)")->capture_default_str();
+    app.add_option("--user", o.user,
+                   "The guest's first process runs as UID (and GID; default: UID's own number), e.g. 0 for root "
+                   "inside the guest while umk runs unprivileged (default: the caller's ids)")
+        ->type_name("UID[:GID]");
     app.add_option("--kernel-release", o.kernel_release, "The kernel release the guest sees (uname -r)")->capture_default_str();
     app.add_option("--cwd", o.cwd, "Guest working directory (default: the current directory, or /)");
     app.add_option("-v,--volume", o.volumes,
@@ -293,6 +319,9 @@ void add_run_options(CLI::App& app, RunOptions& o)
 int run(RunOptions& o)
 {
     std::error_code ec;
+    auto user_ids = parse_user(o.user);
+    if (!user_ids)
+        return fail(user_ids.error(), 2);
     if (!o.cow.empty() && o.disk.empty())
         return fail("--cow needs --disk IMG (the image whose changes it keeps)", 2);
     if (!o.disk.empty() && (o.root != "/" || !o.upper.empty()))
@@ -417,6 +446,10 @@ int run(RunOptions& o)
     options.kernel_version = "#1 SMP PREEMPT_DYNAMIC umk";
     options.uid = getuid();
     options.gid = getgid();
+    if (!o.user.empty()) {
+        options.uid = user_ids->first;
+        options.gid = user_ids->second;
+    }
     options.strace_fd = strace_fd;
     options.pids_max = o.pids_max;
     options.threads_max = o.threads_max;
