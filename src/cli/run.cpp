@@ -358,7 +358,10 @@ int run(RunOptions& o)
     }
 
     if (!o.unsafe_no_sandbox) {
-        if (auto r = host::enter_user_namespace(); !r)
+        std::optional<std::pair<u32, u32>> inside;
+        if (!o.user.empty())
+            inside = *user_ids;
+        if (auto r = host::enter_user_namespace(inside); !r)
             return fail(fmt::format("this host refuses an unprivileged user namespace ({}); umk needs one to "
                                     "sandbox itself. Enable them (sysctl kernel.unprivileged_userns_clone=1 or "
                                     "user.max_user_namespaces) or run with --unsafe-no-sandbox",

@@ -95,16 +95,18 @@ KResult<std::vector<HostMount>> guest_visible_mounts(const std::string& root)
     return out;
 }
 
-KResult<void> enter_user_namespace()
+KResult<void> enter_user_namespace(std::optional<std::pair<u32, u32>> inside)
 {
     uid_t uid = getuid();
     gid_t gid = getgid();
     if (uid != 0) {
-        // Unprivileged: the only mapping a process may write for itself.
+        // Unprivileged: the only mapping a process may write for itself,
+        // its own ids, shown inside as `inside`.
+        auto [inside_uid, inside_gid] = inside.value_or(std::pair<u32, u32>(uid, gid));
         TRY(check_void(unshare(CLONE_NEWUSER | CLONE_NEWNS)));
         write_file("/proc/self/setgroups", "deny");
-        if (!write_file("/proc/self/uid_map", fmt::format("{} {} 1\n", uid, uid))
-            || !write_file("/proc/self/gid_map", fmt::format("{} {} 1\n", gid, gid)))
+        if (!write_file("/proc/self/uid_map", fmt::format("{} {} 1\n", inside_uid, uid))
+            || !write_file("/proc/self/gid_map", fmt::format("{} {} 1\n", inside_gid, gid)))
             return err(Errno::PERM);
     } else {
         // Root on the host maps every id to itself. A full map needs

@@ -11,6 +11,7 @@
 #include "lib/types.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,11 @@ struct HostMount {
 KResult<std::vector<HostMount>> guest_visible_mounts(const std::string& root);
 
 // unshare(CLONE_NEWUSER | CLONE_NEWNS) with the caller's ids mapped (all
-// ids when the caller is root on the host). EPERM where the host refuses
-// unprivileged user namespaces.
-KResult<void> enter_user_namespace();
+// ids when the caller is root on the host). An unprivileged caller's ids
+// appear inside as `inside` (its own by default): with {0, 0}, what it
+// owns on the host is root's inside, and what root inside makes is its.
+// EPERM where the host refuses unprivileged user namespaces.
+KResult<void> enter_user_namespace(std::optional<std::pair<u32, u32>> inside = std::nullopt);
 // Forks the kernel into a new pid namespace as its pid 1, so that every
 // stub dies with it; returns in the kernel. The calling process stays
 // behind, waits, and exits with the kernel's status (never returns).
