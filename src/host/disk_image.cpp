@@ -77,6 +77,7 @@ DiskImage::DiskImage(DiskImage&& o) noexcept
     : m_image(std::move(o.m_image)), m_cow(std::move(o.m_cow)), m_size(o.m_size), m_writable(o.m_writable),
       m_header(std::move(o.m_header)), m_bitmap(std::move(o.m_bitmap))
 {
+    // (The cache starts empty: it is only filled once the image is in use.)
 }
 
 DiskImage::~DiskImage() = default;
@@ -169,14 +170,42 @@ KResult<void> DiskImage::read(u64 offset, std::span<u8> out)
 {
     if (offset > m_size || out.size() > m_size - offset)
         return err(Errno::IO);
-    if (!m_cow.valid())
-        return read_exact(m_image.get(), out, offset);
     std::lock_guard lock(m_lock);
-    return read_locked(offset, out);
+    if (out.size() > kCachedReadMax)
+        return read_locked(offset, out); // bulk data: past the cache (writes go through it)
+    while (!out.empty()) {
+        u64 page = offset / kPage;
+        auto& bytes = *TRY(cached_page_locked(page));
+        usize at = offset - page * kPage;
+        usize n = std::min(out.size(), bytes.size() - at);
+        std::memcpy(out.data(), bytes.data() + at, n);
+        out = out.subspan(n);
+        offset += n;
+    }
+    return {};
+}
+
+KResult<std::vector<u8>*> DiskImage::cached_page_locked(u64 page)
+{
+    if (auto it = m_cache_index.find(page); it != m_cache_index.end()) {
+        m_cache.splice(m_cache.begin(), m_cache, it->second); // most recent first
+        return &it->second->second;
+    }
+    std::vector<u8> bytes(std::min<u64>(kPage, m_size - page * kPage));
+    TRY(read_locked(page * kPage, bytes));
+    m_cache.emplace_front(page, std::move(bytes));
+    m_cache_index[page] = m_cache.begin();
+    if (m_cache.size() > kCachePages) {
+        m_cache_index.erase(m_cache.back().first);
+        m_cache.pop_back();
+    }
+    return &m_cache.front().second;
 }
 
 KResult<void> DiskImage::read_locked(u64 offset, std::span<u8> out)
 {
+    if (!m_cow.valid())
+        return read_exact(m_image.get(), out, offset);
     while (!out.empty()) {
         // The run of sectors that come from the same file.
         u64 sector = offset / kSector;
@@ -202,10 +231,22 @@ KResult<void> DiskImage::write(u64 offset, std::span<const u8> data)
         return err(Errno::ROFS);
     if (offset > m_size || data.size() > m_size - offset)
         return err(Errno::NOSPC);
-    if (!m_cow.valid())
-        return write_exact(m_image.get(), data, offset);
     std::lock_guard lock(m_lock);
-    return write_cow_locked(offset, data);
+    if (m_cow.valid())
+        TRY(write_cow_locked(offset, data));
+    else
+        TRY(write_exact(m_image.get(), data, offset));
+    // Written through: the cached pages it covers take the new bytes.
+    for (u64 page = offset / kPage; page * kPage < offset + data.size(); page++) {
+        auto it = m_cache_index.find(page);
+        if (it == m_cache_index.end())
+            continue;
+        auto& bytes = it->second->second;
+        u64 from = std::max(offset, page * kPage), to = std::min(offset + data.size(), page * kPage + bytes.size());
+        if (from < to)
+            std::memcpy(bytes.data() + (from - page * kPage), data.data() + (from - offset), to - from);
+    }
+    return {};
 }
 
 KResult<void> DiskImage::write_cow_locked(u64 offset, std::span<const u8> data)

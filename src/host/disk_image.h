@@ -18,7 +18,9 @@
 #include "lib/kresult.h"
 #include "lib/types.h"
 
+#include <list>
 #include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <span>
 #include <string>
@@ -68,6 +70,8 @@ private:
     DiskImage() = default;
     bool in_cow(u64 sector) const { return m_bitmap[sector / 8] & (1u << (sector % 8)); }
     KResult<void> read_locked(u64 offset, std::span<u8> out);
+    // A page of the disk, from the cache or read into it.
+    KResult<std::vector<u8>*> cached_page_locked(u64 page);
     KResult<void> write_cow_locked(u64 offset, std::span<const u8> data);
 
     Fd m_image;
@@ -76,6 +80,14 @@ private:
     bool m_writable { false };
     CowHeader m_header;
     std::vector<u8> m_bitmap;
+    // Recently used 4 KiB pages, most recent first (written through):
+    // libext2fs reads the same metadata (inode tables, directories,
+    // bitmaps) over and over. 16 MiB at most; large reads go past it.
+    static constexpr u64 kPage = 4096;
+    static constexpr usize kCachePages = 4096;
+    static constexpr usize kCachedReadMax = 64 * 1024;
+    std::list<std::pair<u64, std::vector<u8>>> m_cache;
+    std::unordered_map<u64, std::list<std::pair<u64, std::vector<u8>>>::iterator> m_cache_index;
     std::mutex m_lock;
 };
 
