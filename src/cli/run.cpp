@@ -319,6 +319,7 @@ void add_run_options(CLI::App& app, RunOptions& o)
 int run(RunOptions& o)
 {
     std::error_code ec;
+    bool rootless = geteuid() != 0; // (before umk's own user namespace)
     auto user_ids = parse_user(o.user);
     if (!user_ids)
         return fail(user_ids.error(), 2);
@@ -435,7 +436,7 @@ int run(RunOptions& o)
         return fail(fmt::format("cannot start the seccomp-trap platform: {}", errno_text(platform.error())), 2);
 
     auto rootfs = kernel::build_root(std::move(lowers), std::move(upper), std::move(root_disk), std::move(volumes),
-                                     isatty(STDIN_FILENO) ? STDIN_FILENO : -1);
+                                     isatty(STDIN_FILENO) ? STDIN_FILENO : -1, rootless);
     if (!rootfs)
         return fail(fmt::format("cannot build the guest's root: {}", errno_text(rootfs.error())), 2);
 

@@ -54,7 +54,7 @@ RootFs::RootFs(RootFs&&) = default;
 RootFs::~RootFs() = default;
 
 KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::unique_ptr<Ext4Fs> root_disk,
-                           std::vector<Volume> volumes, int console_fd)
+                           std::vector<Volume> volumes, int console_fd, bool rootless)
 {
     RootFs fs;
     if (root_disk) {
@@ -67,7 +67,7 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
             lowers.emplace(m.relative_path, RefPtr<Inode>(TRY(HostInode::make_root(std::move(m.fd)))));
         RefPtr<UpperInode> upper_root;
         if (upper.valid())
-            upper_root = TRY(HostInode::make_root(std::move(upper), HostMountOptions { true, true }));
+            upper_root = TRY(HostInode::make_root(std::move(upper), HostMountOptions { true, true, rootless }));
         fs.overlay = std::make_unique<OverlayFs>(std::move(lowers), std::move(upper_root));
         fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
         fs.mounts.push_back({ "/", "overlay", "overlay", "rw,relatime", fs.root });
@@ -102,7 +102,7 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
             root = fs.disks.back()->root();
             type = "ext4";
         } else {
-            root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true }));
+            root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true, rootless && v.writable }));
         }
         auto mounted = Dentry::make_root(root, at->name());
         at->mount(mounted);

@@ -45,8 +45,10 @@ struct RootFs {
 // `upper`: an O_PATH fd of the host directory that keeps the upper layer
 // (--upper DIR); none for one in memory. `root_disk` (--disk IMG): the
 // root is that image's file system instead of an overlay.
+// `rootless`: umk runs as an unprivileged host user; the guest's owners
+// the host refuses in volumes and the upper directory go to xattrs.
 KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::unique_ptr<Ext4Fs> root_disk,
-                           std::vector<Volume> volumes, int console_fd);
+                           std::vector<Volume> volumes, int console_fd, bool rootless);
 // /proc needs the kernel; mounted once it exists.
 KResult<void> mount_procfs(Kernel&, const RefPtr<Dentry>& root);
 

@@ -2,11 +2,15 @@
 
 #include "kernel/vfs/dentry.h"
 
+#include <fmt/format.h>
+
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include <cstdio>
 #include <functional>
 
 namespace umk::kernel {
@@ -76,7 +80,56 @@ KResult<host::HostStat> HostInode::current()
     return host::stat_fd(m_fd.get());
 }
 
-KResult<InodeAttr> HostInode::attr() { return attr_from_host(TRY(current())); }
+namespace {
+
+constexpr const char* kOwnerXattr = "user.umk.owner";
+
+// What user.umk.owner says, if the file (a regular file or directory: the
+// only kinds that keep user xattrs) has it.
+std::optional<InodeAttr> owner_override(int path_fd, u32 host_mode)
+{
+    if (!S_ISREG(host_mode) && !S_ISDIR(host_mode))
+        return std::nullopt;
+    auto fd = host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (!fd)
+        return std::nullopt;
+    auto value = host::get_xattr(fd->get(), kOwnerXattr);
+    if (!value)
+        return std::nullopt;
+    std::string text(value->begin(), value->end());
+    InodeAttr a;
+    unsigned long long rdev = 0;
+    if (std::sscanf(text.c_str(), "%u:%u:%o:%llu", &a.uid, &a.gid, &a.mode, &rdev) != 4)
+        return std::nullopt;
+    a.rdev = rdev;
+    return a;
+}
+
+KResult<void> write_owner_override(int path_fd, u32 host_mode, const InodeAttr& a)
+{
+    if (!S_ISREG(host_mode) && !S_ISDIR(host_mode))
+        return err(Errno::PERM); // nowhere to keep it
+    auto fd = TRY(host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY));
+    auto text = fmt::format("{}:{}:{:o}:{}", a.uid, a.gid, a.mode, a.rdev);
+    return host::set_xattr(fd.get(), kOwnerXattr, std::span(reinterpret_cast<const u8*>(text.data()), text.size()), 0);
+}
+
+} // namespace
+
+KResult<InodeAttr> HostInode::attr()
+{
+    auto st = TRY(current());
+    auto a = attr_from_host(st);
+    if (m_options->owners_in_xattrs && !m_covered) {
+        if (auto o = owner_override(m_fd.get(), st.mode)) {
+            a.uid = o->uid;
+            a.gid = o->gid;
+            a.mode = o->mode;
+            a.rdev = o->rdev;
+        }
+    }
+    return a;
+}
 
 KResult<RefPtr<Inode>> HostInode::lookup(std::string_view name)
 {
@@ -116,8 +169,11 @@ KResult<std::vector<DirEntry>> HostInode::list()
     auto entries = TRY(host::read_dir(dir.get()));
     std::vector<DirEntry> out;
     out.reserve(entries.size());
+    // A regular file may be a placeholder for another type: unknown, so
+    // that readers stat it.
+    bool placeholders = m_options->owners_in_xattrs;
     for (auto& e : entries)
-        out.push_back({ std::move(e.name), e.ino, e.type });
+        out.push_back({ std::move(e.name), e.ino, placeholders && e.type == DT_REG ? u8 { DT_UNKNOWN } : e.type });
     return out;
 }
 
@@ -194,9 +250,15 @@ KResult<RefPtr<Inode>> HostInode::made(std::string_view name, u32 uid, u32 gid)
 {
     auto fd = TRY(host::open_beneath(m_fd.get(), std::string(name), O_PATH));
     // The guest's owner where the host allows it (a rootless host maps
-    // only its own user: the file stays the host user's).
-    (void)host::chown(fd.get(), uid, gid);
+    // only its own user), else in user.umk.owner when kept there.
+    auto chowned = host::chown(fd.get(), uid, gid);
     auto st = TRY(host::stat_fd(fd.get()));
+    if (!chowned && m_options->owners_in_xattrs) {
+        InodeAttr a = attr_from_host(st);
+        a.uid = uid;
+        a.gid = gid;
+        (void)write_owner_override(fd.get(), st.mode, a);
+    }
     return RefPtr<Inode>(new HostInode(std::move(fd), st, RefPtr<HostInode>(this), std::string(name), m_options));
 }
 
@@ -265,6 +327,15 @@ KResult<void> HostInode::chmod(u32 mode)
 {
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
+    auto st = TRY(current());
+    if (m_options->owners_in_xattrs) {
+        if (auto o = owner_override(m_fd.get(), st.mode)) {
+            o->mode = (o->mode & S_IFMT) | (mode & 07777);
+            TRY(write_owner_override(m_fd.get(), st.mode, *o));
+            if (!S_ISREG(o->mode) && !S_ISDIR(o->mode))
+                return {}; // a placeholder keeps its own mode
+        }
+    }
     return host::chmod(m_fd.get(), mode & 07777);
 }
 
@@ -272,7 +343,39 @@ KResult<void> HostInode::chown(u32 uid, u32 gid)
 {
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
-    return host::chown(m_fd.get(), uid, gid);
+    if (!m_options->owners_in_xattrs)
+        return host::chown(m_fd.get(), uid, gid);
+    auto st = TRY(current());
+    auto o = owner_override(m_fd.get(), st.mode);
+    if (!o) {
+        auto chowned = host::chown(m_fd.get(), uid, gid);
+        if (chowned || (chowned.error() != Errno::INVAL && chowned.error() != Errno::PERM))
+            return chowned;
+    }
+    InodeAttr a = TRY(attr());
+    if (uid != ~0U)
+        a.uid = uid;
+    if (gid != ~0U)
+        a.gid = gid;
+    return write_owner_override(m_fd.get(), st.mode, a);
+}
+
+KResult<RefPtr<Inode>> HostInode::mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid)
+{
+    if (!m_options->owners_in_xattrs || (!S_ISCHR(mode) && !S_ISBLK(mode)))
+        return Inode::mknod(name, mode, rdev, uid, gid);
+    // A device node the host will not let us make: a placeholder.
+    TRY(check_writable_dir());
+    TRY(host::make_node(m_fd.get(), std::string(name), S_IFREG | 0600));
+    auto fd = TRY(host::open_beneath(m_fd.get(), std::string(name), O_PATH));
+    auto st = TRY(host::stat_fd(fd.get()));
+    InodeAttr a = attr_from_host(st);
+    a.uid = uid;
+    a.gid = gid;
+    a.mode = mode;
+    a.rdev = rdev;
+    TRY(write_owner_override(fd.get(), st.mode, a));
+    return RefPtr<Inode>(new HostInode(std::move(fd), st, RefPtr<HostInode>(this), std::string(name), m_options));
 }
 
 KResult<void> HostInode::truncate(u64 length)
@@ -309,6 +412,8 @@ static KResult<host::Fd> xattr_fd(int path_fd, u32 mode)
 
 KResult<std::vector<u8>> HostInode::get_xattr(std::string_view name)
 {
+    if (m_options->owners_in_xattrs && name == kOwnerXattr)
+        return err(Errno::NODATA); // umk's own, not the guest's
     auto fd = xattr_fd(m_fd.get(), m_stat.mode);
     if (!fd)
         return err(fd.error() == Errno::NODATA ? Errno::NODATA : Errno::OPNOTSUPP);
@@ -317,6 +422,8 @@ KResult<std::vector<u8>> HostInode::get_xattr(std::string_view name)
 
 KResult<void> HostInode::set_xattr(std::string_view name, std::span<const u8> value, int flags)
 {
+    if (m_options->owners_in_xattrs && name == kOwnerXattr)
+        return err(Errno::PERM);
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
     auto fd = xattr_fd(m_fd.get(), m_stat.mode);
@@ -327,6 +434,8 @@ KResult<void> HostInode::set_xattr(std::string_view name, std::span<const u8> va
 
 KResult<void> HostInode::remove_xattr(std::string_view name)
 {
+    if (m_options->owners_in_xattrs && name == kOwnerXattr)
+        return err(Errno::NODATA);
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
     auto fd = xattr_fd(m_fd.get(), m_stat.mode);
@@ -380,7 +489,9 @@ KResult<std::vector<std::string>> HostInode::list_xattrs()
     auto fd = xattr_fd(m_fd.get(), m_stat.mode);
     if (!fd)
         return std::vector<std::string>();
-    return host::list_xattrs(fd->get());
+    auto names = TRY(host::list_xattrs(fd->get()));
+    std::erase(names, std::string(kOwnerXattr));
+    return names;
 }
 
 KResult<usize> HostFile::read(std::span<u8> out, u64 pos) { return host::pread(m_fd.get(), out, pos); }

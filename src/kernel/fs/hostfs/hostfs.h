@@ -24,6 +24,10 @@ namespace umk::kernel {
 struct HostMountOptions {
     bool writable { false };
     bool live { false }; // attributes read on every stat (the host may change them)
+    // umk runs unprivileged: the guest's owners and file types that the
+    // host refuses are kept in a user.umk.owner xattr ("UID:GID:MODE:RDEV",
+    // MODE octal with the type), device nodes as regular placeholder files.
+    bool owners_in_xattrs { false };
 };
 
 class HostInode final : public UpperInode {
@@ -37,6 +41,7 @@ public:
     KResult<RefPtr<Inode>> create(std::string_view name, u32 mode, u32 uid, u32 gid) override;
     KResult<RefPtr<Inode>> mkdir(std::string_view name, u32 mode, u32 uid, u32 gid) override;
     KResult<RefPtr<Inode>> symlink(std::string_view name, std::string_view target, u32 uid, u32 gid) override;
+    KResult<RefPtr<Inode>> mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid) override;
     KResult<void> unlink(std::string_view name) override;
     KResult<void> rmdir(std::string_view name) override;
     KResult<void> rename(std::string_view name, Inode& new_dir, std::string_view new_name) override;
