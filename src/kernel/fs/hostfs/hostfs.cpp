@@ -101,6 +101,13 @@ std::optional<InodeAttr> owner_override(int path_fd, u32 host_mode)
     unsigned long long rdev = 0;
     if (std::sscanf(text.c_str(), "%u:%u:%o:%llu", &a.uid, &a.gid, &a.mode, &rdev) != 4)
         return std::nullopt;
+    // A directory stays one; a regular file may stand for a device, FIFO or
+    // socket, never a directory or symlink (whoever wrote the attribute).
+    u32 type = a.mode & S_IFMT;
+    bool fits = S_ISDIR(host_mode) ? type == S_IFDIR
+                                   : type == S_IFREG || type == S_IFCHR || type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK;
+    if (!fits || (a.mode & ~(S_IFMT | 07777)))
+        return std::nullopt;
     a.rdev = rdev;
     return a;
 }
