@@ -37,8 +37,13 @@ KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
 {
     std::lock_guard lock(m_lock);
-    if (m_unhashed) // a renamed or removed directory's: looked up each time
-        return RefPtr<Dentry>(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
+    if (m_unhashed) {
+        // A renamed or removed directory's: looked up each time, and so is
+        // everything below (a cached child would hold what holds it).
+        RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
+        d->m_unhashed = true;
+        return d;
+    }
     if (auto it = m_children.find(name); it != m_children.end() && it->second->m_inode == inode)
         return it->second;
     RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
