@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc,
+# mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc, bind
+# mounts of directories and files,
 # chroot(2), sethostname/setdomainname, run natively (in private mount
 # and UTS namespaces: unshare -m -u) and under umk; the outputs must match.
 set -euo pipefail
@@ -22,6 +23,25 @@ grep -c " $d " /proc/mounts
 mount --make-rprivate / && echo propagation-ok
 rmdir $d
 END
+cat >"$work/bind.sh" <<'END'
+src=$(mktemp -d); dst=$(mktemp -d)
+echo one > $src/f; mkdir $src/d
+mount --bind $src $dst && cat $dst/f
+echo two > $dst/g && cat $src/g
+rm $src/f; ls $dst; cat $dst/f 2>&1 | sed 's/.*: //'
+mkdir $dst/sub && ls $src
+mv $src/d $src/e; ls $dst
+stat -c %i $src/g >/tmp/i1; stat -c %i $dst/g >/tmp/i2; cmp -s /tmp/i1 /tmp/i2 && echo same-inode
+grep -c " $dst " /proc/mounts
+umount $dst && ls $dst | wc -l
+touch $src/file1 $dst/file2
+echo content > $src/file1
+mount --bind $src/file1 $dst/file2 && cat $dst/file2
+mount --bind $src $dst/file2 2>&1 | sed 's/.*: //'
+umount $dst/file2
+mount --bind /nonexistent $dst 2>&1 | sed 's/.*: //'
+rm -rf $src $dst
+END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
 domainname example.org; domainname; cat /proc/sys/kernel/domainname
@@ -35,6 +55,7 @@ END
 mkdir "$work/root" && touch "$work/root/marker"
 run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
+  "$@" bash "$work/bind.sh"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"
   "$@" "$jail" "$work/root"

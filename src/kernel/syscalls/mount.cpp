@@ -116,6 +116,38 @@ bool in_use(Kernel& k, const Dentry& root)
     return false;
 }
 
+// mount --bind SOURCE TARGET (Linux's do_loopback): SOURCE's inode shown
+// at TARGET too. A tree with mounts below it is refused (their copies,
+// MS_REC, are not made); otherwise MS_REC changes nothing.
+KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::string& source_path, u64 flags)
+{
+    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto source = follow_mounts(TRY(resolve_path(ctx, source_path, Follow::Yes)));
+    bool source_dir = S_ISDIR(TRY(source->inode().attr()).mode);
+    bool target_dir = S_ISDIR(TRY(target->inode().attr()).mode);
+    if (source_dir != target_dir)
+        return err(Errno::NOTDIR);
+    if (source->has_submounts() || source->mounted()) {
+        t.kernel().log_once("bind submounts", "mount: bind mounts of trees with mounts below them not supported: EINVAL");
+        return err(Errno::INVAL);
+    }
+    if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
+        t.kernel().log_once("mount nosuid", "mount: nosuid, nodev and noexec are shown and not enforced");
+    // /proc/mounts: the source's file system, as Linux shows a bind.
+    std::string fstype = "none", device = "none";
+    for (auto& m : t.kernel().mounts()) {
+        if (m.root.get() == source->mount_root()) {
+            fstype = m.fstype;
+            device = m.source;
+        }
+    }
+    std::string where = target->path();
+    auto mounted = Dentry::make_bind_root(source, target->name());
+    target->mount(mounted);
+    t.kernel().add_mount({ where, fstype, device, options_text(flags & ~(MS_BIND | MS_REC)), mounted });
+    return 0;
+}
+
 KResult<std::string> optional_string(Thread& t, GuestAddr addr, usize max)
 {
     if (addr.null())
@@ -144,8 +176,10 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
             return err(Errno::INVAL);
         return 0;
     }
-    if (flags & (MS_REMOUNT | MS_BIND | MS_MOVE | MS_RDONLY)) {
-        t.kernel().log_once("mount flags", "mount: bind, move, remount and read-only mounts not supported yet: EINVAL");
+    if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
+        return bind_mount(t, target, TRY(copy_path(t, source_addr)), flags);
+    if (flags & (MS_REMOUNT | MS_MOVE | MS_RDONLY)) {
+        t.kernel().log_once("mount flags", "mount: move, remount and read-only mounts not supported yet: EINVAL");
         return err(Errno::INVAL);
     }
     if (flags & ~kRecorded)

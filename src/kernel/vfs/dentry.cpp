@@ -65,6 +65,14 @@ void Dentry::forget_child(std::string_view name)
         gone->unhash();
 }
 
+RefPtr<Dentry> Dentry::make_bind_root(const RefPtr<Dentry>& source, std::string name)
+{
+    source->unhash();
+    auto root = make_root(source->inode_ref(), std::move(name));
+    root->m_unhashed = true;
+    return root;
+}
+
 void Dentry::unhash()
 {
     std::map<std::string, RefPtr<Dentry>, std::less<>> children;

@@ -46,6 +46,11 @@ public:
     // A mount is stacked somewhere below this dentry (among the cached ones).
     bool has_submounts() const;
 
+    // A bind mount's root: a new root dentry for `source`'s inode. Both it
+    // and `source` look names up afresh from now on (two trees name the
+    // same inodes: neither may keep names the other changed).
+    static RefPtr<Dentry> make_bind_root(const RefPtr<Dentry>& source, std::string name);
+
     // Cache pressure: a file system whose cached inodes hold host
     // resources (hostfs: an O_PATH fd each) asks for the cache to shrink;
     // the next path walk drops every cached dentry below the global root
