@@ -82,6 +82,8 @@ public:
 
     void add_mount(MountRecord);
     void remove_mount(const Dentry* root);
+    // remount,ro / remount,rw: what /proc/PID/mounts shows.
+    void set_mount_read_only(const Dentry* root, bool read_only);
     std::vector<MountRecord> mounts();
     // A file system mount(2) made: kept until the kernel ends (its inodes
     // refer to it, and open files may outlive the mount).

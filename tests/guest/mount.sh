@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc, bind
-# mounts of directories and files,
+# mounts of directories and files, remounts read-only and back,
 # chroot(2), sethostname/setdomainname, run natively (in private mount
 # and UTS namespaces: unshare -m -u) and under umk; the outputs must match.
 set -euo pipefail
@@ -42,6 +42,21 @@ umount $dst/file2
 mount --bind /nonexistent $dst 2>&1 | sed 's/.*: //'
 rm -rf $src $dst
 END
+cat >"$work/readonly.sh" <<'END'
+d=$(mktemp -d); s=$(mktemp -d)
+mount -t tmpfs tmpfs $d && echo hi > $d/f && mkdir $d/sub
+mount -o remount,ro $d && echo remounted
+grep " $d " /proc/mounts | cut -d' ' -f4 | cut -d, -f1
+for op in "touch $d/new" "rm $d/f" "mkdir $d/x" "chmod 600 $d/f" "mv $d/f $d/g" "ln -s f $d/l" "truncate -s 0 $d/f" "touch $d/f" "rmdir $d/sub" "ln $d/f $d/h"; do
+  $op 2>&1 | sed 's/.*: //'
+done
+(echo x >> $d/f) 2>&1 | sed 's/.*: //'
+python3 -c "import os; os.setxattr('$d/f', 'user.a', b'1')" 2>&1 | tail -1 | sed 's/.*] //; s/:.*//'
+cat $d/f
+mount -o remount,rw $d && echo x >> $d/f && cat $d/f
+echo b > $s/f; mount --bind $s $d/sub && mount -o remount,bind,ro $d/sub && (echo c > $d/sub/f) 2>&1 | sed 's/.*: //'; echo c > $s/f && cat $d/sub/f
+umount $d/sub; umount $d; rm -rf $d $s
+END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
 domainname example.org; domainname; cat /proc/sys/kernel/domainname
@@ -56,6 +71,7 @@ mkdir "$work/root" && touch "$work/root/marker"
 run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
   "$@" bash "$work/bind.sh"
+  "$@" bash "$work/readonly.sh"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"
   "$@" "$jail" "$work/root"

@@ -20,6 +20,14 @@ KResult<PathContext> path_context(Thread&, int dirfd);
 // itself (AT_EMPTY_PATH).
 KResult<RefPtr<Dentry>> lookup_at(Thread&, int dirfd, const std::string& path, Follow, bool empty_path);
 KResult<u64> install_fd(Thread&, RefPtr<File>, bool cloexec);
+// Linux's mnt_want_write: EROFS on a read-only mount (none: a file with
+// no path, such as a pipe).
+inline KResult<void> check_mount_writable(const Dentry* d)
+{
+    if (d && d->on_read_only_mount())
+        return err(Errno::ROFS);
+    return {};
+}
 // A name to create at `dirfd`: absent, in a directory we may write
 // (namei.cpp); the new inode's group.
 KResult<ParentAndName> parent_for_create(Thread&, int dirfd, const std::string& path);

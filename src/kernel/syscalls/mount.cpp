@@ -178,8 +178,19 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     }
     if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
         return bind_mount(t, target, TRY(copy_path(t, source_addr)), flags);
-    if (flags & (MS_REMOUNT | MS_MOVE | MS_RDONLY)) {
-        t.kernel().log_once("mount flags", "mount: move, remount and read-only mounts not supported yet: EINVAL");
+    if (flags & MS_REMOUNT) {
+        // Read-only or read-write again (per mount, with MS_BIND or
+        // without); the other flags are recorded, new data options ignored.
+        if (!target->mountpoint() && target != t.kernel().root())
+            return err(Errno::INVAL); // not a mount's root
+        if (flags & ~(MS_REMOUNT | MS_BIND | MS_RDONLY | kRecorded))
+            return err(Errno::INVAL);
+        target->set_read_only(flags & MS_RDONLY);
+        t.kernel().set_mount_read_only(target.get(), flags & MS_RDONLY);
+        return 0;
+    }
+    if (flags & (MS_MOVE | MS_RDONLY)) {
+        t.kernel().log_once("mount flags", "mount: move and new read-only mounts not supported yet: EINVAL");
         return err(Errno::INVAL);
     }
     if (flags & ~kRecorded)

@@ -27,6 +27,7 @@ KResult<ParentAndName> writable_parent(Thread& t, int dirfd, const std::string& 
     auto pn = TRY(resolve_parent(ctx, path));
     auto attr = TRY(pn.parent->inode().attr());
     TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    TRY(check_mount_writable(pn.parent.get()));
     return pn;
 }
 
@@ -164,6 +165,7 @@ KResult<u64> change_mode(Thread& t, const Named& target, u32 mode)
     Inode& inode = *target;
     auto attr = TRY(inode.attr());
     TRY(check_owner(t, attr));
+    TRY(check_mount_writable(target.dentry.get()));
     auto creds = t.process().creds();
     // Linux clears set-group-ID when the caller is not in the file's group
     // (and lacks CAP_FSETID).
@@ -178,6 +180,7 @@ KResult<u64> change_owner(Thread& t, const Named& target, u32 uid, u32 gid)
 {
     Inode& inode = *target;
     auto attr = TRY(inode.attr());
+    TRY(check_mount_writable(target.dentry.get()));
     auto creds = t.process().creds();
     if (!creds.has(kCapChown)) {
         // Without CAP_CHOWN: no change of owner; the group only to one of ours.
@@ -204,6 +207,7 @@ KResult<u64> truncate_inode(const Named& target, i64 length)
         return err(Errno::ISDIR);
     if (!S_ISREG(attr.mode))
         return err(Errno::INVAL);
+    TRY(check_mount_writable(target.dentry.get()));
     TRY(inode.truncate(static_cast<u64>(length)));
     notify(target, IN_MODIFY);
     return 0;
@@ -218,6 +222,7 @@ KResult<ParentAndName> parent_for_create(Thread& t, int dirfd, const std::string
     TRY(check_absent(pn));
     auto attr = TRY(pn.parent->inode().attr());
     TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    TRY(check_mount_writable(pn.parent.get()));
     return pn;
 }
 
@@ -525,6 +530,7 @@ KResult<u64> set_times(Thread& t, int dirfd, GuestAddr path, const abi::Timespec
         TRY(check_owner(t, attr));
     else if (!check_owner(t, attr))
         TRY(check_access(attr, t.process().creds(), kMayWrite));
+    TRY(check_mount_writable(inode.dentry.get()));
     TRY(inode->set_times(set[0], set[1]));
     notify(inode, IN_ATTRIB);
     return 0;

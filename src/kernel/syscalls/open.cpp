@@ -61,6 +61,7 @@ KResult<u64> open_tmpfile(Thread& t, const PathContext& ctx, const std::string& 
     if (!S_ISDIR(attr.mode))
         return err(Errno::NOTDIR);
     TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
+    TRY(check_mount_writable(dir.get()));
     u32 umask = t.process().fs().umask;
     u32 gid = (attr.mode & S_ISGID) ? attr.gid : ctx.creds.fsgid;
     auto inode = TRY(dir->inode().make_tmpfile(mode & 07777 & ~umask, ctx.creds.fsuid, gid, !(flags & O_EXCL)));
@@ -113,6 +114,7 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
                 return err(Errno::ISDIR);
             auto parent_attr = TRY(pn.parent->inode().attr());
             TRY(check_access(parent_attr, ctx.creds, kMayWrite | kMayExec));
+            TRY(check_mount_writable(pn.parent.get()));
             u32 umask = t.process().fs().umask;
             u32 gid = (parent_attr.mode & S_ISGID) ? parent_attr.gid : ctx.creds.fsgid;
             auto inode = TRY(pn.parent->inode().create(pn.name, S_IFREG | (mode & 07777 & ~umask), ctx.creds.fsuid, gid));
@@ -143,6 +145,8 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
     if (S_ISDIR(attr.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))
         return err(Errno::ISDIR);
     TRY(check_access(attr, ctx.creds, may_for(flags)));
+    if ((may_for(flags) & kMayWrite) && (S_ISREG(attr.mode) || S_ISDIR(attr.mode)))
+        TRY(check_mount_writable(dentry.get())); // devices and FIFOs write elsewhere
     if ((flags & O_TRUNC) && !S_ISREG(attr.mode))
         flags &= ~O_TRUNC;
     auto file = TRY(open_inode(*dentry, attr, flags));

@@ -29,18 +29,29 @@ KResult<std::string> copy_name(Thread& t, GuestAddr name)
     return *n;
 }
 
-KResult<RefPtr<Inode>> path_inode(Thread& t, GuestAddr path, Follow follow)
+// An xattr call's file: its inode, and its dentry when it has a path
+// (for read-only mounts).
+struct Target {
+    RefPtr<Inode> inode;
+    RefPtr<Dentry> dentry;
+    Inode& operator*() const { return *inode; }
+};
+
+KResult<Target> path_inode(Thread& t, GuestAddr path, Follow follow)
 {
     auto p = TRY(copy_path(t, path));
-    return TRY(lookup_at(t, kAtFdcwd, p, follow, false))->inode_ref();
+    auto d = TRY(lookup_at(t, kAtFdcwd, p, follow, false));
+    return Target { d->inode_ref(), d };
 }
 
-KResult<RefPtr<Inode>> fd_inode(Thread& t, int fd)
+KResult<Target> fd_inode(Thread& t, int fd)
 {
     auto file = TRY(get_file(t, fd));
     if (file->flags() & O_PATH)
         return err(Errno::BADF);
-    return file->dentry() ? file->dentry()->inode_ref() : file->inode_ref();
+    if (auto d = file->dentry())
+        return Target { d->inode_ref(), d };
+    return Target { file->inode_ref(), nullptr };
 }
 
 // Linux's xattr_permission (and cap_inode_setxattr for security.*).
@@ -82,8 +93,9 @@ KResult<u64> get(Thread& t, Inode& inode, GuestAddr name_ptr, GuestAddr value, u
     return v.size();
 }
 
-KResult<u64> set(Thread& t, Inode& inode, GuestAddr name_ptr, GuestAddr value, u64 size, int flags)
+KResult<u64> set(Thread& t, const Target& target, GuestAddr name_ptr, GuestAddr value, u64 size, int flags)
 {
+    Inode& inode = *target;
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE))
         return err(Errno::INVAL);
     auto name = TRY(copy_name(t, name_ptr));
@@ -93,6 +105,7 @@ KResult<u64> set(Thread& t, Inode& inode, GuestAddr name_ptr, GuestAddr value, u
     if (size)
         TRY(t.mm().copy_in(value.value, v));
     TRY(check_permission(t, inode, name, true));
+    TRY(check_mount_writable(target.dentry.get()));
     TRY(inode.set_xattr(name, v, flags));
     fsnotify(inode, nullptr, {}, IN_ATTRIB);
     return 0;
@@ -119,10 +132,12 @@ KResult<u64> list(Thread& t, Inode& inode, GuestAddr out, u64 size)
     return all.size();
 }
 
-KResult<u64> remove(Thread& t, Inode& inode, GuestAddr name_ptr)
+KResult<u64> remove(Thread& t, const Target& target, GuestAddr name_ptr)
 {
+    Inode& inode = *target;
     auto name = TRY(copy_name(t, name_ptr));
     TRY(check_permission(t, inode, name, true));
+    TRY(check_mount_writable(target.dentry.get()));
     TRY(inode.remove_xattr(name));
     fsnotify(inode, nullptr, {}, IN_ATTRIB);
     return 0;
@@ -147,17 +162,17 @@ KResult<u64> sys_fgetxattr(Thread& t, int fd, GuestAddr name, GuestAddr value, u
 
 KResult<u64> sys_setxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size, int flags)
 {
-    return set(t, *TRY(path_inode(t, path, Follow::Yes)), name, value, size, flags);
+    return set(t, TRY(path_inode(t, path, Follow::Yes)), name, value, size, flags);
 }
 
 KResult<u64> sys_lsetxattr(Thread& t, GuestAddr path, GuestAddr name, GuestAddr value, u64 size, int flags)
 {
-    return set(t, *TRY(path_inode(t, path, Follow::No)), name, value, size, flags);
+    return set(t, TRY(path_inode(t, path, Follow::No)), name, value, size, flags);
 }
 
 KResult<u64> sys_fsetxattr(Thread& t, int fd, GuestAddr name, GuestAddr value, u64 size, int flags)
 {
-    return set(t, *TRY(fd_inode(t, fd)), name, value, size, flags);
+    return set(t, TRY(fd_inode(t, fd)), name, value, size, flags);
 }
 
 KResult<u64> sys_listxattr(Thread& t, GuestAddr path, GuestAddr out, u64 size)
@@ -177,17 +192,17 @@ KResult<u64> sys_flistxattr(Thread& t, int fd, GuestAddr out, u64 size)
 
 KResult<u64> sys_removexattr(Thread& t, GuestAddr path, GuestAddr name)
 {
-    return remove(t, *TRY(path_inode(t, path, Follow::Yes)), name);
+    return remove(t, TRY(path_inode(t, path, Follow::Yes)), name);
 }
 
 KResult<u64> sys_lremovexattr(Thread& t, GuestAddr path, GuestAddr name)
 {
-    return remove(t, *TRY(path_inode(t, path, Follow::No)), name);
+    return remove(t, TRY(path_inode(t, path, Follow::No)), name);
 }
 
 KResult<u64> sys_fremovexattr(Thread& t, int fd, GuestAddr name)
 {
-    return remove(t, *TRY(fd_inode(t, fd)), name);
+    return remove(t, TRY(fd_inode(t, fd)), name);
 }
 
 } // namespace umk::kernel

@@ -41,6 +41,10 @@ public:
     // umount: the mount on this dentry goes (files open under it keep it).
     void unmount();
     Dentry* mountpoint() const { return m_mountpoint; }
+    // mount -o remount,ro: the mount this dentry is the root of refuses
+    // changes (EROFS); every dentry below asks its mount's root.
+    void set_read_only(bool read_only) { m_read_only = read_only; }
+    bool on_read_only_mount() const { return mount_root()->m_read_only.load(); }
     // The root dentry of the mount this dentry is in.
     const Dentry* mount_root() const;
     // A mount is stacked somewhere below this dentry (among the cached ones).
@@ -90,6 +94,7 @@ private:
     bool m_detached { false };
     bool m_unhashed { false }; // under m_lock
     std::atomic<bool> m_deleted { false };
+    std::atomic<bool> m_read_only { false }; // a mount root's
 };
 
 } // namespace umk::kernel
