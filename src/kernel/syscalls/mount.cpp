@@ -7,6 +7,7 @@
 
 #include "kernel/fs/procfs/procfs.h"
 #include "kernel/fs/tmpfs/tmpfs.h"
+#include "kernel/tty/pty.h"
 #include "kernel/vfs/path.h"
 
 #include <fmt/format.h>
@@ -215,6 +216,11 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         root = make_procfs(t.kernel());
     } else if (type == "sysfs") {
         root = make_sysfs();
+    } else if (type == "devpts") {
+        // The guest's one pty space (Linux gives each mount its own:
+        // newinstance is the default there); options are accepted.
+        t.kernel().log_once("devpts mount", "mount: a new devpts mount shows the guest's one set of ptys");
+        root = make_devpts();
     } else {
         return err(Errno::NODEV); // not a file system umk has
     }
