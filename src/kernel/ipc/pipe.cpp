@@ -138,19 +138,26 @@ void PipeInode::close_end(bool reader, bool writer)
     changed();
 }
 
+KResult<bool> PipeInode::wait_readable_locked(std::unique_lock<std::mutex>& lock, bool nonblock)
+{
+    if (!m_buffer.empty())
+        return true;
+    if (m_writers == 0)
+        return false;
+    Thread* t = current_thread();
+    if (nonblock || !t)
+        return err(Errno::AGAIN);
+    TRY(m_waiters.wait(*t, lock, [&] { return !m_buffer.empty() || m_writers == 0; }));
+    return !m_buffer.empty();
+}
+
 KResult<usize> PipeInode::read(std::span<u8> out, bool nonblock)
 {
     if (out.empty())
         return 0;
-    Thread* t = current_thread();
     std::unique_lock lock(m_lock);
-    if (m_buffer.empty()) {
-        if (m_writers == 0)
-            return 0;
-        if (nonblock || !t)
-            return err(Errno::AGAIN);
-        TRY(m_waiters.wait(*t, lock, [&] { return !m_buffer.empty() || m_writers == 0; }));
-    }
+    if (!TRY(wait_readable_locked(lock, nonblock)))
+        return 0;
     usize n = m_buffer.pop(out);
     changed();
     return n;
@@ -204,15 +211,8 @@ KResult<usize> PipeInode::tee_into(PipeInode& out, usize len, bool nonblock)
         // ipipe_prep: data here, or EOF (0) with no writer.
         {
             std::unique_lock lock(m_lock);
-            if (m_buffer.empty()) {
-                if (m_writers == 0)
-                    return 0;
-                if (nonblock || !t)
-                    return err(Errno::AGAIN);
-                TRY(m_waiters.wait(*t, lock, [&] { return !m_buffer.empty() || m_writers == 0; }));
-                if (m_buffer.empty())
-                    return 0;
-            }
+            if (!TRY(wait_readable_locked(lock, nonblock)))
+                return 0;
         }
         // opipe_prep: a reader there (else SIGPIPE), and room.
         {

@@ -48,6 +48,9 @@ public:
 private:
     // Under m_lock: wakes readers, writers and pollers.
     void changed();
+    // Under m_lock: data to read (true) or EOF, no writer left (false);
+    // EAGAIN when `nonblock`, else waits for either.
+    KResult<bool> wait_readable_locked(std::unique_lock<std::mutex>& lock, bool nonblock);
     static const int kPipeFs;
     std::mutex m_lock;
     WaitQueue m_waiters; // readers and writers alike
