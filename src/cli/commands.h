@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,7 @@ struct RunOptions {
     bool strace { false };
     std::string strace_file;
     std::string hostname { "umk" };
-    std::string user; // --user UID[:GID]; empty: the caller's
+    std::optional<std::string> user; // --user UID[:GID]; none: the caller's
     std::string kernel_release { "6.18.0-umk" };
     std::string cwd;
     std::vector<std::string> volumes; // HOST:GUEST[:ro|:rw]

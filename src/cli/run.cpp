@@ -174,8 +174,8 @@ std::expected<host::Fd, std::string> open_upper(const std::string& path)
 // --user UID[:GID]: numbers only (the guest's names are its own /etc's).
 std::expected<std::pair<u32, u32>, std::string> parse_user(const std::string& text)
 {
-    if (text.empty())
-        return std::pair(0u, 0u); // unused
+    if (text == "-")
+        return std::pair(0u, 0u); // not given: unused
     auto number = [](const std::string& s) -> std::optional<u32> {
         if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
             return std::nullopt;
@@ -320,7 +320,7 @@ int run(RunOptions& o)
 {
     std::error_code ec;
     bool rootless = geteuid() != 0; // (before umk's own user namespace)
-    auto user_ids = parse_user(o.user);
+    auto user_ids = parse_user(o.user.value_or("-"));
     if (!user_ids)
         return fail(user_ids.error(), 2);
     if (!o.cow.empty() && o.disk.empty())
@@ -360,7 +360,7 @@ int run(RunOptions& o)
 
     if (!o.unsafe_no_sandbox) {
         std::optional<std::pair<u32, u32>> inside;
-        if (!o.user.empty())
+        if (o.user)
             inside = *user_ids;
         if (auto r = host::enter_user_namespace(inside); !r)
             return fail(fmt::format("this host refuses an unprivileged user namespace ({}); umk needs one to "
@@ -450,7 +450,7 @@ int run(RunOptions& o)
     options.kernel_version = "#1 SMP PREEMPT_DYNAMIC umk";
     options.uid = getuid();
     options.gid = getgid();
-    if (!o.user.empty()) {
+    if (o.user) {
         options.uid = user_ids->first;
         options.gid = user_ids->second;
     }

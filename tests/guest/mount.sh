@@ -57,6 +57,30 @@ mount -o remount,rw $d && echo x >> $d/f && cat $d/f
 echo b > $s/f; mount --bind $s $d/sub && mount -o remount,bind,ro $d/sub && (echo c > $d/sub/f) 2>&1 | sed 's/.*: //'; echo c > $s/f && cat $d/sub/f
 umount $d/sub; umount $d; rm -rf $d $s
 END
+cat >"$work/mount_edges.sh" <<'END'
+A=$(mktemp -d); B=$(mktemp -d); R=$(mktemp -d); W=$(mktemp -d)
+mkdir -p $A/d/e; echo data > $A/d/e/file; echo f > $A/f
+mount --bind $A $B
+python3 -c "import os
+for a, b in (('$A/f', '$B/g'), ('$A/d', '$B/d/e/x')):
+    try: os.rename(a, b); print('renamed')
+    except OSError as e: print(e.strerror)
+try: os.link('$A/f', '$B/h'); print('linked')
+except OSError as e: print(e.strerror)"
+ls $A; ls $B/d/e
+umount $B
+mount -t tmpfs t $R; mkdir $R/d
+mount -o remount,ro $R
+mount --bind $R $W && touch $W/b 2>&1 | sed 's/.*: //'
+grep " $W " /proc/mounts | cut -d' ' -f4 | cut -d, -f1
+umount $W
+mount -o remount,rw $R
+exec 7>$R/open
+mount -o remount,ro $R 2>&1 | sed 's/.*: //; s/ *dmesg.*//' | head -1
+exec 7>&-
+mount -o remount,ro $R && echo ro-now
+umount $R; rm -rf $A $B $R $W
+END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
 domainname example.org; domainname; cat /proc/sys/kernel/domainname
@@ -72,6 +96,7 @@ run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
   "$@" bash "$work/bind.sh"
   "$@" bash "$work/readonly.sh"
+  "$@" bash "$work/mount_edges.sh"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"
   "$@" "$jail" "$work/root"

@@ -18,7 +18,7 @@ as_nobody() { runuser -u nobody -- "$@"; }
 if ! as_nobody "$work/umk" run -- true 2>"$work/err"; then
   echo "note: unprivileged user namespaces are off here; rootless umk cannot run:"; cat "$work/err"; exit 0
 fi
-expected=$'65534\n0 0\n5:7\n1,3\nchowned\nin volume: 5:7 -rwsr-x---\ncharacter special file 1,3 write ok\n[]\n./null\ntar keeps owners: 1:2 3:4\nhost files: nobody nobody nobody regular empty file'
+expected=$'65534\n0 0\n5:7\n1,3\nchowned\nin volume: 5:7 -rwsr-x---\ncharacter special file 1,3 write ok\n[]\n./null\ntar keeps owners: 1:2 3:4\nhost files: nobody nobody nobody regular empty file\nhost mode, no set-user-ID: -rwxr-x---'
 got=$(as_nobody "$work/umk" run -v "$work/vol:/vol" -- bash -c 'id -u' 2>&1
       as_nobody "$work/umk" run --user 0 -v "$work/vol:/vol" -- bash -c '
         echo "$(id -u) $(id -g)"
@@ -32,7 +32,8 @@ got=$(as_nobody "$work/umk" run -v "$work/vol:/vol" -- bash -c 'id -u' 2>&1
         cd /vol && find . -type c
         mkdir /tmp/t && touch /tmp/t/a /tmp/t/b && chown 1:2 /tmp/t/a && chown 3:4 /tmp/t/b
         tar -C /tmp -cf /tmp/t.tar t && tar -C /vol -xpf /tmp/t.tar && echo "tar keeps owners: $(stat -c %u:%g /vol/t/a) $(stat -c %u:%g /vol/t/b)"' 2>&1
-      echo "host files: $(stat -c %U "$work/vol/f" "$work/vol/t/a" "$work/vol/null" | tr '\n' ' ')$(stat -c %F "$work/vol/null")")
+      echo "host files: $(stat -c %U "$work/vol/f" "$work/vol/t/a" "$work/vol/null" | tr '\n' ' ')$(stat -c %F "$work/vol/null")"
+      echo "host mode, no set-user-ID: $(stat -c %A "$work/vol/f")")
 if [[ "$got" != "$expected" ]]; then
   echo "FAIL: (--- expected, +++ got)"; diff <(echo "$expected") <(echo "$got") || true; exit 1
 fi

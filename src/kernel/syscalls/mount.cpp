@@ -128,8 +128,8 @@ KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::stri
     bool target_dir = S_ISDIR(TRY(target->inode().attr()).mode);
     if (source_dir != target_dir)
         return err(Errno::NOTDIR);
-    if (source->has_submounts() || source->mounted()) {
-        t.kernel().log_once("bind submounts", "mount: bind mounts of trees with mounts below them not supported: EINVAL");
+    if (source->has_submounts() || source->mounted() || target->unhashed()) {
+        t.kernel().log_once("bind submounts", "mount: bind mounts of trees with mounts below them, or onto a bind's source, not supported: EINVAL");
         return err(Errno::INVAL);
     }
     if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
@@ -144,9 +144,31 @@ KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::stri
     }
     std::string where = target->path();
     auto mounted = Dentry::make_bind_root(source, target->name());
+    // A bind of a read-only mount is read-only (clone_mnt copies the flag).
+    bool read_only = source->on_read_only_mount();
+    mounted->set_read_only(read_only);
     target->mount(mounted);
-    t.kernel().add_mount({ where, fstype, device, options_text(flags & ~(MS_BIND | MS_REC)), mounted });
+    std::string options = options_text(flags & ~(MS_BIND | MS_REC));
+    if (read_only)
+        options.replace(0, 2, "ro");
+    t.kernel().add_mount({ where, fstype, device, options, mounted });
     return 0;
+}
+
+// A file open for writing below one of the mounts `roots`.
+bool open_for_writing(Kernel& k, const std::vector<RefPtr<Dentry>>& roots)
+{
+    for (auto& p : k.processes()) {
+        for (auto& [fd, entry] : p->fds().snapshot()) {
+            auto d = entry.file->dentry();
+            if (!d || !entry.file->writable())
+                continue;
+            for (auto& root : roots)
+                if (d->mount_root() == root.get())
+                    return true;
+        }
+    }
+    return false;
 }
 
 KResult<std::string> optional_string(Thread& t, GuestAddr addr, usize max)
@@ -180,14 +202,27 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
         return bind_mount(t, target, TRY(copy_path(t, source_addr)), flags);
     if (flags & MS_REMOUNT) {
-        // Read-only or read-write again (per mount, with MS_BIND or
-        // without); the other flags are recorded, new data options ignored.
+        // Read-only or read-write again: with MS_BIND this mount, without
+        // it every mount of the file system (its super block). New data
+        // options are ignored.
         if (!target->mountpoint() && target != t.kernel().root())
             return err(Errno::INVAL); // not a mount's root
         if (flags & ~(MS_REMOUNT | MS_BIND | MS_RDONLY | kRecorded))
             return err(Errno::INVAL);
-        target->set_read_only(flags & MS_RDONLY);
-        t.kernel().set_mount_read_only(target.get(), flags & MS_RDONLY);
+        std::vector<RefPtr<Dentry>> roots;
+        for (auto& m : t.kernel().mounts())
+            if (m.root == target || (!(flags & MS_BIND) && m.root->inode().fs_id() == target->inode().fs_id()))
+                roots.push_back(m.root);
+        if (roots.empty())
+            roots.push_back(target);
+        bool read_only = flags & MS_RDONLY;
+        // Not while files there are open for writing (Linux: EBUSY).
+        if (read_only && open_for_writing(t.kernel(), roots))
+            return err(Errno::BUSY);
+        for (auto& root : roots) {
+            root->set_read_only(read_only);
+            t.kernel().set_mount_read_only(root.get(), read_only);
+        }
         return 0;
     }
     if (flags & (MS_MOVE | MS_RDONLY)) {
@@ -205,6 +240,10 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         return err(Errno::NOTDIR);
     if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
         t.kernel().log_once("mount nosuid", "mount: nosuid, nodev and noexec are shown and not enforced");
+    if (target->unhashed()) {
+        t.kernel().log_once("mount unhashed", "mount: on a directory below a bind mount's source or a renamed one: EINVAL");
+        return err(Errno::INVAL);
+    }
     RefPtr<Inode> root;
     std::string options = options_text(flags);
     if (type == "tmpfs") {

@@ -307,7 +307,7 @@ static KResult<u64> exchange(Thread& t, ParentAndName& from, ParentAndName& to)
     TRY(check_sticky(t, to, b_attr));
     if ((!S_ISDIR(a_attr.mode) || !S_ISDIR(b_attr.mode)) && (from.trailing_slash || to.trailing_slash))
         return err(Errno::NOTDIR);
-    if (from.parent->inode().fs_id() != to.parent->inode().fs_id())
+    if (from.parent->mount_root() != to.parent->mount_root() || from.parent->inode().fs_id() != to.parent->inode().fs_id())
         return err(Errno::XDEV);
     if (a == b)
         return 0;
@@ -357,7 +357,7 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
     TRY(check_sticky(t, from, source_attr));
     if (!S_ISDIR(source_attr.mode) && (from.trailing_slash || to.trailing_slash))
         return err(Errno::NOTDIR);
-    if (from.parent->inode().fs_id() != to.parent->inode().fs_id())
+    if (from.parent->mount_root() != to.parent->mount_root() || from.parent->inode().fs_id() != to.parent->inode().fs_id())
         return err(Errno::XDEV);
     auto target = to.parent->child(to.name);
     if (target) {
@@ -429,7 +429,10 @@ KResult<u64> sys_linkat(Thread& t, int olddirfd, GuestAddr oldpath, int newdirfd
     auto attr = TRY(source->inode().attr());
     if (S_ISDIR(attr.mode))
         return err(Errno::PERM);
-    if (source->inode().fs_id() != pn.parent->inode().fs_id())
+    // (A nameless file, O_TMPFILE or unlinked, has a detached dentry: the
+    // file system alone decides.)
+    bool detached = source->detached() || source->deleted();
+    if ((!detached && source->mount_root() != pn.parent->mount_root()) || source->inode().fs_id() != pn.parent->inode().fs_id())
         return err(Errno::XDEV);
     TRY(pn.parent->inode().link(source->inode(), pn.name));
     pn.parent->forget_child(pn.name); // looked up afresh: the name now exists

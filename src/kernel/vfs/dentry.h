@@ -45,6 +45,13 @@ public:
     // changes (EROFS); every dentry below asks its mount's root.
     void set_read_only(bool read_only) { m_read_only = read_only; }
     bool on_read_only_mount() const { return mount_root()->m_read_only.load(); }
+    // Out of the name cache (renamed, removed, below a bind mount's
+    // source): nothing can be mounted on it, a path walk would not find it.
+    bool unhashed() const
+    {
+        std::lock_guard lock(m_lock);
+        return m_unhashed;
+    }
     // The root dentry of the mount this dentry is in.
     const Dentry* mount_root() const;
     // A mount is stacked somewhere below this dentry (among the cached ones).
@@ -70,6 +77,7 @@ public:
     std::string path_within(const Dentry* root) const;
     void mark_deleted() { m_deleted = true; }
     bool deleted() const { return m_deleted; }
+    bool detached() const { return m_detached; }
 
 private:
     // Out of the cache for good: it and the dentries cached below it let

@@ -272,8 +272,12 @@ KResult<RefPtr<Inode>> HostInode::made(std::string_view name, u32 uid, u32 gid)
 KResult<RefPtr<Inode>> HostInode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
     TRY(check_writable_dir());
-    TRY(host::make_node(m_fd.get(), std::string(name), mode));
-    return made(name, uid, gid);
+    u32 special = S_ISREG(mode) && m_options->owners_in_xattrs ? mode & (S_ISUID | S_ISGID) : 0;
+    TRY(host::make_node(m_fd.get(), std::string(name), mode & ~special));
+    auto inode = TRY(made(name, uid, gid));
+    if (special)
+        TRY(inode->chmod(mode & 07777)); // into the attribute (chmod above)
+    return inode;
 }
 
 KResult<RefPtr<Inode>> HostInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
@@ -336,12 +340,18 @@ KResult<void> HostInode::chmod(u32 mode)
         return err(Errno::ROFS);
     auto st = TRY(current());
     if (m_options->owners_in_xattrs) {
-        if (auto o = owner_override(m_fd.get(), st.mode)) {
-            o->mode = (o->mode & S_IFMT) | (mode & 07777);
-            TRY(write_owner_override(m_fd.get(), st.mode, *o));
-            if (!S_ISREG(o->mode) && !S_ISDIR(o->mode))
+        // A file's set-user-ID and set-group-ID are the guest's (for its
+        // users): kept in the attribute, never given to the host user's file.
+        u32 guest_only = S_ISREG(st.mode) ? S_ISUID | S_ISGID : 0;
+        auto o = owner_override(m_fd.get(), st.mode);
+        if (o || (mode & guest_only)) {
+            InodeAttr a = o ? *o : attr_from_host(st);
+            a.mode = (a.mode & S_IFMT) | (mode & 07777);
+            TRY(write_owner_override(m_fd.get(), st.mode, a));
+            if (!S_ISREG(a.mode) && !S_ISDIR(a.mode))
                 return {}; // a placeholder keeps its own mode
         }
+        return host::chmod(m_fd.get(), mode & 07777 & ~guest_only);
     }
     return host::chmod(m_fd.get(), mode & 07777);
 }
