@@ -324,6 +324,32 @@ void Kernel::set_domainname(std::string name)
     m_domainname = std::move(name);
 }
 
+RefPtr<Dentry> Kernel::pivot_root(RefPtr<Dentry> new_root)
+{
+    RefPtr<Dentry> old;
+    {
+        std::lock_guard lock(m_lock);
+        old = std::exchange(m_root, new_root);
+    }
+    for (auto& p : processes()) {
+        std::lock_guard lock(p->lock());
+        auto& fs = p->fs_locked();
+        if (fs.root == old)
+            fs.root = new_root;
+        if (fs.cwd == old)
+            fs.cwd = new_root;
+    }
+    // Where every mount is, as seen from the new root.
+    std::lock_guard lock(m_lock);
+    for (auto& m : m_mounts) {
+        if (m.root == new_root)
+            m.path = "/";
+        else if (auto* at = m.root->mountpoint())
+            m.path = at->path();
+    }
+    return old;
+}
+
 void Kernel::set_mount_read_only(const Dentry* root, bool read_only)
 {
     std::lock_guard lock(m_lock);

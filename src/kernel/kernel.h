@@ -43,7 +43,14 @@ public:
 
     const KernelOptions& options() const { return m_options; }
     platform::Platform& platform() { return *m_platform; }
-    RefPtr<Dentry> root() { return m_root; }
+    RefPtr<Dentry> root()
+    {
+        std::lock_guard lock(m_lock);
+        return m_root;
+    }
+    // pivot_root: the mount namespace's new root; every process whose
+    // root or cwd was the old one moves to it. Returns the old root.
+    RefPtr<Dentry> pivot_root(RefPtr<Dentry> new_root);
     Timespec boot_time() const { return m_boot_time; }
     std::chrono::steady_clock::time_point boot_steady() const { return m_boot_steady; }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc, bind
 # mounts of directories and files, remounts read-only and back,
+# pivot_root,
 # chroot(2), sethostname/setdomainname, run natively (in private mount
 # and UTS namespaces: unshare -m -u) and under umk; the outputs must match.
 set -euo pipefail
@@ -92,11 +93,14 @@ print(libc.sethostname(b"ab\0cd", 5), os.uname().nodename)
 print(libc.sethostname(b"", 0), repr(os.uname().nodename))'
 END
 mkdir "$work/root" && touch "$work/root/marker"
+# pivot_root changes the namespace's root: only ever run in a new one
+gcc -O1 -o "$work/pivot" "$here/mount/pivot_root.c"
 run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
   "$@" bash "$work/bind.sh"
   "$@" bash "$work/readonly.sh"
   "$@" bash "$work/mount_edges.sh"
+  "$@" "$work/pivot"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"
   "$@" "$jail" "$work/root"

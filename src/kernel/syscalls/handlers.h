@@ -55,6 +55,7 @@ KResult<u64> sys_mremap(Thread& t, u64 old_addr, u64 old_length, u64 new_length,
 KResult<u64> sys_madvise(Thread& t, u64 addr, u64 length, int advice);
 KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, GuestAddr type_addr, u64 flags,
                        GuestAddr data_addr);
+KResult<u64> sys_pivot_root(Thread& t, GuestAddr new_root_addr, GuestAddr put_old_addr);
 KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags);
 KResult<u64> sys_mkdirat(Thread& t, int dirfd, GuestAddr path, u32 mode);
 KResult<u64> sys_mkdir(Thread& t, GuestAddr path, u32 mode);

@@ -270,6 +270,43 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     return 0;
 }
 
+// pivot_root(2): the mount at `new_root` becomes the root; the old root
+// is mounted at `put_old`, which is at or below `new_root`.
+KResult<u64> sys_pivot_root(Thread& t, GuestAddr new_root_addr, GuestAddr put_old_addr)
+{
+    if (!t.process().creds().has(kCapSysAdmin))
+        return err(Errno::PERM);
+    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto new_root = follow_mounts(TRY(resolve_path(ctx, TRY(copy_path(t, new_root_addr)), Follow::Yes)));
+    auto put_old = follow_mounts(TRY(resolve_path(ctx, TRY(copy_path(t, put_old_addr)), Follow::Yes)));
+    if (!S_ISDIR(TRY(new_root->inode().attr()).mode) || !S_ISDIR(TRY(put_old->inode().attr()).mode))
+        return err(Errno::NOTDIR);
+    auto old_root = t.kernel().root();
+    if (t.process().fs().root != old_root)
+        return err(Errno::INVAL); // a chrooted caller (Linux: the root must be a mount's root)
+    // Neither may be on the current root's mount (Linux: EBUSY first).
+    if (new_root->mount_root() == old_root.get() || put_old->mount_root() == old_root.get())
+        return err(Errno::BUSY);
+    Dentry* mountpoint = new_root->mountpoint();
+    if (!mountpoint)
+        return err(Errno::INVAL); // not a mount
+    // put_old at or below new_root, within the tree new_root tops.
+    bool below = false;
+    for (const Dentry* d = put_old.get(); d; d = d->parent() ? d->parent().get() : d->mountpoint()) {
+        if (d == new_root.get()) {
+            below = true;
+            break;
+        }
+    }
+    if (!below || put_old->unhashed())
+        return err(Errno::INVAL);
+    RefPtr<Dentry>(mountpoint)->unmount();
+    new_root->make_top();
+    put_old->mount(old_root);
+    t.kernel().pivot_root(new_root);
+    return 0;
+}
+
 KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
 {
     if (flags & ~(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW))

@@ -99,6 +99,13 @@ void Dentry::mount(RefPtr<Dentry> root)
     m_mounted = std::move(root);
 }
 
+void Dentry::make_top()
+{
+    std::lock_guard lock(m_lock);
+    m_mountpoint = nullptr;
+    m_mountpoint_ref = nullptr;
+}
+
 void Dentry::unmount()
 {
     RefPtr<Dentry> gone;

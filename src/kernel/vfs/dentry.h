@@ -40,6 +40,9 @@ public:
     void mount(RefPtr<Dentry> root);
     // umount: the mount on this dentry goes (files open under it keep it).
     void unmount();
+    // pivot_root: this mount's root leaves its mount point and becomes the
+    // top of the tree.
+    void make_top();
     Dentry* mountpoint() const { return m_mountpoint; }
     // mount -o remount,ro: the mount this dentry is the root of refuses
     // changes (EROFS); every dentry below asks its mount's root.
