@@ -339,15 +339,19 @@ RefPtr<Dentry> Kernel::pivot_root(RefPtr<Dentry> new_root)
         if (fs.cwd == old)
             fs.cwd = new_root;
     }
-    // Where every mount is, as seen from the new root.
+    recompute_mount_paths();
+    return old;
+}
+
+void Kernel::recompute_mount_paths()
+{
     std::lock_guard lock(m_lock);
     for (auto& m : m_mounts) {
-        if (m.root == new_root)
+        if (m.root == m_root)
             m.path = "/";
         else if (auto* at = m.root->mountpoint())
             m.path = at->path();
     }
-    return old;
 }
 
 void Kernel::set_mount_read_only(const Dentry* root, bool read_only)

@@ -51,6 +51,8 @@ public:
     // pivot_root: the mount namespace's new root; every process whose
     // root or cwd was the old one moves to it. Returns the old root.
     RefPtr<Dentry> pivot_root(RefPtr<Dentry> new_root);
+    // After mounts moved (pivot_root, MS_MOVE): where each one is now.
+    void recompute_mount_paths();
     Timespec boot_time() const { return m_boot_time; }
     std::chrono::steady_clock::time_point boot_steady() const { return m_boot_steady; }
 

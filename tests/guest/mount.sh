@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc, bind
 # mounts of directories and files, remounts read-only and back,
-# pivot_root,
+# mount --move, pivot_root,
 # chroot(2), sethostname/setdomainname, run natively (in private mount
 # and UTS namespaces: unshare -m -u) and under umk; the outputs must match.
 set -euo pipefail
@@ -82,6 +82,15 @@ exec 7>&-
 mount -o remount,ro $R && echo ro-now
 umount $R; rm -rf $A $B $R $W
 END
+cat >"$work/move.sh" <<'END'
+a=$(mktemp -d); b=$(mktemp -d)
+mount -t tmpfs t $a && echo hi > $a/f && mkdir $a/sub && mount -t tmpfs u $a/sub && echo deep > $a/sub/g
+mount --move $a $b && cat $b/f $b/sub/g && ls $a | wc -l
+grep -c " $b " /proc/mounts; grep -c " $b/sub " /proc/mounts; grep -c " $a " /proc/mounts
+mount --move $b $b/sub 2>&1 | sed 's/.*: //; s/ *dmesg.*//; s/ on \/tmp[^,]*,/,/' | head -1
+mount --move $a $b 2>&1 | sed 's/.*: //; s/ *dmesg.*//; s/ on \/tmp[^,]*,/,/' | head -1
+umount $b/sub; umount $b; rm -rf $a $b
+END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
 domainname example.org; domainname; cat /proc/sys/kernel/domainname
@@ -100,6 +109,7 @@ run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/bind.sh"
   "$@" bash "$work/readonly.sh"
   "$@" bash "$work/mount_edges.sh"
+  "$@" bash "$work/move.sh"
   "$@" "$work/pivot"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"

@@ -171,6 +171,28 @@ bool open_for_writing(Kernel& k, const std::vector<RefPtr<Dentry>>& roots)
     return false;
 }
 
+// mount --move SOURCE TARGET: the mount at SOURCE, with everything
+// mounted below it, goes to TARGET (not below itself).
+KResult<u64> move_existing_mount(Thread& t, const RefPtr<Dentry>& target, const std::string& source_path)
+{
+    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto source = follow_mounts(TRY(resolve_path(ctx, source_path, Follow::Yes)));
+    Dentry* from = source->mountpoint();
+    if (!from || source == t.kernel().root())
+        return err(Errno::INVAL); // not a mount, or the root
+    if (!S_ISDIR(TRY(target->inode().attr()).mode) && S_ISDIR(TRY(source->inode().attr()).mode))
+        return err(Errno::NOTDIR);
+    for (const Dentry* d = target.get(); d; d = d->parent() ? d->parent().get() : d->mountpoint())
+        if (d == source.get())
+            return err(Errno::LOOP); // into itself (Linux: ELOOP)
+    if (target->unhashed())
+        return err(Errno::INVAL);
+    RefPtr<Dentry>(from)->unmount();
+    target->mount(source);
+    t.kernel().recompute_mount_paths();
+    return 0;
+}
+
 KResult<std::string> optional_string(Thread& t, GuestAddr addr, usize max)
 {
     if (addr.null())
@@ -225,8 +247,10 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         }
         return 0;
     }
-    if (flags & (MS_MOVE | MS_RDONLY)) {
-        t.kernel().log_once("mount flags", "mount: move and new read-only mounts not supported yet: EINVAL");
+    if (flags & MS_MOVE)
+        return move_existing_mount(t, target, TRY(copy_path(t, source_addr)));
+    if (flags & MS_RDONLY) {
+        t.kernel().log_once("mount flags", "mount: new read-only mounts not supported yet (mount, then remount,ro): EINVAL");
         return err(Errno::INVAL);
     }
     if (flags & ~kRecorded)
