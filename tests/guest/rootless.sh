@@ -18,7 +18,7 @@ as_nobody() { runuser -u nobody -- "$@"; }
 if ! as_nobody "$work/umk" run -- true 2>"$work/err"; then
   echo "note: unprivileged user namespaces are off here; rootless umk cannot run:"; cat "$work/err"; exit 0
 fi
-expected=$'65534\n0 0\n5:7\n1,3\nchowned\nin volume: 5:7 -rwsr-x---\ncharacter special file 1,3 write ok\n[]\n./null\ntar keeps owners: 1:2 3:4\nhost files: nobody nobody nobody regular empty file\nhost mode, no set-user-ID: -rwxr-x---'
+expected=$'65534\n0 0\n5:7\n1,3\nchowned\nin volume: 5:7 -rwsr-x---\ncharacter special file 1,3 write ok\n[]\nfifo: fifo 5\n./null\ntar keeps owners: 1:2 3:4\nhost files: nobody nobody nobody regular empty file\nhost mode, no set-user-ID: -rwxr-x---'
 got=$(as_nobody "$work/umk" run -v "$work/vol:/vol" -- bash -c 'id -u' 2>&1
       as_nobody "$work/umk" run --user 0 -v "$work/vol:/vol" -- bash -c '
         echo "$(id -u) $(id -g)"
@@ -29,6 +29,7 @@ got=$(as_nobody "$work/umk" run -v "$work/vol:/vol" -- bash -c 'id -u' 2>&1
         echo "in volume: $(stat -c "%u:%g %A" /vol/f)"
         mknod /vol/null c 1 3 && echo "$(stat -c "%F %t,%T" /vol/null) $(echo x >/vol/null && echo write ok)"
         python3 -c "import os; print(os.listxattr(\"/vol/f\"))"
+        mkfifo /vol/fifo && chown 5 /vol/fifo && echo "fifo: $(stat -c "%F %u" /vol/fifo)"
         cd /vol && find . -type c
         mkdir /tmp/t && touch /tmp/t/a /tmp/t/b && chown 1:2 /tmp/t/a && chown 3:4 /tmp/t/b
         tar -C /tmp -cf /tmp/t.tar t && tar -C /vol -xpf /tmp/t.tar && echo "tar keeps owners: $(stat -c %u:%g /vol/t/a) $(stat -c %u:%g /vol/t/b)"' 2>&1

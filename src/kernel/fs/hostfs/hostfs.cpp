@@ -271,6 +271,8 @@ KResult<RefPtr<Inode>> HostInode::made(std::string_view name, u32 uid, u32 gid)
 
 KResult<RefPtr<Inode>> HostInode::create(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
+    if (m_options->owners_in_xattrs && (S_ISFIFO(mode) || S_ISSOCK(mode)))
+        return mknod(name, mode, 0, uid, gid); // a placeholder (bind(2) of a unix socket)
     TRY(check_writable_dir());
     u32 special = S_ISREG(mode) && m_options->owners_in_xattrs ? mode & (S_ISUID | S_ISGID) : 0;
     TRY(host::make_node(m_fd.get(), std::string(name), mode & ~special));
@@ -379,9 +381,11 @@ KResult<void> HostInode::chown(u32 uid, u32 gid)
 
 KResult<RefPtr<Inode>> HostInode::mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid)
 {
-    if (!m_options->owners_in_xattrs || (!S_ISCHR(mode) && !S_ISBLK(mode)))
+    if (!m_options->owners_in_xattrs || S_ISREG(mode) || (mode & S_IFMT) == 0)
         return Inode::mknod(name, mode, rdev, uid, gid);
-    // A device node the host will not let us make: a placeholder.
+    // A device node the host will not let us make, or a FIFO or socket
+    // whose owner it could not keep (no user xattrs on those): a
+    // placeholder carrying the type.
     TRY(check_writable_dir());
     TRY(host::make_node(m_fd.get(), std::string(name), S_IFREG | 0600));
     auto fd = TRY(host::open_beneath(m_fd.get(), std::string(name), O_PATH));
