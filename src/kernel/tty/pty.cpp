@@ -933,10 +933,30 @@ KResult<u64> PtyPair::ioctl(Thread& t, bool master, u64 request, u64 argument)
     }
     case TCSBRK:
     case TCSBRKP:
-    case TCXONC:
-        if (!master && request == TCXONC)
+        return 0; // nothing is in flight to drain
+    case TCXONC: {
+        if (!master)
             TRY(check_job_control(t, kSigTtou));
-        return 0; // output is never held back
+        std::lock_guard lock(m_lock);
+        switch (argument) {
+        case TCOOFF: // this side's output held, as by ^S
+        case TCOON:
+            if (!master)
+                m_output_stopped = argument == TCOOFF;
+            break;
+        case TCIOFF: // the STOP or START character sent to the other side
+        case TCION:
+            if (!master) {
+                if (u8 c = m_termios.cc[argument == TCIOFF ? VSTOP : VSTART])
+                    m_output.push_back(c);
+            }
+            break;
+        default:
+            return err(Errno::INVAL);
+        }
+        changed();
+        return 0;
+    }
     case TIOCGETD:
         return put_int(0); // N_TTY
     case TIOCEXCL:

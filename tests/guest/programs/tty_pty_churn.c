@@ -121,5 +121,25 @@ int main(void)
     fcntl(s, F_SETFL, O_NONBLOCK);
     ssize_t n = write(s, "hi\n", 3);
     printf("write after ^S and IXON off: %zd %s\n", n, n < 0 ? strerrorname_np(errno) : "");
+    // tcflow: output held and let go; STOP and START sent to the master.
+    printf("tcflow TCOOFF: %d\n", tcflow(s, TCOOFF));
+    n = write(s, "held\n", 5);
+    printf("write while held: %zd %s\n", n, n < 0 ? strerrorname_np(errno) : "");
+    printf("tcflow TCOON: %d\n", tcflow(s, TCOON));
+    n = write(s, "go\n", 3);
+    printf("write after TCOON: %zd\n", n);
+    int off = tcflow(s, TCIOFF);
+    int on = tcflow(s, TCION);
+    printf("tcflow TCIOFF, TCION: %d %d\n", off, on);
+    int bad = tcflow(s, 7);
+    printf("tcflow bad: %d %s\n", bad, strerrorname_np(errno));
+    usleep(50000);
+    char out[64];
+    fcntl(m, F_SETFL, O_NONBLOCK);
+    n = read(m, out, sizeof out);
+    printf("the master read:");
+    for (ssize_t i = 0; i < n; i++)
+        printf(" %02x", (unsigned char)out[i]);
+    printf("\n");
     return 0;
 }
