@@ -746,7 +746,9 @@ KResult<usize> PtyPair::master_read(std::span<u8> out, bool nonblock)
     if (out.empty())
         return 0;
     for (;;) {
-        if (!m_output.empty()) {
+        // Output stopped (^S, tcflow): nothing reaches the master, echo
+        // included, until it is started again.
+        if (!m_output.empty() && !m_output_stopped) {
             usize n = std::min(out.size(), m_output.size());
             std::copy_n(m_output.begin(), n, out.begin());
             m_output.erase(m_output.begin(), m_output.begin() + static_cast<long>(n));
@@ -802,7 +804,7 @@ u32 PtyPair::poll(bool master)
     std::lock_guard lock(m_lock);
     u32 events = 0;
     if (master) {
-        if (!m_output.empty())
+        if (!m_output.empty() && !m_output_stopped)
             events |= POLLIN | POLLRDNORM;
         if (m_slave_closed)
             events |= POLLHUP;
