@@ -90,6 +90,8 @@ grep -c " $b " /proc/mounts; grep -c " $b/sub " /proc/mounts; grep -c " $a " /pr
 mount --move $b $b/sub 2>&1 | sed 's/.*: //; s/ *dmesg.*//; s/ on \/tmp[^,]*,/,/' | head -1
 mount --move $a $b 2>&1 | sed 's/.*: //; s/ *dmesg.*//; s/ on \/tmp[^,]*,/,/' | head -1
 umount $b/sub; umount $b; rm -rf $a $b
+d=$(mktemp -d); mount -t tmpfs t $d; mkdir $d/s; mount -t tmpfs u $d/s
+grep -c " $d" /proc/mounts; umount -l $d; grep -c " $d" /proc/mounts; rmdir $d
 END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname

@@ -352,8 +352,17 @@ KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
     // files open under them work on, as with MNT_DETACH).
     if (!(flags & MNT_DETACH) && (root->has_submounts() || in_use(t.kernel(), *root)))
         return err(Errno::BUSY);
+    // With MNT_DETACH the mounts below go too (umount_tree).
+    std::vector<const Dentry*> gone { root.get() };
+    for (auto& m : t.kernel().mounts())
+        for (const Dentry* d = m.root.get(); d; d = d->parent() ? d->parent().get() : d->mountpoint())
+            if (d == root.get() && m.root != root) {
+                gone.push_back(m.root.get());
+                break;
+            }
     RefPtr<Dentry>(mountpoint)->unmount();
-    t.kernel().remove_mount(root.get());
+    for (auto* g : gone)
+        t.kernel().remove_mount(g);
     return 0;
 }
 
