@@ -111,50 +111,43 @@ private:
     Timespec m_time;
 };
 
-class PtyMasterFile final : public File {
+// An open side of a pair: its master or its slave.
+class PtyFile final : public File {
 public:
-    PtyMasterFile(RefPtr<Inode> inode, int flags, RefPtr<PtyPair> pair)
-        : File(std::move(inode), flags), m_pair(std::move(pair)) {}
-    ~PtyMasterFile() override { m_pair->close_master(); }
-    KResult<usize> read(std::span<u8> out, u64) override { return m_pair->master_read(out, flags() & O_NONBLOCK); }
+    PtyFile(RefPtr<Inode> inode, int flags, RefPtr<PtyPair> pair, bool master)
+        : File(std::move(inode), flags), m_pair(std::move(pair)), m_master(master) {}
+    ~PtyFile() override
+    {
+        if (m_master)
+            m_pair->close_master();
+        else
+            m_pair->close_slave();
+    }
+    KResult<usize> read(std::span<u8> out, u64) override
+    {
+        bool nonblock = flags() & O_NONBLOCK;
+        return m_master ? m_pair->master_read(out, nonblock) : m_pair->slave_read(out, nonblock);
+    }
     KResult<usize> write(std::span<const u8> data, u64) override
     {
-        return m_pair->master_write(data, flags() & O_NONBLOCK);
+        bool nonblock = flags() & O_NONBLOCK;
+        return m_master ? m_pair->master_write(data, nonblock) : m_pair->slave_write(data, nonblock);
     }
     bool seekable() const override { return false; }
-    KResult<u64> ioctl(Thread& t, u64 request, u64 argument) override { return m_pair->ioctl(t, true, request, argument); }
-    u32 poll_events() override { return m_pair->poll(true); }
+    KResult<u64> ioctl(Thread& t, u64 request, u64 argument) override { return m_pair->ioctl(t, m_master, request, argument); }
+    u32 poll_events() override { return m_pair->poll(m_master); }
     bool pollable() const override { return true; }
     u64 poll_changes() override { return m_pair->changes(); }
 
 private:
     RefPtr<PtyPair> m_pair;
-};
-
-class PtySlaveFile final : public File {
-public:
-    PtySlaveFile(RefPtr<Inode> inode, int flags, RefPtr<PtyPair> pair)
-        : File(std::move(inode), flags), m_pair(std::move(pair)) {}
-    ~PtySlaveFile() override { m_pair->close_slave(); }
-    KResult<usize> read(std::span<u8> out, u64) override { return m_pair->slave_read(out, flags() & O_NONBLOCK); }
-    KResult<usize> write(std::span<const u8> data, u64) override
-    {
-        return m_pair->slave_write(data, flags() & O_NONBLOCK);
-    }
-    bool seekable() const override { return false; }
-    KResult<u64> ioctl(Thread& t, u64 request, u64 argument) override { return m_pair->ioctl(t, false, request, argument); }
-    u32 poll_events() override { return m_pair->poll(false); }
-    bool pollable() const override { return true; }
-    u64 poll_changes() override { return m_pair->changes(); }
-
-private:
-    RefPtr<PtyPair> m_pair;
+    const bool m_master;
 };
 
 KResult<RefPtr<File>> open_slave_file(RefPtr<Inode> inode, RefPtr<PtyPair> pair, int flags)
 {
     TRY(pair->open_slave(current_thread(), flags));
-    return RefPtr<File>(new PtySlaveFile(std::move(inode), flags, std::move(pair)));
+    return RefPtr<File>(new PtyFile(std::move(inode), flags, std::move(pair), false));
 }
 
 KResult<RefPtr<File>> PtsInode::open(int flags)
@@ -184,7 +177,7 @@ public:
         Thread* t = current_thread();
         auto creds = t ? t->process().creds() : Credentials {};
         auto pair = TRY(PtyPair::create(creds.euid, kTtyGroup));
-        return RefPtr<File>(new PtyMasterFile(RefPtr<Inode>(this), flags, pair));
+        return RefPtr<File>(new PtyFile(RefPtr<Inode>(this), flags, pair, true));
     }
     const void* fs_id() const override { return &m_dev; }
 
@@ -345,12 +338,6 @@ void PtyPair::changed()
     m_changes++;
     m_waiters.wake_all();
     PollHub::the().notify();
-}
-
-int PtyPair::session()
-{
-    std::lock_guard lock(m_lock);
-    return m_session;
 }
 
 KResult<void> PtyPair::open_slave(Thread* t, int flags)

@@ -61,8 +61,6 @@ public:
     void close_slave();
     void close_master();
 
-    // The session whose controlling terminal it is (0: none).
-    int session();
     // Job control: a session leader's exit, TIOCNOTTY by a leader.
     // Under the kernel's tree_lock(): who gets SIGHUP and SIGCONT.
     std::vector<RefPtr<Process>> disassociate_locked(Kernel&);

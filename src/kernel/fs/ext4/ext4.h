@@ -55,8 +55,6 @@ public:
     std::optional<FsStats> statfs() override;
     const void* fs_id() const override { return &m_fs; }
 
-    u32 ino() const { return m_ino; }
-
 private:
     friend class Ext4Fs;
     friend class Ext4File;

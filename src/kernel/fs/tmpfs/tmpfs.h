@@ -113,7 +113,6 @@ public:
     // mount -o size=,nr_inodes= (0: none). Pages written into a shared
     // mapping count from the next write, truncate or fallocate of the file.
     void set_limits(u64 max_pages, u64 max_inodes);
-    const TmpfsUsage& usage() const { return *m_usage; }
 
 private:
     friend class TmpfsInode;
