@@ -82,15 +82,21 @@ KResult<host::HostStat> HostInode::current()
 
 namespace {
 
+// The host's xattr calls need a readable fd, which O_PATH fds are not;
+// only regular files and directories keep user xattrs (ENODATA).
+KResult<host::Fd> xattr_fd(int path_fd, u32 mode)
+{
+    if (!S_ISREG(mode) && !S_ISDIR(mode))
+        return err(Errno::NODATA);
+    return host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+}
+
 constexpr const char* kOwnerXattr = "user.umk.owner";
 
-// What user.umk.owner says, if the file (a regular file or directory: the
-// only kinds that keep user xattrs) has it.
+// What user.umk.owner says, if the file has it.
 std::optional<InodeAttr> owner_override(int path_fd, u32 host_mode)
 {
-    if (!S_ISREG(host_mode) && !S_ISDIR(host_mode))
-        return std::nullopt;
-    auto fd = host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    auto fd = xattr_fd(path_fd, host_mode);
     if (!fd)
         return std::nullopt;
     auto value = host::get_xattr(fd->get(), kOwnerXattr);
@@ -114,11 +120,11 @@ std::optional<InodeAttr> owner_override(int path_fd, u32 host_mode)
 
 KResult<void> write_owner_override(int path_fd, u32 host_mode, const InodeAttr& a)
 {
-    if (!S_ISREG(host_mode) && !S_ISDIR(host_mode))
-        return err(Errno::PERM); // nowhere to keep it
-    auto fd = TRY(host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY));
+    auto fd = xattr_fd(path_fd, host_mode);
+    if (!fd)
+        return err(fd.error() == Errno::NODATA ? Errno::PERM : fd.error()); // nowhere to keep it
     auto text = fmt::format("{}:{}:{:o}:{}", a.uid, a.gid, a.mode, a.rdev);
-    return host::set_xattr(fd.get(), kOwnerXattr, std::span(reinterpret_cast<const u8*>(text.data()), text.size()), 0);
+    return host::set_xattr(fd->get(), kOwnerXattr, std::span(reinterpret_cast<const u8*>(text.data()), text.size()), 0);
 }
 
 } // namespace
@@ -371,7 +377,7 @@ KResult<void> HostInode::chown(u32 uid, u32 gid)
         if (chowned || (chowned.error() != Errno::INVAL && chowned.error() != Errno::PERM))
             return chowned;
     }
-    InodeAttr a = TRY(attr());
+    InodeAttr a = o ? *o : attr_from_host(st);
     if (uid != ~0U)
         a.uid = uid;
     if (gid != ~0U)
@@ -421,14 +427,6 @@ KResult<void> HostInode::set_times(std::optional<Timespec> atime, std::optional<
     if (!m_parent)
         return err(Errno::PERM);
     return host::set_times_at(m_parent->path_fd(), m_name, value(atime), value(mtime));
-}
-
-// The host's xattr calls need a readable fd, which O_PATH fds are not.
-static KResult<host::Fd> xattr_fd(int path_fd, u32 mode)
-{
-    if (!S_ISREG(mode) && !S_ISDIR(mode))
-        return err(Errno::NODATA);
-    return host::reopen(path_fd, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 }
 
 KResult<std::vector<u8>> HostInode::get_xattr(std::string_view name)
