@@ -1269,7 +1269,11 @@ KResult<void> Ext4Inode::write_back_locked()
     auto* fs = m_fs.m_fs;
     auto in = TRY(read_raw(fs, m_ino));
     if (in.i_links_count == 0 && m_open_files == 0 && !m_all_dirty) {
-        m_dirty.clear(); // nobody can see it again
+        // Unlinked and closed: nobody can see it again, it is about to be
+        // freed; nothing of it need reach the disk.
+        m_pending_mtime.reset();
+        forget_written_locked();
+        return {};
     }
     u64 size = static_cast<u64>(TRY(host::stat_fd(m_cache.get())).size);
     if (in.i_flags & EXT4_INLINE_DATA_FL)
@@ -1321,10 +1325,7 @@ KResult<void> Ext4Inode::write_back_locked()
     if (file_size(f) != size)
         E2TRY(ext2fs_file_set_size2(f, size));
     E2TRY(ext2fs_file_flush(f));
-    m_dirty.clear();
-    m_size_dirty = false;
-    m_fs.m_promised_blocks -= m_promised; // allocated now, or not needed
-    m_promised = 0;
+    forget_written_locked();
     if (m_pending_mtime) {
         in = TRY(read_raw(fs, m_ino));
         set_mtime(fs, in, *m_pending_mtime);
@@ -1333,6 +1334,14 @@ KResult<void> Ext4Inode::write_back_locked()
         TRY(write_raw(fs, m_ino, in));
     }
     return {};
+}
+
+void Ext4Inode::forget_written_locked()
+{
+    m_dirty.clear();
+    m_size_dirty = false;
+    m_fs.m_promised_blocks -= m_promised; // allocated now, or not needed
+    m_promised = 0;
 }
 
 void Ext4Inode::file_closed()

@@ -70,6 +70,9 @@ private:
     // The page cache (regular files).
     KResult<void> fill_cache_locked();
     KResult<void> write_back_locked();
+    // The cache agrees with the disk (or need not): no chunk dirty, no
+    // size to set, no blocks promised.
+    void forget_written_locked();
     void mark_dirty(u64 offset, u64 length);
     void file_closed();
     KResult<usize> read_data(std::span<u8> out, u64 pos);
