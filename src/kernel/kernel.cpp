@@ -354,17 +354,6 @@ void Kernel::recompute_mount_paths()
     }
 }
 
-void Kernel::set_mount_read_only(const Dentry* root, bool read_only)
-{
-    std::lock_guard lock(m_lock);
-    for (auto& m : m_mounts) {
-        if (m.root.get() != root)
-            continue;
-        if (m.options.starts_with("rw") || m.options.starts_with("ro"))
-            m.options.replace(0, 2, read_only ? "ro" : "rw");
-    }
-}
-
 void Kernel::remove_mount(const Dentry* root)
 {
     std::lock_guard lock(m_lock);

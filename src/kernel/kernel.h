@@ -33,8 +33,11 @@ struct MountRecord {
     std::string path;    // the mount point in the guest
     std::string fstype;  // "overlay", "proc", ...
     std::string source;
-    std::string options; // "rw", "ro,nosuid", ...
+    // The file system's own options after the mount's flags (the root's
+    // mount_flags()): "" or ",size=64k,nr_inodes=16", ...
+    std::string fs_options;
     RefPtr<Dentry> root; // its root (st_dev for major:minor)
+    std::string options() const { return mount_options_text(root->mount_flags()) + fs_options; }
 };
 
 class Kernel {
@@ -92,7 +95,6 @@ public:
     void add_mount(MountRecord);
     void remove_mount(const Dentry* root);
     // remount,ro / remount,rw: what /proc/PID/mounts shows.
-    void set_mount_read_only(const Dentry* root, bool read_only);
     std::vector<MountRecord> mounts();
     // A file system mount(2) made: kept until the kernel ends (its inodes
     // refer to it, and open files may outlive the mount).

@@ -60,7 +60,7 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
     if (root_disk) {
         fs.disks.push_back(std::move(root_disk));
         fs.root = Dentry::make_root(RefPtr<Inode>(fs.disks.back()->root()));
-        fs.mounts.push_back({ "/", "ext4", "/dev/ubda", "rw,relatime", fs.root });
+        fs.mounts.push_back({ "/", "ext4", "/dev/ubda", "", fs.root });
     } else {
         std::map<std::string, RefPtr<Inode>> lowers;
         for (auto& m : mounts)
@@ -70,21 +70,25 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
             upper_root = TRY(HostInode::make_root(std::move(upper), HostMountOptions { true, true, rootless }));
         fs.overlay = std::make_unique<OverlayFs>(std::move(lowers), std::move(upper_root));
         fs.root = Dentry::make_root(RefPtr<Inode>(fs.overlay->root()));
-        fs.mounts.push_back({ "/", "overlay", "overlay", "rw,relatime", fs.root });
+        fs.mounts.push_back({ "/", "overlay", "overlay", "", fs.root });
     }
     auto dev = Dentry::make_root(make_devfs(console_fd), "dev");
     TRY(mountpoint(fs.root, "dev"))->mount(dev);
-    fs.mounts.push_back({ "/dev", "devtmpfs", "devtmpfs", "rw,nosuid,relatime", dev });
+    dev->set_mount_flags(MS_NOSUID | MS_RELATIME);
+    fs.mounts.push_back({ "/dev", "devtmpfs", "devtmpfs", "", dev });
     fs.shm = std::make_unique<Tmpfs>();
     auto shm = Dentry::make_root(RefPtr<Inode>(fs.shm->root()), "shm");
     TRY(dev->child("shm"))->mount(shm);
-    fs.mounts.push_back({ "/dev/shm", "tmpfs", "tmpfs", "rw,nosuid,nodev", shm });
+    shm->set_mount_flags(MS_NOSUID | MS_NODEV);
+    fs.mounts.push_back({ "/dev/shm", "tmpfs", "tmpfs", "", shm });
     auto pts = Dentry::make_root(make_devpts(), "pts");
     TRY(dev->child("pts"))->mount(pts);
-    fs.mounts.push_back({ "/dev/pts", "devpts", "devpts", "rw,nosuid,noexec,relatime,gid=5,mode=620,ptmxmode=000", pts });
+    pts->set_mount_flags(MS_NOSUID | MS_NOEXEC | MS_RELATIME);
+    fs.mounts.push_back({ "/dev/pts", "devpts", "devpts", ",gid=5,mode=620,ptmxmode=000", pts });
     auto sys = Dentry::make_root(make_sysfs(), "sys");
     TRY(mountpoint(fs.root, "sys"))->mount(sys);
-    fs.mounts.push_back({ "/sys", "sysfs", "sysfs", "rw,nosuid,nodev,noexec,relatime", sys });
+    sys->set_mount_flags(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+    fs.mounts.push_back({ "/sys", "sysfs", "sysfs", "", sys });
     std::sort(volumes.begin(), volumes.end(), [](auto& a, auto& b) { return a.guest_path < b.guest_path; });
     for (auto& v : volumes) {
         RefPtr<Dentry> at = fs.root;
@@ -106,7 +110,8 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
         }
         auto mounted = Dentry::make_root(root, at->name());
         at->mount(mounted);
-        fs.mounts.push_back({ v.guest_path, type, source, v.writable ? "rw,relatime" : "ro,relatime", mounted });
+        mounted->set_mount_flags(v.writable ? MS_RELATIME : MS_RDONLY | MS_RELATIME);
+        fs.mounts.push_back({ v.guest_path, type, source, "", mounted });
     }
     return fs;
 }
@@ -115,7 +120,8 @@ KResult<void> mount_procfs(Kernel& kernel, const RefPtr<Dentry>& root)
 {
     auto proc = Dentry::make_root(make_procfs(kernel), "proc");
     TRY(mountpoint(root, "proc"))->mount(proc);
-    kernel.add_mount({ "/proc", "proc", "proc", "rw,nosuid,nodev,noexec,relatime", proc });
+    proc->set_mount_flags(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME);
+    kernel.add_mount({ "/proc", "proc", "proc", "", proc });
     return {};
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mount.sh UMK CHROOT_JAIL: mount(2)/umount2(2) of tmpfs and proc, bind
-# mounts of directories and files, remounts read-only and back,
+# mounts of directories and files (recursive too), remounts read-only and
+# back, nosuid/nodev/noexec,
 # mount --move, pivot_root,
 # chroot(2), sethostname/setdomainname, run natively (in private mount
 # and UTS namespaces: unshare -m -u) and under umk; the outputs must match.
@@ -93,6 +94,60 @@ umount $b/sub; umount $b; rm -rf $a $b
 d=$(mktemp -d); mount -t tmpfs t $d; mkdir $d/s; mount -t tmpfs u $d/s
 grep -c " $d" /proc/mounts; umount -l $d; grep -c " $d" /proc/mounts; rmdir $d
 END
+cat >"$work/flags.sh" <<'END'
+# nosuid, nodev, noexec, ro at mount time, and what binds and remounts keep
+d=$(mktemp -d); p=$(mktemp -d)
+mount -t tmpfs -o noexec,nodev,nosuid t $d && grep " $d " /proc/mounts | cut -d' ' -f4
+cp /bin/true $d/true; $d/true 2>&1 | sed 's/.*: //'
+printf '#!/bin/sh\necho script\n' > $d/s.sh; chmod +x $d/s.sh; $d/s.sh 2>&1 | sed 's/.*: //'; sh $d/s.sh
+python3 -c "
+import ctypes, mmap, os
+f = os.open('$d/true', os.O_RDONLY)
+for prot in (mmap.PROT_READ, mmap.PROT_READ | mmap.PROT_EXEC):
+    try: mmap.mmap(f, 4096, prot=prot); print('mapped', prot)
+    except OSError as e: print('mmap', prot, e.strerror)
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+a = libc.mmap(None, 4096, mmap.PROT_READ, mmap.MAP_PRIVATE, f, 0)
+print('mprotect', libc.mprotect(ctypes.c_void_p(a), 4096, mmap.PROT_READ | mmap.PROT_EXEC), os.strerror(ctypes.get_errno()))
+"
+mknod $d/null c 1 3 && (echo x > $d/null) 2>&1 | sed 's/.*: //'
+mkfifo $d/fifo && (echo through > $d/fifo &) && cat $d/fifo
+q=$(mktemp -d); mount -t tmpfs -o nosuid t $q && cp "$EUID_PROG" $q/euid && chmod 4755 $q/euid
+setpriv --reuid=65534 --regid=65534 --clear-groups $q/euid; umount $q; rmdir $q
+mount -t tmpfs t $p && cp "$EUID_PROG" $p/euid && chmod 4755 $p/euid && setpriv --reuid=65534 --regid=65534 --clear-groups $p/euid
+mknod $p/null c 1 3 && echo x > $p/null && echo dev-ok
+mount -o remount,bind,noexec,nosuid $p && grep " $p " /proc/mounts | cut -d' ' -f4
+$p/euid 2>&1 | sed 's/.*: //'
+mount -o remount,bind,exec,suid $p && grep " $p " /proc/mounts | cut -d' ' -f4 && setpriv --reuid=65534 --regid=65534 --clear-groups $p/euid
+mount -o remount,noatime $p && grep " $p " /proc/mounts | cut -d' ' -f4
+mount -o remount $p && grep " $p " /proc/mounts | cut -d' ' -f4
+mkdir $d/sub; b=$(mktemp -d); mount --bind -o exec $d/sub $b && grep " $b " /proc/mounts | cut -d' ' -f4
+cp /bin/true $b/t && $b/t 2>&1 | sed 's/.*: //'
+umount $b; rmdir $b
+umount $p; umount $d
+mount -t tmpfs -o ro,size=1m t $d && grep " $d " /proc/mounts | cut -d' ' -f4 && touch $d/x 2>&1 | sed 's/.*: //'
+umount $d; rm -rf $d $p
+END
+cat >"$work/rbind.sh" <<'END'
+# bind mounts of trees with mounts below them, with and without MS_REC
+base=$(mktemp -d); mount -t tmpfs base $base; a=$base/a; b=$base/b; c=$base/c; mkdir $a $b $c
+mkdir -p $a/x $a/y/z; echo top > $a/f
+mount -t tmpfs t1 $a/x && echo inx > $a/x/g && mkdir $a/x/deep && mount -t tmpfs -o noexec t2 $a/x/deep && echo d > $a/x/deep/h
+mount -t tmpfs t3 $a/y/z && echo inz > $a/y/z/k
+mount --bind $a $b && ls $b/x | wc -l && ls $b/y/z | wc -l && cat $b/f
+mount --rbind $a $c && cat $c/x/g $c/x/deep/h $c/y/z/k
+grep -E " ($b|$c)" /proc/mounts | cut -d' ' -f2- | sed "s|$b|B|; s|$c|C|"
+echo new > $c/x/new && cat $a/x/new
+umount $c 2>&1 | sed 's/.*: //; s/ *dmesg.*//; s/ on \/tmp[^,]*,/,/' | head -1
+mount --rbind $a $a/y 2>&1 | head -1; ls $a/y/y/z 2>&1 | wc -l; ls $a/y/x | wc -l
+grep -cE " $a" /proc/mounts
+umount -l $a/y; umount -l $c; umount $b; grep -cE " ($a|$b|$c)" /proc/mounts
+mount --bind /dev $b && ls $b/pts >/dev/null && ls $b/pts | wc -l; umount $b
+mount --rbind /dev $b && test -e $b/pts/ptmx && echo pts-there; umount -l $b
+umount -l $a/x; umount $a/y/z; umount $base; rmdir $base
+END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
 domainname example.org; domainname; cat /proc/sys/kernel/domainname
@@ -106,12 +161,17 @@ END
 mkdir "$work/root" && touch "$work/root/marker"
 # pivot_root changes the namespace's root: only ever run in a new one
 gcc -O1 -o "$work/pivot" "$here/mount/pivot_root.c"
+printf '#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("euid %%d\\n", (int)geteuid()); return 0; }\n' >"$work/euid.c"
+gcc -O1 -o "$work/euid" "$work/euid.c"
+export EUID_PROG="$work/euid"
 run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/mounts.sh"
   "$@" bash "$work/bind.sh"
   "$@" bash "$work/readonly.sh"
   "$@" bash "$work/mount_edges.sh"
   "$@" bash "$work/move.sh"
+  "$@" bash "$work/flags.sh"
+  "$@" bash "$work/rbind.sh"
   "$@" "$work/pivot"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"

@@ -60,7 +60,7 @@ KResult<Opened> open_executable(Thread& t, const std::string& path)
     PathContext ctx { fs.root, fs.cwd, creds };
     auto dentry = TRY(resolve_path(ctx, path, Follow::Yes));
     auto attr = TRY(dentry->inode().attr());
-    if (S_ISDIR(attr.mode) || !S_ISREG(attr.mode))
+    if (S_ISDIR(attr.mode) || !S_ISREG(attr.mode) || (dentry->mount_flags() & MS_NOEXEC))
         return err(Errno::ACCES);
     TRY(check_access(attr, creds, kMayExec));
     auto file = TRY(dentry->inode().open(O_RDONLY));
@@ -204,6 +204,8 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
         untrusted_tracer = link->tracer && !link->tracer->creds().has(kCapSysPtrace);
     }
     auto exe_attr = TRY(exe.dentry->inode().attr());
+    if (exe.dentry->mount_flags() & MS_NOSUID)
+        exe_attr.mode &= ~(S_ISUID | S_ISGID); // Linux's mnt_may_suid
     bool secure = false;
     auto creds = t.process().creds().for_exec(exe_attr.mode, exe_attr.uid, exe_attr.gid, t.no_new_privs,
                                               untrusted_tracer, secure);

@@ -284,6 +284,9 @@ KResult<void> MemoryManager::mprotect(u64 addr, u64 length, int prot)
         const Vma& v = it->second;
         if ((prot & PROT_WRITE) && (v.flags & MAP_SHARED) && v.file && !v.file->writable())
             return err(Errno::ACCES);
+        // Not executable from a noexec mount (Linux: no VM_MAYEXEC).
+        if ((prot & PROT_EXEC) && v.file && v.file->dentry() && (v.file->dentry()->mount_flags() & MS_NOEXEC))
+            return err(Errno::ACCES);
     }
     TRY(m_as->protect(addr, end - addr, prot));
     split_locked(addr);

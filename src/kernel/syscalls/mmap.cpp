@@ -56,6 +56,8 @@ KResult<u64> sys_mmap(Thread& t, u64 addr, u64 length, int prot, int flags, int 
             return err(Errno::ACCES);
         if (file->host_fd() < 0)
             return err(Errno::NODEV);
+        if ((prot & PROT_EXEC) && file->dentry() && (file->dentry()->mount_flags() & MS_NOEXEC))
+            return err(Errno::PERM);
         if (offset + page_round_up(length) < offset)
             return err(Errno::OVERFLOW);
         if (auto d = file->dentry())

@@ -23,6 +23,7 @@ namespace {
 constexpr u64 kPropagation = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
 constexpr u64 kRecorded = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME
     | MS_LAZYTIME | MS_SILENT;
+constexpr u32 kAtimeFlags = MS_NOATIME | MS_NODIRATIME | MS_RELATIME;
 
 // "mode=1777,uid=0,size=64m,nr_inodes=1k": the tmpfs root's mode and
 // owner, and its limits (Linux: mm/shmem.c, shmem_parse_one). Returns the
@@ -89,17 +90,14 @@ KResult<std::string> apply_tmpfs_options(Tmpfs& fs, const std::string& data)
     return shown;
 }
 
-std::string options_text(u64 flags)
+// mount(2)'s flags as the new mount keeps them (Linux's path_mount):
+// relatime unless noatime or strictatime.
+u32 mount_flags_from(u64 flags)
 {
-    std::string out = "rw";
-    if (flags & MS_NOSUID)
-        out += ",nosuid";
-    if (flags & MS_NODEV)
-        out += ",nodev";
-    if (flags & MS_NOEXEC)
-        out += ",noexec";
-    out += (flags & MS_NOATIME) ? ",noatime" : (flags & MS_STRICTATIME) ? "" : ",relatime";
-    return out;
+    u32 kept = static_cast<u32>(flags) & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME);
+    if (!(flags & (MS_NOATIME | MS_STRICTATIME)))
+        kept |= MS_RELATIME;
+    return kept;
 }
 
 // A process has its cwd or root, or an open file, in the mount `root`.
@@ -117,10 +115,62 @@ bool in_use(Kernel& k, const Dentry& root)
     return false;
 }
 
+// The mount record of the mount whose root is `root`.
+MountRecord record_of(Kernel& k, const Dentry* root)
+{
+    for (auto& m : k.mounts())
+        if (m.root.get() == root)
+            return m;
+    return { "", "none", "none", "", nullptr };
+}
+
+// A copy of the mount that `source` is in, from `source` down, with its
+// flags (Linux's clone_mnt), to be mounted at `where`; with `rec`, with
+// copies of every mount below and on it (copy_tree). The copies are made
+// before any is attached, so a tree copied into itself is copied once.
+// Their records go to `records`, parents first.
+RefPtr<Dentry> copy_mount(Kernel& k, const RefPtr<Dentry>& source, std::string name, const std::string& where, bool rec,
+                          std::vector<MountRecord>& records);
+
+// The mounts below `from` (cached dentries of one tree) copied onto the
+// same names below `to`.
+void copy_submounts(Kernel& k, const RefPtr<Dentry>& from, const RefPtr<Dentry>& to, const std::string& where,
+                    std::vector<MountRecord>& records)
+{
+    for (auto& [name, child] : from->cached_children()) {
+        if (!child->mounted() && !child->has_submounts())
+            continue;
+        auto copy = to->child(name);
+        if (!copy)
+            continue; // gone meanwhile
+        std::string path = where == "/" ? "/" + name : where + "/" + name;
+        if (auto mounted = child->mounted())
+            (*copy)->mount(copy_mount(k, mounted, name, path, true, records));
+        else
+            copy_submounts(k, child, *copy, path, records);
+    }
+}
+
+RefPtr<Dentry> copy_mount(Kernel& k, const RefPtr<Dentry>& source, std::string name, const std::string& where, bool rec,
+                          std::vector<MountRecord>& records)
+{
+    MountRecord record = record_of(k, source->mount_root());
+    auto copy = Dentry::make_bind_root(source, std::move(name));
+    copy->set_mount_flags(source->mount_flags());
+    records.push_back({ where, record.fstype, record.source, record.fs_options, copy });
+    if (rec) {
+        copy_submounts(k, source, copy, where, records);
+        if (auto above = source->mounted()) // stacked on its root
+            copy->mount(copy_mount(k, above, copy->name(), where, true, records));
+    }
+    return copy;
+}
+
 // mount --bind SOURCE TARGET (Linux's do_loopback): SOURCE's inode shown
-// at TARGET too. A tree with mounts below it is refused (their copies,
-// MS_REC, are not made); otherwise MS_REC changes nothing.
-KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::string& source_path, u64 flags)
+// at TARGET too, with the flags of SOURCE's mount (mount(2)'s other
+// flags are ignored); with MS_REC (--rbind), every mount below SOURCE is
+// copied to the same place below TARGET.
+KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::string& source_path, bool rec)
 {
     auto ctx = TRY(path_context(t, kAtFdcwd));
     auto source = follow_mounts(TRY(resolve_path(ctx, source_path, Follow::Yes)));
@@ -128,30 +178,13 @@ KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::stri
     bool target_dir = S_ISDIR(TRY(target->inode().attr()).mode);
     if (source_dir != target_dir)
         return err(Errno::NOTDIR);
-    if (source->has_submounts() || source->mounted() || target->unhashed()) {
-        t.kernel().log_once("bind submounts", "mount: bind mounts of trees with mounts below them, or onto a bind's source, not supported: EINVAL");
-        return err(Errno::INVAL);
-    }
-    if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
-        t.kernel().log_once("mount nosuid", "mount: nosuid, nodev and noexec are shown and not enforced");
-    // /proc/mounts: the source's file system, as Linux shows a bind.
-    std::string fstype = "none", device = "none";
-    for (auto& m : t.kernel().mounts()) {
-        if (m.root.get() == source->mount_root()) {
-            fstype = m.fstype;
-            device = m.source;
-        }
-    }
-    std::string where = target->path();
-    auto mounted = Dentry::make_bind_root(source, target->name());
-    // A bind of a read-only mount is read-only (clone_mnt copies the flag).
-    bool read_only = source->on_read_only_mount();
-    mounted->set_read_only(read_only);
-    target->mount(mounted);
-    std::string options = options_text(flags & ~(MS_BIND | MS_REC));
-    if (read_only)
-        options.replace(0, 2, "ro");
-    t.kernel().add_mount({ where, fstype, device, options, mounted });
+    if (target->unhashed())
+        return err(Errno::NOENT); // removed or renamed meanwhile
+    std::vector<MountRecord> records;
+    auto copy = copy_mount(t.kernel(), source, target->name(), target->path(), rec, records);
+    target->mount(copy);
+    for (auto& r : records)
+        t.kernel().add_mount(std::move(r));
     return 0;
 }
 
@@ -222,38 +255,36 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         return 0;
     }
     if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
-        return bind_mount(t, target, TRY(copy_path(t, source_addr)), flags);
+        return bind_mount(t, target, TRY(copy_path(t, source_addr)), flags & MS_REC);
     if (flags & MS_REMOUNT) {
-        // Read-only or read-write again: with MS_BIND this mount, without
-        // it every mount of the file system (its super block). New data
-        // options are ignored.
+        // With MS_BIND: this mount's flags. Without: read-only or
+        // read-write for every mount of the file system (its super block),
+        // and the other flags for this mount. The atime flags stay unless
+        // given (Linux's path_mount); new data options are ignored.
         if (!target->mountpoint() && target != t.kernel().root())
             return err(Errno::INVAL); // not a mount's root
         if (flags & ~(MS_REMOUNT | MS_BIND | MS_RDONLY | kRecorded))
             return err(Errno::INVAL);
-        std::vector<RefPtr<Dentry>> roots;
-        for (auto& m : t.kernel().mounts())
-            if (m.root == target || (!(flags & MS_BIND) && m.root->inode().fs_id() == target->inode().fs_id()))
-                roots.push_back(m.root);
-        if (roots.empty())
-            roots.push_back(target);
+        u32 wanted = mount_flags_from(flags);
+        if (!(flags & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME)))
+            wanted = (wanted & ~kAtimeFlags) | (target->mount_flags() & kAtimeFlags);
+        std::vector<RefPtr<Dentry>> roots { target };
+        if (!(flags & MS_BIND))
+            for (auto& m : t.kernel().mounts())
+                if (m.root != target && m.root->inode().fs_id() == target->inode().fs_id())
+                    roots.push_back(m.root);
         bool read_only = flags & MS_RDONLY;
         // Not while files there are open for writing (Linux: EBUSY).
         if (read_only && open_for_writing(t.kernel(), roots))
             return err(Errno::BUSY);
-        for (auto& root : roots) {
-            root->set_read_only(read_only);
-            t.kernel().set_mount_read_only(root.get(), read_only);
-        }
+        target->set_mount_flags(wanted);
+        for (auto& root : roots)
+            root->set_mount_flags((root->mount_flags() & ~MS_RDONLY) | (read_only ? MS_RDONLY : 0));
         return 0;
     }
     if (flags & MS_MOVE)
         return move_existing_mount(t, target, TRY(copy_path(t, source_addr)));
-    if (flags & MS_RDONLY) {
-        t.kernel().log_once("mount flags", "mount: new read-only mounts not supported yet (mount, then remount,ro): EINVAL");
-        return err(Errno::INVAL);
-    }
-    if (flags & ~kRecorded)
+    if (flags & ~(kRecorded | MS_RDONLY))
         return err(Errno::INVAL);
     if (type_addr.null())
         return err(Errno::INVAL);
@@ -262,18 +293,16 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     auto data = TRY(optional_string(t, data_addr, 4096));
     if (!S_ISDIR(TRY(target->inode().attr()).mode))
         return err(Errno::NOTDIR);
-    if (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC))
-        t.kernel().log_once("mount nosuid", "mount: nosuid, nodev and noexec are shown and not enforced");
     if (target->unhashed()) {
         t.kernel().log_once("mount unhashed", "mount: on a directory below a bind mount's source or a renamed one: EINVAL");
         return err(Errno::INVAL);
     }
     RefPtr<Inode> root;
-    std::string options = options_text(flags);
+    std::string fs_options;
     if (type == "tmpfs") {
         auto& fs = t.kernel().keep_file_system(std::make_unique<Tmpfs>());
         TRY(fs.root()->chmod(01777)); // tmpfs's default root mode
-        options += TRY(apply_tmpfs_options(fs, data));
+        fs_options = TRY(apply_tmpfs_options(fs, data));
         root = fs.root();
     } else if (type == "proc") {
         root = make_procfs(t.kernel());
@@ -289,8 +318,9 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     }
     std::string where = target->path();
     auto mounted = Dentry::make_root(root, target->name());
+    mounted->set_mount_flags(mount_flags_from(flags));
     target->mount(mounted);
-    t.kernel().add_mount({ where, type, source.empty() ? "none" : source, options, mounted });
+    t.kernel().add_mount({ where, type, source.empty() ? "none" : source, fs_options, mounted });
     return 0;
 }
 

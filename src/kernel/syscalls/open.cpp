@@ -32,10 +32,12 @@ int may_for(int flags)
 }
 
 // FIFOs, sockets and device nodes in any file system are what their type
-// says, not files of it.
+// says, not files of it. Devices on a nodev mount do not open (EACCES).
 KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flags)
 {
     Inode& inode = dentry.inode();
+    if ((S_ISCHR(attr.mode) || S_ISBLK(attr.mode)) && (dentry.mount_flags() & MS_NODEV))
+        return err(Errno::ACCES);
     if (S_ISFIFO(attr.mode) && !dynamic_cast<PipeInode*>(&inode))
         return open_fifo(dentry.inode_ref(), flags);
     if (S_ISSOCK(attr.mode))

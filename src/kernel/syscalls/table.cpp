@@ -77,7 +77,7 @@ constexpr Row kRows[] = {
     partial<sys_set_mempolicy>(SYS_set_mempolicy, "one NUMA node; no mbind for per-mapping policies"),
     partial<sys_get_mempolicy>(SYS_get_mempolicy, "one NUMA node; no mbind for per-mapping policies"),
     supported<sys_openat2>(SYS_openat2),
-    partial<sys_mount>(SYS_mount, "new tmpfs (size=, nr_inodes= enforced), proc, sysfs and devpts (the guest's one pty set) mounts; bind mounts (not of trees with mounts below them); remount read-only or read-write; move; propagation changes are no-ops (one mount namespace, no peers); nosuid/nodev/noexec shown, not enforced"),
+    partial<sys_mount>(SYS_mount, "new tmpfs (size=, nr_inodes= enforced), proc, sysfs and devpts (the guest's one pty set) mounts; bind mounts, recursive with MS_REC; ro, nosuid, nodev, noexec and atime flags per mount (remount, remount of a bind); move; propagation changes are no-ops (one mount namespace, no peers); new data options of a remount are ignored"),
     partial<sys_umount2>(SYS_umount2, "files open under an unmounted mount keep working, as with MNT_DETACH"),
     supported<sys_pivot_root>(SYS_pivot_root),
     supported<sys_utime>(SYS_utime),

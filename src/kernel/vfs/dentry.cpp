@@ -1,5 +1,6 @@
 #include "kernel/vfs/dentry.h"
 
+#include <sys/stat.h>
 #include <vector>
 
 namespace umk::kernel {
@@ -16,9 +17,23 @@ RefPtr<Dentry> Dentry::make_detached(RefPtr<Inode> inode, std::string name)
     return d;
 }
 
+namespace {
+
+// Two inode objects for one file (hostfs makes one per lookup).
+bool same_file(Inode& a, Inode& b)
+{
+    if (&a == &b)
+        return true;
+    auto x = a.attr();
+    auto y = b.attr();
+    return x && y && x->dev == y->dev && x->ino == y->ino && ((x->mode ^ y->mode) & S_IFMT) == 0;
+}
+
+} // namespace
+
 KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 {
-    bool fresh = m_inode->names_change_behind_cache();
+    bool fresh = m_revalidate || m_inode->names_change_behind_cache();
     if (!fresh) {
         // (An unhashed dentry's map stays empty.)
         std::lock_guard lock(m_lock);
@@ -44,9 +59,11 @@ RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
         d->m_unhashed = true;
         return d;
     }
-    if (auto it = m_children.find(name); it != m_children.end() && it->second->m_inode == inode)
+    if (auto it = m_children.find(name); it != m_children.end()
+        && (it->second->m_inode == inode || (m_revalidate && same_file(*it->second->m_inode, *inode))))
         return it->second;
     RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
+    d->m_revalidate = m_revalidate.load();
     m_children.insert_or_assign(std::string(name), d);
     return d;
 }
@@ -67,10 +84,23 @@ void Dentry::forget_child(std::string_view name)
 
 RefPtr<Dentry> Dentry::make_bind_root(const RefPtr<Dentry>& source, std::string name)
 {
-    source->unhash();
+    source->mark_revalidate();
     auto root = make_root(source->inode_ref(), std::move(name));
-    root->m_unhashed = true;
+    root->m_revalidate = true;
     return root;
+}
+
+void Dentry::mark_revalidate()
+{
+    m_revalidate = true;
+    for (auto& [name, child] : cached_children())
+        child->mark_revalidate();
+}
+
+std::vector<std::pair<std::string, RefPtr<Dentry>>> Dentry::cached_children() const
+{
+    std::lock_guard lock(m_lock);
+    return { m_children.begin(), m_children.end() };
 }
 
 void Dentry::unhash()
@@ -179,16 +209,28 @@ const Dentry* Dentry::mount_root() const
 
 bool Dentry::has_submounts() const
 {
-    std::vector<RefPtr<Dentry>> children;
-    {
-        std::lock_guard lock(m_lock);
-        for (auto& [name, child] : m_children)
-            children.push_back(child);
-    }
-    for (auto& child : children)
+    for (auto& [name, child] : cached_children())
         if (child->mounted() || child->has_submounts())
             return true;
     return false;
+}
+
+std::string mount_options_text(u32 flags)
+{
+    std::string out = (flags & MS_RDONLY) ? "ro" : "rw";
+    if (flags & MS_NOSUID)
+        out += ",nosuid";
+    if (flags & MS_NODEV)
+        out += ",nodev";
+    if (flags & MS_NOEXEC)
+        out += ",noexec";
+    if (flags & MS_NOATIME)
+        out += ",noatime";
+    if (flags & MS_NODIRATIME)
+        out += ",nodiratime";
+    if (flags & MS_RELATIME)
+        out += ",relatime";
+    return out;
 }
 
 std::string Dentry::path() const { return path_within(nullptr); }

@@ -13,8 +13,16 @@
 
 #include <atomic>
 #include <map>
+#include <sys/mount.h>
 
 namespace umk::kernel {
+
+// What a mount keeps of mount(2)'s flags (Linux's MNT_* of a vfsmount).
+// MS_STRICTATIME is the absence of MS_NOATIME and MS_RELATIME.
+inline constexpr u32 kMountFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME
+    | MS_RELATIME;
+// "rw,nosuid,relatime": the flags as /proc/PID/mounts shows them.
+std::string mount_options_text(u32 flags);
 
 class Dentry : public RefCounted {
 public:
@@ -44,10 +52,13 @@ public:
     // top of the tree.
     void make_top();
     Dentry* mountpoint() const { return m_mountpoint; }
-    // mount -o remount,ro: the mount this dentry is the root of refuses
-    // changes (EROFS); every dentry below asks its mount's root.
-    void set_read_only(bool read_only) { m_read_only = read_only; }
-    bool on_read_only_mount() const { return mount_root()->m_read_only.load(); }
+    // The per-mount flags of the mount this dentry is the root of, as
+    // MS_* bits (kMountFlags: ro, nosuid, nodev, noexec, atime); every
+    // dentry below asks its mount's root. A read-only mount refuses
+    // changes (EROFS).
+    void set_mount_flags(u32 flags) { m_mount_flags = flags & kMountFlags; }
+    u32 mount_flags() const { return mount_root()->m_mount_flags.load(); }
+    bool on_read_only_mount() const { return mount_flags() & MS_RDONLY; }
     // Out of the name cache (renamed, removed, below a bind mount's
     // source): nothing can be mounted on it, a path walk would not find it.
     bool unhashed() const
@@ -60,10 +71,14 @@ public:
     // A mount is stacked somewhere below this dentry (among the cached ones).
     bool has_submounts() const;
 
-    // A bind mount's root: a new root dentry for `source`'s inode. Both it
-    // and `source` look names up afresh from now on (two trees name the
-    // same inodes: neither may keep names the other changed).
+    // A bind mount's root: a new root dentry for `source`'s inode. Both
+    // trees check every cached name with the file system from now on (two
+    // trees name the same inodes: neither may trust names the other
+    // changed); a cached dentry stays while its name still leads to the
+    // same file, and so do the mounts on it.
     static RefPtr<Dentry> make_bind_root(const RefPtr<Dentry>& source, std::string name);
+    // The cached children (mount points among them), for copying mounts.
+    std::vector<std::pair<std::string, RefPtr<Dentry>>> cached_children() const;
 
     // Cache pressure: a file system whose cached inodes hold host
     // resources (hostfs: an O_PATH fd each) asks for the cache to shrink;
@@ -90,6 +105,8 @@ private:
     void unhash();
     // Drops the idle cached dentries below this one (mounts included).
     void prune_idle();
+    // This dentry and those cached below it check names from now on.
+    void mark_revalidate();
 
     Dentry(std::string name, RefPtr<Dentry> parent, RefPtr<Inode> inode)
         : m_name(std::move(name)), m_parent(std::move(parent)), m_inode(std::move(inode)) {}
@@ -104,8 +121,9 @@ private:
     RefPtr<Dentry> m_mountpoint_ref;
     bool m_detached { false };
     bool m_unhashed { false }; // under m_lock
+    std::atomic<bool> m_revalidate { false }; // in a tree a bind mount aliases
     std::atomic<bool> m_deleted { false };
-    std::atomic<bool> m_read_only { false }; // a mount root's
+    std::atomic<u32> m_mount_flags { MS_RELATIME }; // a mount root's
 };
 
 } // namespace umk::kernel

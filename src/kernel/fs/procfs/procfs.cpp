@@ -479,7 +479,7 @@ std::string mounts_text(Kernel& k)
 {
     std::string out;
     for (auto& m : k.mounts())
-        out += fmt::format("{} {} {} {} 0 0\n", m.source, m.path, m.fstype, m.options);
+        out += fmt::format("{} {} {} {} 0 0\n", m.source, m.path, m.fstype, m.options());
     return out;
 }
 
@@ -501,9 +501,9 @@ std::string mountinfo_text(Kernel& k)
         u64 dev = 0;
         if (auto a = m.root->inode().attr())
             dev = a->dev;
-        auto comma = m.options.find(',');
-        out += fmt::format("{} {} {}:{} / {} {} - {} {} {}\n", 21 + i, 21 + parent, major(dev), minor(dev), m.path, m.options,
-                           m.fstype, m.source, m.options.substr(0, comma));
+        out += fmt::format("{} {} {}:{} / {} {} - {} {} {}{}\n", 21 + i, 21 + parent, major(dev), minor(dev), m.path,
+                           mount_options_text(m.root->mount_flags()), m.fstype, m.source,
+                           (m.root->mount_flags() & MS_RDONLY) ? "ro" : "rw", m.fs_options);
     }
     return out;
 }
