@@ -4,6 +4,7 @@
 
 #include "host/files.h"
 #include "host/sandbox.h"
+#include "host/socket_connector.h"
 #include "kernel/fs/ext4/ext4.h"
 #include "kernel/fs/overlay/overlay.h"
 #include "kernel/fs/procfs/procfs.h"
@@ -24,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 
 extern char** environ;
 
@@ -96,19 +98,21 @@ void reserve_fd_table()
         close(base);
 }
 
-// -v HOST:GUEST[:ro|:rw]: the host directory or disk image, checked, and
-// where it goes.
+// -v HOST:GUEST[:OPTIONS]: the host directory or disk image, checked, and
+// where it goes. OPTIONS, comma-separated: ro or rw, and sockets (host
+// sockets in the directory are connectable).
 struct VolumeSpec {
     std::string host;
     std::string guest;
     bool writable { true };
     bool image { false };
+    bool host_sockets { false };
 };
 
 std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
 {
     auto bad = [&](const std::string& why) {
-        return std::unexpected(fmt::format("-v {}: {} (expected HOST:GUEST[:ro|:rw])", text, why));
+        return std::unexpected(fmt::format("-v {}: {} (expected HOST:GUEST[:ro|:rw][,sockets])", text, why));
     };
     std::vector<std::string> parts;
     for (usize start = 0;;) {
@@ -122,9 +126,15 @@ std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
         return bad("wrong number of fields");
     VolumeSpec v;
     if (parts.size() == 3) {
-        if (parts[2] != "ro" && parts[2] != "rw")
-            return bad(fmt::format("unknown option '{}'", parts[2]));
-        v.writable = parts[2] == "rw";
+        std::istringstream options(parts[2]);
+        for (std::string option; std::getline(options, option, ',');) {
+            if (option == "ro" || option == "rw")
+                v.writable = option == "rw";
+            else if (option == "sockets")
+                v.host_sockets = true;
+            else
+                return bad(fmt::format("unknown option '{}'", option));
+        }
     }
     std::error_code ec;
     auto host = std::filesystem::canonical(parts[0], ec);
@@ -133,6 +143,8 @@ std::expected<VolumeSpec, std::string> parse_volume(const std::string& text)
     v.image = std::filesystem::is_regular_file(host, ec);
     if (!v.image && !std::filesystem::is_directory(host, ec))
         return bad(fmt::format("{} is neither a directory nor a disk image", parts[0]));
+    if (v.image && v.host_sockets)
+        return bad("'sockets' is for host directories, not disk images");
     v.host = host.string();
     std::filesystem::path guest(parts[1]);
     if (!guest.is_absolute())
@@ -295,8 +307,9 @@ void add_run_options(CLI::App& app, RunOptions& o)
     app.add_option("--cwd", o.cwd, "Guest working directory (default: the current directory, or /)");
     app.add_option("-v,--volume", o.volumes,
                    "Mount host directory HOST at GUEST in the guest, writable (the guest's changes reach the "
-                   "host) or read-only with :ro; HOST may also be an ext4 disk image file; repeatable")
-        ->type_name("HOST:GUEST[:ro]")
+                   "host) or read-only with :ro; with :sockets (or :ro,sockets) the guest may connect to host "
+                   "unix sockets there; HOST may also be an ext4 disk image file; repeatable")
+        ->type_name("HOST:GUEST[:ro|:rw][,sockets]")
         ->allow_extra_args(false);
     app.add_option("--pids-max", o.pids_max,
                    "Most guest tasks (processes and threads) at once; fork and clone fail with EAGAIN beyond")
@@ -406,13 +419,13 @@ int run(RunOptions& o)
             auto disk = open_disk("-v", v.host, v.writable, {});
             if (!disk)
                 return fail(disk.error(), 2);
-            volumes.push_back({ v.guest, host::Fd(), v.writable, std::move(*disk) });
+            volumes.push_back({ v.guest, host::Fd(), v.writable, false, std::move(*disk) });
             continue;
         }
         auto fd = host::open_path(v.host.c_str());
         if (!fd)
             return fail(fmt::format("-v {}: {}", v.host, errno_text(fd.error())), 2);
-        volumes.push_back({ v.guest, std::move(*fd), v.writable, nullptr });
+        volumes.push_back({ v.guest, std::move(*fd), v.writable, v.host_sockets, nullptr });
     }
 
     std::string cwd = o.cwd.empty() ? (root_disk ? "/" : guest_cwd(root_path)) : o.cwd;
@@ -440,6 +453,10 @@ int run(RunOptions& o)
     if (!rootfs)
         return fail(fmt::format("cannot build the guest's root: {}", errno_text(rootfs.error())), 2);
 
+    if (std::any_of(volume_specs.begin(), volume_specs.end(), [](auto& v) { return v.host_sockets; })) {
+        if (auto r = host::start_socket_connector(); !r)
+            return fail(fmt::format("cannot start the host socket connector: {}", errno_text(r.error())), 2);
+    }
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (auto r = host::install_kernel_denylist(); !r)
         return fail("cannot install the kernel's seccomp denylist", 2);

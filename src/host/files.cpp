@@ -163,7 +163,7 @@ KResult<void> open_proc(bool own_pid_namespace)
     return {};
 }
 
-static KResult<int> proc()
+KResult<int> proc_fd()
 {
     if (g_proc < 0) // a process that never left its root (unit tests)
         TRY(open_proc(false));
@@ -173,7 +173,7 @@ static KResult<int> proc()
 KResult<Fd> reopen(int fd, int flags)
 {
     auto name = "self/fd/" + std::to_string(fd);
-    return Fd(TRY(check(openat(TRY(proc()), name.c_str(), flags | O_CLOEXEC))));
+    return Fd(TRY(check(openat(TRY(proc_fd()), name.c_str(), flags | O_CLOEXEC))));
 }
 
 KResult<std::vector<u8>> get_xattr(int fd, const std::string& name)
@@ -286,7 +286,7 @@ KResult<void> link(int fd, int dirfd, const std::string& name)
 {
     TRY(check_leaf(name));
     auto self = "self/fd/" + std::to_string(fd);
-    return check_void(linkat(TRY(proc()), self.c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW));
+    return check_void(linkat(TRY(proc_fd()), self.c_str(), dirfd, name.c_str(), AT_SYMLINK_FOLLOW));
 }
 
 KResult<void> link_at(int dirfd, const std::string& name, int new_dirfd, const std::string& new_name)
@@ -323,7 +323,7 @@ KResult<void> set_times(int fd, std::optional<TimeValue> atime, std::optional<Ti
     to_timespecs(atime, mtime, ts);
     // utimensat has no AT_EMPTY_PATH: the magic link names the inode fd holds.
     auto self = "self/fd/" + std::to_string(fd);
-    return check_void(utimensat(TRY(proc()), self.c_str(), ts, 0));
+    return check_void(utimensat(TRY(proc_fd()), self.c_str(), ts, 0));
 }
 
 KResult<void> set_times_at(int dirfd, const std::string& name, std::optional<TimeValue> atime,
@@ -337,7 +337,7 @@ KResult<void> set_times_at(int dirfd, const std::string& name, std::optional<Tim
 
 std::optional<u64> thread_cpu_ns(int pid, int tid)
 {
-    auto dir = proc();
+    auto dir = proc_fd();
     if (!dir || !g_proc_shows_our_pids)
         return std::nullopt;
     auto name = std::to_string(pid) + "/task/" + std::to_string(tid) + "/schedstat";
@@ -352,7 +352,7 @@ std::optional<u64> thread_cpu_ns(int pid, int tid)
 
 KResult<std::string> read_proc_file(const std::string& name)
 {
-    auto dir = TRY(proc());
+    auto dir = TRY(proc_fd());
     if (!name.empty() && name[0] >= '0' && name[0] <= '9' && !g_proc_shows_our_pids)
         return err(Errno::NOENT);
     Fd fd(openat(dir, name.c_str(), O_RDONLY | O_CLOEXEC));
@@ -372,7 +372,7 @@ KResult<std::string> read_proc_file(const std::string& name)
 
 bool thread_of(int pid, int tid)
 {
-    auto dir = proc();
+    auto dir = proc_fd();
     if (!dir || !g_proc_shows_our_pids || pid <= 0 || tid <= 0)
         return false;
     auto name = std::to_string(pid) + "/task/" + std::to_string(tid);

@@ -64,6 +64,8 @@ KResult<Fd> memfd(const char* name, unsigned flags = 0);
 // of its own pid namespace (mounted over /proc in its mount namespace)
 // when it can, else the one it finds.
 KResult<void> open_proc(bool own_pid_namespace);
+// That /proc (O_PATH), opened now if it was not.
+KResult<int> proc_fd();
 // A new open file description of `fd`'s file, with host O_* `flags`
 // (O_CLOEXEC added), through /proc/self/fd.
 KResult<Fd> reopen(int fd, int flags);

@@ -106,7 +106,7 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
             root = fs.disks.back()->root();
             type = "ext4";
         } else {
-            root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true, rootless && v.writable }));
+            root = TRY(HostInode::make_root(std::move(v.fd), HostMountOptions { v.writable, true, rootless && v.writable, v.host_sockets }));
         }
         auto mounted = Dentry::make_root(root, at->name());
         at->mount(mounted);

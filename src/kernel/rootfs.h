@@ -26,6 +26,7 @@ struct Volume {
     std::string guest_path; // absolute, normalized
     host::Fd fd;            // O_PATH to the host directory
     bool writable { true };
+    bool host_sockets { false }; // its host sockets are connectable
     std::unique_ptr<Ext4Fs> disk; // an image's file system instead of the directory
 };
 

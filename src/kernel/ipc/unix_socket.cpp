@@ -1,5 +1,7 @@
 #include "kernel/ipc/unix_socket.h"
 
+#include "kernel/ipc/host_socket.h"
+#include "kernel/kernel.h"
 #include "kernel/task/poll_hub.h"
 
 #include <fmt/format.h>
@@ -88,6 +90,18 @@ KResult<usize> broken_pipe(Thread& t, bool nosignal)
 }
 
 } // namespace
+
+std::shared_ptr<HostLink> UnixSocket::host_link()
+{
+    std::lock_guard lock(g_lock);
+    return m_host;
+}
+
+u64 UnixSocket::changes()
+{
+    auto host = host_link();
+    return m_changes.load() + (host ? host->changes() : 0);
+}
 
 void UnixSocket::changed_locked()
 {
@@ -178,6 +192,7 @@ KResult<void> UnixSocket::connect(Thread& t, UnixSocket& target, const UnixCred&
         if (target.m_state == State::Closed)
             return err(Errno::CONNREFUSED);
         m_dest = RefPtr<UnixSocket>(&target);
+        m_host = nullptr;
         changed_locked();
         return {};
     }
@@ -216,6 +231,33 @@ KResult<void> UnixSocket::connect(Thread& t, UnixSocket& target, const UnixCred&
     return {};
 }
 
+KResult<void> UnixSocket::connect_host(Thread& t, int node, std::string path, bool nonblock)
+{
+    auto state_allows = [&]() -> KResult<void> {
+        if (m_type == Type::Dgram)
+            return m_state == State::Closed ? KResult<void>(err(Errno::BADF)) : KResult<void>();
+        if (m_state == State::Connected)
+            return err(Errno::ISCONN);
+        if (m_state != State::Unconnected)
+            return err(Errno::INVAL);
+        return {};
+    };
+    {
+        std::lock_guard lock(g_lock);
+        TRY(state_allows());
+    }
+    auto link = TRY(HostLink::connect(t, node, m_type, nonblock));
+    std::lock_guard lock(g_lock);
+    TRY(state_allows()); // another thread's connect came first
+    m_host = std::move(link);
+    m_host_peer = std::move(path);
+    m_dest = nullptr;
+    if (m_type != Type::Dgram)
+        m_state = State::Connected;
+    changed_locked();
+    return {};
+}
+
 KResult<RefPtr<UnixSocket>> UnixSocket::accept(Thread& t, bool nonblock)
 {
     std::unique_lock lock(g_lock);
@@ -249,6 +291,16 @@ KResult<usize> UnixSocket::send(Thread& t, std::span<const u8> data, std::vector
     // A stream carries nothing for an empty write, fds included (Linux).
     if (m_type == Type::Stream && data.empty())
         return 0;
+    if (auto host = host_link(); host && !to) {
+        if (!fds.empty()) {
+            t.kernel().log_once("host socket send fds", "host sockets: passing fds (SCM_RIGHTS) to a host peer is not supported: EOPNOTSUPP");
+            return err(Errno::OPNOTSUPP);
+        }
+        auto sent = host->send(t, data, nonblock);
+        if (!sent && sent.error() == Errno::PIPE)
+            return broken_pipe(t, nosignal);
+        return sent;
+    }
     std::unique_lock lock(g_lock);
     if (m_shut_write)
         return broken_pipe(t, nosignal);
@@ -329,6 +381,11 @@ KResult<usize> UnixSocket::send(Thread& t, std::span<const u8> data, std::vector
 
 KResult<UnixSocket::Received> UnixSocket::receive(Thread& t, std::span<u8> out, int flags, bool nonblock)
 {
+    if (auto host = host_link()) {
+        auto r = TRY(host->receive(t, out, flags, nonblock));
+        r.from = m_type == Type::Dgram ? m_host_peer : "";
+        return r;
+    }
     std::unique_lock lock(g_lock);
     if (m_state == State::Listening)
         return err(Errno::INVAL);
@@ -419,6 +476,8 @@ KResult<void> UnixSocket::shutdown(int how)
 {
     if (how < SHUT_RD || how > SHUT_RDWR)
         return err(Errno::INVAL);
+    if (auto host = host_link())
+        return host->shutdown(how);
     std::lock_guard lock(g_lock);
     if (m_type != Type::Dgram && m_state != State::Connected)
         return err(Errno::NOTCONN);
@@ -463,6 +522,7 @@ void UnixSocket::close()
         dropped.swap(m_queue);
         m_queued_bytes = 0;
         m_dest = nullptr;
+        m_host = nullptr;
         changed_locked();
     }
     release_dropped(std::move(dropped));
@@ -473,6 +533,8 @@ void UnixSocket::close()
 
 u32 UnixSocket::poll_events()
 {
+    if (auto host = host_link())
+        return host->poll_events();
     std::lock_guard lock(g_lock);
     u32 events = 0;
     if (m_state == State::Listening)
@@ -502,6 +564,8 @@ std::string UnixSocket::name()
 KResult<std::string> UnixSocket::peer_name()
 {
     std::lock_guard lock(g_lock);
+    if (m_host)
+        return m_host_peer;
     if (m_type == Type::Dgram)
         return m_dest ? KResult<std::string>(m_dest->m_name) : err(Errno::NOTCONN);
     if (!m_peer)
@@ -511,6 +575,8 @@ KResult<std::string> UnixSocket::peer_name()
 
 std::optional<UnixCred> UnixSocket::peer_cred()
 {
+    if (auto host = host_link())
+        return host->peer_cred();
     std::lock_guard lock(g_lock);
     return m_peer_cred;
 }
@@ -523,6 +589,8 @@ bool UnixSocket::listening()
 
 int UnixSocket::take_error()
 {
+    if (auto host = host_link())
+        return host->take_error();
     std::lock_guard lock(g_lock);
     return std::exchange(m_error, 0);
 }

@@ -13,8 +13,11 @@
 #include "kernel/vfs/file.h"
 
 #include <deque>
+#include <memory>
 
 namespace umk::kernel {
+
+class HostLink;
 
 struct UnixCred {
     i32 pid;
@@ -67,6 +70,10 @@ public:
     // connect(2) to `target` (stream, seqpacket: a listener; datagram: the
     // default destination).
     KResult<void> connect(Thread& t, UnixSocket& target, const UnixCred& cred, bool nonblock);
+    // connect(2) to a host socket, the socket file `node` (an O_PATH fd)
+    // named `path` in the guest (kernel/ipc/host_socket.h): from then on
+    // the socket's data goes to and from the host.
+    KResult<void> connect_host(Thread& t, int node, std::string path, bool nonblock);
     KResult<RefPtr<UnixSocket>> accept(Thread& t, bool nonblock);
 
     // sendmsg(2) of `data` to the peer, or to `to` (datagrams).
@@ -80,7 +87,7 @@ public:
     void close();
 
     u32 poll_events();
-    u64 changes() const { return m_changes.load(); }
+    u64 changes();
 
     // getsockname/getpeername: the name ("" unbound); ENOTCONN for a peer.
     std::string name();
@@ -95,6 +102,7 @@ public:
 private:
     enum class State { Unconnected, Listening, Connected, Closed };
     void changed_locked();
+    std::shared_ptr<HostLink> host_link();
     bool peer_full_locked(const UnixSocket& peer, usize bytes) const;
 
     Type m_type;
@@ -116,6 +124,8 @@ private:
     int m_error { 0 };
     WaitQueue m_waiters;
     std::atomic<u64> m_changes { 0 };
+    std::shared_ptr<HostLink> m_host; // connected to a host socket
+    std::string m_host_peer;          // its name in the guest
 };
 
 // An open file on a socket; the socket closes with the file's last

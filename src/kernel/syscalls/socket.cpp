@@ -3,6 +3,7 @@
 // there yet: EAFNOSUPPORT, logged once.
 #include "kernel/syscalls/handlers.h"
 
+#include "kernel/ipc/host_socket.h"
 #include "kernel/ipc/unix_socket.h"
 
 #include <fcntl.h>
@@ -118,23 +119,34 @@ KResult<void> copy_out_address(Thread& t, GuestAddr addr, GuestAddr len_ptr, con
 // A path, not an abstract name or autobind's empty one.
 [[gnu::noinline]] bool names_path(const std::string& name) { return !name.empty() && name.front() != '\0'; }
 
-// The socket a name refers to (connect, sendto). Abstract names are
-// per socket type (Linux hashes the type in): another type's is not found.
-KResult<RefPtr<UnixSocket>> lookup_address(Thread& t, const std::string& name, UnixSocket::Type type)
+// What a name refers to (connect, sendto): a guest socket, or a host
+// socket's file in a volume open to them (its dentry holds the inode
+// that holds the O_PATH fd). Abstract names are per socket type (Linux
+// hashes the type in): another type's is not found.
+struct Address {
+    RefPtr<UnixSocket> socket;
+    RefPtr<Dentry> host_node;
+    int host_fd() const { return host_node->inode().connectable_host_socket(); }
+};
+
+KResult<Address> lookup_address(Thread& t, const std::string& name, UnixSocket::Type type)
 {
     if (name.empty())
         return err(Errno::INVAL);
     if (name[0] == '\0') {
         auto s = UnixSocket::find_abstract(name);
-        return s && s->type() == type ? KResult<RefPtr<UnixSocket>>(s) : err(Errno::CONNREFUSED);
+        return s && s->type() == type ? KResult<Address>(Address { s, nullptr }) : err(Errno::CONNREFUSED);
     }
     auto dentry = TRY(lookup_at(t, kAtFdcwd, name, Follow::Yes, false));
     auto attr = TRY(dentry->inode().attr());
     TRY(check_access(attr, t.process().creds(), kMayWrite));
     if (!S_ISSOCK(attr.mode))
         return err(Errno::CONNREFUSED);
-    auto s = UnixSocket::find_path({ attr.dev, attr.ino });
-    return s ? KResult<RefPtr<UnixSocket>>(s) : err(Errno::CONNREFUSED);
+    if (auto s = UnixSocket::find_path({ attr.dev, attr.ino }))
+        return Address { s, nullptr };
+    if (dentry->inode().connectable_host_socket() >= 0)
+        return Address { nullptr, dentry };
+    return err(Errno::CONNREFUSED);
 }
 
 KResult<u64> new_socket_fd(Thread& t, RefPtr<UnixSocket> socket, int type_flags)
@@ -219,7 +231,11 @@ KResult<u64> sys_connect(Thread& t, int fd, GuestAddr addr, u32 len)
     auto* s = TRY(socket_fd(t, fd, file));
     auto name = TRY(copy_in_address(t, addr, len));
     auto target = TRY(lookup_address(t, name, s->type()));
-    TRY(s->connect(t, *target, peer_cred_of(t), file->flags() & O_NONBLOCK));
+    bool nonblock = file->flags() & O_NONBLOCK;
+    if (target.host_node)
+        TRY(s->connect_host(t, target.host_fd(), name, nonblock));
+    else
+        TRY(s->connect(t, *target.socket, peer_cred_of(t), nonblock));
     return 0;
 }
 
@@ -417,7 +433,7 @@ KResult<u64> do_send(Thread& t, int fd, const std::vector<GuestIovec>& iov, Anci
     auto* s = TRY(socket_fd(t, fd, file));
     if (flags & MSG_OOB)
         return err(Errno::OPNOTSUPP);
-    RefPtr<UnixSocket> to;
+    Address to;
     if (!addr.null() && addrlen) {
         if (s->type() != UnixSocket::Type::Dgram)
             return err(s->peer_name() ? Errno::ISCONN : Errno::OPNOTSUPP);
@@ -433,14 +449,19 @@ KResult<u64> do_send(Thread& t, int fd, const std::vector<GuestIovec>& iov, Anci
             return err(Errno::MSGSIZE);
         std::vector<u8> data(total);
         TRY(gather(t, iov, 0, data));
-        return TRY(s->send(t, data, std::move(anc.fds), sender, cred, to.get(), nonblock, nosignal));
+        if (to.host_node) {
+            if (!anc.fds.empty())
+                return err(Errno::OPNOTSUPP); // not to a host peer (kernel/ipc/host_socket.h)
+            return TRY(HostLink::send_to(t, to.host_fd(), data, nonblock));
+        }
+        return TRY(s->send(t, data, std::move(anc.fds), sender, cred, to.socket.get(), nonblock, nosignal));
     }
     std::vector<u8> chunk(std::min<u64>(total, kSocketChunk));
     u64 done = 0;
     do {
         usize n = static_cast<usize>(std::min<u64>(total - done, chunk.size()));
         TRY(gather(t, iov, done, std::span(chunk.data(), n)));
-        auto sent = s->send(t, std::span(chunk.data(), n), std::move(anc.fds), sender, cred, to.get(), nonblock, nosignal);
+        auto sent = s->send(t, std::span(chunk.data(), n), std::move(anc.fds), sender, cred, nullptr, nonblock, nosignal);
         anc.fds.clear();
         if (!sent)
             return done > 0 ? KResult<u64>(done) : KResult<u64>(err(sent.error()));

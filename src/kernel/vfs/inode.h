@@ -129,6 +129,9 @@ public:
     // (devpts): every path walk looks them up again instead of trusting
     // the dentry cache.
     virtual bool names_change_behind_cache() const { return false; }
+    // A host socket's file the guest may connect to (a volume mounted
+    // with :sockets): its O_PATH fd, else -1 (kernel/ipc/host_socket.h).
+    virtual int connectable_host_socket() const { return -1; }
 
     // Identifies the file system for rename/link EXDEV checks.
     virtual const void* fs_id() const = 0;

@@ -18,6 +18,7 @@
 #include "kernel/vfs/upper_inode.h"
 
 #include <memory>
+#include <sys/stat.h>
 
 namespace umk::kernel {
 
@@ -28,6 +29,8 @@ struct HostMountOptions {
     // host refuses are kept in a user.umk.owner xattr ("UID:GID:MODE:RDEV",
     // MODE octal with the type), device nodes as regular placeholder files.
     bool owners_in_xattrs { false };
+    // Host sockets in the tree are connectable (-v HOST:GUEST:sockets).
+    bool host_sockets { false };
 };
 
 class HostInode final : public UpperInode {
@@ -74,6 +77,10 @@ public:
     KResult<void> set_opaque() override;
 
     int path_fd() const { return m_fd.get(); }
+    int connectable_host_socket() const override
+    {
+        return m_options->host_sockets && S_ISSOCK(m_stat.mode) ? m_fd.get() : -1;
+    }
 
 private:
     HostInode(host::Fd fd, const host::HostStat& st, RefPtr<HostInode> parent, std::string name,

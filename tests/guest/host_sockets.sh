@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# host_sockets.sh UMK: host unix sockets in a volume. Without the opt-in
+# (-v HOST:GUEST) a guest cannot connect to them (ECONNREFUSED); with
+# -v HOST:GUEST:sockets the client (stream, seqpacket, datagram; blocking
+# and non-blocking, select, epoll, MSG_WAITALL, shutdown, EOF, EPIPE)
+# sees what it sees natively. A symlink in the volume to a socket outside
+# it leads into the guest's own tree, never to the host's socket.
+set -euo pipefail
+umk=$1
+here=$(dirname "$0")/host_sockets
+work=$(mktemp -d)
+server=
+trap '[[ -n $server ]] && kill $server; rm -rf "$work"' EXIT
+mkdir "$work/dir" "$work/outside"
+python3 "$here/server.py" "$work/dir" &
+server=$!
+for _ in $(seq 100); do [[ -e $work/dir/ready ]] && break; sleep 0.05; done
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); input()" \
+  "$work/outside/secret.sock" < <(sleep 120) &
+outside=$!
+trap '[[ -n $server ]] && kill $server $outside; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [[ -S $work/outside/secret.sock ]] && break; sleep 0.05; done
+ln -s "$work/outside/secret.sock" "$work/dir/link.sock"
+
+fail=0
+native=$(timeout 60 python3 "$here/client.py" "$work/dir" 2>&1)
+guest=$(timeout 60 "$umk" run -v "$work/dir:/s:ro,sockets" -- python3 "$here/client.py" /s 2>&1)
+if [[ "$native" != "$guest" ]]; then
+  echo "FAIL: with :sockets (--- native, +++ umk)"; diff <(echo "$native") <(echo "$guest") || true; fail=1
+fi
+if [[ $(grep -c datagram "$work/dir/dgram.log") != 4 ]]; then
+  echo "FAIL: the server got these datagrams:"; cat "$work/dir/dgram.log"; fail=1
+fi
+refused=$(timeout 60 "$umk" run -v "$work/dir:/s" -- python3 "$here/client.py" /s 2>&1)
+expected=$'stream ECONNREFUSED\nseqpacket ECONNREFUSED\ndgram ECONNREFUSED\nwrong type ECONNREFUSED\nnot a socket ECONNREFUSED'
+if [[ "$refused" != "$expected" ]]; then
+  echo "FAIL: without :sockets, a host socket answered:"; echo "$refused"; fail=1
+fi
+escape=$(timeout 60 "$umk" run -v "$work/dir:/s:sockets" -- python3 -c "
+import socket
+for p in ('/s/link.sock', '$work/outside/secret.sock'):
+    try: socket.socket(socket.AF_UNIX).connect(p); print('connected', p)
+    except OSError as e: print(e.strerror)" 2>&1)
+if [[ "$escape" != $'Connection refused\nConnection refused' ]]; then
+  echo "FAIL: a socket outside the volume answered:"; echo "$escape"; fail=1
+fi
+for bad in "$work/dir:/s:bogus" "$work/dir:/s:ro,sockets,x"; do
+  set +e; out=$("$umk" run -v "$bad" -- true 2>&1); rc=$?; set -e
+  if [[ $rc != 2 || $(echo "$out" | wc -l) != 1 || "$out" != *"unknown option"* ]]; then
+    echo "FAIL: -v $bad: exit $rc: $out"; fail=1
+  fi
+done
+[[ $fail == 0 ]] && echo "OK: host sockets in volumes, only with :sockets"
+exit $fail
