@@ -8,6 +8,7 @@
 #include "kernel/vfs/path.h"
 
 #include <fmt/format.h>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -354,10 +355,28 @@ void Kernel::recompute_mount_paths()
     }
 }
 
-void Kernel::remove_mount(const Dentry* root)
+bool Kernel::is_mountpoint(Inode& dir, std::string_view name, Inode& victim)
 {
+    std::vector<RefPtr<Dentry>> points;
+    {
+        std::lock_guard lock(m_lock);
+        for (auto& m : m_mounts) {
+            Dentry* at = m.root->mountpoint();
+            if (at && at->name() == name && at->parent())
+                points.push_back(RefPtr<Dentry>(at));
+        }
+    }
+    for (auto& at : points)
+        if (same_file(at->parent()->inode(), dir) && same_file(at->inode(), victim))
+            return true;
+    return false;
+}
+
+void Kernel::remove_mounts(const std::vector<const Dentry*>& roots)
+{
+    std::unordered_set<const Dentry*> gone(roots.begin(), roots.end());
     std::lock_guard lock(m_lock);
-    std::erase_if(m_mounts, [&](const MountRecord& m) { return m.root.get() == root; });
+    std::erase_if(m_mounts, [&](const MountRecord& m) { return gone.contains(m.root.get()); });
 }
 
 std::vector<MountRecord> Kernel::mounts()

@@ -38,6 +38,7 @@ struct MountRecord {
     std::string fs_options;
     RefPtr<Dentry> root; // its root (st_dev for major:minor)
     std::string options() const { return mount_options_text(root->mount_flags()) + fs_options; }
+    std::string fs_root { "/" }; // the directory of its file system mounted here (a bind's source)
 };
 
 class Kernel {
@@ -93,7 +94,10 @@ public:
     int last_pid() const { return m_next_pid - 1; }
 
     void add_mount(MountRecord);
-    void remove_mount(const Dentry* root);
+    // Some mount's mount point is `name` in directory `dir`, file `victim`
+    // (whichever tree of a bind mount names them).
+    bool is_mountpoint(Inode& dir, std::string_view name, Inode& victim);
+    void remove_mounts(const std::vector<const Dentry*>& roots);
     // remount,ro / remount,rw: what /proc/PID/mounts shows.
     std::vector<MountRecord> mounts();
     // A file system mount(2) made: kept until the kernel ends (its inodes

@@ -110,7 +110,7 @@ KResult<RootFs> build_root(std::vector<LowerMount> mounts, host::Fd upper, std::
         }
         auto mounted = Dentry::make_root(root, at->name());
         at->mount(mounted);
-        mounted->set_mount_flags(v.writable ? MS_RELATIME : MS_RDONLY | MS_RELATIME);
+        mounted->set_mount_flags(v.writable ? MS_RELATIME : MS_RDONLY | kSuperReadOnly | MS_RELATIME);
         fs.mounts.push_back({ v.guest_path, type, source, "", mounted });
     }
     return fs;

@@ -12,11 +12,11 @@ work=$(mktemp -d)
 server=
 trap '[[ -n $server ]] && kill $server; rm -rf "$work"' EXIT
 mkdir "$work/dir" "$work/outside"
-python3 "$here/server.py" "$work/dir" &
+python3 "$here/server.py" "$work/dir" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 100); do [[ -e $work/dir/ready ]] && break; sleep 0.05; done
-python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); input()" \
-  "$work/outside/secret.sock" < <(sleep 120) &
+python3 -c "import socket, sys, time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(); time.sleep(600)" \
+  "$work/outside/secret.sock" >/dev/null 2>&1 &
 outside=$!
 trap '[[ -n $server ]] && kill $server $outside; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [[ -S $work/outside/secret.sock ]] && break; sleep 0.05; done

@@ -148,6 +148,43 @@ mount --bind /dev $b && ls $b/pts >/dev/null && ls $b/pts | wc -l; umount $b
 mount --rbind /dev $b && test -e $b/pts/ptmx && echo pts-there; umount -l $b
 umount -l $a/x; umount $a/y/z; umount $base; rmdir $base
 END
+cat >"$work/aliases.sh" <<'END'
+# a directory never moves into itself, whichever tree found it; mount
+# points stay busy through every tree; a file system's read-only flag
+# and a mount's are apart; atime flags as path_mount sets them
+err() { sed 's/.*: //'; }
+base=$(mktemp -d); mount -t tmpfs base $base; cd $base; mkdir -p a/p/q b; mount --bind a b
+python3 - <<'P'
+import os
+fd = os.open('b/p/q', os.O_RDONLY)
+os.rename('a/p/q', 'a/q2')
+try: os.rename('b/q2', 'x', dst_dir_fd=fd); print('rename ok')
+except OSError as e: print('rename', e.strerror)
+os.fchdir(fd)
+try: os.rmdir('x'); print('rmdir ok')
+except OSError as e: print('rmdir', e.strerror)
+P
+cd /; umount -R $base; rmdir $base
+for t in R2 R3 R4; do
+  base=$(mktemp -d); mount -t tmpfs base $base; cd $base
+  mkdir -p a/x a/y b; echo data > a/src; touch a/f
+  [ $t = R4 ] || { mount --bind a b; mount -t tmpfs m a/x; }
+  case $t in
+  R2) mv -T b/y b/x 2>&1 | err; ls a | sort | tr '\n' ' '; echo;;
+  R3) mv b/x b/x2 2>&1 | err; ls a | sort | tr '\n' ' '; echo;;
+  R4) mount --bind a/src a/f; rm a/f 2>&1 | err; cat a/f;;
+  esac
+  cd /; umount -R $base 2>&1; grep -c $base /proc/mounts; rmdir $base
+done
+show() { grep $base /proc/self/mountinfo | cut -d' ' -f4-6,9- | sed "s|$base|B|"; }
+base=$(mktemp -d); mount -t tmpfs -o size=1m base $base; cd $base
+mkdir -p a b src/sub; mount -t tmpfs -o size=1m t a; mount --bind a b; mount --bind src/sub src
+echo Q1; mount -o remount,bind,ro b; mount -o remount,rw a; show; touch b/x 2>&1 | err
+echo Q2; mount -o remount,ro a; show; mount -o remount,bind,rw b; touch b/y 2>&1 | err
+echo Q3; mount -o remount,rw a; touch a/z b/z 2>&1 | err; ls a
+mount -o remount,noatime a; mount -o remount,strictatime a; grep " $base/a " /proc/mounts | cut -d' ' -f4
+cd /; umount -R $base 2>&1; grep -c $base /proc/mounts; rmdir $base
+END
 cat >"$work/uts.sh" <<'END'
 hostname newname && hostname && uname -n && cat /proc/sys/kernel/hostname
 domainname example.org; domainname; cat /proc/sys/kernel/domainname
@@ -172,6 +209,7 @@ run() { # NATIVE-PREFIX...: the three parts, under that prefix
   "$@" bash "$work/move.sh"
   "$@" bash "$work/flags.sh"
   "$@" bash "$work/rbind.sh"
+  "$@" bash "$work/aliases.sh"
   "$@" "$work/pivot"
   "$@" python3 "$here/mount/mount_calls.py"
   "$@" python3 "$here/mount/tmpfs_size.py"

@@ -158,6 +158,7 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     v.end = addr + length;
     v.prot = prot;
     v.flags = flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN);
+    v.noexec = file && file->dentry() && (file->dentry()->mount_flags() & MS_NOEXEC);
     v.file = std::move(file);
     v.offset = offset;
     v.name = std::move(name);
@@ -284,8 +285,7 @@ KResult<void> MemoryManager::mprotect(u64 addr, u64 length, int prot)
         const Vma& v = it->second;
         if ((prot & PROT_WRITE) && (v.flags & MAP_SHARED) && v.file && !v.file->writable())
             return err(Errno::ACCES);
-        // Not executable from a noexec mount (Linux: no VM_MAYEXEC).
-        if ((prot & PROT_EXEC) && v.file && v.file->dentry() && (v.file->dentry()->mount_flags() & MS_NOEXEC))
+        if ((prot & PROT_EXEC) && v.noexec)
             return err(Errno::ACCES);
     }
     TRY(m_as->protect(addr, end - addr, prot));

@@ -35,6 +35,7 @@ struct Vma {
     u64 offset { 0 };
     std::string name; // "[heap]", "[stack]", or the file's path
     bool dontfork { false }; // MADV_DONTFORK
+    bool noexec { false };   // a file on a noexec mount when mapped: never PROT_EXEC (no VM_MAYEXEC)
     RefPtr<SharedAnon> shared_anon; // MAP_SHARED|MAP_ANONYMOUS
 };
 

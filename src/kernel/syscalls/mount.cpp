@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -95,7 +96,9 @@ KResult<std::string> apply_tmpfs_options(Tmpfs& fs, const std::string& data)
 u32 mount_flags_from(u64 flags)
 {
     u32 kept = static_cast<u32>(flags) & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME);
-    if (!(flags & (MS_NOATIME | MS_STRICTATIME)))
+    if (flags & MS_STRICTATIME)
+        kept &= ~MS_NOATIME;
+    else if (!(flags & MS_NOATIME))
         kept |= MS_RELATIME;
     return kept;
 }
@@ -115,56 +118,70 @@ bool in_use(Kernel& k, const Dentry& root)
     return false;
 }
 
-// The mount record of the mount whose root is `root`.
-MountRecord record_of(Kernel& k, const Dentry* root)
-{
-    for (auto& m : k.mounts())
-        if (m.root.get() == root)
-            return m;
-    return { "", "none", "none", "", nullptr };
-}
+// /proc/sys/fs/mount-max: mounts in the namespace at most (ENOSPC).
+constexpr usize kMountMax = 100000;
 
-// A copy of the mount that `source` is in, from `source` down, with its
-// flags (Linux's clone_mnt), to be mounted at `where`; with `rec`, with
-// copies of every mount below and on it (copy_tree). The copies are made
-// before any is attached, so a tree copied into itself is copied once.
-// Their records go to `records`, parents first.
-RefPtr<Dentry> copy_mount(Kernel& k, const RefPtr<Dentry>& source, std::string name, const std::string& where, bool rec,
-                          std::vector<MountRecord>& records);
-
-// The mounts below `from` (cached dentries of one tree) copied onto the
-// same names below `to`.
-void copy_submounts(Kernel& k, const RefPtr<Dentry>& from, const RefPtr<Dentry>& to, const std::string& where,
-                    std::vector<MountRecord>& records)
-{
-    for (auto& [name, child] : from->cached_children()) {
-        if (!child->mounted() && !child->has_submounts())
-            continue;
-        auto copy = to->child(name);
-        if (!copy)
-            continue; // gone meanwhile
-        std::string path = where == "/" ? "/" + name : where + "/" + name;
-        if (auto mounted = child->mounted())
-            (*copy)->mount(copy_mount(k, mounted, name, path, true, records));
-        else
-            copy_submounts(k, child, *copy, path, records);
+// Copies of mounts for a bind (Linux's clone_mnt and copy_tree): each with
+// its flags and a record like its original's. All are made before the
+// caller attaches the first, so a tree bound into itself is copied once.
+class MountCopier {
+public:
+    explicit MountCopier(Kernel& k)
+    {
+        for (auto& m : k.mounts())
+            m_originals.emplace(m.root.get(), m);
     }
-}
 
-RefPtr<Dentry> copy_mount(Kernel& k, const RefPtr<Dentry>& source, std::string name, const std::string& where, bool rec,
-                          std::vector<MountRecord>& records)
-{
-    MountRecord record = record_of(k, source->mount_root());
-    auto copy = Dentry::make_bind_root(source, std::move(name));
-    copy->set_mount_flags(source->mount_flags());
-    records.push_back({ where, record.fstype, record.source, record.fs_options, copy });
-    if (rec) {
-        copy_submounts(k, source, copy, where, records);
-        if (auto above = source->mounted()) // stacked on its root
-            copy->mount(copy_mount(k, above, copy->name(), where, true, records));
+    // The mount that `source` is in, from `source` down, to be mounted at
+    // `where`; with `rec`, with every mount below and on it.
+    KResult<RefPtr<Dentry>> copy(const RefPtr<Dentry>& source, std::string name, const std::string& where, bool rec)
+    {
+        if (m_originals.size() + records.size() >= kMountMax)
+            return err(Errno::NOSPC);
+        MountRecord record { where, "none", "none", "", nullptr };
+        if (auto it = m_originals.find(source->mount_root()); it != m_originals.end()) {
+            record = it->second;
+            record.path = where;
+        }
+        std::string within = source->path_within(source->mount_root());
+        if (within != "/")
+            record.fs_root = record.fs_root == "/" ? within : record.fs_root + within;
+        auto root = Dentry::make_bind_root(source, std::move(name));
+        root->set_mount_flags(source->mount_flags());
+        record.root = root;
+        records.push_back(std::move(record));
+        if (rec) {
+            TRY(copy_below(source, root, where));
+            if (auto above = source->mounted()) // stacked on its root
+                root->mount(TRY(copy(above, root->name(), where, true)));
+        }
+        return root;
     }
-    return copy;
-}
+
+    std::vector<MountRecord> records; // parents first
+
+private:
+    // The mounts below `from` (cached dentries of one tree) copied onto
+    // the same names below `to`.
+    KResult<void> copy_below(const RefPtr<Dentry>& from, const RefPtr<Dentry>& to, const std::string& where)
+    {
+        for (auto& [name, child] : from->cached_children()) {
+            if (!child->mounted() && !child->has_submounts())
+                continue;
+            auto at = to->child(name);
+            if (!at)
+                continue; // gone meanwhile
+            std::string path = where == "/" ? "/" + name : where + "/" + name;
+            if (auto mounted = child->mounted())
+                (*at)->mount(TRY(copy(mounted, name, path, true)));
+            else
+                TRY(copy_below(child, *at, path));
+        }
+        return {};
+    }
+
+    std::map<const Dentry*, MountRecord> m_originals;
+};
 
 // mount --bind SOURCE TARGET (Linux's do_loopback): SOURCE's inode shown
 // at TARGET too, with the flags of SOURCE's mount (mount(2)'s other
@@ -180,10 +197,10 @@ KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::stri
         return err(Errno::NOTDIR);
     if (target->unhashed())
         return err(Errno::NOENT); // removed or renamed meanwhile
-    std::vector<MountRecord> records;
-    auto copy = copy_mount(t.kernel(), source, target->name(), target->path(), rec, records);
+    MountCopier copier(t.kernel());
+    auto copy = TRY(copier.copy(source, target->name(), target->path(), rec));
     target->mount(copy);
-    for (auto& r : records)
+    for (auto& r : copier.records)
         t.kernel().add_mount(std::move(r));
     return 0;
 }
@@ -257,10 +274,10 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     if ((flags & MS_BIND) && !(flags & MS_REMOUNT))
         return bind_mount(t, target, TRY(copy_path(t, source_addr)), flags & MS_REC);
     if (flags & MS_REMOUNT) {
-        // With MS_BIND: this mount's flags. Without: read-only or
-        // read-write for every mount of the file system (its super block),
-        // and the other flags for this mount. The atime flags stay unless
-        // given (Linux's path_mount); new data options are ignored.
+        // With MS_BIND: this mount's flags. Without: this mount's flags
+        // too, and read-only or read-write for the file system (its super
+        // block: every mount of it). The atime flags stay unless given
+        // (Linux's path_mount); new data options are ignored.
         if (!target->mountpoint() && target != t.kernel().root())
             return err(Errno::INVAL); // not a mount's root
         if (flags & ~(MS_REMOUNT | MS_BIND | MS_RDONLY | kRecorded))
@@ -277,9 +294,10 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         // Not while files there are open for writing (Linux: EBUSY).
         if (read_only && open_for_writing(t.kernel(), roots))
             return err(Errno::BUSY);
-        target->set_mount_flags(wanted);
-        for (auto& root : roots)
-            root->set_mount_flags((root->mount_flags() & ~MS_RDONLY) | (read_only ? MS_RDONLY : 0));
+        target->set_mount_flags(wanted | (target->mount_flags() & kSuperReadOnly));
+        if (!(flags & MS_BIND))
+            for (auto& root : roots)
+                root->set_mount_flags((root->mount_flags() & ~kSuperReadOnly) | (read_only ? kSuperReadOnly : 0));
         return 0;
     }
     if (flags & MS_MOVE)
@@ -297,6 +315,8 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
         t.kernel().log_once("mount unhashed", "mount: on a directory below a bind mount's source or a renamed one: EINVAL");
         return err(Errno::INVAL);
     }
+    if (t.kernel().mounts().size() >= kMountMax)
+        return err(Errno::NOSPC);
     RefPtr<Inode> root;
     std::string fs_options;
     if (type == "tmpfs") {
@@ -318,7 +338,7 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     }
     std::string where = target->path();
     auto mounted = Dentry::make_root(root, target->name());
-    mounted->set_mount_flags(mount_flags_from(flags));
+    mounted->set_mount_flags(mount_flags_from(flags) | ((flags & MS_RDONLY) ? kSuperReadOnly : 0));
     target->mount(mounted);
     t.kernel().add_mount({ where, type, source.empty() ? "none" : source, fs_options, mounted });
     return 0;
@@ -391,8 +411,7 @@ KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
                 break;
             }
     RefPtr<Dentry>(mountpoint)->unmount();
-    for (auto* g : gone)
-        t.kernel().remove_mount(g);
+    t.kernel().remove_mounts(gone);
     return 0;
 }
 

@@ -59,6 +59,13 @@ KResult<void> check_absent(const ParentAndName& pn)
     return {};
 }
 
+// A mount point (Linux's is_local_mountpoint): `d`, named `name` in
+// `parent`, or that name of that directory in another tree of a bind.
+bool busy_mountpoint(Thread& t, const Dentry& parent, std::string_view name, const Dentry& d)
+{
+    return d.mounted() || t.kernel().is_mountpoint(parent.inode(), name, d.inode());
+}
+
 KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
 {
     auto pn = TRY(writable_parent(t, dirfd, path));
@@ -71,6 +78,8 @@ KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
         return err(Errno::ISDIR);
     if (pn.trailing_slash)
         return err(Errno::NOTDIR);
+    if (busy_mountpoint(t, *pn.parent, pn.name, *child))
+        return err(Errno::BUSY);
     TRY(pn.parent->inode().unlink(pn.name));
     pn.parent->forget_child(pn.name);
     child->mark_deleted();
@@ -94,7 +103,7 @@ KResult<u64> do_rmdir(Thread& t, int dirfd, const std::string& path)
     TRY(check_sticky(t, pn, attr));
     if (!S_ISDIR(attr.mode))
         return err(Errno::NOTDIR);
-    if (child->mounted() || child == t.process().fs().root)
+    if (busy_mountpoint(t, *pn.parent, pn.name, *child) || child == t.process().fs().root)
         return err(Errno::BUSY);
     TRY(pn.parent->inode().rmdir(pn.name));
     pn.parent->forget_child(pn.name);
@@ -313,7 +322,8 @@ static KResult<u64> exchange(Thread& t, ParentAndName& from, ParentAndName& to)
         return 0;
     if ((S_ISDIR(a_attr.mode) && is_ancestor(a, to.parent)) || (S_ISDIR(b_attr.mode) && is_ancestor(b, from.parent)))
         return err(Errno::INVAL);
-    if (a->mounted() || b->mounted())
+    if (busy_mountpoint(t, *from.parent, from.name, *a) || busy_mountpoint(t, *to.parent, to.name, *b)
+        || a->has_submounts() || b->has_submounts())
         return err(Errno::BUSY);
     TRY(from.parent->inode().exchange(from.name, to.parent->inode(), to.name));
     from.parent->forget_child(from.name);
@@ -365,7 +375,7 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
             return err(Errno::EXIST);
         if (*target == source)
             return 0;
-        if ((*target)->mounted())
+        if (busy_mountpoint(t, *to.parent, to.name, **target))
             return err(Errno::BUSY);
         TRY(check_sticky(t, to, TRY((*target)->inode().attr())));
     } else if (target.error() != Errno::NOENT) {
@@ -374,7 +384,9 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
     // A directory cannot move below itself.
     if (S_ISDIR(source_attr.mode) && is_ancestor(source, to.parent))
         return err(Errno::INVAL);
-    if (source->mounted())
+    // Mounts below a moved directory would not follow it (dentries do not
+    // move here): EBUSY where Linux moves them along.
+    if (busy_mountpoint(t, *from.parent, from.name, *source) || source->has_submounts())
         return err(Errno::BUSY);
     TRY(from.parent->inode().rename(from.name, to.parent->inode(), to.name));
     from.parent->forget_child(from.name);

@@ -1,5 +1,6 @@
 #include "kernel/vfs/dentry.h"
 
+#include <algorithm>
 #include <sys/stat.h>
 #include <vector>
 
@@ -17,9 +18,6 @@ RefPtr<Dentry> Dentry::make_detached(RefPtr<Inode> inode, std::string name)
     return d;
 }
 
-namespace {
-
-// Two inode objects for one file (hostfs makes one per lookup).
 bool same_file(Inode& a, Inode& b)
 {
     if (&a == &b)
@@ -29,11 +27,35 @@ bool same_file(Inode& a, Inode& b)
     return x && y && x->dev == y->dev && x->ino == y->ino && ((x->mode ^ y->mode) & S_IFMT) == 0;
 }
 
+namespace {
+
+// The file systems a bind mount has shown in two places (their fs_id()s).
+std::atomic<usize> g_aliased_count { 0 };
+std::mutex g_aliased_lock;
+std::vector<const void*> g_aliased; // under g_aliased_lock
+
+bool aliased(const void* fs)
+{
+    if (g_aliased_count.load(std::memory_order_acquire) == 0)
+        return false;
+    std::lock_guard lock(g_aliased_lock);
+    return std::find(g_aliased.begin(), g_aliased.end(), fs) != g_aliased.end();
+}
+
+void mark_aliased(const void* fs)
+{
+    std::lock_guard lock(g_aliased_lock);
+    if (std::find(g_aliased.begin(), g_aliased.end(), fs) == g_aliased.end()) {
+        g_aliased.push_back(fs);
+        g_aliased_count.store(g_aliased.size(), std::memory_order_release);
+    }
+}
+
 } // namespace
 
 KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 {
-    bool fresh = m_revalidate || m_inode->names_change_behind_cache();
+    bool fresh = m_inode->names_change_behind_cache() || aliased(m_inode->fs_id());
     if (!fresh) {
         // (An unhashed dentry's map stays empty.)
         std::lock_guard lock(m_lock);
@@ -60,10 +82,9 @@ RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
         return d;
     }
     if (auto it = m_children.find(name); it != m_children.end()
-        && (it->second->m_inode == inode || (m_revalidate && same_file(*it->second->m_inode, *inode))))
+        && (it->second->m_inode == inode || (aliased(m_inode->fs_id()) && same_file(*it->second->m_inode, *inode))))
         return it->second;
     RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
-    d->m_revalidate = m_revalidate.load();
     m_children.insert_or_assign(std::string(name), d);
     return d;
 }
@@ -84,17 +105,8 @@ void Dentry::forget_child(std::string_view name)
 
 RefPtr<Dentry> Dentry::make_bind_root(const RefPtr<Dentry>& source, std::string name)
 {
-    source->mark_revalidate();
-    auto root = make_root(source->inode_ref(), std::move(name));
-    root->m_revalidate = true;
-    return root;
-}
-
-void Dentry::mark_revalidate()
-{
-    m_revalidate = true;
-    for (auto& [name, child] : cached_children())
-        child->mark_revalidate();
+    mark_aliased(source->inode().fs_id());
+    return make_root(source->inode_ref(), std::move(name));
 }
 
 std::vector<std::pair<std::string, RefPtr<Dentry>>> Dentry::cached_children() const
@@ -217,7 +229,7 @@ bool Dentry::has_submounts() const
 
 std::string mount_options_text(u32 flags)
 {
-    std::string out = (flags & MS_RDONLY) ? "ro" : "rw";
+    std::string out = (flags & (MS_RDONLY | kSuperReadOnly)) ? "ro" : "rw";
     if (flags & MS_NOSUID)
         out += ",nosuid";
     if (flags & MS_NODEV)

@@ -18,9 +18,16 @@
 namespace umk::kernel {
 
 // What a mount keeps of mount(2)'s flags (Linux's MNT_* of a vfsmount).
-// MS_STRICTATIME is the absence of MS_NOATIME and MS_RELATIME.
+// MS_STRICTATIME is the absence of MS_NOATIME and MS_RELATIME. MS_RDONLY
+// is this mount's read-only flag (MNT_READONLY); kSuperReadOnly, kept on
+// every mount of a file system alike, the file system's (SB_RDONLY): a
+// mount is read-only with either.
+inline constexpr u32 kSuperReadOnly = 1U << 31;
 inline constexpr u32 kMountFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME
-    | MS_RELATIME;
+    | MS_RELATIME | kSuperReadOnly;
+// Two inode objects for one file (hostfs makes one per lookup): the same
+// device, inode number and type.
+bool same_file(Inode& a, Inode& b);
 // "rw,nosuid,relatime": the flags as /proc/PID/mounts shows them.
 std::string mount_options_text(u32 flags);
 
@@ -58,7 +65,7 @@ public:
     // changes (EROFS).
     void set_mount_flags(u32 flags) { m_mount_flags = flags & kMountFlags; }
     u32 mount_flags() const { return mount_root()->m_mount_flags.load(); }
-    bool on_read_only_mount() const { return mount_flags() & MS_RDONLY; }
+    bool on_read_only_mount() const { return mount_flags() & (MS_RDONLY | kSuperReadOnly); }
     // Out of the name cache (renamed, removed, below a bind mount's
     // source): nothing can be mounted on it, a path walk would not find it.
     bool unhashed() const
@@ -71,9 +78,9 @@ public:
     // A mount is stacked somewhere below this dentry (among the cached ones).
     bool has_submounts() const;
 
-    // A bind mount's root: a new root dentry for `source`'s inode. Both
-    // trees check every cached name with the file system from now on (two
-    // trees name the same inodes: neither may trust names the other
+    // A bind mount's root: a new root dentry for `source`'s inode. Every
+    // tree of that file system checks each cached name with it from now
+    // on (two trees name the same inodes: none may trust names another
     // changed); a cached dentry stays while its name still leads to the
     // same file, and so do the mounts on it.
     static RefPtr<Dentry> make_bind_root(const RefPtr<Dentry>& source, std::string name);
@@ -105,8 +112,6 @@ private:
     void unhash();
     // Drops the idle cached dentries below this one (mounts included).
     void prune_idle();
-    // This dentry and those cached below it check names from now on.
-    void mark_revalidate();
 
     Dentry(std::string name, RefPtr<Dentry> parent, RefPtr<Inode> inode)
         : m_name(std::move(name)), m_parent(std::move(parent)), m_inode(std::move(inode)) {}
@@ -121,7 +126,6 @@ private:
     RefPtr<Dentry> m_mountpoint_ref;
     bool m_detached { false };
     bool m_unhashed { false }; // under m_lock
-    std::atomic<bool> m_revalidate { false }; // in a tree a bind mount aliases
     std::atomic<bool> m_deleted { false };
     std::atomic<u32> m_mount_flags { MS_RELATIME }; // a mount root's
 };

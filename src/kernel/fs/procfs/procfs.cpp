@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -487,23 +489,25 @@ std::string mounts_text(Kernel& k)
 std::string mountinfo_text(Kernel& k)
 {
     auto mounts = k.mounts();
+    std::unordered_map<const Dentry*, usize> index;
+    for (usize i = 0; i < mounts.size(); i++)
+        index.emplace(mounts[i].root.get(), i);
     std::string out;
     for (usize i = 0; i < mounts.size(); i++) {
         auto& m = mounts[i];
-        // The parent: the mount with the longest path that contains this one.
+        // The parent: the mount its mount point is in (itself for the root).
         usize parent = i;
-        for (usize j = 0; j < mounts.size(); j++) {
-            const auto& mp = mounts[j].path;
-            bool contains = j != i && (mp == "/" || m.path.starts_with(mp + "/"));
-            if (contains && (parent == i || mp.size() > mounts[parent].path.size()))
-                parent = j;
-        }
+        if (const Dentry* at = m.root->mountpoint())
+            if (auto it = index.find(at->mount_root()); it != index.end())
+                parent = it->second;
         u64 dev = 0;
         if (auto a = m.root->inode().attr())
             dev = a->dev;
-        out += fmt::format("{} {} {}:{} / {} {} - {} {} {}{}\n", 21 + i, 21 + parent, major(dev), minor(dev), m.path,
-                           mount_options_text(m.root->mount_flags()), m.fstype, m.source,
-                           (m.root->mount_flags() & MS_RDONLY) ? "ro" : "rw", m.fs_options);
+        // This mount's own flags, then the file system's.
+        u32 flags = m.root->mount_flags();
+        out += fmt::format("{} {} {}:{} {} {} {} - {} {} {}{}\n", 21 + i, 21 + parent, major(dev), minor(dev), m.fs_root,
+                           m.path, mount_options_text(flags & ~kSuperReadOnly), m.fstype, m.source,
+                           (flags & kSuperReadOnly) ? "ro" : "rw", m.fs_options);
     }
     return out;
 }

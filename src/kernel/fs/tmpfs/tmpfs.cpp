@@ -156,7 +156,10 @@ KResult<RefPtr<Inode>> TmpfsInode::make_tmpfile(u32 mode, u32 uid, u32 gid, bool
 KResult<RefPtr<Inode>> TmpfsInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
     auto inode = TRY(m_fs.new_inode(S_IFDIR | (mode & 07777), uid, gid));
-    return RefPtr<Inode>(TRY(add_entry(name, inode)));
+    std::lock_guard rename_lock(m_fs.m_rename_lock);
+    TRY(add_entry(name, inode));
+    inode->m_dir_parent = this;
+    return RefPtr<Inode>(inode);
 }
 
 KResult<RefPtr<Inode>> TmpfsInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
@@ -186,6 +189,7 @@ KResult<void> TmpfsInode::unlink(std::string_view name)
 
 KResult<void> TmpfsInode::rmdir(std::string_view name)
 {
+    std::lock_guard rename_lock(m_fs.m_rename_lock);
     std::lock_guard lock(m_lock);
     auto it = m_entries.find(name);
     if (it == m_entries.end())
@@ -198,6 +202,7 @@ KResult<void> TmpfsInode::rmdir(std::string_view name)
         if (!child->m_entries.empty())
             return err(Errno::NOTEMPTY);
         child->m_attr.nlink = 0;
+        child->m_dir_parent = nullptr;
     }
     m_entries.erase(it);
     m_attr.nlink--;
@@ -216,15 +221,27 @@ std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> TmpfsInode
     return { std::move(first), std::unique_lock(b->m_lock) };
 }
 
+bool TmpfsInode::is_ancestor_of(const TmpfsInode* dir) const
+{
+    for (; dir; dir = dir->m_dir_parent)
+        if (dir == this)
+            return true;
+    return false;
+}
+
 KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, std::string_view new_name)
 {
     auto& new_dir = static_cast<TmpfsInode&>(new_dir_inode);
+    std::lock_guard rename_lock(m_fs.m_rename_lock);
     auto locks = lock_pair(new_dir);
     auto it = m_entries.find(name);
-    if (it == m_entries.end())
+    if (it == m_entries.end() || new_dir.m_attr.nlink == 0)
         return err(Errno::NOENT);
     RefPtr<TmpfsInode> moving = it->second;
     bool moving_dir = S_ISDIR(moving->m_attr.mode);
+    // Not into itself, however the caller found the two directories.
+    if (moving_dir && moving->is_ancestor_of(&new_dir))
+        return err(Errno::INVAL);
     if (auto dest = new_dir.m_entries.find(new_name); dest != new_dir.m_entries.end()) {
         RefPtr<TmpfsInode> old = dest->second;
         if (old == moving)
@@ -239,6 +256,7 @@ KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, st
             if (!old->m_entries.empty())
                 return err(Errno::NOTEMPTY);
             old->m_attr.nlink = 0;
+            old->m_dir_parent = nullptr;
             new_dir.m_attr.nlink--;
         } else {
             std::lock_guard old_lock(old->m_lock);
@@ -254,6 +272,8 @@ KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, st
         m_attr.nlink--;
         new_dir.m_attr.nlink++;
     }
+    if (moving_dir)
+        moving->m_dir_parent = &new_dir;
     touch_locked();
     new_dir.touch_locked();
     return {};
@@ -262,6 +282,7 @@ KResult<void> TmpfsInode::rename(std::string_view name, Inode& new_dir_inode, st
 KResult<void> TmpfsInode::exchange(std::string_view name, Inode& other_dir_inode, std::string_view other_name)
 {
     auto& other_dir = static_cast<TmpfsInode&>(other_dir_inode);
+    std::lock_guard rename_lock(m_fs.m_rename_lock);
     auto locks = lock_pair(other_dir);
     auto it = m_entries.find(name);
     auto other = other_dir.m_entries.find(other_name);
@@ -269,6 +290,12 @@ KResult<void> TmpfsInode::exchange(std::string_view name, Inode& other_dir_inode
         return err(Errno::NOENT);
     // A directory changing parents moves its ".." link count along.
     bool dir_here = S_ISDIR(it->second->m_attr.mode), dir_there = S_ISDIR(other->second->m_attr.mode);
+    if ((dir_here && it->second->is_ancestor_of(&other_dir)) || (dir_there && other->second->is_ancestor_of(this)))
+        return err(Errno::INVAL);
+    if (dir_here)
+        it->second->m_dir_parent = &other_dir;
+    if (dir_there)
+        other->second->m_dir_parent = this;
     if (&other_dir != this && dir_here != dir_there) {
         int delta = dir_here ? 1 : -1;
         m_attr.nlink -= delta;

@@ -74,6 +74,8 @@ private:
     void recharge_locked();
     // This directory's lock and `other`'s (once if the same), in address order.
     std::pair<std::unique_lock<std::mutex>, std::unique_lock<std::mutex>> lock_pair(TmpfsInode& other);
+    // `dir` is this directory or below it (under the rename lock).
+    bool is_ancestor_of(const TmpfsInode* dir) const;
 
     Tmpfs& m_fs;
     std::mutex m_lock;
@@ -85,6 +87,9 @@ private:
     std::map<std::string, bool, std::less<>> m_whiteouts;
     bool m_opaque { false };
     bool m_linkable { false }; // an O_TMPFILE file without a name yet (Linux's I_LINKABLE)
+    // A directory's parent while it has a name (under the fs's rename
+    // lock): a directory never moves below itself.
+    TmpfsInode* m_dir_parent { nullptr };
     u64 m_charged_pages { 0 };
     std::shared_ptr<TmpfsUsage> m_usage;
 };
@@ -120,6 +125,9 @@ private:
     std::atomic<u64> m_next_ino { 1 };
     u64 m_dev;
     RefPtr<TmpfsInode> m_root;
+    // Directories' parents change under it (Linux's s_vfs_rename_mutex);
+    // before any inode's lock.
+    std::mutex m_rename_lock;
 };
 
 } // namespace umk::kernel
