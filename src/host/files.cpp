@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -129,6 +130,19 @@ KResult<usize> pwrite(int fd, std::span<const u8> data, u64 offset)
 {
     ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
     return static_cast<usize>(TRY(check(n)));
+}
+
+u32 poll_now(int fd, short wanted)
+{
+    pollfd p { fd, wanted, 0 };
+    if (::poll(&p, 1, 0) != 1)
+        return 0;
+    u32 events = static_cast<u16>(p.revents);
+    if (events & POLLIN)
+        events |= POLLRDNORM;
+    if (events & POLLOUT)
+        events |= POLLWRNORM;
+    return events;
 }
 
 KResult<usize> read(int fd, std::span<u8> out)

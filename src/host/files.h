@@ -47,6 +47,9 @@ KResult<std::vector<HostDirEntry>> read_dir(int dirfd);
 
 KResult<usize> pread(int fd, std::span<u8> out, u64 offset);
 KResult<usize> pwrite(int fd, std::span<const u8> data, u64 offset);
+// poll(2) of one fd, without waiting: the POLL* events of `wanted` (and
+// POLLERR/POLLHUP) that hold, POLLRDNORM/POLLWRNORM with POLLIN/POLLOUT.
+u32 poll_now(int fd, short wanted);
 KResult<usize> read(int fd, std::span<u8> out);
 KResult<usize> write(int fd, std::span<const u8> data);
 KResult<void> ftruncate(int fd, u64 length);

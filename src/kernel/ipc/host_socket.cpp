@@ -1,5 +1,6 @@
 #include "kernel/ipc/host_socket.h"
 
+#include "host/files.h"
 #include "host/socket_connector.h"
 #include "kernel/kernel.h"
 #include "kernel/task/poll_hub.h"
@@ -235,15 +236,8 @@ KResult<void> HostLink::shutdown(int how) { return host::check_void(::shutdown(m
 
 u32 HostLink::poll_events()
 {
-    pollfd p { m_fd.get(), POLLIN | POLLOUT | POLLRDHUP, 0 };
-    if (::poll(&p, 1, 0) != 1)
-        return 0;
-    u32 events = static_cast<u16>(p.revents);
-    if (events & POLLIN)
-        events |= POLLRDNORM;
-    if (events & POLLOUT)
-        events |= POLLWRNORM | POLLWRBAND;
-    return events;
+    u32 events = host::poll_now(m_fd.get(), POLLIN | POLLOUT | POLLRDHUP);
+    return events & POLLOUT ? events | POLLWRBAND : events;
 }
 
 std::optional<UnixCred> HostLink::peer_cred()

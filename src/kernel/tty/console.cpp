@@ -24,15 +24,7 @@ KResult<usize> ConsoleFile::write(std::span<const u8> data, u64) { return host::
 
 u32 ConsoleFile::poll_events()
 {
-    pollfd p { fd(), static_cast<short>((readable() ? POLLIN : 0) | (writable() ? POLLOUT : 0)), 0 };
-    if (::poll(&p, 1, 0) != 1)
-        return 0;
-    u32 events = static_cast<u16>(p.revents);
-    if (events & POLLIN)
-        events |= POLLRDNORM;
-    if (events & POLLOUT)
-        events |= POLLWRNORM;
-    return events;
+    return host::poll_now(fd(), static_cast<short>((readable() ? POLLIN : 0) | (writable() ? POLLOUT : 0)));
 }
 
 KResult<u64> ConsoleFile::ioctl(Thread& t, u64 request, u64 argument)

@@ -229,19 +229,14 @@ bool Dentry::has_submounts() const
 
 std::string mount_options_text(u32 flags)
 {
+    static constexpr std::pair<u32, const char*> kNames[] = {
+        { MS_NOSUID, ",nosuid" }, { MS_NODEV, ",nodev" }, { MS_NOEXEC, ",noexec" },
+        { MS_NOATIME, ",noatime" }, { MS_NODIRATIME, ",nodiratime" }, { MS_RELATIME, ",relatime" },
+    };
     std::string out = (flags & (MS_RDONLY | kSuperReadOnly)) ? "ro" : "rw";
-    if (flags & MS_NOSUID)
-        out += ",nosuid";
-    if (flags & MS_NODEV)
-        out += ",nodev";
-    if (flags & MS_NOEXEC)
-        out += ",noexec";
-    if (flags & MS_NOATIME)
-        out += ",noatime";
-    if (flags & MS_NODIRATIME)
-        out += ",nodiratime";
-    if (flags & MS_RELATIME)
-        out += ",relatime";
+    for (auto [flag, name] : kNames)
+        if (flags & flag)
+            out += name;
     return out;
 }
 
