@@ -4,7 +4,8 @@
 # -v HOST:GUEST:sockets the client (stream, seqpacket, datagram; blocking
 # and non-blocking, select, epoll, MSG_WAITALL, shutdown, EOF, EPIPE)
 # sees what it sees natively. A symlink in the volume to a socket outside
-# it leads into the guest's own tree, never to the host's socket.
+# it leads into the guest's own tree, never to the host's socket. A host
+# server that restarts is reached again.
 set -euo pipefail
 umk=$1
 here=$(dirname "$0")/host_sockets
@@ -43,6 +44,40 @@ for p in ('/s/link.sock', '$work/outside/secret.sock'):
     except OSError as e: print(e.strerror)" 2>&1)
 if [[ "$escape" != $'Connection refused\nConnection refused' ]]; then
   echo "FAIL: a socket outside the volume answered:"; echo "$escape"; fail=1
+fi
+# a host daemon that restarts (a new socket file under the same name) is
+# reached again
+serve_once() { # NAME: answers NAME on r.sock; NAME.up once listening
+  python3 -c "
+import os, socket, sys
+d, name = sys.argv[1], sys.argv[2]
+try: os.unlink(d + '/r.sock')
+except FileNotFoundError: pass
+s = socket.socket(socket.AF_UNIX); s.bind(d + '/r.sock'); s.listen()
+open(d + '/' + name + '.up', 'w').close()
+while True:
+    c, _ = s.accept(); c.sendall(name.encode()); c.close()" "$work/dir" "$1" >/dev/null 2>&1 &
+}
+serve_once first; first=$!
+for _ in $(seq 100); do [[ -e $work/dir/first.up ]] && break; sleep 0.05; done
+timeout 60 "$umk" run -v "$work/dir:/s:sockets" -- python3 -c "
+import os, socket, time
+def ask():
+    s = socket.socket(socket.AF_UNIX); s.connect('/s/r.sock'); return s.recv(10).decode()
+print(ask(), flush=True)
+open('/s/turn', 'w').close()
+for _ in range(200):
+    if os.path.exists('/s/second.up'): break
+    time.sleep(0.05)
+print(ask())" >"$work/restart.out" 2>&1 &
+guest_pid=$!
+for _ in $(seq 200); do [[ -e $work/dir/turn ]] && break; sleep 0.05; done
+kill $first; wait $first 2>/dev/null || true
+serve_once second; second=$!
+wait $guest_pid || true
+kill $second
+if [[ $(cat "$work/restart.out") != $'first\nsecond' ]]; then
+  echo "FAIL: after the host server restarted:"; cat "$work/restart.out"; fail=1
 fi
 for bad in "$work/dir:/s:bogus" "$work/dir:/s:ro,sockets,x"; do
   set +e; out=$("$umk" run -v "$bad" -- true 2>&1); rc=$?; set -e

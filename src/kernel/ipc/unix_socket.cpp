@@ -258,6 +258,14 @@ KResult<void> UnixSocket::connect_host(Thread& t, int node, std::string path, bo
     return {};
 }
 
+void UnixSocket::disconnect()
+{
+    std::lock_guard lock(g_lock);
+    m_dest = nullptr;
+    m_host = nullptr;
+    changed_locked();
+}
+
 KResult<RefPtr<UnixSocket>> UnixSocket::accept(Thread& t, bool nonblock)
 {
     std::unique_lock lock(g_lock);
@@ -330,8 +338,9 @@ KResult<usize> UnixSocket::send(Thread& t, std::span<const u8> data, std::vector
                     m_dest = nullptr;
                 return err(Errno::CONNREFUSED);
             }
-            // A receiver connected to another socket takes nothing from us.
-            if (dest->m_dest && dest->m_dest.get() != this)
+            // A receiver connected to another socket (or a host one)
+            // takes nothing from us.
+            if ((dest->m_dest && dest->m_dest.get() != this) || dest->m_host)
                 return err(Errno::PERM);
             if (dest->m_shut_read)
                 return broken_pipe(t, nosignal);

@@ -74,6 +74,8 @@ public:
     // named `path` in the guest (kernel/ipc/host_socket.h): from then on
     // the socket's data goes to and from the host.
     KResult<void> connect_host(Thread& t, int node, std::string path, bool nonblock);
+    // connect(2) with AF_UNSPEC: a datagram socket forgets its destination.
+    void disconnect();
     KResult<RefPtr<UnixSocket>> accept(Thread& t, bool nonblock);
 
     // sendmsg(2) of `data` to the peer, or to `to` (datagrams).

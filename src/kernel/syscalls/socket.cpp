@@ -138,6 +138,13 @@ KResult<Address> lookup_address(Thread& t, const std::string& name, UnixSocket::
         return s && s->type() == type ? KResult<Address>(Address { s, nullptr }) : err(Errno::CONNREFUSED);
     }
     auto dentry = TRY(lookup_at(t, kAtFdcwd, name, Follow::Yes, false));
+    // A host socket's file is looked up again: a daemon that restarted
+    // made a new one under the same name, and the cached inode holds the
+    // old one's fd.
+    if (auto parent = dentry->parent(); parent && dentry->inode().connectable_host_socket() >= 0) {
+        parent->forget_child(dentry->name());
+        dentry = TRY(parent->child(dentry->name()));
+    }
     auto attr = TRY(dentry->inode().attr());
     TRY(check_access(attr, t.process().creds(), kMayWrite));
     if (!S_ISSOCK(attr.mode))
@@ -229,6 +236,12 @@ KResult<u64> sys_connect(Thread& t, int fd, GuestAddr addr, u32 len)
 {
     RefPtr<File> file;
     auto* s = TRY(socket_fd(t, fd, file));
+    // AF_UNSPEC dissolves a datagram socket's association (unix_dgram_connect).
+    if (s->type() == UnixSocket::Type::Dgram && len >= sizeof(sa_family_t)
+        && TRY(copy_in<sa_family_t>(t, addr.value)) == AF_UNSPEC) {
+        s->disconnect();
+        return 0;
+    }
     auto name = TRY(copy_in_address(t, addr, len));
     auto target = TRY(lookup_address(t, name, s->type()));
     bool nonblock = file->flags() & O_NONBLOCK;

@@ -220,6 +220,10 @@ static void datagrams(void) {
   say("dgram pair send", send(sv[0], "p", 1, 0));
   say("dgram pair recv", recv(sv[1], buf, sizeof buf, 0));
   say("dgram pair recv empty", recv(sv[1], buf, sizeof buf, 0));
+  struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+  say("connect AF_UNSPEC dissolves", connect(sv[0], &unspec, sizeof unspec));
+  say("send after AF_UNSPEC", send(sv[0], "q", 1, 0));
+  say("connect AF_UNSPEC again", connect(sv[0], &unspec, sizeof unspec));
   close(sv[0]);
   close(sv[1]);
 }
