@@ -1,12 +1,15 @@
 // read(2), write(2) and friends. Linux: fs/read_write.c.
 #include "kernel/syscalls/handlers.h"
 
+#include "host/files.h"
+
 #include "kernel/vfs/notify.h"
 
 #include "kernel/ipc/pipe.h"
 
 #include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <limits>
@@ -45,6 +48,39 @@ KResult<void> check_writable(File& f)
     return {};
 }
 
+// Reads at least this much from a host file are copied to the guest from
+// a mapping of the file's pages: one copy instead of two (host read into
+// the kernel, then into the guest).
+constexpr u64 kMappedReadMin = 256 * 1024;
+
+// The part of [pos, pos + count) before the end of `f` (reads_host_fd)
+// copied to the guest from a read-only mapping of it, a chunk at a time;
+// the bytes copied. It stops early (the caller reads the rest) where the
+// file shrank meanwhile or the guest's buffer faults.
+u64 read_mapped(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
+{
+    auto st = host::stat_fd(f.host_fd());
+    if (!st || pos >= static_cast<u64>(st->size))
+        return 0;
+    count = std::min(count, static_cast<u64>(st->size) - pos);
+    u64 done = 0;
+    while (done < count) {
+        u64 at = pos + done;
+        u64 start = at & ~(kPageSize - 1);
+        usize want = static_cast<usize>(std::min<u64>(count - done, kChunk));
+        usize length = static_cast<usize>(at - start) + want;
+        void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, f.host_fd(), static_cast<off_t>(start));
+        if (map == MAP_FAILED)
+            break;
+        auto copied = t.mm().copy_out(buf.value + done, std::span(static_cast<const u8*>(map) + (at - start), want));
+        ::munmap(map, length);
+        if (!copied)
+            break;
+        done += want;
+    }
+    return done;
+}
+
 // Reads up to `count` bytes at `pos` into guest memory. Stream files get
 // one host read (what is available); positioned files are filled in
 // chunks until EOF or `count`.
@@ -52,7 +88,7 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 {
     count = std::min(count, kMaxRwCount);
     auto chunk = transfer_buffer(count);
-    u64 done = 0;
+    u64 done = count >= kMappedReadMin && f.reads_host_fd() ? read_mapped(t, f, buf, count, pos) : 0;
     while (done < count) {
         usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
         auto n = f.read(std::span(chunk.data(), want), pos + done);

@@ -31,6 +31,9 @@ public:
     virtual KResult<u64> ioctl(Thread&, u64 request, u64 argument);
     // A host fd the guest may map, or -1 (mmap gives ENODEV).
     virtual int host_fd() const { return -1; }
+    // read() is pread(2) of host_fd() and nothing more (hostfs, tmpfs):
+    // large reads may copy from a mapping of it instead.
+    virtual bool reads_host_fd() const { return false; }
     virtual KResult<void> sync() { return {}; }
     // poll(2): the POLL* events that hold now. Files that are always
     // ready (regular files, most devices) keep the default.

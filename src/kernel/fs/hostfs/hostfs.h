@@ -112,6 +112,7 @@ public:
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     KResult<std::vector<DirEntry>> list() override;
     int host_fd() const override { return m_fd.get(); }
+    bool reads_host_fd() const override { return m_fd.valid(); }
 
 private:
     host::Fd m_fd;

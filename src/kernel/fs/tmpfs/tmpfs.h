@@ -101,6 +101,7 @@ public:
     KResult<usize> read(std::span<u8> out, u64 pos) override;
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     int host_fd() const override { return m_fd.get(); }
+    bool reads_host_fd() const override { return true; }
 
 private:
     host::Fd m_fd;
