@@ -372,6 +372,26 @@ bool Kernel::is_mountpoint(Inode& dir, std::string_view name, Inode& victim)
     return false;
 }
 
+bool Kernel::mounted_below_elsewhere(Inode& dir, const Dentry& tree)
+{
+    std::vector<RefPtr<Dentry>> points;
+    {
+        std::lock_guard lock(m_lock);
+        for (auto& m : m_mounts)
+            if (Dentry* at = m.root->mountpoint())
+                points.push_back(RefPtr<Dentry>(at));
+    }
+    for (auto& at : points) {
+        for (RefPtr<Dentry> d = at->parent(); d; d = d->parent()) {
+            if (d.get() == &tree)
+                break; // in the tree being renamed: it moves along
+            if (d->inode().fs_id() == dir.fs_id() && same_file(d->inode(), dir))
+                return true;
+        }
+    }
+    return false;
+}
+
 void Kernel::remove_mounts(const std::vector<const Dentry*>& roots)
 {
     std::unordered_set<const Dentry*> gone(roots.begin(), roots.end());

@@ -97,6 +97,9 @@ public:
     // Some mount's mount point is `name` in directory `dir`, file `victim`
     // (whichever tree of a bind mount names them).
     bool is_mountpoint(Inode& dir, std::string_view name, Inode& victim);
+    // Some mount's mount point is below directory `dir` in a dentry tree
+    // other than `tree`'s (another tree of a bind).
+    bool mounted_below_elsewhere(Inode& dir, const Dentry& tree);
     void remove_mounts(const std::vector<const Dentry*>& roots);
     // remount,ro / remount,rw: what /proc/PID/mounts shows.
     std::vector<MountRecord> mounts();

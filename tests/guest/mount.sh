@@ -176,6 +176,10 @@ for t in R2 R3 R4; do
   esac
   cd /; umount -R $base 2>&1; grep -c $base /proc/mounts; rmdir $base
 done
+base=$(mktemp -d); mount -t tmpfs base $base; cd $base
+mkdir -p p/q/r; mount -t tmpfs -o noexec,mode=750 m p/q; cp /bin/true p/q/t; mkdir p/q/in; mount -t tmpfs n p/q/in
+mv p p2 && ls p2/q | tr '\n' ' '; echo; grep " $base/p2" /proc/mounts | cut -d' ' -f2,4 | sed "s|$base|B|"
+p2/q/t 2>&1 | err; mv p2/q p2/q2 2>&1 | err; umount p2/q/in; umount p2/q; cd /; umount $base; rmdir $base
 show() { grep $base /proc/self/mountinfo | cut -d' ' -f4-6,9- | sed "s|$base|B|"; }
 base=$(mktemp -d); mount -t tmpfs -o size=1m base $base; cd $base
 mkdir -p a b src/sub; mount -t tmpfs -o size=1m t a; mount --bind a b; mount --bind src/sub src

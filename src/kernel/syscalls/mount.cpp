@@ -83,11 +83,19 @@ KResult<std::string> apply_tmpfs_options(Tmpfs& fs, const std::string& data)
             return err(Errno::INVAL);
     }
     fs.set_limits(max_pages, max_inodes);
+    // As shmem_show_options: what differs from the defaults.
     std::string shown;
     if (max_pages)
         shown += fmt::format(",size={}k", max_pages * 4);
     if (max_inodes)
         shown += fmt::format(",nr_inodes={}", max_inodes);
+    auto attr = TRY(root.attr());
+    if ((attr.mode & 07777) != 01777)
+        shown += fmt::format(",mode={:03o}", attr.mode & 07777);
+    if (attr.uid != 0)
+        shown += fmt::format(",uid={}", attr.uid);
+    if (attr.gid != 0)
+        shown += fmt::format(",gid={}", attr.gid);
     return shown;
 }
 

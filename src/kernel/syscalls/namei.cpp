@@ -113,6 +113,52 @@ KResult<u64> do_rmdir(Thread& t, int dirfd, const std::string& path)
     return 0;
 }
 
+// A mount below `dir` in its dentry tree (a cached mount point), with its
+// path below `dir`: it moves along when `dir` is renamed (Linux's d_move
+// keeps it; here the dentries do not move, the mounts are put again).
+struct Submount {
+    std::vector<std::string> path;
+    RefPtr<Dentry> mountpoint;
+};
+
+void collect_submounts(const Dentry& dir, std::vector<std::string>& path, std::vector<Submount>& out)
+{
+    for (auto& [name, child] : dir.cached_children()) {
+        path.push_back(name);
+        if (child->mounted())
+            out.push_back({ path, child });
+        else if (child->has_submounts())
+            collect_submounts(*child, path, out);
+        path.pop_back();
+    }
+}
+
+// After `moved` (the renamed directory's new dentry) took the place of
+// the old one: each mount below the old one goes to the same path below
+// the new one.
+void remount_below(Kernel& k, const RefPtr<Dentry>& moved, const std::vector<Submount>& submounts)
+{
+    for (auto& s : submounts) {
+        RefPtr<Dentry> at = moved;
+        bool found = true;
+        for (auto& name : s.path) {
+            auto next = at->child(name);
+            if (!next) {
+                found = false;
+                break;
+            }
+            at = *next;
+        }
+        auto root = s.mountpoint->mounted();
+        if (!root || !found)
+            continue; // gone meanwhile: the mount stays where it was
+        s.mountpoint->unmount();
+        at->mount(root);
+    }
+    if (!submounts.empty())
+        k.recompute_mount_paths();
+}
+
 bool is_ancestor(const RefPtr<Dentry>& ancestor, RefPtr<Dentry> d)
 {
     for (; d; d = d->parent())
@@ -384,13 +430,20 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
     // A directory cannot move below itself.
     if (S_ISDIR(source_attr.mode) && is_ancestor(source, to.parent))
         return err(Errno::INVAL);
-    // Mounts below a moved directory would not follow it (dentries do not
-    // move here): EBUSY where Linux moves them along.
-    if (busy_mountpoint(t, *from.parent, from.name, *source) || source->has_submounts())
+    // Mounts below the directory in this tree move along with it; below
+    // it in another tree of a bind they would be lost: EBUSY there.
+    if (busy_mountpoint(t, *from.parent, from.name, *source)
+        || (S_ISDIR(source_attr.mode) && t.kernel().mounted_below_elsewhere(source->inode(), *source)))
         return err(Errno::BUSY);
+    std::vector<Submount> submounts;
+    std::vector<std::string> below;
+    collect_submounts(*source, below, submounts);
     TRY(from.parent->inode().rename(from.name, to.parent->inode(), to.name));
     from.parent->forget_child(from.name);
     to.parent->forget_child(to.name);
+    if (!submounts.empty())
+        if (auto moved = to.parent->child(to.name))
+            remount_below(t.kernel(), *moved, submounts);
     if (target)
         (*target)->mark_deleted(); // replaced
     u32 cookie = fsnotify_cookie();
