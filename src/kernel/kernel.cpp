@@ -382,7 +382,9 @@ bool Kernel::mounted_below_elsewhere(Inode& dir, const Dentry& tree)
                 points.push_back(RefPtr<Dentry>(at));
     }
     for (auto& at : points) {
-        for (RefPtr<Dentry> d = at->parent(); d; d = d->parent()) {
+        // Up to the mount's root, which keeps its mounts whatever the
+        // directory it shows is called.
+        for (RefPtr<Dentry> d = at->parent(); d && d->parent(); d = d->parent()) {
             if (d.get() == &tree)
                 break; // in the tree being renamed: it moves along
             if (d->inode().fs_id() == dir.fs_id() && same_file(d->inode(), dir))

@@ -179,7 +179,11 @@ done
 base=$(mktemp -d); mount -t tmpfs base $base; cd $base
 mkdir -p p/q/r; mount -t tmpfs -o noexec,mode=750 m p/q; cp /bin/true p/q/t; mkdir p/q/in; mount -t tmpfs n p/q/in
 mv p p2 && ls p2/q | tr '\n' ' '; echo; grep " $base/p2" /proc/mounts | cut -d' ' -f2,4 | sed "s|$base|B|"
-p2/q/t 2>&1 | err; mv p2/q p2/q2 2>&1 | err; umount p2/q/in; umount p2/q; cd /; umount $base; rmdir $base
+p2/q/t 2>&1 | err; mv p2/q p2/q2 2>&1 | err; umount p2/q/in; umount p2/q
+mkdir -p h/x/y; mount -t tmpfs hy h/x/y; echo hy > h/x/y/f; mount -t tmpfs hx h/x
+mv h h2 && umount h2/x && cat h2/x/y/f && umount h2/x/y
+mkdir -p s3/q d3; mount --bind s3 d3; mount -t tmpfs m d3/q; echo in > d3/q/f
+mv s3 s3x && cat d3/q/f; umount d3/q; umount d3; cd /; umount $base; rmdir $base
 show() { grep $base /proc/self/mountinfo | cut -d' ' -f4-6,9- | sed "s|$base|B|"; }
 base=$(mktemp -d); mount -t tmpfs -o size=1m base $base; cd $base
 mkdir -p a b src/sub; mount -t tmpfs -o size=1m t a; mount --bind a b; mount --bind src/sub src

@@ -127,7 +127,7 @@ void collect_submounts(const Dentry& dir, std::vector<std::string>& path, std::v
         path.push_back(name);
         if (child->mounted())
             out.push_back({ path, child });
-        else if (child->has_submounts())
+        if (child->has_submounts()) // under it, covered or not
             collect_submounts(*child, path, out);
         path.pop_back();
     }

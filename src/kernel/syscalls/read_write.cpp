@@ -68,6 +68,13 @@ u64 read_mapped(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
         u64 at = pos + done;
         u64 start = at & ~(kPageSize - 1);
         usize want = static_cast<usize>(std::min<u64>(count - done, kChunk));
+        // Only data: a hole read through a shared mapping of a tmpfs file
+        // would get pages (pread gives zeros without); the ordinary path
+        // reads from the first hole on.
+        off_t hole = ::lseek(f.host_fd(), static_cast<off_t>(at), SEEK_HOLE);
+        if (hole < 0 || static_cast<u64>(hole) <= at)
+            break; // `at` is in a hole
+        want = static_cast<usize>(std::min<u64>(want, static_cast<u64>(hole) - at));
         usize length = static_cast<usize>(at - start) + want;
         void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, f.host_fd(), static_cast<off_t>(start));
         if (map == MAP_FAILED)

@@ -1,11 +1,12 @@
 /* Large reads of regular files (umk copies them from a mapping of the
  * host file): offsets that are not page-aligned, reads that cross or start
- * past the end, read/readv/pread, in /tmp and in /dev/shm. */
+ * past the end, read/readv/pread, sparse files, in /tmp and in /dev/shm. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -62,9 +63,41 @@ static void run(const char *dir)
     free(buf);
 }
 
+/* data, a 2 MiB hole, data: read whole, the hole as zeros, and reading
+ * it allocates nothing (st_blocks as before) */
+static void sparse(const char *dir)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/umk-sparse-read-%d", dir, getpid());
+    enum { kPart = 300000, kHoleEnd = 3 << 20, kTotal = kHoleEnd + kPart };
+    unsigned char *buf = malloc(kTotal);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    for (long i = 0; i < kPart; i++)
+        buf[i] = pattern(i);
+    if (fd < 0 || pwrite(fd, buf, kPart, 0) != kPart || pwrite(fd, buf, kPart, kHoleEnd) != kPart) {
+        printf("setup failed\n");
+        exit(1);
+    }
+    struct stat before, after;
+    fstat(fd, &before);
+    memset(buf, 0xee, kTotal);
+    long n = pread(fd, buf, kTotal, 0);
+    int ok = n == kTotal;
+    for (long i = 0; ok && i < kTotal; i++)
+        ok = buf[i] == (i < kPart ? pattern(i) : i < kHoleEnd ? 0 : pattern(i - kHoleEnd));
+    fstat(fd, &after);
+    printf("%s sparse: %ld %s, blocks %s\n", dir, n, ok ? "ok" : "WRONG",
+           after.st_blocks == before.st_blocks ? "unchanged" : "GREW");
+    close(fd);
+    unlink(path);
+    free(buf);
+}
+
 int main(void)
 {
     run("/tmp");
     run("/dev/shm");
+    sparse("/tmp");
+    sparse("/dev/shm");
     return 0;
 }
