@@ -59,8 +59,12 @@ constexpr u64 kMappedReadMin = 256 * 1024;
 // file shrank meanwhile or the guest's buffer faults.
 u64 read_mapped(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 {
+    // Files without holes only: a hole read through a shared mapping of a
+    // tmpfs file would get pages (pread gives zeros without). (SEEK_HOLE
+    // would tell where, but walks the page cache to the hole: a read of a
+    // large file would cost in proportion to what follows it.)
     auto st = host::stat_fd(f.host_fd());
-    if (!st || pos >= static_cast<u64>(st->size))
+    if (!st || pos >= static_cast<u64>(st->size) || static_cast<u64>(st->blocks) * 512 < page_round_up(st->size))
         return 0;
     count = std::min(count, static_cast<u64>(st->size) - pos);
     u64 done = 0;
@@ -68,13 +72,6 @@ u64 read_mapped(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
         u64 at = pos + done;
         u64 start = at & ~(kPageSize - 1);
         usize want = static_cast<usize>(std::min<u64>(count - done, kChunk));
-        // Only data: a hole read through a shared mapping of a tmpfs file
-        // would get pages (pread gives zeros without); the ordinary path
-        // reads from the first hole on.
-        off_t hole = ::lseek(f.host_fd(), static_cast<off_t>(at), SEEK_HOLE);
-        if (hole < 0 || static_cast<u64>(hole) <= at)
-            break; // `at` is in a hole
-        want = static_cast<usize>(std::min<u64>(want, static_cast<u64>(hole) - at));
         usize length = static_cast<usize>(at - start) + want;
         void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, f.host_fd(), static_cast<off_t>(start));
         if (map == MAP_FAILED)
