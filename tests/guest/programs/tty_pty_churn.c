@@ -43,7 +43,16 @@ static int open_pair(int* s, char* name)
     int m = posix_openpt(O_RDWR | O_NOCTTY);
     unlockpt(m);
     strcpy(name, ptsname(m));
-    *s = open(name, O_RDWR | O_NOCTTY);
+    /* Linux itself fails this open now and then (ENOENT): a lookup of the
+     * same name racing with the previous pair's removal leaves a negative
+     * dentry for a moment. Tried again, it works there; umk must not need
+     * more than the same few tries. */
+    for (int tries = 0; tries < 3; tries++) {
+        *s = open(name, O_RDWR | O_NOCTTY);
+        if (*s >= 0 || errno != ENOENT)
+            break;
+        usleep(1000);
+    }
     return m;
 }
 
