@@ -19,7 +19,7 @@ struct RunOptions {
     std::optional<std::string> user; // --user UID[:GID]; none: the caller's
     std::string kernel_release { "6.18.0-umk" };
     std::string cwd;
-    std::vector<std::string> volumes; // HOST:GUEST[:ro|:rw]
+    std::vector<std::string> volumes; // HOST:GUEST[:ro|:rw][,sockets]
     bool debuggable { false };
     bool unsafe_no_sandbox { false };
     int pids_max { 4096 };

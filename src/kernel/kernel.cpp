@@ -355,33 +355,27 @@ void Kernel::recompute_mount_paths()
     }
 }
 
+std::vector<RefPtr<Dentry>> Kernel::mount_points()
+{
+    std::lock_guard lock(m_lock);
+    std::vector<RefPtr<Dentry>> points;
+    for (auto& m : m_mounts)
+        if (Dentry* at = m.root->mountpoint())
+            points.push_back(RefPtr<Dentry>(at));
+    return points;
+}
+
 bool Kernel::is_mountpoint(Inode& dir, std::string_view name, Inode& victim)
 {
-    std::vector<RefPtr<Dentry>> points;
-    {
-        std::lock_guard lock(m_lock);
-        for (auto& m : m_mounts) {
-            Dentry* at = m.root->mountpoint();
-            if (at && at->name() == name && at->parent())
-                points.push_back(RefPtr<Dentry>(at));
-        }
-    }
-    for (auto& at : points)
-        if (same_file(at->parent()->inode(), dir) && same_file(at->inode(), victim))
+    for (auto& at : mount_points())
+        if (at->name() == name && at->parent() && same_file(at->parent()->inode(), dir) && same_file(at->inode(), victim))
             return true;
     return false;
 }
 
 bool Kernel::mounted_below_elsewhere(Inode& dir, const Dentry& tree)
 {
-    std::vector<RefPtr<Dentry>> points;
-    {
-        std::lock_guard lock(m_lock);
-        for (auto& m : m_mounts)
-            if (Dentry* at = m.root->mountpoint())
-                points.push_back(RefPtr<Dentry>(at));
-    }
-    for (auto& at : points) {
+    for (auto& at : mount_points()) {
         // Up to the mount's root, which keeps its mounts whatever the
         // directory it shows is called.
         for (RefPtr<Dentry> d = at->parent(); d && d->parent(); d = d->parent()) {

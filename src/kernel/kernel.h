@@ -100,6 +100,8 @@ public:
     // Some mount's mount point is below directory `dir` in a dentry tree
     // other than `tree`'s (another tree of a bind).
     bool mounted_below_elsewhere(Inode& dir, const Dentry& tree);
+    // Where every mount is mounted (the guest's root has no mount point).
+    std::vector<RefPtr<Dentry>> mount_points();
     void remove_mounts(const std::vector<const Dentry*>& roots);
     // remount,ro / remount,rw: what /proc/PID/mounts shows.
     std::vector<MountRecord> mounts();

@@ -60,10 +60,12 @@ KResult<void> check_absent(const ParentAndName& pn)
 }
 
 // A mount point (Linux's is_local_mountpoint): `d`, named `name` in
-// `parent`, or that name of that directory in another tree of a bind.
+// `parent`, or that name of that directory in another tree of a bind
+// (looked for only where a bind made other trees).
 bool busy_mountpoint(Thread& t, const Dentry& parent, std::string_view name, const Dentry& d)
 {
-    return d.mounted() || t.kernel().is_mountpoint(parent.inode(), name, d.inode());
+    return d.mounted()
+        || (Dentry::fs_aliased(parent.inode().fs_id()) && t.kernel().is_mountpoint(parent.inode(), name, d.inode()));
 }
 
 KResult<u64> do_unlink(Thread& t, int dirfd, const std::string& path)
@@ -127,8 +129,7 @@ void collect_submounts(const Dentry& dir, std::vector<std::string>& path, std::v
         path.push_back(name);
         if (child->mounted())
             out.push_back({ path, child });
-        if (child->has_submounts()) // under it, covered or not
-            collect_submounts(*child, path, out);
+        collect_submounts(*child, path, out); // under it, covered or not
         path.pop_back();
     }
 }
@@ -433,7 +434,8 @@ KResult<u64> sys_renameat2(Thread& t, int olddirfd, GuestAddr oldpath, int newdi
     // Mounts below the directory in this tree move along with it; below
     // it in another tree of a bind they would be lost: EBUSY there.
     if (busy_mountpoint(t, *from.parent, from.name, *source)
-        || (S_ISDIR(source_attr.mode) && t.kernel().mounted_below_elsewhere(source->inode(), *source)))
+        || (S_ISDIR(source_attr.mode) && Dentry::fs_aliased(source->inode().fs_id())
+            && t.kernel().mounted_below_elsewhere(source->inode(), *source)))
         return err(Errno::BUSY);
     std::vector<Submount> submounts;
     std::vector<std::string> below;

@@ -34,14 +34,6 @@ std::atomic<usize> g_aliased_count { 0 };
 std::mutex g_aliased_lock;
 std::vector<const void*> g_aliased; // under g_aliased_lock
 
-bool aliased(const void* fs)
-{
-    if (g_aliased_count.load(std::memory_order_acquire) == 0)
-        return false;
-    std::lock_guard lock(g_aliased_lock);
-    return std::find(g_aliased.begin(), g_aliased.end(), fs) != g_aliased.end();
-}
-
 void mark_aliased(const void* fs)
 {
     std::lock_guard lock(g_aliased_lock);
@@ -53,9 +45,17 @@ void mark_aliased(const void* fs)
 
 } // namespace
 
+bool Dentry::fs_aliased(const void* fs)
+{
+    if (g_aliased_count.load(std::memory_order_acquire) == 0)
+        return false;
+    std::lock_guard lock(g_aliased_lock);
+    return std::find(g_aliased.begin(), g_aliased.end(), fs) != g_aliased.end();
+}
+
 KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
 {
-    bool fresh = m_inode->names_change_behind_cache() || aliased(m_inode->fs_id());
+    bool fresh = m_inode->names_change_behind_cache() || fs_aliased(m_inode->fs_id());
     if (!fresh) {
         // (An unhashed dentry's map stays empty.)
         std::lock_guard lock(m_lock);
@@ -82,7 +82,7 @@ RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
         return d;
     }
     if (auto it = m_children.find(name); it != m_children.end()
-        && (it->second->m_inode == inode || (aliased(m_inode->fs_id()) && same_file(*it->second->m_inode, *inode))))
+        && (it->second->m_inode == inode || (fs_aliased(m_inode->fs_id()) && same_file(*it->second->m_inode, *inode))))
         return it->second;
     RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
     m_children.insert_or_assign(std::string(name), d);

@@ -84,6 +84,9 @@ public:
     // changed); a cached dentry stays while its name still leads to the
     // same file, and so do the mounts on it.
     static RefPtr<Dentry> make_bind_root(const RefPtr<Dentry>& source, std::string name);
+    // A bind mount has shown this file system (its fs_id()) in a second
+    // tree: names and mount points must be checked across trees.
+    static bool fs_aliased(const void* fs_id);
     // The cached children (mount points among them), for copying mounts.
     std::vector<std::pair<std::string, RefPtr<Dentry>>> cached_children() const;
 
