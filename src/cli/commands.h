@@ -21,6 +21,7 @@ struct RunOptions {
     std::string cwd;
     std::vector<std::string> volumes; // HOST:GUEST[:ro|:rw][,sockets]
     bool debuggable { false };
+    bool no_syscall_patching { false };
     bool unsafe_no_sandbox { false };
     int pids_max { 4096 };
     int threads_max { 1024 };

@@ -320,6 +320,8 @@ void add_run_options(CLI::App& app, RunOptions& o)
         ->capture_default_str()
         ->check(CLI::Range(1, 1024));
     app.add_flag("--debuggable", o.debuggable, "Keep the kernel process dumpable so gdb and perf can attach");
+    app.add_flag("--no-syscall-patching", o.no_syscall_patching,
+                 "Keep guest code unchanged: every syscall traps (slower; --strace and guest debuggers imply it)");
     app.add_flag("--unsafe-no-sandbox", o.unsafe_no_sandbox,
                  "Run without the kernel's own namespaces (for hosts that refuse unprivileged user namespaces)");
     app.add_option("command", o.command, "The program and its arguments (after --)");
@@ -472,6 +474,7 @@ int run(RunOptions& o)
         options.gid = user_ids->second;
     }
     options.strace_fd = strace_fd;
+    options.syscall_patching = !o.no_syscall_patching && strace_fd < 0;
     options.pids_max = o.pids_max;
     options.threads_max = o.threads_max;
     options.nofile_cur = guest_nofile.rlim_cur;

@@ -21,6 +21,7 @@ struct KernelOptions {
     u32 uid { 0 }, gid { 0 };
     std::string cwd { "/" }; // of the first process
     int strace_fd { -1 }; // host fd for --strace output, -1 when off
+    bool syscall_patching { true }; // off with --strace and --no-syscall-patching
     int pids_max { 4096 }; // guest tasks at once (--pids-max)
     int threads_max { 1024 }; // threads of one process (--threads-max; the stub has 1024 slots)
     // RLIMIT_NOFILE as umk was started with: the first guest process's

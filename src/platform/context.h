@@ -7,6 +7,7 @@
 #include "lib/kresult.h"
 #include "lib/types.h"
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <span>
@@ -116,6 +117,9 @@ public:
     // merge that signal into another pending SIGTRAP: hits() counts every
     // hit). Disarmed when the handle goes.
     virtual KResult<std::unique_ptr<BreakpointHandle>> add_breakpoint(const Breakpoint& bp) = 0;
+    // The last Syscall stop came through a patched site (patch_syscall_site),
+    // not a trap.
+    virtual bool patched_stop() const = 0;
 };
 
 // For the length of a guest syscall's handler: the calling guest thread,
@@ -192,6 +196,14 @@ public:
     virtual std::optional<Resident> resident() = 0;
     // The host's smaps_rollup of the process, without its first line.
     virtual std::optional<std::string> memory_rollup() = 0;
+    // Syscall-site patching: the 7 bytes that replace the `mov $nr,%eax;
+    // syscall` ending at `return_address` so that the call reaches the
+    // kernel without a trap; nullopt when there is no room for another
+    // site. The first call maps the platform's jump table (patch_table).
+    virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr) = 0;
+    // Where that table lies in the guest's range ({0, 0} before the first
+    // patch): mapping over it ends patching first.
+    virtual std::pair<u64, u64> patch_table() const = 0;
 };
 
 class Platform {

@@ -69,3 +69,19 @@ TEST(StubRegisters, SignalFrameToSlotAndBack)
     EXPECT_EQ(g_restored.sigmask, 0u); // guest code runs with no host signal blocked
     EXPECT_NE(g_slot.regs[UMK_FS_BASE], 0u); // this thread's TLS
 }
+
+// A guest gs base of 0 is the slot's address in the host (what patched
+// syscall sites find their slot by), and reads back as 0.
+TEST(StubRegisters, GuestGsBaseZeroIsTheSlotAddress)
+{
+    struct sigaction sa {};
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO;
+    ASSERT_EQ(sigaction(SIGUSR1, &sa, nullptr), 0);
+    __asm__ volatile("wrgsbase %0" ::"r"(reinterpret_cast<uint64_t>(&g_slot)));
+    raise(SIGUSR1);
+    signal(SIGUSR1, SIG_DFL);
+    EXPECT_EQ(g_slot.regs[UMK_GS_BASE], 0u);
+    EXPECT_EQ(rdgsbase(), reinterpret_cast<uint64_t>(&g_slot)); // restore_regs wrote it back
+    __asm__ volatile("wrgsbase %0" ::"r"(uint64_t { 0 }));
+}

@@ -150,6 +150,8 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
         req.flags = (req.flags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
     req.host_fd = file ? file->host_fd() : -1;
     req.offset = offset;
+    guard_patch_table_locked(addr, addr + length);
+    unpatch_locked(addr, addr + length, false);
     TRY(m_as->map(req));
 
     TRY(unmap_locked(addr, addr + length));
@@ -187,6 +189,10 @@ KResult<void> MemoryManager::force_read(u64 addr, std::span<u8> out)
 
 KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
 {
+    if (!overflows(addr, data.size())) {
+        std::lock_guard lock(m_lock);
+        unpatch_locked(addr, addr + data.size(), true);
+    }
     if (copy_out(addr, data))
         return {};
     if (data.size() > kPageSize)
@@ -257,6 +263,8 @@ KResult<void> MemoryManager::munmap(u64 addr, u64 length)
     if (overflows(addr, length))
         return err(Errno::INVAL);
     std::lock_guard lock(m_lock);
+    guard_patch_table_locked(addr, addr + length);
+    unpatch_locked(addr, addr + length, false);
     TRY(m_as->unmap(addr, length));
     return unmap_locked(addr, addr + length);
 }
@@ -288,6 +296,9 @@ KResult<void> MemoryManager::mprotect(u64 addr, u64 length, int prot)
         if ((prot & PROT_EXEC) && v.noexec)
             return err(Errno::ACCES);
     }
+    // Patched code that may change, or stop being code, is put back.
+    if ((prot & PROT_WRITE) || !(prot & PROT_EXEC))
+        unpatch_locked(addr, end, true);
     TRY(m_as->protect(addr, end - addr, prot));
     split_locked(addr);
     split_locked(end);
@@ -324,8 +335,12 @@ KResult<u64> MemoryManager::mremap(u64 old_addr, u64 old_length, u64 new_length,
     Vma proto = it->second;
     if (proto.file)
         proto.offset += old_addr - proto.start;
+    // A patched site's jump would move away from its return address.
+    unpatch_locked(old_addr, old_addr + old_length, true);
 
     auto place = [&](u64 dest) -> KResult<u64> {
+        guard_patch_table_locked(dest, dest + new_length);
+        unpatch_locked(dest, dest + new_length, false);
         TRY(m_as->remap(old_addr, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, dest));
         TRY(unmap_locked(old_addr, old_addr + old_length));
         TRY(unmap_locked(dest, dest + new_length));
@@ -352,6 +367,7 @@ KResult<u64> MemoryManager::mremap(u64 old_addr, u64 old_length, u64 new_length,
     u64 grow_end = old_addr + new_length;
     if (!overflows(old_addr, new_length) && it->second.end == old_addr + old_length
         && range_free_locked(old_addr + old_length, grow_end)) {
+        guard_patch_table_locked(old_addr + old_length, grow_end);
         TRY(m_as->remap(old_addr, old_length, new_length, 0, 0));
         split_locked(old_addr);
         auto grown = m_vmas.find(old_addr);
@@ -396,6 +412,10 @@ KResult<void> MemoryManager::madvise(u64 addr, u64 length, int advice)
     std::lock_guard lock(m_lock);
     if (!range_mapped_locked(addr, addr + len))
         return err(Errno::NOMEM);
+    // Dropped pages of a private file mapping come back as the file has
+    // them.
+    if (advice == MADV_DONTNEED || advice == MADV_FREE)
+        unpatch_locked(addr, addr + len, true);
     TRY(m_as->advise(addr, len, advice));
     if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
         // The host leaves these ranges out of a fork; so does our copy.
@@ -418,7 +438,144 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
     copy->m_brk_start = m_brk_start;
     copy->m_brk = m_brk;
     copy->m_mmap_base = m_mmap_base;
+    copy->m_patched_sites = m_patched_sites;
+    copy->m_patching_stopped = m_patching_stopped.load();
     return copy;
+}
+
+// ---- syscall-site patching ----
+
+namespace {
+
+constexpr usize kSiteSize = 7;          // mov $nr,%eax (b8 imm32); syscall (0f 05)
+constexpr u32 kTrapsBeforePatch = 2;    // a call made once is not worth a patch
+constexpr usize kMaxTrappedSites = 16384;
+
+} // namespace
+
+void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
+{
+    if (m_patching_stopped || rip < kSiteSize || rip > kTaskSize || nr > 0xffffffff)
+        return;
+    std::lock_guard lock(m_lock);
+    if (m_patching_stopped)
+        return;
+    u64 site = rip - kSiteSize;
+    if (auto known = m_patched_sites.find(site); known != m_patched_sites.end() && known->second.patched)
+        return; // a thread that had fetched the old bytes
+    if (m_trapped_sites.size() >= kMaxTrappedSites)
+        m_trapped_sites.clear();
+    if (++m_trapped_sites[site] < kTrapsBeforePatch)
+        return;
+    m_trapped_sites.erase(site);
+    // Private, executable, read-only memory (code a guest can change only
+    // through mprotect, which puts the site back first), and one mapping.
+    auto it = m_vmas.upper_bound(site);
+    if (it == m_vmas.begin())
+        return;
+    const Vma& v = std::prev(it)->second;
+    if (rip > v.end || (v.flags & MAP_SHARED) || (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != (PROT_READ | PROT_EXEC))
+        return;
+    std::array<u8, kSiteSize> original;
+    if (!m_as->read(site, original))
+        return;
+    u32 imm;
+    std::memcpy(&imm, &original[1], 4);
+    if (original[0] != 0xb8 || imm != nr || original[5] != 0x0f || original[6] != 0x05)
+        return;
+    auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr));
+    if (!jump)
+        return;
+    PatchedSite record { original, true };
+    if (!write_site_locked(site, *jump)) {
+        (void)write_site_locked(site, original);
+        record.patched = false;
+    }
+    m_patched_sites[site] = record;
+}
+
+KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>& to)
+{
+    // Threads may be at the site (before its `mov`) or at site + 5 (before
+    // its `syscall`, or at the jump's invalid sixth byte); nothing runs
+    // from bytes 1-4 or 6. So: byte 5 faults, byte 0 faults (a thread
+    // there retries, patched_site_fault), bytes 1-4 and 6, then byte 0,
+    // then byte 5. The same order patches and puts back.
+    constexpr u8 kFault = UMK_PATCH_SITE_FAULT_BYTE;
+    struct Step {
+        usize offset, length;
+        const u8* bytes;
+    };
+    const Step steps[] = {
+        { 5, 1, &kFault }, { 0, 1, &kFault }, { 1, 4, &to[1] }, { 6, 1, &to[6] }, { 0, 1, &to[0] }, { 5, 1, &to[5] },
+    };
+    // Each page the site touches, writable meanwhile as its mapping allows.
+    std::vector<std::pair<u64, int>> pages;
+    for (u64 page = page_round_down(site); page < site + kSiteSize; page += kPageSize) {
+        auto it = m_vmas.upper_bound(page);
+        if (it == m_vmas.begin() || std::prev(it)->second.end <= page)
+            return err(Errno::FAULT);
+        pages.emplace_back(page, std::prev(it)->second.prot);
+    }
+    for (auto [page, prot] : pages)
+        TRY(m_as->protect(page, kPageSize, prot | PROT_READ | PROT_WRITE));
+    KResult<void> written;
+    for (const Step& step : steps) {
+        written = m_as->write(site + step.offset, std::span(step.bytes, step.length));
+        if (!written)
+            break;
+    }
+    for (auto [page, prot] : pages)
+        (void)m_as->protect(page, kPageSize, prot);
+    return written;
+}
+
+MemoryManager::PatchedFault MemoryManager::patched_site_fault(u64 rip)
+{
+    std::lock_guard lock(m_lock);
+    bool after_mov = rip >= 5 && m_patched_sites.contains(rip - 5);
+    if (!after_mov && !m_patched_sites.contains(rip))
+        return PatchedFault::None;
+    u8 byte = 0;
+    if (!m_as->read(rip, std::span(&byte, 1)))
+        return PatchedFault::None;
+    if (byte != UMK_PATCH_SITE_FAULT_BYTE)
+        return PatchedFault::Retry; // the bytes changed since the fault
+    return after_mov ? PatchedFault::Syscall : PatchedFault::None;
+}
+
+void MemoryManager::unpatch_locked(u64 start, u64 end, bool restore)
+{
+    if (m_patched_sites.empty())
+        return;
+    auto it = m_patched_sites.lower_bound(start >= kSiteSize ? start - kSiteSize + 1 : 0);
+    for (; it != m_patched_sites.end() && it->first < end; ++it) {
+        PatchedSite& s = it->second;
+        if (!s.patched)
+            continue;
+        if (restore)
+            (void)write_site_locked(it->first, s.original);
+        s.patched = false;
+    }
+}
+
+void MemoryManager::stop_patching_locked()
+{
+    m_patching_stopped = true;
+    unpatch_locked(0, kTaskSize, true);
+}
+
+void MemoryManager::stop_syscall_patching()
+{
+    std::lock_guard lock(m_lock);
+    stop_patching_locked();
+}
+
+void MemoryManager::guard_patch_table_locked(u64 start, u64 end)
+{
+    auto [table_start, table_end] = m_as->patch_table();
+    if (start < table_end && table_start < end && !m_patching_stopped)
+        stop_patching_locked();
 }
 
 KResult<void> MemoryManager::msync(u64 addr, u64 length, int flags)
@@ -456,6 +613,7 @@ u64 MemoryManager::brk(u64 new_brk)
     if (new_top > old_top) {
         if (overflows(old_top, new_top - old_top) || !range_free_locked(old_top, new_top))
             return m_brk;
+        guard_patch_table_locked(old_top, new_top);
         platform::MapRequest req { old_top, new_top - old_top, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
         if (!m_as->map(req))
             return m_brk;

@@ -9,7 +9,9 @@
 #include "kernel/vfs/file.h"
 #include "platform/context.h"
 
+#include <array>
 #include <map>
+#include <unordered_map>
 
 namespace umk::kernel {
 
@@ -69,6 +71,19 @@ public:
     // A debugger's read (ptrace, /proc/PID/mem): guest memory, and the
     // [vdso] that lies above the guest's range.
     KResult<void> force_read(u64 addr, std::span<u8> out);
+    // Syscall-site patching (docs/design.md, "Syscall-site patching").
+    // A syscall trapped at `rip` (after its instruction): the second trap
+    // of a `mov $nr,%eax; syscall` in private, executable, read-only
+    // memory patches that site, so its later calls skip the trap.
+    void note_trapped_syscall(u64 rip, u64 nr);
+    // A SIGILL at `rip`: a thread that had run a patched site's `mov`
+    // before the patch met its invalid sixth byte (Syscall: run the call
+    // in rax, as if from rip + 2), or met bytes that changed since (Retry).
+    enum class PatchedFault { None, Syscall, Retry };
+    PatchedFault patched_site_fault(u64 rip);
+    // Every site back as it was, and no more patches (a debugger attached).
+    void stop_syscall_patching();
+    bool syscall_patching_stopped() const { return m_patching_stopped.load(); }
     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED was called.
     std::atomic<bool> membarrier_registered { false };
     // fork(2): a copy-on-write copy in a new host process.
@@ -96,6 +111,16 @@ private:
     void split_locked(u64 at);
     bool range_free_locked(u64 start, u64 end);
     bool range_mapped_locked(u64 start, u64 end);
+    // Patched sites in [start, end): their bytes written back (restore),
+    // or forgotten where the memory is replaced or dropped.
+    void unpatch_locked(u64 start, u64 end, bool restore);
+    // A mapping of [start, end) over the platform's jump table: patching
+    // ends first.
+    void guard_patch_table_locked(u64 start, u64 end);
+    void stop_patching_locked();
+    // The patch steps at `site`: each write one that leaves every byte
+    // sequence a thread may be in the middle of valid.
+    KResult<void> write_site_locked(u64 site, const std::array<u8, 7>& to);
 
     std::unique_ptr<platform::AddressSpace> m_as;
     u64 m_vdso_base;
@@ -104,6 +129,13 @@ private:
     u64 m_brk_start { 0 };
     u64 m_brk { 0 };
     u64 m_mmap_base { 0 };
+    struct PatchedSite {
+        std::array<u8, 7> original;
+        bool patched { false }; // false: written back (or the patch failed)
+    };
+    std::map<u64, PatchedSite> m_patched_sites; // by site address; at most UMK_MAX_SITES
+    std::unordered_map<u64, u32> m_trapped_sites; // traps seen per site, before a patch
+    std::atomic<bool> m_patching_stopped { false };
 };
 
 } // namespace umk::kernel

@@ -148,6 +148,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         if (!parent)
             return err(Errno::PERM);
         TRY(attach(t, *parent, RefPtr<Process>(&t.process()), t.tid()));
+        t.process().mm().stop_syscall_patching(); // the tracer sees the code as it is
         return 0;
     }
     case PTRACE_ATTACH: {
@@ -157,6 +158,7 @@ KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data)
         if (!ptrace_may_access(t.process(), *task.process, false))
             return err(Errno::PERM);
         TRY(attach(t, t.process(), task.process, pid));
+        task.process->mm().stop_syscall_patching(); // the tracer sees the code as it is
         task.process->send_signal(make_siginfo(kSigStop, kSiKernel), pid);
         return 0;
     }

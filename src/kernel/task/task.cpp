@@ -518,10 +518,36 @@ bool is_restart(i64 ret)
 
 } // namespace
 
+namespace {
+
+// Calls a patched site would not make faster: they replace the registers
+// or the address space, or end the thread.
+bool worth_patching(u64 nr)
+{
+    switch (nr) {
+    case 15: // rt_sigreturn
+    case 56: // clone
+    case 57: // fork
+    case 58: // vfork
+    case 59: // execve
+    case 60: // exit
+    case 219: // restart_syscall
+    case 231: // exit_group
+    case 322: // execveat
+    case 435: // clone3
+        return false;
+    default:
+        return nr < 512;
+    }
+}
+
+} // namespace
+
 void Thread::handle_syscall()
 {
     using R = platform::Registers;
     u64 nr = m_regs[R::ORIG_RAX];
+    const u64 call_rip = m_regs[R::RIP];
     u64 args[6];
     for (int i = 0; i < 6; i++)
         args[i] = m_regs.syscall_arg(i);
@@ -598,10 +624,30 @@ void Thread::handle_syscall()
         k.strace(line);
     }
     m_regs[R::RAX] = static_cast<u64>(ret);
+    if (k.options().syscall_patching && !tracing && !m_traced && !exiting() && !context().patched_stop()
+        && worth_patching(nr))
+        m_process->mm().note_trapped_syscall(call_rip, nr);
 }
 
 void Thread::handle_fault(const platform::FaultInfo& fault)
 {
+    using R = platform::Registers;
+    if (fault.signo == kSigIll) {
+        switch (m_process->mm().patched_site_fault(m_regs[R::RIP])) {
+        case MemoryManager::PatchedFault::Syscall:
+            // The `syscall` the patch replaced, with the number its `mov` set.
+            m_regs[R::RIP] += 2;
+            m_regs[R::ORIG_RAX] = m_regs[R::RAX];
+            m_regs[R::RCX] = m_regs[R::RIP];
+            m_regs[R::R11] = m_regs[R::EFLAGS] & ~u64 { 0x10000 }; // without RF, as after a syscall
+            handle_syscall();
+            return;
+        case MemoryManager::PatchedFault::Retry:
+            return;
+        case MemoryManager::PatchedFault::None:
+            break;
+        }
+    }
     // Linux's force_sig_fault: a blocked or ignored fault signal takes its
     // default action anyway.
     abi::Siginfo info = make_siginfo(fault.signo, fault.code);
@@ -1090,15 +1136,24 @@ void Thread::run()
         m_task_clock = -1;
     platform::FaultInfo fault;
     while (!exiting()) {
-        wait_while_stopped();
-        deliver_signals();
-        wait_while_stopped();
-        if (exiting())
-            break;
         // A signal sent from now on interrupts the guest code; one sent
         // before is seen by the check below (both sides are seq_cst).
+        // Nothing to deliver, restart or wait for (the common case after a
+        // syscall): straight back to the guest, with one lock taken.
         m_in_guest = true;
-        {
+        bool clear = !m_restart && !saved_mask;
+        if (clear) {
+            std::lock_guard lock(m_process->signal_lock());
+            clear = !has_deliverable_locked();
+        }
+        if (!clear) {
+            m_in_guest = false;
+            wait_while_stopped();
+            deliver_signals();
+            wait_while_stopped();
+            if (exiting())
+                break;
+            m_in_guest = true;
             std::lock_guard lock(m_process->signal_lock());
             if (has_deliverable_locked()) {
                 m_in_guest = false;

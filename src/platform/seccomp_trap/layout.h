@@ -29,8 +29,32 @@
 #define UMK_MAX_THREADS 1024
 #define UMK_SLOT_OFFSET 0x10000ULL
 #define UMK_SLOT_SIZE 0x4000ULL
-#define UMK_CTL_SIZE (UMK_SLOT_OFFSET + UMK_MAX_THREADS * UMK_SLOT_SIZE)
+/* The patched syscall sites' table (struct umk_site), after the slots. */
+#define UMK_MAX_SITES 4096
+#define UMK_SITE_TABLE_OFFSET (UMK_SLOT_OFFSET + UMK_MAX_THREADS * UMK_SLOT_SIZE)
+#define UMK_CTL_SIZE (UMK_SITE_TABLE_OFFSET + UMK_MAX_SITES * 16ULL)
 #define UMK_ALTSTACK_STRIDE 0x20000ULL /* stack + guard page below it */
+
+/* Syscall-site patching (docs/design.md, "Syscall-site patching"). A
+ * patched site's 7 bytes `mov $nr,%eax; syscall` (b8 imm32 0f 05) become
+ * `jmp *cell` (ff 24 25 disp32), cell = UMK_PATCH_CELLS + 8 * k: the
+ * disp32's third byte, the site's sixth, is 0x06, an invalid opcode, so
+ * that a thread that had already run the `mov` faults (SIGILL) there, and
+ * the kernel runs the call. Cell k holds the address of the stub's thunk
+ * k, which enters umk_patched_entry with k in r11d; the site table in the
+ * control region gives site k's return address and number. The cells and
+ * the trap-path fallback are one read-only mapping, the same for every
+ * address space (the kernel maps it at the first patch). */
+#define UMK_PATCH_CELLS 0x7f060000ULL
+#define UMK_PATCH_FALLBACK (UMK_PATCH_CELLS + UMK_MAX_SITES * 8ULL)
+#define UMK_PATCH_TABLE_SIZE (UMK_MAX_SITES * 8ULL + 4096)
+#define UMK_PATCH_SITE_FAULT_BYTE 0x06
+#define UMK_THUNK_SIZE 16
+
+struct umk_site {
+    uint64_t return_address; /* the site + 7 */
+    uint64_t nr;
+};
 
 /* The control socket and memfd a new stub finds at exec. */
 #define UMK_STUB_CTL_FD 3
@@ -138,6 +162,11 @@ struct umk_thread_slot {
     uint32_t stub_sleeping;  /* the stub waits in FUTEX_WAIT on state */
     uint32_t kernel_sleeping;/* the kernel waits in FUTEX_WAIT on state */
     uint32_t command;        /* UMK_CMD_*, read by the stub on RESUME */
+    /* This stop came through a patched site (umk_patched_entry), not a
+     * trap; the kernel's answer: only rax changed, return without a
+     * signal frame. In the state's cache line, which moves anyway. */
+    uint32_t patched_stop;
+    uint32_t fast_return;
     uint32_t clone_index;    /* UMK_CMD_CLONE_THREAD: the new thread's slot */
     int32_t clone_result;    /* its host tid, or -errno */
     /* UMK_CMD_ATOMIC: *addr (a 4-aligned guest address the kernel checked)
@@ -162,9 +191,10 @@ struct umk_thread_slot {
     uint64_t fault_trapno;   /* the host sigcontext's trapno, err and cr2 */
     uint64_t fault_err;
     uint64_t fault_cr2;
-    /* Slot 0 at start, before any guest code ran: the host vDSO. */
+    /* Slot 0 at start, before any guest code ran: the host vDSO and the
+     * stub's thunk 0. */
     uint64_t vdso_base;
-    uint8_t pad[64 - (24 + 64 + 8 * UMK_NREGS + 56) % 64];
+    uint64_t patch_thunks;
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
 };
 
@@ -198,13 +228,25 @@ struct umk_op_result_page {
     uint8_t msg_area[2048];
 };
 
+/* Offsets umk_patched_entry (stub assembly) uses. */
+#define UMK_SLOT_REGS 120
+#define UMK_SLOT_INTERRUPT_REQUESTED 356
+#define UMK_SLOT_PATCHED_STOP 16
+
 #ifdef __cplusplus
+static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");
+static_assert(__builtin_offsetof(struct umk_thread_slot, interrupt_requested) == UMK_SLOT_INTERRUPT_REQUESTED, "stub assembly");
+static_assert(__builtin_offsetof(struct umk_thread_slot, patched_stop) == UMK_SLOT_PATCHED_STOP, "stub assembly");
+static_assert(UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE < 0x80000000ULL, "cells must be reachable by a disp32");
 static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
 static_assert(__builtin_offsetof(struct umk_op_page, done_msg) == UMK_OP_DONE_MSG_OFFSET, "done_msg (stub assembly)");
 static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big");
 #else
+_Static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");
+_Static_assert(__builtin_offsetof(struct umk_thread_slot, interrupt_requested) == UMK_SLOT_INTERRUPT_REQUESTED, "stub assembly");
+_Static_assert(__builtin_offsetof(struct umk_thread_slot, patched_stop) == UMK_SLOT_PATCHED_STOP, "stub assembly");
 _Static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 _Static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 _Static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");

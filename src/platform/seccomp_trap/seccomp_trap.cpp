@@ -213,6 +213,31 @@ void SeccompTrapPlatform::monitor_loop()
     }
 }
 
+void SeccompTrapPlatform::note_patch_thunks(u64 thunks)
+{
+    // Reported before any guest code ran; the same for every stub.
+    if (thunks < UMK_STUB_BASE || thunks >= UMK_CTL_BASE)
+        return;
+    std::call_once(m_patch_table_once, [&] {
+        int fd = memfd_create("umk-patch", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+            return;
+        host::Fd table(fd);
+        std::vector<u8> image(UMK_PATCH_TABLE_SIZE, 0xcc);
+        for (u64 k = 0; k < UMK_MAX_SITES; k++) {
+            u64 thunk = thunks + k * UMK_THUNK_SIZE;
+            std::memcpy(image.data() + k * 8, &thunk, 8);
+        }
+        // UMK_PATCH_FALLBACK: popfq; syscall; ret $128 (umk_patched_entry).
+        static constexpr u8 kFallback[] = { 0x9d, 0x0f, 0x05, 0xc2, 0x80, 0x00 };
+        std::memcpy(image.data() + (UMK_PATCH_FALLBACK - UMK_PATCH_CELLS), kFallback, sizeof kFallback);
+        if (::pwrite(fd, image.data(), image.size(), 0) != static_cast<ssize_t>(image.size())
+            || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+            return;
+        m_patch_table = std::move(table);
+    });
+}
+
 void SeccompTrapPlatform::watch(StubProcess& stub)
 {
     std::lock_guard lock(m_stubs_lock);
@@ -347,6 +372,7 @@ void StubProcess::read_startup_info()
 {
     u64 vdso = slot(0).vdso_base;
     m_vdso_base = vdso >= UMK_GUEST_TASK_SIZE ? vdso : 0;
+    m_platform.note_patch_thunks(slot(0).patch_thunks);
 }
 
 void StubProcess::kill()
@@ -675,6 +701,11 @@ KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
     auto child = std::make_unique<StubProcess>(m_platform, host::Fd(pidfd), cred.pid, std::move(fresh.kernel_end),
                                                fresh.region);
     child->m_vdso_base = m_vdso_base;
+    // The child has the parent's patched code and jump table: its own
+    // (fresh) control region gets the site table.
+    child->m_sites = m_sites;
+    child->m_patch_table_mapped = m_patch_table_mapped;
+    std::copy(m_sites.begin(), m_sites.end(), child->site_table());
     if (!static_cast<SeccompContext&>(child->main_context()).wait_until_started())
         return err(Errno::AGAIN);
     return std::unique_ptr<AddressSpace>(std::move(child));
@@ -720,6 +751,41 @@ std::optional<std::string> StubProcess::memory_rollup()
         return std::nullopt;
     usize first = text->find('\n');
     return first == std::string::npos ? std::string() : text->substr(first + 1);
+}
+
+umk_site* StubProcess::site_table()
+{
+    return reinterpret_cast<umk_site*>(static_cast<char*>(m_region) + UMK_SITE_TABLE_OFFSET);
+}
+
+std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_address, u32 nr)
+{
+    if (m_sites.size() >= UMK_MAX_SITES || m_platform.patch_table_fd() < 0)
+        return std::nullopt;
+    if (!m_patch_table_mapped) {
+        MapRequest table { UMK_PATCH_CELLS, UMK_PATCH_TABLE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED,
+                           m_platform.patch_table_fd(), 0 };
+        if (!map(table))
+            return std::nullopt;
+        m_patch_table_mapped = true;
+    }
+    u64 k = m_sites.size();
+    m_sites.push_back({ return_address, nr });
+    site_table()[k] = m_sites.back();
+    // jmp *cell (ff 24 25 disp32); the disp32's third byte, the site's
+    // sixth, is the invalid opcode a thread past the `mov` meets.
+    u64 cell = UMK_PATCH_CELLS + 8 * k;
+    std::array<u8, 7> jump { 0xff, 0x24, 0x25, static_cast<u8>(cell), static_cast<u8>(cell >> 8),
+                             static_cast<u8>(cell >> 16), static_cast<u8>(cell >> 24) };
+    static_assert(((UMK_PATCH_CELLS >> 16) & 0xff) == UMK_PATCH_SITE_FAULT_BYTE);
+    return jump;
+}
+
+std::pair<u64, u64> StubProcess::patch_table() const
+{
+    if (!m_patch_table_mapped)
+        return { 0, 0 };
+    return { UMK_PATCH_CELLS, UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE };
 }
 
 KResult<void> StubProcess::unmap(u64 address, u64 length)
@@ -836,15 +902,29 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
         if (load(m_slot.state) == UMK_STOP_INTERRUPT)
             return StopReason::Interrupt;
     }
+    // Only the registers that changed since the stop go back: each slot
+    // line written is one the stub's CPU must fetch again. (The guest may
+    // have written the slot meanwhile; it only harms itself.)
     volatile u64* slot_regs = m_slot.regs;
-    for (int i = 0; i < Registers::Count; i++)
-        slot_regs[i] = regs.r[i];
+    bool same = true;
+    for (int i = 0; i < Registers::Count; i++) {
+        if (!m_stop_regs_valid || regs.r[i] != m_stop_regs.r[i]) {
+            slot_regs[i] = regs.r[i];
+            same &= i == Registers::RAX;
+        }
+    }
     u32 command = std::exchange(m_resume_command, UMK_CMD_NONE);
+    // A patched stop returns without a signal frame when only rax changed.
+    m_slot.fast_return = m_patched_stop && m_stop_regs_valid && same && command == UMK_CMD_NONE;
     if (!resume_and_wait(command))
         return StopReason::Exited;
     for (int i = 0; i < Registers::Count; i++)
         regs.r[i] = slot_regs[i];
-    switch (load(m_slot.state)) {
+    m_stop_regs = regs;
+    m_stop_regs_valid = true;
+    u32 state = load(m_slot.state);
+    m_patched_stop = state == UMK_STOP_SYSCALL && load(m_slot.patched_stop);
+    switch (state) {
     case UMK_STOP_FAULT:
         fault.signo = m_slot.fault_signo;
         fault.code = m_slot.fault_code;

@@ -9,6 +9,7 @@
 
 #include "host/fd.h"
 #include "platform/context.h"
+#include "platform/seccomp_trap/layout.h"
 
 #include <atomic>
 #include <chrono>
@@ -17,9 +18,6 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
-
-struct umk_thread_slot;
-struct umk_op;
 
 namespace umk::platform {
 
@@ -46,6 +44,12 @@ public:
     void watch(StubProcess&);
     void unwatch(StubProcess&);
 
+    // The patched sites' jump table (layout.h, UMK_PATCH_CELLS): one
+    // sealed memfd for every address space, made from the stub's thunk
+    // address, which the first stub reports. -1 before that.
+    void note_patch_thunks(u64 thunks);
+    int patch_table_fd() const { return m_patch_table.get(); }
+
 private:
     SeccompTrapPlatform() = default;
     void monitor_loop();
@@ -66,6 +70,8 @@ private:
     std::thread m_pool_filler;
     std::mutex m_stubs_lock;
     std::unordered_map<int, StubProcess*> m_stubs; // by pidfd
+    std::once_flag m_patch_table_once;
+    host::Fd m_patch_table;
 };
 
 class SeccompContext final : public Context {
@@ -83,6 +89,7 @@ public:
     KResult<void> set_cpu_affinity(std::span<const u8> mask) override;
     KResult<std::vector<u8>> cpu_affinity() override;
     KResult<std::unique_ptr<BreakpointHandle>> add_breakpoint(const Breakpoint& bp) override;
+    bool patched_stop() const override { return m_patched_stop; }
 
     unsigned index() const { return m_index; }
     // Its host thread ended (exit_thread): no memory access through it.
@@ -122,6 +129,12 @@ private:
     bool m_exited { false };  // under the owner's m_threads_lock
     u32 m_resume_command { 0 };
     std::vector<u8> m_fpu_image; // for UMK_CMD_SET_XSAVE
+    // The registers of the last stop, as the slot still holds them; that
+    // stop came through a patched site (an answer that changes only rax
+    // returns without a signal frame).
+    Registers m_stop_regs {};
+    bool m_stop_regs_valid { false };
+    bool m_patched_stop { false };
 };
 
 class StubProcess final : public AddressSpace {
@@ -146,6 +159,8 @@ public:
     std::optional<Resident> resident() override;
     std::optional<std::string> memory_rollup() override;
     KResult<void> defer_maps(bool on) override;
+    std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr) override;
+    std::pair<u64, u64> patch_table() const override;
 
     int pidfd() const { return m_pidfd.get(); }
     bool dead() const { return m_dead.load(); }
@@ -160,6 +175,7 @@ public:
 
 private:
     umk_thread_slot& slot(unsigned index);
+    umk_site* site_table();
     // Runs a batch of ops in the op thread; returns the first failure.
     KResult<void> run_ops(std::span<const umk_op> ops);
     // One mmap/munmap/mprotect: by the calling guest thread when it is one
@@ -186,6 +202,11 @@ private:
     std::vector<MapRequest> m_deferred;    // under m_op_lock
     std::atomic<bool> m_dead { false };
     u64 m_vdso_base { 0 };
+    // The patched sites, by cell (the kernel's copy of the control
+    // region's site table, which the guest can write). Cells are never
+    // reused: a thread may still be on its way through an old one.
+    std::vector<umk_site> m_sites;
+    bool m_patch_table_mapped { false };
 };
 
 } // namespace umk::platform

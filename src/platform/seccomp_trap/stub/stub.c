@@ -244,17 +244,13 @@ static struct umk_thread_slot* slot_at(u64 index)
 
 static u64 signal_stack_top(u64 index) { return UMK_ALTSTACK_BASE + (index + 1) * UMK_ALTSTACK_STRIDE; }
 
-/* A stop: publish it, then follow the kernel's commands until it lets the
- * thread go on. */
-static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc)
+/* Resumed by the kernel: follow its commands, stopping again with the
+ * same reason after each that asks for it, until it lets the thread go
+ * on with the slot's registers. */
+static void follow_commands(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc)
 {
     unsigned char* fp = uc->mc.fpstate;
-    /* A new thread's first stop waits for a kernel thread that is only
-     * starting: sleep at once, leaving the CPU to it and its creator. */
-    int spin = !(reason == UMK_STOP_SYSCALL && slot->regs[UMK_ORIG_RAX] == UMK_START_NR);
-    for (;;) {
-        stop_and_wait(slot, reason, spin);
-        spin = 1;
+    for (;; stop_and_wait(slot, reason, 1)) {
         u32 command = *(volatile u32*)&slot->command;
         if (command == UMK_CMD_GET_XSAVE && fp) {
             copy_xsave_out(slot, fp);
@@ -316,6 +312,61 @@ static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc
     restore_regs(slot, uc);
 }
 
+static void stop_for_interrupts(struct umk_thread_slot* slot, struct k_ucontext* uc)
+{
+    while (__atomic_exchange_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST)) {
+        slot->regs[UMK_ORIG_RAX] = ~0UL;
+        stop_and_wait(slot, UMK_STOP_INTERRUPT, 1);
+        follow_commands(slot, UMK_STOP_INTERRUPT, uc);
+    }
+}
+
+/* A stop: publish it, then follow the kernel's commands. Before the
+ * thread goes back to guest code, an interrupt the patched path left
+ * requested (interrupt_in_patched_path) is a stop of its own. */
+static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc)
+{
+    /* A new thread's first stop waits for a kernel thread that is only
+     * starting: sleep at once, leaving the CPU to it and its creator. */
+    int spin = !(reason == UMK_STOP_SYSCALL && slot->regs[UMK_ORIG_RAX] == UMK_START_NR);
+    stop_and_wait(slot, reason, spin);
+    follow_commands(slot, reason, uc);
+    stop_for_interrupts(slot, uc);
+}
+
+/* ---- patched syscall sites (layout.h, umk_patched_entry below) ---- */
+
+extern char umk_thunks[];
+extern char umk_patched_return[], umk_patched_return_end[];
+extern char umk_patched_slow[], umk_patched_interrupted[];
+
+/* Called by umk_patched_entry on this thread's signal stack, with the
+ * guest's registers in the slot: the stop, as a trap's, but without a
+ * signal frame. True when the kernel's answer is only a new rax, which
+ * umk_patched_entry returns itself; else the thread takes a SIGILL
+ * (umk_patched_slow) and the fault handler finishes with a frame. */
+__attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot)
+{
+    slot->patched_stop = 1;
+    stop_and_wait(slot, UMK_STOP_SYSCALL, 1);
+    return *(volatile u32*)&slot->command == UMK_CMD_NONE && *(volatile u32*)&slot->fast_return;
+}
+
+/* Host signals are not blocked in the patched path. A stub-text rip in the
+ * interrupt handler is that path (the handlers block every signal): the
+ * request stays set, and umk_patched_entry stops for it before it returns
+ * to the guest (after its last check, here: the slot's registers are the
+ * thread's). */
+static int interrupt_in_patched_path(struct k_ucontext* uc)
+{
+    u64 rip = uc->mc.rip;
+    if (rip < (u64)__executable_start || rip >= (u64)etext)
+        return 0;
+    if (rip >= (u64)umk_patched_return && rip < (u64)umk_patched_return_end)
+        uc->mc.rip = (u64)umk_patched_interrupted;
+    return 1;
+}
+
 static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext* uc)
 {
     (void)signo;
@@ -323,6 +374,7 @@ static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = info->sys.arch == AUDIT_ARCH_X86_64 ? (u64)(unsigned)info->sys.syscall
                                                                    : UMK_COMPAT_SYSCALL;
+    slot->patched_stop = 0;
     stop(slot, UMK_STOP_SYSCALL, uc);
 }
 
@@ -337,6 +389,20 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
             || (info->fault.perf_flags & 1 /* TRAP_PERF_FLAG_ASYNC */)))
         return;
     struct umk_thread_slot* slot = current_slot();
+    /* The patched path, with the guest's registers in the slot: the
+     * kernel's answer needs a frame (umk_patched_slow), or an interrupt
+     * came on the way back (umk_patched_interrupted). */
+    if (signo == 4 /* SIGILL */ && uc->mc.rip == (u64)umk_patched_slow) {
+        follow_commands(slot, UMK_STOP_SYSCALL, uc);
+        stop_for_interrupts(slot, uc);
+        return;
+    }
+    if (signo == 4 && uc->mc.rip == (u64)umk_patched_interrupted) {
+        __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
+        slot->regs[UMK_ORIG_RAX] = ~0UL;
+        stop(slot, UMK_STOP_INTERRUPT, uc);
+        return;
+    }
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = ~0UL;
     slot->fault_signo = signo;
@@ -354,6 +420,8 @@ static void interrupt_handler(int signo, struct k_siginfo* info, struct k_uconte
     (void)signo;
     (void)info;
     struct umk_thread_slot* slot = current_slot();
+    if (interrupt_in_patched_path(uc))
+        return;
     __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = ~0UL;
@@ -734,6 +802,7 @@ __attribute__((noreturn, used)) void stub_main(u64* initial_sp)
     drop_privileges();
     map_control_region();
     slot_at(0)->vdso_base = vdso;
+    slot_at(0)->patch_thunks = (u64)umk_thunks;
     /* The host clears the main thread's state word when it exits. */
     sys1(__NR_set_tid_address, &slot_at(0)->state);
 
@@ -783,6 +852,154 @@ __attribute__((noreturn, used)) void umk_fork_child(void)
         die("fork: hello");
     become_guest(1);
 }
+
+/* ---- assembly: patched syscall sites ---- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+_Static_assert(UMK_R15 == 0 && UMK_RBX == 5 && UMK_R11 == 6 && UMK_RAX == 10 && UMK_RDI == 14 && UMK_RIP == 16
+                   && UMK_GS == 26,
+               "umk_patched_entry: register offsets");
+_Static_assert(UMK_SLOT_OFFSET == 0x10000 && UMK_SLOT_SIZE == 0x4000 && UMK_ALTSTACK_STRIDE == 8 * UMK_SLOT_SIZE
+                   && UMK_MAX_THREADS * UMK_SLOT_SIZE == 0x1000000 && UMK_MAX_SITES == 4096 && UMK_THUNK_SIZE == 16,
+               "umk_patched_entry: slot and stack layout");
+/* Addresses the assembly spells out (gas takes no C suffixes). */
+_Static_assert(UMK_CTL_BASE + UMK_SLOT_OFFSET == 0x7fff40010000ULL && UMK_CTL_BASE + UMK_SITE_TABLE_OFFSET == 0x7fff41010000ULL
+                   && UMK_ALTSTACK_BASE + UMK_ALTSTACK_STRIDE == 0x7fff80020000ULL && UMK_PATCH_FALLBACK == 0x7f068000ULL,
+               "umk_patched_entry: addresses");
+
+__asm__(
+    ".text\n"
+    ".set SLOTS, 0x7fff40010000\n"
+    ".set SITES, 0x7fff41010000\n"
+    ".set R, " STR(UMK_SLOT_REGS) "\n"
+    /* A slot register is stored only when it changed: a line the stub
+     * does not write stays in the kernel's cache too. */
+    ".macro put reg, off\n"
+    "    cmp \\reg, \\off(%rcx)\n"
+    "    je .Lsame\\@\n"
+    "    mov \\reg, \\off(%rcx)\n"
+    ".Lsame\\@:\n"
+    ".endm\n"
+    /* Thunk k (the target of a patched site's cell k): r11d = k. */
+    ".balign 16\n"
+    ".globl umk_thunks\n"
+    "umk_thunks:\n"
+    ".set umk_k, 0\n"
+    ".rept 4096\n"
+    "    mov $umk_k, %r11d\n"
+    "    jmp umk_patched_entry\n"
+    "    .balign 16, 0xcc\n"
+    "    .set umk_k, umk_k + 1\n"
+    ".endr\n"
+
+    /* From a patched site: the guest's registers, but rax, rcx and r11,
+     * which its `mov` and `syscall` would have clobbered. The guest's
+     * stack below its red zone holds the flags (as a signal frame may);
+     * the slot is the gs base (save_regs): else the guest set its own gs
+     * base, and the call goes the trap path through UMK_PATCH_FALLBACK. */
+    "umk_patched_entry:\n"
+    "    lea -128(%rsp), %rsp\n"
+    "    pushfq\n"
+    "    and $4095, %r11d\n"
+    "    shl $4, %r11\n"
+    "    movabs $SITES, %rax\n"
+    "    add %rax, %r11\n" /* &site[k] */
+    "    rdgsbase %rcx\n"
+    "    movabs $SLOTS, %rax\n"
+    "    sub %rax, %rcx\n"
+    "    cmp $0x1000000, %rcx\n"
+    "    jae 8f\n"
+    "    test $0x3fff, %ecx\n"
+    "    jnz 8f\n"
+    "    add %rax, %rcx\n"
+    "    put %r15, R+8*0\n"
+    "    put %r14, R+8*1\n"
+    "    put %r13, R+8*2\n"
+    "    put %r12, R+8*3\n"
+    "    put %rbp, R+8*4\n"
+    "    put %rbx, R+8*5\n"
+    "    put %r10, R+8*7\n"
+    "    put %r9, R+8*8\n"
+    "    put %r8, R+8*9\n"
+    "    put %rdx, R+8*12\n"
+    "    put %rsi, R+8*13\n"
+    "    put %rdi, R+8*14\n"
+    "    mov (%r11), %rax\n" /* rip and rcx: the return address */
+    "    put %rax, R+8*16\n"
+    "    put %rax, R+8*11\n"
+    "    mov 8(%r11), %rax\n" /* rax and orig_rax: the number */
+    "    put %rax, R+8*10\n"
+    "    put %rax, R+8*15\n"
+    "    mov (%rsp), %rax\n" /* eflags and r11: the flags */
+    "    put %rax, R+8*18\n"
+    "    put %rax, R+8*6\n"
+    "    lea 136(%rsp), %rax\n"
+    "    put %rax, R+8*19\n"
+    "    rdfsbase %rax\n"
+    "    put %rax, R+8*21\n"
+    "    mov $0x33, %eax\n"
+    "    put %rax, R+8*17\n"
+    "    mov $0x2b, %eax\n"
+    "    put %rax, R+8*20\n"
+    "    xor %eax, %eax\n"
+    "    put %rax, R+8*22\n"
+    "    put %rax, R+8*23\n"
+    "    put %rax, R+8*24\n"
+    "    put %rax, R+8*25\n"
+    "    put %rax, R+8*26\n"
+    /* onto the thread's signal stack: slot i's is 8 times further apart */
+    "    mov %rcx, %rbx\n"
+    "    movabs $SLOTS, %rax\n"
+    "    mov %rcx, %rsp\n"
+    "    sub %rax, %rsp\n"
+    "    shl $3, %rsp\n"
+    "    movabs $0x7fff80020000, %rax\n"
+    "    add %rax, %rsp\n"
+    "    cld\n"
+    "    mov %rbx, %rdi\n"
+    "    call umk_patched_wait\n"
+    "    test %eax, %eax\n"
+    "    jz umk_patched_slow\n"
+    "    cmpl $0, " STR(UMK_SLOT_INTERRUPT_REQUESTED) "(%rbx)\n"
+    /* From here the slot holds the thread's registers: an interrupt
+     * sends it to umk_patched_interrupted (interrupt_in_patched_path). */
+    ".globl umk_patched_return\n"
+    "umk_patched_return:\n"
+    "    jne umk_patched_interrupted\n"
+    "    mov R+8*10(%rbx), %rax\n"
+    "    mov R+8*16(%rbx), %rcx\n"
+    "    mov R+8*6(%rbx), %r11\n"
+    "    mov R+8*14(%rbx), %rdi\n"
+    "    mov R+8*13(%rbx), %rsi\n"
+    "    mov R+8*12(%rbx), %rdx\n"
+    "    mov R+8*7(%rbx), %r10\n"
+    "    mov R+8*9(%rbx), %r8\n"
+    "    mov R+8*8(%rbx), %r9\n"
+    "    mov R+8*19(%rbx), %rsp\n"
+    "    lea -136(%rsp), %rsp\n"
+    "    mov R+8*5(%rbx), %rbx\n"
+    "    popfq\n"
+    "    lea 128(%rsp), %rsp\n"
+    "    jmp *%rcx\n"
+    ".globl umk_patched_return_end\n"
+    "umk_patched_return_end:\n"
+    ".globl umk_patched_slow\n"
+    "umk_patched_slow:\n"
+    "    ud2\n"
+    ".globl umk_patched_interrupted\n"
+    "umk_patched_interrupted:\n"
+    "    ud2\n"
+    /* The trap path: below the red zone the return address, then the
+     * flags, which UMK_PATCH_FALLBACK pops before its `syscall` (outside
+     * the stub's text, so it traps) and `ret $128`. */
+    "8:  mov (%r11), %rcx\n"
+    "    mov (%rsp), %rax\n"
+    "    mov %rcx, (%rsp)\n"
+    "    push %rax\n"
+    "    mov 8(%r11), %rax\n"
+    "    movabs $0x7f068000, %rcx\n"
+    "    jmp *%rcx\n");
 
 /* ---- assembly: entry, sigreturn trampoline, op thread ---- */
 
