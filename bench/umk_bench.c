@@ -1,5 +1,7 @@
 // One benchmark binary, run natively and under umk: each probe prints
-// "name ns_per_op". Every probe makes a real kernel round trip.
+// "name ns_per_op". Every probe makes a real kernel round trip. Calls go
+// through libc's wrappers (`mov $nr,%eax; syscall`, sites umk patches).
+// UMK_BENCH_QUICK=1 in the environment: a twentieth of the iterations.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -7,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,11 +26,15 @@ static double now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+static long g_divisor = 1; // UMK_BENCH_QUICK
+static long scaled(long iterations) { return iterations / g_divisor > 0 ? iterations / g_divisor : 1; }
+
 #define PROBE(name, iters, body)                                    \
     do {                                                            \
+        long n_ = scaled(iters);                                    \
         double start = now_ns();                                    \
-        for (long i = 0; i < (iters); i++) { body; }                \
-        printf("%s %.1f\n", name, (now_ns() - start) / (iters));    \
+        for (long i = 0; i < n_; i++) { body; }                     \
+        printf("%s %.1f\n", name, (now_ns() - start) / n_);         \
     } while (0)
 
 static void fork_exit_wait(void)
@@ -66,10 +75,50 @@ static void pipe_pingpong(void)
         abort();
 }
 
+// One byte there and back between two processes, through a pair of
+// pipes or one unix stream socket pair: the parent writes `out` and reads
+// `in`; the echoing child reads `echo_in` and writes `echo_out`.
+static void pingpong(const char* name, int out, int in, int echo_in, int echo_out)
+{
+    pid_t echo = fork();
+    if (echo == 0) {
+        close(out);
+        if (in != out)
+            close(in);
+        char c;
+        while (read(echo_in, &c, 1) == 1 && write(echo_out, &c, 1) == 1) {
+        }
+        _exit(0);
+    }
+    close(echo_in);
+    if (echo_out != echo_in)
+        close(echo_out);
+    ping[1] = out;
+    pong[0] = in;
+    PROBE(name, 20000, pipe_pingpong());
+    close(out);
+    waitpid(echo, NULL, 0);
+    if (in != out)
+        close(in);
+}
+
+// epoll_wait on an eventfd that is always readable: per call.
+static void epoll_ready(void)
+{
+    int ep = epoll_create1(0), ev = eventfd(1, 0);
+    struct epoll_event e = { .events = EPOLLIN }, out;
+    if (ep < 0 || ev < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) != 0)
+        abort();
+    PROBE("epoll_wait_ready", 100000, if (epoll_wait(ep, &out, 1, 0) != 1) abort());
+    close(ev);
+    close(ep);
+}
+
 // ns per MiB moved through a pipe between two processes, 64 KiB writes.
 static void pipe_throughput(void)
 {
-    enum { kChunk = 64 << 10, kTotal = 256 << 20 };
+    enum { kChunk = 64 << 10 };
+    long kTotal = scaled(256) << 20;
     int fds[2];
     if (pipe(fds))
         abort();
@@ -97,7 +146,8 @@ static void pipe_throughput(void)
 // natively and in umk), 1 MiB at a time.
 static void file_write_read(void)
 {
-    enum { kChunk = 1 << 20, kTotal = 256 << 20 };
+    enum { kChunk = 1 << 20 };
+    long kTotal = scaled(256) << 20;
     char path[64];
     snprintf(path, sizeof path, "/dev/shm/umk-bench-%d", getpid());
     static char buf[kChunk];
@@ -153,7 +203,7 @@ static void* futex_partner(void* arg)
 }
 static void futex_pingpong(void)
 {
-    enum { kRounds = 20000 };
+    long kRounds = scaled(20000);
     pthread_t t;
     pthread_create(&t, NULL, futex_partner, (void*)(long)kRounds);
     double start = now_ns();
@@ -170,12 +220,13 @@ static void futex_pingpong(void)
 static void* getppid_loop(void* arg)
 {
     for (long i = 0; i < (long)arg; i++)
-        syscall(SYS_getppid);
+        getppid();
     return NULL;
 }
 static void getppid_4threads(void)
 {
-    enum { kPerThread = 100000, kThreads = 4 };
+    enum { kThreads = 4 };
+    long kPerThread = scaled(100000);
     pthread_t t[kThreads];
     double start = now_ns();
     for (int i = 0; i < kThreads; i++)
@@ -211,11 +262,14 @@ int main(int argc, char** argv)
 {
     const char* only = argc > 1 ? argv[1] : NULL;
     self_path = argv[0];
+    const char* quick = getenv("UMK_BENCH_QUICK");
+    if (quick && !strcmp(quick, "1"))
+        g_divisor = 20;
     if (only && !strcmp(only, "exit"))
         return 0;
     struct stat st;
     if (!only || !strcmp(only, "getppid"))
-        PROBE("getppid", 200000, syscall(SYS_getppid));
+        PROBE("getppid", 200000, getppid());
     if (!only || !strcmp(only, "open_close"))
         PROBE("open_close", 50000, close(open("/etc/passwd", O_RDONLY)));
     if (!only || !strcmp(only, "stat"))
@@ -227,23 +281,19 @@ int main(int argc, char** argv)
     if (!only || !strcmp(only, "thread_create_join"))
         PROBE("thread_create_join", 2000, thread_create_join());
     if (!only || !strcmp(only, "pipe_pingpong")) {
-        if (pipe(ping) || pipe(pong))
+        int there[2], back[2];
+        if (pipe(there) || pipe(back))
             return 1;
-        pid_t echo = fork();
-        if (echo == 0) {
-            close(ping[1]);
-            close(pong[0]);
-            char c;
-            while (read(ping[0], &c, 1) == 1 && write(pong[1], &c, 1) == 1) {
-            }
-            _exit(0);
-        }
-        close(ping[0]);
-        close(pong[1]);
-        PROBE("pipe_pingpong", 20000, pipe_pingpong());
-        close(ping[1]);
-        waitpid(echo, NULL, 0);
+        pingpong("pipe_pingpong", there[1], back[0], there[0], back[1]);
     }
+    if (!only || !strcmp(only, "unix_pingpong")) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair))
+            return 1;
+        pingpong("unix_pingpong", pair[0], pair[0], pair[1], pair[1]);
+    }
+    if (!only || !strcmp(only, "epoll_wait_ready"))
+        epoll_ready();
     if (!only || !strcmp(only, "pipe_throughput"))
         pipe_throughput();
     if (!only || !strcmp(only, "file_write_read"))

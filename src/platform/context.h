@@ -165,6 +165,9 @@ public:
     // Guest memory. EFAULT where the range is not mapped accordingly.
     virtual KResult<void> read(u64 address, std::span<u8> out) = 0;
     virtual KResult<void> write(u64 address, std::span<const u8> data) = 0;
+    // As a debugger writes (Linux's FOLL_FORCE): a read-only private page
+    // gets a private copy; a read-only shared one stays unwritten (EFAULT).
+    virtual KResult<void> force_write(u64 address, std::span<const u8> data) = 0;
     // Where the host's vDSO is mapped (AT_SYSINFO_EHDR for the guest).
     virtual u64 vdso_base() const = 0;
     // The first thread, stopped before its first guest instruction.
@@ -201,8 +204,8 @@ public:
     // kernel without a trap; nullopt when there is no room for another
     // site. The first call maps the platform's jump table (patch_table).
     virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr) = 0;
-    // Where that table lies in the guest's range ({0, 0} before the first
-    // patch): mapping over it ends patching first.
+    // Where that table lies in the guest's range: the first patch needs it
+    // free, and mapping over it later ends patching first.
     virtual std::pair<u64, u64> patch_table() const = 0;
 };
 

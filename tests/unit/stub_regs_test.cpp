@@ -31,7 +31,7 @@ void handler(int, siginfo_t*, void* raw)
     save_regs(&g_slot, &kuc->mc);
     g_slot.regs[UMK_RAX] = 0x1234; // the kernel's answer
     g_restored = *kuc;
-    restore_regs(&g_slot, &g_restored);
+    restore_regs(&g_slot, &g_restored, 1);
 }
 
 } // namespace
@@ -70,8 +70,9 @@ TEST(StubRegisters, SignalFrameToSlotAndBack)
     EXPECT_NE(g_slot.regs[UMK_FS_BASE], 0u); // this thread's TLS
 }
 
-// A guest gs base of 0 is the slot's address in the host (what patched
-// syscall sites find their slot by), and reads back as 0.
+// Once sites are patched, a guest gs base of 0 is the slot's address in
+// the host (what patched syscall sites find their slot by), and reads
+// back as 0.
 TEST(StubRegisters, GuestGsBaseZeroIsTheSlotAddress)
 {
     struct sigaction sa {};

@@ -189,28 +189,11 @@ KResult<void> MemoryManager::force_read(u64 addr, std::span<u8> out)
 
 KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
 {
-    if (!overflows(addr, data.size())) {
-        std::lock_guard lock(m_lock);
-        unpatch_locked(addr, addr + data.size(), true);
-    }
-    if (copy_out(addr, data))
-        return {};
-    if (data.size() > kPageSize)
+    if (overflows(addr, data.size()))
         return err(Errno::FAULT);
     std::lock_guard lock(m_lock);
-    u64 page = page_round_down(addr);
-    u64 end = page_round_up(addr + data.size());
-    auto it = m_vmas.upper_bound(page);
-    if (it == m_vmas.begin())
-        return err(Errno::FAULT);
-    const Vma& v = std::prev(it)->second;
-    // Only private mappings: a shared read-only mapping stays unwritten.
-    if (page < v.start || end > v.end || (v.flags & MAP_SHARED))
-        return err(Errno::FAULT);
-    TRY(m_as->protect(page, end - page, v.prot | PROT_READ | PROT_WRITE));
-    auto written = copy_out(addr, data);
-    (void)m_as->protect(page, end - page, v.prot);
-    return written;
+    unpatch_locked(addr, addr + data.size(), true);
+    return m_as->force_write(addr, data);
 }
 
 KResult<void> MemoryManager::check_mapped(u64 addr)
@@ -417,12 +400,19 @@ KResult<void> MemoryManager::madvise(u64 addr, u64 length, int advice)
     if (advice == MADV_DONTNEED || advice == MADV_FREE)
         unpatch_locked(addr, addr + len, true);
     TRY(m_as->advise(addr, len, advice));
-    if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
-        // The host leaves these ranges out of a fork; so does our copy.
+    if (advice == MADV_DONTFORK || advice == MADV_DOFORK || advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK) {
+        // The host leaves these ranges out of a fork, or zeroes them in
+        // the child; so does our copy (and no site there stays patched).
+        if (advice == MADV_WIPEONFORK)
+            unpatch_locked(addr, addr + len, true);
         split_locked(addr);
         split_locked(addr + len);
-        for (auto it = m_vmas.lower_bound(addr); it != m_vmas.end() && it->first < addr + len; ++it)
-            it->second.dontfork = advice == MADV_DONTFORK;
+        for (auto it = m_vmas.lower_bound(addr); it != m_vmas.end() && it->first < addr + len; ++it) {
+            if (advice == MADV_DONTFORK || advice == MADV_DOFORK)
+                it->second.dontfork = advice == MADV_DONTFORK;
+            else
+                it->second.wipeonfork = advice == MADV_WIPEONFORK;
+        }
     }
     return {};
 }
@@ -438,7 +428,13 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
     copy->m_brk_start = m_brk_start;
     copy->m_brk = m_brk;
     copy->m_mmap_base = m_mmap_base;
-    copy->m_patched_sites = m_patched_sites;
+    // The child has the patched pages but those it does not inherit.
+    for (auto& [site, record] : m_patched_sites) {
+        auto it = copy->m_vmas.upper_bound(site);
+        if (it != copy->m_vmas.begin() && site < std::prev(it)->second.end && !std::prev(it)->second.wipeonfork)
+            copy->m_patched_sites.emplace(site, record);
+    }
+    copy->m_patch_table_mapped = m_patch_table_mapped;
     copy->m_patching_stopped = m_patching_stopped.load();
     return copy;
 }
@@ -448,8 +444,8 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
 namespace {
 
 constexpr usize kSiteSize = 7;          // mov $nr,%eax (b8 imm32); syscall (0f 05)
-constexpr u32 kTrapsBeforePatch = 2;    // a call made once is not worth a patch
-constexpr usize kMaxTrappedSites = 16384;
+constexpr u64 kTrapsBeforePatch = 32;   // a patch costs some 30 traps' worth of work
+constexpr u64 kNeverPatch = 0xff;
 
 } // namespace
 
@@ -457,25 +453,40 @@ void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
 {
     if (m_patching_stopped || rip < kSiteSize || rip > kTaskSize || nr > 0xffffffff)
         return;
+    u64 site = rip - kSiteSize;
+    auto& counter = m_trapped_sites[(site ^ (site >> 10)) % m_trapped_sites.size()];
+    u64 seen = counter.load(std::memory_order_relaxed);
+    u64 count = seen >> 8 == site ? seen & 0xff : 0;
+    if (count == kNeverPatch)
+        return;
+    if (++count < kTrapsBeforePatch) {
+        counter.store(site << 8 | count, std::memory_order_relaxed);
+        return;
+    }
     std::lock_guard lock(m_lock);
     if (m_patching_stopped)
         return;
-    u64 site = rip - kSiteSize;
     if (auto known = m_patched_sites.find(site); known != m_patched_sites.end() && known->second.patched)
         return; // a thread that had fetched the old bytes
-    if (m_trapped_sites.size() >= kMaxTrappedSites)
-        m_trapped_sites.clear();
-    if (++m_trapped_sites[site] < kTrapsBeforePatch)
-        return;
-    m_trapped_sites.erase(site);
+    counter.store(site << 8 | kNeverPatch, std::memory_order_relaxed); // unless patched below
     // Private, executable, read-only memory (code a guest can change only
     // through mprotect, which puts the site back first), and one mapping.
+    // Not of a memfd or a /dev/shm file: a JIT may write the code through
+    // a shared view of the same file, which a private page that was never
+    // written shows, and a patched (copied) page would not.
     auto it = m_vmas.upper_bound(site);
     if (it == m_vmas.begin())
         return;
     const Vma& v = std::prev(it)->second;
-    if (rip > v.end || (v.flags & MAP_SHARED) || (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != (PROT_READ | PROT_EXEC))
+    if (rip > v.end || (v.flags & MAP_SHARED) || (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != (PROT_READ | PROT_EXEC)
+        || v.wipeonfork || (v.file && (v.name.starts_with("/memfd:") || v.name.starts_with("/dev/shm/"))))
         return;
+    // The jump table goes where the guest has nothing (else no patching).
+    auto [table_start, table_end] = m_as->patch_table();
+    if (!m_patch_table_mapped && !range_free_locked(table_start, table_end)) {
+        m_patching_stopped = true;
+        return;
+    }
     std::array<u8, kSiteSize> original;
     if (!m_as->read(site, original))
         return;
@@ -486,12 +497,14 @@ void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
     auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr));
     if (!jump)
         return;
+    m_patch_table_mapped = true;
     PatchedSite record { original, true };
     if (!write_site_locked(site, *jump)) {
         (void)write_site_locked(site, original);
         record.patched = false;
     }
     m_patched_sites[site] = record;
+    counter.store(0, std::memory_order_relaxed); // counted afresh once put back
 }
 
 KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>& to)
@@ -509,39 +522,35 @@ KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>
     const Step steps[] = {
         { 5, 1, &kFault }, { 0, 1, &kFault }, { 1, 4, &to[1] }, { 6, 1, &to[6] }, { 0, 1, &to[0] }, { 5, 1, &to[5] },
     };
-    // Each page the site touches, writable meanwhile as its mapping allows.
-    std::vector<std::pair<u64, int>> pages;
-    for (u64 page = page_round_down(site); page < site + kSiteSize; page += kPageSize) {
-        auto it = m_vmas.upper_bound(page);
-        if (it == m_vmas.begin() || std::prev(it)->second.end <= page)
-            return err(Errno::FAULT);
-        pages.emplace_back(page, std::prev(it)->second.prot);
-    }
-    for (auto [page, prot] : pages)
-        TRY(m_as->protect(page, kPageSize, prot | PROT_READ | PROT_WRITE));
-    KResult<void> written;
-    for (const Step& step : steps) {
-        written = m_as->write(site + step.offset, std::span(step.bytes, step.length));
-        if (!written)
-            break;
-    }
-    for (auto [page, prot] : pages)
-        (void)m_as->protect(page, kPageSize, prot);
-    return written;
+    for (const Step& step : steps)
+        TRY(m_as->force_write(site + step.offset, std::span(step.bytes, step.length)));
+    return {};
 }
 
 MemoryManager::PatchedFault MemoryManager::patched_site_fault(u64 rip)
 {
     std::lock_guard lock(m_lock);
-    bool after_mov = rip >= 5 && m_patched_sites.contains(rip - 5);
-    if (!after_mov && !m_patched_sites.contains(rip))
+    auto record = rip >= 5 ? m_patched_sites.find(rip - 5) : m_patched_sites.end();
+    bool after_mov = record != m_patched_sites.end();
+    if (!after_mov)
+        record = m_patched_sites.find(rip);
+    if (record == m_patched_sites.end())
         return PatchedFault::None;
-    u8 byte = 0;
-    if (!m_as->read(rip, std::span(&byte, 1)))
+    u64 site = record->first;
+    const PatchedSite& known = record->second;
+    std::array<u8, kSiteSize> now;
+    if (!m_as->read(site, now))
         return PatchedFault::None;
-    if (byte != UMK_PATCH_SITE_FAULT_BYTE)
-        return PatchedFault::Retry; // the bytes changed since the fault
-    return after_mov ? PatchedFault::Syscall : PatchedFault::None;
+    if (after_mov && known.patched && now[5] == UMK_PATCH_SITE_FAULT_BYTE)
+        return PatchedFault::Syscall;
+    // A thread that met a byte of a rewrite since finished (under the
+    // lock): the site is the original or the jump again, so run it again.
+    // Other bytes there are the guest's own: its SIGILL.
+    bool original = now == known.original;
+    bool jump = now[0] == 0xff && now[1] == 0x24 && now[2] == 0x25 && now[5] == UMK_PATCH_SITE_FAULT_BYTE;
+    if (after_mov ? original : (original || jump))
+        return PatchedFault::Retry;
+    return PatchedFault::None;
 }
 
 void MemoryManager::unpatch_locked(u64 start, u64 end, bool restore)
@@ -549,13 +558,16 @@ void MemoryManager::unpatch_locked(u64 start, u64 end, bool restore)
     if (m_patched_sites.empty())
         return;
     auto it = m_patched_sites.lower_bound(start >= kSiteSize ? start - kSiteSize + 1 : 0);
-    for (; it != m_patched_sites.end() && it->first < end; ++it) {
+    while (it != m_patched_sites.end() && it->first < end) {
         PatchedSite& s = it->second;
-        if (!s.patched)
+        if (!restore) { // the memory is replaced: nothing of the site is left
+            it = m_patched_sites.erase(it);
             continue;
-        if (restore)
+        }
+        if (s.patched)
             (void)write_site_locked(it->first, s.original);
         s.patched = false;
+        ++it;
     }
 }
 
@@ -574,7 +586,7 @@ void MemoryManager::stop_syscall_patching()
 void MemoryManager::guard_patch_table_locked(u64 start, u64 end)
 {
     auto [table_start, table_end] = m_as->patch_table();
-    if (start < table_end && table_start < end && !m_patching_stopped)
+    if (m_patch_table_mapped && start < table_end && table_start < end && !m_patching_stopped)
         stop_patching_locked();
 }
 
@@ -630,6 +642,7 @@ u64 MemoryManager::brk(u64 new_brk)
         else
             m_vmas.emplace(old_top, v);
     } else if (new_top < old_top) {
+        unpatch_locked(new_top, old_top, false);
         if (!m_as->unmap(new_top, old_top - new_top))
             return m_brk;
         (void)unmap_locked(new_top, old_top);

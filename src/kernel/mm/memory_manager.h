@@ -11,7 +11,6 @@
 
 #include <array>
 #include <map>
-#include <unordered_map>
 
 namespace umk::kernel {
 
@@ -37,6 +36,7 @@ struct Vma {
     u64 offset { 0 };
     std::string name; // "[heap]", "[stack]", or the file's path
     bool dontfork { false }; // MADV_DONTFORK
+    bool wipeonfork { false }; // MADV_WIPEONFORK
     bool noexec { false };   // a file on a noexec mount when mapped: never PROT_EXEC (no VM_MAYEXEC)
     RefPtr<SharedAnon> shared_anon; // MAP_SHARED|MAP_ANONYMOUS
 };
@@ -134,8 +134,12 @@ private:
         bool patched { false }; // false: written back (or the patch failed)
     };
     std::map<u64, PatchedSite> m_patched_sites; // by site address; at most UMK_MAX_SITES
-    std::unordered_map<u64, u32> m_trapped_sites; // traps seen per site, before a patch
+    // Traps seen per site before a patch, without a lock: entry
+    // hash(site) holds site << 8 | count (a site that shares an entry with
+    // another starts over); kNeverPatch counts a site that cannot be.
+    std::array<std::atomic<u64>, 1024> m_trapped_sites {};
     std::atomic<bool> m_patching_stopped { false };
+    bool m_patch_table_mapped { false }; // by the first patch
 };
 
 } // namespace umk::kernel

@@ -43,11 +43,12 @@
  * the kernel runs the call. Cell k holds the address of the stub's thunk
  * k, which enters umk_patched_entry with k in r11d; the site table in the
  * control region gives site k's return address and number. The cells and
- * the trap-path fallback are one read-only mapping, the same for every
- * address space (the kernel maps it at the first patch). */
+ * the trap path's `syscall`s are one read-only mapping, the same for
+ * every address space (the kernel maps it at the first patch). */
 #define UMK_PATCH_CELLS 0x7f060000ULL
+/* Site k's `syscall` for the trap path, at UMK_PATCH_FALLBACK + 16 * k. */
 #define UMK_PATCH_FALLBACK (UMK_PATCH_CELLS + UMK_MAX_SITES * 8ULL)
-#define UMK_PATCH_TABLE_SIZE (UMK_MAX_SITES * 8ULL + 4096)
+#define UMK_PATCH_TABLE_SIZE (UMK_MAX_SITES * 8ULL + UMK_MAX_SITES * 16ULL)
 #define UMK_PATCH_SITE_FAULT_BYTE 0x06
 #define UMK_THUNK_SIZE 16
 
@@ -210,7 +211,10 @@ struct umk_op_page {
     uint32_t req_seq;        /* futex word, bumped by the kernel */
     uint32_t count;          /* ops in this batch */
     struct umk_op ops[UMK_MAX_OPS];
-    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56];
+    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56 - 4];
+    /* Set once a site is patched in this address space: a guest gs base
+     * of 0 is then each thread's slot address in the host (save_regs). */
+    uint32_t gs_is_slot;
     /* At UMK_OP_DONE_MSG_OFFSET: the struct msghdr (and its iovec and
      * byte) the op thread sends after each batch, set up once. */
     uint64_t done_msg[7];

@@ -228,9 +228,15 @@ void SeccompTrapPlatform::note_patch_thunks(u64 thunks)
             u64 thunk = thunks + k * UMK_THUNK_SIZE;
             std::memcpy(image.data() + k * 8, &thunk, 8);
         }
-        // UMK_PATCH_FALLBACK: popfq; syscall; ret $128 (umk_patched_entry).
-        static constexpr u8 kFallback[] = { 0x9d, 0x0f, 0x05, 0xc2, 0x80, 0x00 };
-        std::memcpy(image.data() + (UMK_PATCH_FALLBACK - UMK_PATCH_CELLS), kFallback, sizeof kFallback);
+        // Site k's trap path: `syscall`, then ud2s (the kernel returns to
+        // the site, switch_to_guest).
+        for (u64 k = 0; k < UMK_MAX_SITES; k++) {
+            u8* code = image.data() + (UMK_PATCH_FALLBACK - UMK_PATCH_CELLS) + 16 * k;
+            for (int i = 0; i < 16; i += 2) {
+                code[i] = 0x0f;
+                code[i + 1] = i == 0 ? 0x05 : 0x0b;
+            }
+        }
         if (::pwrite(fd, image.data(), image.size(), 0) != static_cast<ssize_t>(image.size())
             || fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
             return;
@@ -703,9 +709,13 @@ KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
     child->m_vdso_base = m_vdso_base;
     // The child has the parent's patched code and jump table: its own
     // (fresh) control region gets the site table.
-    child->m_sites = m_sites;
+    {
+        std::lock_guard lock(m_sites_lock);
+        child->m_sites = m_sites;
+    }
     child->m_patch_table_mapped = m_patch_table_mapped;
-    std::copy(m_sites.begin(), m_sites.end(), child->site_table());
+    static_cast<umk_op_page*>(child->m_region)->gs_is_slot = m_patch_table_mapped;
+    std::copy(child->m_sites.begin(), child->m_sites.end(), child->site_table());
     if (!static_cast<SeccompContext&>(child->main_context()).wait_until_started())
         return err(Errno::AGAIN);
     return std::unique_ptr<AddressSpace>(std::move(child));
@@ -768,7 +778,9 @@ std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_addr
         if (!map(table))
             return std::nullopt;
         m_patch_table_mapped = true;
+        static_cast<umk_op_page*>(m_region)->gs_is_slot = 1;
     }
+    std::lock_guard lock(m_sites_lock);
     u64 k = m_sites.size();
     m_sites.push_back({ return_address, nr });
     site_table()[k] = m_sites.back();
@@ -781,12 +793,15 @@ std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_addr
     return jump;
 }
 
-std::pair<u64, u64> StubProcess::patch_table() const
+std::optional<u64> StubProcess::site_return_address(u64 k)
 {
-    if (!m_patch_table_mapped)
-        return { 0, 0 };
-    return { UMK_PATCH_CELLS, UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE };
+    std::lock_guard lock(m_sites_lock);
+    if (k >= m_sites.size())
+        return std::nullopt;
+    return m_sites[k].return_address;
 }
+
+std::pair<u64, u64> StubProcess::patch_table() const { return { UMK_PATCH_CELLS, UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE }; }
 
 KResult<void> StubProcess::unmap(u64 address, u64 length)
 {
@@ -859,6 +874,28 @@ KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
     return {};
 }
 
+KResult<void> StubProcess::force_write(u64 address, std::span<const u8> data)
+{
+    if (data.empty())
+        return {};
+    if (m_defer_maps) {
+        std::lock_guard lock(m_op_lock);
+        TRY(flush_maps_locked());
+    }
+    if (address >= UMK_GUEST_TASK_SIZE || data.size() > UMK_GUEST_TASK_SIZE - address)
+        return err(Errno::FAULT);
+    std::call_once(m_mem_once, [&] {
+        if (auto proc = host::proc_fd(); proc)
+            m_mem = host::Fd(openat(*proc, fmt::format("{}/mem", m_pid).c_str(), O_RDWR | O_CLOEXEC));
+    });
+    if (!m_mem.valid())
+        return err(Errno::FAULT);
+    ssize_t n = pwrite(m_mem.get(), data.data(), data.size(), static_cast<off_t>(address));
+    if (n != static_cast<ssize_t>(data.size()))
+        return err(Errno::FAULT);
+    return {};
+}
+
 // ---- a guest thread ----
 
 bool SeccompContext::wait_for_stop()
@@ -924,6 +961,15 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     m_stop_regs_valid = true;
     u32 state = load(m_slot.state);
     m_patched_stop = state == UMK_STOP_SYSCALL && load(m_slot.patched_stop);
+    // A patched site's call on the trap path (a guest with its own gs
+    // base): site k's `syscall` in the cell mapping (umk_patched_entry).
+    // The call is the site's, as a trap there would have shown it.
+    u64 rip = regs.r[Registers::RIP];
+    if (state == UMK_STOP_SYSCALL && rip >= UMK_PATCH_FALLBACK && rip < UMK_PATCH_FALLBACK + 16 * UMK_MAX_SITES
+        && (rip - UMK_PATCH_FALLBACK) % 16 == 2) {
+        if (auto ret = m_owner.site_return_address((rip - UMK_PATCH_FALLBACK) / 16))
+            regs.r[Registers::RIP] = regs.r[Registers::RCX] = *ret;
+    }
     switch (state) {
     case UMK_STOP_FAULT:
         fault.signo = m_slot.fault_signo;

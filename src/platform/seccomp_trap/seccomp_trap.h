@@ -149,6 +149,7 @@ public:
     KResult<void> advise(u64 address, u64 length, int advice) override;
     KResult<void> read(u64 address, std::span<u8> out) override;
     KResult<void> write(u64 address, std::span<const u8> data) override;
+    KResult<void> force_write(u64 address, std::span<const u8> data) override;
     Context& main_context() override { return *m_threads.front(); }
     KResult<Context*> create_thread(Context& caller) override;
     void release_thread(Context&) override;
@@ -172,6 +173,8 @@ public:
     // reached through another one from now on (a thread-group leader that
     // exited has no memory to read through).
     void retire_thread(int tid);
+    // Patched site k's return address (the kernel's copy), if there is one.
+    std::optional<u64> site_return_address(u64 k);
 
 private:
     umk_thread_slot& slot(unsigned index);
@@ -205,8 +208,11 @@ private:
     // The patched sites, by cell (the kernel's copy of the control
     // region's site table, which the guest can write). Cells are never
     // reused: a thread may still be on its way through an old one.
+    std::mutex m_sites_lock; // m_sites: patches, and trap-path calls of a site
     std::vector<umk_site> m_sites;
     bool m_patch_table_mapped { false };
+    std::once_flag m_mem_once;
+    host::Fd m_mem; // /proc/PID/mem, for force_write
 };
 
 } // namespace umk::platform

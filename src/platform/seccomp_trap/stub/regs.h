@@ -55,14 +55,15 @@ static inline void save_regs(struct umk_thread_slot* s, const struct k_sigcontex
     r[UMK_RIP] = mc->rip; r[UMK_CS] = mc->cs; r[UMK_EFLAGS] = mc->eflags;
     r[UMK_RSP] = mc->rsp; r[UMK_SS] = mc->ss;
     r[UMK_FS_BASE] = rdfsbase();
-    /* A guest gs base of 0 is this slot's address in the host, which
+    /* A guest gs base of 0 may be this slot's address in the host, which
      * patched syscall sites use to find their slot (umk_patched_entry). */
     uint64_t gs = rdgsbase();
     r[UMK_GS_BASE] = gs == (uint64_t)s ? 0 : gs;
     r[UMK_DS] = r[UMK_ES] = r[UMK_FS] = r[UMK_GS] = 0;
 }
 
-static inline void restore_regs(const struct umk_thread_slot* s, struct k_ucontext* uc)
+/* gs_is_slot: patched sites need the slot as gs base (umk_op_page). */
+static inline void restore_regs(const struct umk_thread_slot* s, struct k_ucontext* uc, int gs_is_slot)
 {
     /* Read each register once: the guest may race on the slot. The host
      * kernel sanitizes eflags, cs and ss on sigreturn. */
@@ -79,7 +80,7 @@ static inline void restore_regs(const struct umk_thread_slot* s, struct k_uconte
      * guest's TASK_SIZE (the kernel validated them; this guards a race). */
     if (fs < UMK_GUEST_TASK_SIZE)
         __asm__ volatile("wrfsbase %0" ::"r"(fs));
-    if (gs == 0)
+    if (gs == 0 && gs_is_slot)
         __asm__ volatile("wrgsbase %0" ::"r"((uint64_t)s));
     else if (gs < UMK_GUEST_TASK_SIZE)
         __asm__ volatile("wrgsbase %0" ::"r"(gs));

@@ -309,7 +309,7 @@ static void follow_commands(struct umk_thread_slot* slot, u32 reason, struct k_u
             init_xsave(fp);
         break;
     }
-    restore_regs(slot, uc);
+    restore_regs(slot, uc, ((const volatile struct umk_op_page*)UMK_CTL_BASE)->gs_is_slot);
 }
 
 static void stop_for_interrupts(struct umk_thread_slot* slot, struct k_ucontext* uc)
@@ -389,6 +389,17 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
             || (info->fault.perf_flags & 1 /* TRAP_PERF_FLAG_ASYNC */)))
         return;
     struct umk_thread_slot* slot = current_slot();
+    /* A guest single-stepping itself (TF) through a patched site: its
+     * jump lands on a thunk. Natively the step after the site's `mov`
+     * comes first: show that, and the call follows from the site's sixth
+     * byte (SIGILL, as after a restart). */
+    u64 rip = uc->mc.rip;
+    if (signo == 5 && rip >= (u64)umk_thunks && rip < (u64)umk_thunks + UMK_MAX_SITES * UMK_THUNK_SIZE) {
+        const struct umk_site* site = (const struct umk_site*)(UMK_CTL_BASE + UMK_SITE_TABLE_OFFSET)
+            + (rip - (u64)umk_thunks) / UMK_THUNK_SIZE;
+        uc->mc.rip = site->return_address - 2;
+        uc->mc.rax = (u32)site->nr;
+    }
     /* The patched path, with the guest's registers in the slot: the
      * kernel's answer needs a frame (umk_patched_slow), or an interrupt
      * came on the way back (umk_patched_interrupted). */
@@ -894,17 +905,19 @@ __asm__(
     ".endr\n"
 
     /* From a patched site: the guest's registers, but rax, rcx and r11,
-     * which its `mov` and `syscall` would have clobbered. The guest's
-     * stack below its red zone holds the flags (as a signal frame may);
-     * the slot is the gs base (save_regs): else the guest set its own gs
-     * base, and the call goes the trap path through UMK_PATCH_FALLBACK. */
+     * which its `mov` and `syscall` would have clobbered. Nothing touches
+     * the guest's stack. The arithmetic flags go into r11 with k (lahf,
+     * seto) before anything changes them; the others (DF, AC, TF) are
+     * still the guest's when pushed on the signal stack. The slot is the
+     * gs base (save_regs): else the guest set its own, and the call goes
+     * the trap path from UMK_PATCH_FALLBACK (below). */
     "umk_patched_entry:\n"
-    "    lea -128(%rsp), %rsp\n"
-    "    pushfq\n"
+    "    lahf\n"
+    "    seto %al\n"
+    "    movzwl %ax, %eax\n"
     "    and $4095, %r11d\n"
-    "    shl $4, %r11\n"
-    "    movabs $SITES, %rax\n"
-    "    add %rax, %r11\n" /* &site[k] */
+    "    shl $16, %r11\n"
+    "    or %rax, %r11\n" /* k << 16 | AH << 8 | OF */
     "    rdgsbase %rcx\n"
     "    movabs $SLOTS, %rax\n"
     "    sub %rax, %rcx\n"
@@ -925,29 +938,31 @@ __asm__(
     "    put %rdx, R+8*12\n"
     "    put %rsi, R+8*13\n"
     "    put %rdi, R+8*14\n"
-    "    mov (%r11), %rax\n" /* rip and rcx: the return address */
-    "    put %rax, R+8*16\n"
-    "    put %rax, R+8*11\n"
-    "    mov 8(%r11), %rax\n" /* rax and orig_rax: the number */
-    "    put %rax, R+8*10\n"
-    "    put %rax, R+8*15\n"
-    "    mov (%rsp), %rax\n" /* eflags and r11: the flags */
-    "    put %rax, R+8*18\n"
-    "    put %rax, R+8*6\n"
-    "    lea 136(%rsp), %rax\n"
-    "    put %rax, R+8*19\n"
-    "    rdfsbase %rax\n"
-    "    put %rax, R+8*21\n"
-    "    mov $0x33, %eax\n"
-    "    put %rax, R+8*17\n"
-    "    mov $0x2b, %eax\n"
-    "    put %rax, R+8*20\n"
-    "    xor %eax, %eax\n"
-    "    put %rax, R+8*22\n"
-    "    put %rax, R+8*23\n"
-    "    put %rax, R+8*24\n"
-    "    put %rax, R+8*25\n"
-    "    put %rax, R+8*26\n"
+    "    put %rsp, R+8*19\n"
+    /* From here the guest's registers are in the slot. Site k: */
+    "    mov %r11, %rax\n"
+    "    shr $16, %rax\n"
+    "    shl $4, %rax\n"
+    "    movabs $SITES, %rdx\n"
+    "    add %rdx, %rax\n"
+    "    mov (%rax), %rdx\n" /* rip and rcx: the return address */
+    "    put %rdx, R+8*16\n"
+    "    put %rdx, R+8*11\n"
+    "    mov 8(%rax), %rdx\n" /* rax and orig_rax: the number */
+    "    put %rdx, R+8*10\n"
+    "    put %rdx, R+8*15\n"
+    "    rdfsbase %rdx\n"
+    "    put %rdx, R+8*21\n"
+    "    mov $0x33, %edx\n"
+    "    put %rdx, R+8*17\n"
+    "    mov $0x2b, %edx\n"
+    "    put %rdx, R+8*20\n"
+    "    xor %edx, %edx\n"
+    "    put %rdx, R+8*22\n"
+    "    put %rdx, R+8*23\n"
+    "    put %rdx, R+8*24\n"
+    "    put %rdx, R+8*25\n"
+    "    put %rdx, R+8*26\n"
     /* onto the thread's signal stack: slot i's is 8 times further apart */
     "    mov %rcx, %rbx\n"
     "    movabs $SLOTS, %rax\n"
@@ -956,7 +971,22 @@ __asm__(
     "    shl $3, %rsp\n"
     "    movabs $0x7fff80020000, %rax\n"
     "    add %rax, %rsp\n"
-    "    cld\n"
+    /* eflags and r11: the guest's flags */
+    "    pushfq\n"
+    "    pop %rax\n"
+    "    and $~0x8d5, %rax\n"
+    "    mov %r11, %rdx\n"
+    "    shr $8, %rdx\n"
+    "    and $0xd5, %edx\n"
+    "    or %rdx, %rax\n"
+    "    mov %r11, %rdx\n"
+    "    and $1, %edx\n"
+    "    shl $11, %rdx\n"
+    "    or %rdx, %rax\n"
+    "    put %rax, R+8*18\n"
+    "    put %rax, R+8*6\n"
+    "    push $2\n"
+    "    popfq\n" /* no DF, AC or TF in the stub's own code */
     "    mov %rbx, %rdi\n"
     "    call umk_patched_wait\n"
     "    test %eax, %eax\n"
@@ -967,6 +997,7 @@ __asm__(
     ".globl umk_patched_return\n"
     "umk_patched_return:\n"
     "    jne umk_patched_interrupted\n"
+    "    push R+8*18(%rbx)\n"
     "    mov R+8*10(%rbx), %rax\n"
     "    mov R+8*16(%rbx), %rcx\n"
     "    mov R+8*6(%rbx), %r11\n"
@@ -976,11 +1007,9 @@ __asm__(
     "    mov R+8*7(%rbx), %r10\n"
     "    mov R+8*9(%rbx), %r8\n"
     "    mov R+8*8(%rbx), %r9\n"
-    "    mov R+8*19(%rbx), %rsp\n"
-    "    lea -136(%rsp), %rsp\n"
-    "    mov R+8*5(%rbx), %rbx\n"
     "    popfq\n"
-    "    lea 128(%rsp), %rsp\n"
+    "    mov R+8*19(%rbx), %rsp\n"
+    "    mov R+8*5(%rbx), %rbx\n"
     "    jmp *%rcx\n"
     ".globl umk_patched_return_end\n"
     "umk_patched_return_end:\n"
@@ -990,15 +1019,21 @@ __asm__(
     ".globl umk_patched_interrupted\n"
     "umk_patched_interrupted:\n"
     "    ud2\n"
-    /* The trap path: below the red zone the return address, then the
-     * flags, which UMK_PATCH_FALLBACK pops before its `syscall` (outside
-     * the stub's text, so it traps) and `ret $128`. */
-    "8:  mov (%r11), %rcx\n"
-    "    mov (%rsp), %rax\n"
-    "    mov %rcx, (%rsp)\n"
-    "    push %rax\n"
-    "    mov 8(%r11), %rax\n"
-    "    movabs $0x7f068000, %rcx\n"
+    /* The trap path: the guest's flags back (OF by an add, the rest by
+     * sahf), the number in rax, then the `syscall` of site k in the cell
+     * mapping, outside the stub's text, so that it traps; the kernel sees
+     * it as the site's own (switch_to_guest). */
+    "8:  mov %r11, %rcx\n"
+    "    shr $16, %rcx\n"
+    "    shl $4, %rcx\n"
+    "    movabs $SITES, %rax\n"
+    "    add %rax, %rcx\n"
+    "    mov %r11d, %eax\n"
+    "    add $0x7f, %al\n"
+    "    sahf\n"
+    "    mov 8(%rcx), %eax\n"
+    "    movabs $(0x7f068000 - 0x7fff41010000), %r11\n"
+    "    lea (%rcx,%r11), %rcx\n"
     "    jmp *%rcx\n");
 
 /* ---- assembly: entry, sigreturn trampoline, op thread ---- */
