@@ -72,7 +72,7 @@ public:
     // [vdso] that lies above the guest's range.
     KResult<void> force_read(u64 addr, std::span<u8> out);
     // Syscall-site patching (docs/design.md, "Syscall-site patching").
-    // A syscall trapped at `rip` (after its instruction): the second trap
+    // A syscall trapped at `rip` (after its instruction): the 32nd trap
     // of a `mov $nr,%eax; syscall` in private, executable, read-only
     // memory patches that site, so its later calls skip the trap.
     void note_trapped_syscall(u64 rip, u64 nr);
