@@ -838,16 +838,23 @@ KResult<void> StubProcess::advise(u64 address, u64 length, int advice)
     return run_ops({ &op, 1 });
 }
 
-KResult<void> StubProcess::read(u64 address, std::span<u8> out)
+KResult<void> StubProcess::check_access(u64 address, usize size)
 {
-    if (out.empty())
-        return {};
+    // Queued maps first: the access may be to them.
     if (m_defer_maps) {
         std::lock_guard lock(m_op_lock);
         TRY(flush_maps_locked());
     }
-    if (address >= UMK_GUEST_TASK_SIZE || out.size() > UMK_GUEST_TASK_SIZE - address)
+    if (address >= UMK_GUEST_TASK_SIZE || size > UMK_GUEST_TASK_SIZE - address)
         return err(Errno::FAULT);
+    return {};
+}
+
+KResult<void> StubProcess::read(u64 address, std::span<u8> out)
+{
+    if (out.empty())
+        return {};
+    TRY(check_access(address, out.size()));
     iovec local { out.data(), out.size() };
     iovec remote { reinterpret_cast<void*>(address), out.size() };
     ssize_t n = process_vm_readv(m_access_tid, &local, 1, &remote, 1, 0);
@@ -860,12 +867,7 @@ KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
 {
     if (data.empty())
         return {};
-    if (m_defer_maps) {
-        std::lock_guard lock(m_op_lock);
-        TRY(flush_maps_locked());
-    }
-    if (address >= UMK_GUEST_TASK_SIZE || data.size() > UMK_GUEST_TASK_SIZE - address)
-        return err(Errno::FAULT);
+    TRY(check_access(address, data.size()));
     iovec local { const_cast<u8*>(data.data()), data.size() };
     iovec remote { reinterpret_cast<void*>(address), data.size() };
     ssize_t n = process_vm_writev(m_access_tid, &local, 1, &remote, 1, 0);
@@ -878,12 +880,7 @@ KResult<void> StubProcess::force_write(u64 address, std::span<const u8> data)
 {
     if (data.empty())
         return {};
-    if (m_defer_maps) {
-        std::lock_guard lock(m_op_lock);
-        TRY(flush_maps_locked());
-    }
-    if (address >= UMK_GUEST_TASK_SIZE || data.size() > UMK_GUEST_TASK_SIZE - address)
-        return err(Errno::FAULT);
+    TRY(check_access(address, data.size()));
     std::call_once(m_mem_once, [&] {
         if (auto proc = host::proc_fd(); proc)
             m_mem = host::Fd(openat(*proc, fmt::format("{}/mem", m_pid).c_str(), O_RDWR | O_CLOEXEC));

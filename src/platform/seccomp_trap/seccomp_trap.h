@@ -179,6 +179,9 @@ public:
 private:
     umk_thread_slot& slot(unsigned index);
     umk_site* site_table();
+    // Before a guest memory access: queued maps sent; EFAULT outside the
+    // guest's range.
+    KResult<void> check_access(u64 address, usize size);
     // Runs a batch of ops in the op thread; returns the first failure.
     KResult<void> run_ops(std::span<const umk_op> ops);
     // One mmap/munmap/mprotect: by the calling guest thread when it is one
