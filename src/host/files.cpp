@@ -20,6 +20,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <unordered_set>
 
 namespace umk::host {
 
@@ -79,8 +81,16 @@ KResult<std::string> readlink_fd(int fd)
     return std::string(buf, static_cast<usize>(n));
 }
 
-KResult<void> check_fs_allowed(int fd)
+KResult<void> check_fs_allowed(int fd, u64 dev)
 {
+    static std::mutex lock;
+    static std::unordered_set<u64> allowed_block_devices;
+    bool block = major(dev) != 0;
+    if (block) {
+        std::lock_guard guard(lock);
+        if (allowed_block_devices.contains(dev))
+            return {};
+    }
     struct statfs sf {};
     TRY(check_void(fstatfs(fd, &sf)));
     switch (static_cast<unsigned long>(sf.f_type)) {
@@ -97,6 +107,10 @@ KResult<void> check_fs_allowed(int fd)
         return err(Errno::ACCES);
     }
     // devtmpfs reports TMPFS_MAGIC: device nodes are refused by type.
+    if (block) {
+        std::lock_guard guard(lock);
+        allowed_block_devices.insert(dev);
+    }
     return {};
 }
 

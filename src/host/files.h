@@ -35,8 +35,11 @@ struct HostStat {
 KResult<HostStat> stat_fd(int fd);
 KResult<std::string> readlink_fd(int fd);
 
-// Refuses pseudo file systems (proc, sysfs, devpts, ...): EACCES.
-KResult<void> check_fs_allowed(int fd);
+// Refuses pseudo file systems (proc, sysfs, devpts, ...): EACCES. `dev`
+// is fd's st_dev: a block device's file system, once allowed, is not
+// asked again (an anonymous device number may be reused by another
+// kind of file system, so those always are).
+KResult<void> check_fs_allowed(int fd, u64 dev);
 
 struct HostDirEntry {
     std::string name;

@@ -211,7 +211,9 @@ struct umk_op_page {
     uint32_t req_seq;        /* futex word, bumped by the kernel */
     uint32_t count;          /* ops in this batch */
     struct umk_op ops[UMK_MAX_OPS];
-    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56 - 4];
+    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56 - 8];
+    /* The guest threads of this address space (how long they spin). */
+    uint32_t threads;
     /* Set once a site is patched in this address space: a guest gs base
      * of 0 is then each thread's slot address in the host (save_regs). */
     uint32_t gs_is_slot;

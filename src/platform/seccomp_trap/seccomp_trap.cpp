@@ -275,6 +275,7 @@ KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
     if (region == MAP_FAILED)
         return err(Errno::NOMEM);
     stub.region = region;
+    static_cast<umk_op_page*>(region)->threads = 1;
     // The main thread's slot: running until its first stop (GONE, 0,
     // would mean its host thread exited).
     reinterpret_cast<umk_thread_slot*>(static_cast<char*>(region) + UMK_SLOT_OFFSET)->state = UMK_RUNNING;
@@ -422,6 +423,7 @@ KResult<Context*> StubProcess::create_thread(Context& caller_context)
         return err(Errno::AGAIN);
     }
     m_threads[index] = std::make_unique<SeccompContext>(*this, slot(index), index, m_pid, *tid);
+    count_threads_locked();
     return m_threads[index].get();
 }
 
@@ -431,6 +433,7 @@ void StubProcess::retire_thread(int tid)
     for (auto& t : m_threads)
         if (t && t->host_tid() == tid)
             t->mark_exited();
+    count_threads_locked();
     if (m_access_tid != tid)
         return;
     // Another live thread: not an exited one (the leader's context stays
@@ -449,6 +452,15 @@ void StubProcess::release_thread(Context& context)
     auto index = static_cast<SeccompContext&>(context).index();
     if (index != 0) // the main thread's context stays: the address space is its
         m_threads[index].reset();
+    count_threads_locked();
+}
+
+void StubProcess::count_threads_locked()
+{
+    u32 live = 0;
+    for (auto& t : m_threads)
+        live += t && !t->exited();
+    static_cast<umk_op_page*>(m_region)->threads = live;
 }
 
 void StubProcess::mark_dead()

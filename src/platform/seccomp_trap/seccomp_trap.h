@@ -179,6 +179,8 @@ public:
 private:
     umk_thread_slot& slot(unsigned index);
     umk_site* site_table();
+    // The op page's count of live guest threads. Under m_threads_lock.
+    void count_threads_locked();
     // Before a guest memory access: queued maps sent; EFAULT outside the
     // guest's range.
     KResult<void> check_access(u64 address, usize size);

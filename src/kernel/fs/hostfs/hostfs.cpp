@@ -68,7 +68,7 @@ HostInode::~HostInode() { g_live_host_inodes.fetch_sub(1, std::memory_order_rela
 KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root, HostMountOptions options)
 {
     auto st = TRY(host::stat_fd(root.get()));
-    TRY(host::check_fs_allowed(root.get()));
+    TRY(host::check_fs_allowed(root.get(), st.dev));
     return RefPtr<HostInode>(
         new HostInode(std::move(root), st, nullptr, "/", std::make_shared<const HostMountOptions>(options)));
 }
@@ -229,7 +229,7 @@ KResult<RefPtr<File>> HostInode::open(int flags)
     } else {
         return err(Errno::ACCES);
     }
-    TRY(host::check_fs_allowed(fd.get()));
+    TRY(host::check_fs_allowed(fd.get(), m_stat.dev)); // the same file as looked up
     return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, std::move(fd)));
 }
 

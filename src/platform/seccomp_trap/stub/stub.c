@@ -159,6 +159,13 @@ static struct umk_thread_slot* current_slot(void)
 static inline u32 load(u32* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 
+/* Spinning on PAUSE before yielding: about 10 us in a single-threaded
+ * address space (a PAUSE is ~10 ns on these CPUs, and most calls come
+ * back within that), 1 us where there are more threads, whose spinning
+ * would take the CPUs the kernel's threads need. */
+#define UMK_LONG_SPIN 1000
+#define UMK_SHORT_SPIN 100
+
 /* Stop: publish the state, wake the kernel if it sleeps, wait for RESUME.
  * Hybrid wait: a cross-vCPU futex wakeup costs ~25 us here, so spin
  * briefly, then yield, and only then sleep. */
@@ -170,7 +177,9 @@ static void stop_and_wait(struct umk_thread_slot* slot, u32 state, int spin)
     if (!spin)
         goto sleep;
 
-    for (int i = 0; i < 100; i++) {
+    u32 threads = *(volatile u32*)&((const struct umk_op_page*)UMK_CTL_BASE)->threads;
+    int pauses = threads <= 1 ? UMK_LONG_SPIN : UMK_SHORT_SPIN;
+    for (int i = 0; i < pauses; i++) {
         if (load(&slot->state) == UMK_RESUME)
             goto resumed;
         __builtin_ia32_pause();
