@@ -167,6 +167,7 @@ public:
     virtual KResult<void> write(u64 address, std::span<const u8> data) = 0;
     // As a debugger writes (Linux's FOLL_FORCE): a read-only private page
     // gets a private copy; a read-only shared one stays unwritten (EFAULT).
+    // EPERM: the platform cannot here (the caller opens the page itself).
     virtual KResult<void> force_write(u64 address, std::span<const u8> data) = 0;
     // Where the host's vDSO is mapped (AT_SYSINFO_EHDR for the guest).
     virtual u64 vdso_base() const = 0;

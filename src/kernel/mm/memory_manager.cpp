@@ -193,7 +193,28 @@ KResult<void> MemoryManager::force_write(u64 addr, std::span<const u8> data)
         return err(Errno::FAULT);
     std::lock_guard lock(m_lock);
     unpatch_locked(addr, addr + data.size(), true);
-    return m_as->force_write(addr, data);
+    return force_write_locked(addr, data);
+}
+
+KResult<void> MemoryManager::force_write_locked(u64 addr, std::span<const u8> data)
+{
+    auto written = m_as->force_write(addr, data);
+    if (written || written.error() != Errno::PERM)
+        return written;
+    // The platform cannot write past page protections here: open each
+    // page of a private mapping for the write, as the mapping allows.
+    for (u64 page = page_round_down(addr); page < addr + data.size(); page += kPageSize) {
+        auto it = m_vmas.upper_bound(page);
+        if (it == m_vmas.begin() || std::prev(it)->second.end <= page || (std::prev(it)->second.flags & MAP_SHARED))
+            return err(Errno::FAULT);
+        int prot = std::prev(it)->second.prot;
+        u64 from = std::max(addr, page), to = std::min(addr + data.size(), page + kPageSize);
+        TRY(m_as->protect(page, kPageSize, prot | PROT_READ | PROT_WRITE));
+        written = copy_out(from, data.subspan(from - addr, to - from));
+        (void)m_as->protect(page, kPageSize, prot);
+        TRY(written);
+    }
+    return {};
 }
 
 KResult<void> MemoryManager::check_mapped(u64 addr)
@@ -523,7 +544,7 @@ KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>
         { 5, 1, &kFault }, { 0, 1, &kFault }, { 1, 4, &to[1] }, { 6, 1, &to[6] }, { 0, 1, &to[0] }, { 5, 1, &to[5] },
     };
     for (const Step& step : steps)
-        TRY(m_as->force_write(site + step.offset, std::span(step.bytes, step.length)));
+        TRY(force_write_locked(site + step.offset, std::span(step.bytes, step.length)));
     return {};
 }
 

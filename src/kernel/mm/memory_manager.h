@@ -121,6 +121,7 @@ private:
     // The patch steps at `site`: each write one that leaves every byte
     // sequence a thread may be in the middle of valid.
     KResult<void> write_site_locked(u64 site, const std::array<u8, 7>& to);
+    KResult<void> force_write_locked(u64 addr, std::span<const u8> data);
 
     std::unique_ptr<platform::AddressSpace> m_as;
     u64 m_vdso_base;

@@ -898,7 +898,7 @@ KResult<void> StubProcess::force_write(u64 address, std::span<const u8> data)
             m_mem = host::Fd(openat(*proc, fmt::format("{}/mem", m_pid).c_str(), O_RDWR | O_CLOEXEC));
     });
     if (!m_mem.valid())
-        return err(Errno::FAULT);
+        return err(Errno::PERM); // rootless: the stub's /proc/PID/mem is not ours to open
     ssize_t n = pwrite(m_mem.get(), data.data(), data.size(), static_cast<off_t>(address));
     if (n != static_cast<ssize_t>(data.size()))
         return err(Errno::FAULT);
