@@ -38,4 +38,15 @@ got=$(as_nobody "$work/umk" run -v "$work/vol:/vol" -- bash -c 'id -u' 2>&1
 if [[ "$got" != "$expected" ]]; then
   echo "FAIL: (--- expected, +++ got)"; diff <(echo "$expected") <(echo "$got") || true; exit 1
 fi
+# Syscall-site patching works rootless too (the kernel cannot open the
+# stub's /proc/PID/mem there): the program checks its sites were patched.
+patching=${umk%/umk}/tests/guest/programs/syscall_patching
+if [[ -x "$patching" ]]; then
+  cp "$patching" "$work/patching"
+  native=$(as_nobody "$work/patching" 2>&1)
+  guest=$(as_nobody "$work/umk" run -- "$work/patching" 2>&1)
+  if [[ "$native" != "$guest" ]]; then
+    echo "FAIL: syscall patching, rootless (--- native, +++ umk)"; diff <(echo "$native") <(echo "$guest") || true; exit 1
+  fi
+fi
 echo "rootless: as expected"
