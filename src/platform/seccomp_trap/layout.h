@@ -237,12 +237,10 @@ struct umk_op_result_page {
 /* Offsets umk_patched_entry (stub assembly) uses. */
 #define UMK_SLOT_REGS 120
 #define UMK_SLOT_INTERRUPT_REQUESTED 356
-#define UMK_SLOT_PATCHED_STOP 16
 
 #ifdef __cplusplus
 static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");
 static_assert(__builtin_offsetof(struct umk_thread_slot, interrupt_requested) == UMK_SLOT_INTERRUPT_REQUESTED, "stub assembly");
-static_assert(__builtin_offsetof(struct umk_thread_slot, patched_stop) == UMK_SLOT_PATCHED_STOP, "stub assembly");
 static_assert(UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE < 0x80000000ULL, "cells must be reachable by a disp32");
 static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
@@ -252,7 +250,6 @@ static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big
 #else
 _Static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");
 _Static_assert(__builtin_offsetof(struct umk_thread_slot, interrupt_requested) == UMK_SLOT_INTERRUPT_REQUESTED, "stub assembly");
-_Static_assert(__builtin_offsetof(struct umk_thread_slot, patched_stop) == UMK_SLOT_PATCHED_STOP, "stub assembly");
 _Static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 _Static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 _Static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");
