@@ -150,8 +150,7 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
         req.flags = (req.flags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
     req.host_fd = file ? file->host_fd() : -1;
     req.offset = offset;
-    guard_patch_table_locked(addr, addr + length);
-    unpatch_locked(addr, addr + length, false);
+    replace_memory_locked(addr, addr + length);
     TRY(m_as->map(req));
 
     TRY(unmap_locked(addr, addr + length));
@@ -267,8 +266,7 @@ KResult<void> MemoryManager::munmap(u64 addr, u64 length)
     if (overflows(addr, length))
         return err(Errno::INVAL);
     std::lock_guard lock(m_lock);
-    guard_patch_table_locked(addr, addr + length);
-    unpatch_locked(addr, addr + length, false);
+    replace_memory_locked(addr, addr + length);
     TRY(m_as->unmap(addr, length));
     return unmap_locked(addr, addr + length);
 }
@@ -343,8 +341,7 @@ KResult<u64> MemoryManager::mremap(u64 old_addr, u64 old_length, u64 new_length,
     unpatch_locked(old_addr, old_addr + old_length, true);
 
     auto place = [&](u64 dest) -> KResult<u64> {
-        guard_patch_table_locked(dest, dest + new_length);
-        unpatch_locked(dest, dest + new_length, false);
+        replace_memory_locked(dest, dest + new_length);
         TRY(m_as->remap(old_addr, old_length, new_length, MREMAP_MAYMOVE | MREMAP_FIXED, dest));
         TRY(unmap_locked(old_addr, old_addr + old_length));
         TRY(unmap_locked(dest, dest + new_length));
@@ -371,7 +368,7 @@ KResult<u64> MemoryManager::mremap(u64 old_addr, u64 old_length, u64 new_length,
     u64 grow_end = old_addr + new_length;
     if (!overflows(old_addr, new_length) && it->second.end == old_addr + old_length
         && range_free_locked(old_addr + old_length, grow_end)) {
-        guard_patch_table_locked(old_addr + old_length, grow_end);
+        replace_memory_locked(old_addr + old_length, grow_end);
         TRY(m_as->remap(old_addr, old_length, new_length, 0, 0));
         split_locked(old_addr);
         auto grown = m_vmas.find(old_addr);
@@ -604,11 +601,12 @@ void MemoryManager::stop_syscall_patching()
     stop_patching_locked();
 }
 
-void MemoryManager::guard_patch_table_locked(u64 start, u64 end)
+void MemoryManager::replace_memory_locked(u64 start, u64 end)
 {
     auto [table_start, table_end] = m_as->patch_table();
     if (m_patch_table_mapped && start < table_end && table_start < end && !m_patching_stopped)
         stop_patching_locked();
+    unpatch_locked(start, end, false);
 }
 
 KResult<void> MemoryManager::msync(u64 addr, u64 length, int flags)
@@ -646,7 +644,7 @@ u64 MemoryManager::brk(u64 new_brk)
     if (new_top > old_top) {
         if (overflows(old_top, new_top - old_top) || !range_free_locked(old_top, new_top))
             return m_brk;
-        guard_patch_table_locked(old_top, new_top);
+        replace_memory_locked(old_top, new_top);
         platform::MapRequest req { old_top, new_top - old_top, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
         if (!m_as->map(req))
             return m_brk;
@@ -663,7 +661,7 @@ u64 MemoryManager::brk(u64 new_brk)
         else
             m_vmas.emplace(old_top, v);
     } else if (new_top < old_top) {
-        unpatch_locked(new_top, old_top, false);
+        replace_memory_locked(new_top, old_top);
         if (!m_as->unmap(new_top, old_top - new_top))
             return m_brk;
         (void)unmap_locked(new_top, old_top);

@@ -83,7 +83,6 @@ public:
     PatchedFault patched_site_fault(u64 rip);
     // Every site back as it was, and no more patches (a debugger attached).
     void stop_syscall_patching();
-    bool syscall_patching_stopped() const { return m_patching_stopped.load(); }
     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED was called.
     std::atomic<bool> membarrier_registered { false };
     // fork(2): a copy-on-write copy in a new host process.
@@ -114,9 +113,10 @@ private:
     // Patched sites in [start, end): their bytes written back (restore),
     // or forgotten where the memory is replaced or dropped.
     void unpatch_locked(u64 start, u64 end, bool restore);
-    // A mapping of [start, end) over the platform's jump table: patching
-    // ends first.
-    void guard_patch_table_locked(u64 start, u64 end);
+    // [start, end) gets new memory or none (map, unmap, brk): its sites
+    // are forgotten, and over the platform's jump table patching ends
+    // first.
+    void replace_memory_locked(u64 start, u64 end);
     void stop_patching_locked();
     // The patch steps at `site`: each write one that leaves every byte
     // sequence a thread may be in the middle of valid.

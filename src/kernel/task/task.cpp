@@ -516,10 +516,6 @@ bool is_restart(i64 ret)
         || ret == -static_cast<i64>(Errno::RESTARTNOHAND) || ret == -static_cast<i64>(Errno::RESTART_RESTARTBLOCK);
 }
 
-} // namespace
-
-namespace {
-
 // Calls a patched site would not make faster: they replace the registers
 // or the address space, or end the thread.
 bool worth_patching(u64 nr)

@@ -225,12 +225,11 @@ void SeccompTrapPlatform::note_patch_thunks(u64 thunks)
         host::Fd table(fd);
         std::vector<u8> image(UMK_PATCH_TABLE_SIZE, 0xcc);
         for (u64 k = 0; k < UMK_MAX_SITES; k++) {
+            // Cell k: thunk k's address.
             u64 thunk = thunks + k * UMK_THUNK_SIZE;
             std::memcpy(image.data() + k * 8, &thunk, 8);
-        }
-        // Site k's trap path: `syscall`, then ud2s (the kernel returns to
-        // the site, switch_to_guest).
-        for (u64 k = 0; k < UMK_MAX_SITES; k++) {
+            // Site k's trap path: `syscall`, then ud2s (the kernel returns
+            // to the site, switch_to_guest).
             u8* code = image.data() + (UMK_PATCH_FALLBACK - UMK_PATCH_CELLS) + 16 * k;
             for (int i = 0; i < 16; i += 2) {
                 code[i] = 0x0f;
