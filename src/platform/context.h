@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -124,21 +125,41 @@ public:
 
 // For the length of a guest syscall's handler: the calling guest thread,
 // stopped, owned by this kernel thread. Its address space may run that
-// call's memory ops through it instead of a round trip to a helper.
+// call's memory ops through it instead of a round trip to a helper, take
+// the call's inputs from what the thread copied as it stopped, and, when
+// `outputs_last` (the call writes its results as its last act, as Linux's
+// handlers that copy_to_user at their end), leave small outputs for the
+// thread to write as it returns (AddressSpace::write_on_return).
 class CallerScope {
 public:
-    explicit CallerScope(Context& caller)
+    explicit CallerScope(Context& caller, bool outputs_last = false)
         : m_previous(std::exchange(s_current, &caller))
+        , m_previous_outputs_last(std::exchange(s_outputs_last, outputs_last))
     {
     }
-    ~CallerScope() { s_current = m_previous; }
+    ~CallerScope()
+    {
+        s_current = m_previous;
+        s_outputs_last = m_previous_outputs_last;
+    }
     CallerScope(const CallerScope&) = delete;
     CallerScope& operator=(const CallerScope&) = delete;
     static Context* current() { return s_current; }
+    static bool outputs_last() { return s_outputs_last; }
 
 private:
     Context* m_previous;
+    bool m_previous_outputs_last;
     static thread_local Context* s_current;
+    static thread_local bool s_outputs_last;
+};
+
+// What a syscall reads from guest memory, by argument (bit i: argument
+// i): NUL-terminated strings, and buffers whose length is the next
+// argument. A patched site's thread may copy them as it stops.
+struct CallInputs {
+    u8 strings { 0 };
+    u8 buffers { 0 };
 };
 
 // A file mapping needs a host fd; the platform hands it to the guest's
@@ -165,6 +186,14 @@ public:
     // Guest memory. EFAULT where the range is not mapped accordingly.
     virtual KResult<void> read(u64 address, std::span<u8> out) = 0;
     virtual KResult<void> write(u64 address, std::span<const u8> data) = 0;
+    // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
+    virtual KResult<std::string> read_string(u64 address, usize max) = 0;
+    // A write that may wait until the calling thread (CallerScope, with
+    // outputs_last) returns to the guest, which then does it itself. The
+    // caller checked that the range is writable anonymous memory: only
+    // the guest unmapping it meanwhile makes the write fail, and the call
+    // then returns EFAULT. Else, or with no room, as write().
+    virtual KResult<void> write_on_return(u64 address, std::span<const u8> data) = 0;
     // As a debugger writes (Linux's FOLL_FORCE): a read-only private page
     // gets a private copy; a read-only shared one stays unwritten (EFAULT).
     // EPERM: the platform cannot here (the caller opens the page itself).
@@ -204,7 +233,7 @@ public:
     // syscall` ending at `return_address` so that the call reaches the
     // kernel without a trap; nullopt when there is no room for another
     // site. The first call maps the platform's jump table (patch_table).
-    virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr) = 0;
+    virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs) = 0;
     // Where that table lies in the guest's range: the first patch needs it
     // free, and mapping over it later ends patching first.
     virtual std::pair<u64, u64> patch_table() const = 0;

@@ -1,5 +1,6 @@
 #include "kernel/mm/memory_manager.h"
 
+#include "kernel/syscalls/signatures.h"
 #include "platform/seccomp_trap/layout.h"
 
 #include <fmt/format.h>
@@ -21,6 +22,26 @@ constexpr u64 kTaskSize = UMK_GUEST_TASK_SIZE;
 constexpr u64 kMmapMinAddr = 0x10000;
 
 bool overflows(u64 start, u64 length) { return length > kTaskSize || start > kTaskSize - length; }
+
+// Larger outputs go at once: the copy through the slot pays off for small
+// ones (docs/design.md, "Arguments through the slot").
+constexpr usize kMaxOutputOnReturn = 1024;
+
+// What call `nr` reads from guest memory (its strace signature's Path and
+// InBuf arguments), for a patched site of it.
+platform::CallInputs call_inputs(u64 nr)
+{
+    platform::CallInputs inputs;
+    if (const strace::Signature* sig = strace::signature(nr)) {
+        for (int i = 0; i < sig->arg_count && i < 6; i++) {
+            if (sig->args[i] == strace::Arg::Path)
+                inputs.strings |= static_cast<u8>(1 << i);
+            else if (sig->args[i] == strace::Arg::InBuf && i < 5)
+                inputs.buffers |= static_cast<u8>(1 << i);
+        }
+    }
+    return inputs;
+}
 
 // The host's vdso image as mapped in the kernel process: the same bytes a
 // stub has at its vdso base (one kernel, one image; only vvar differs).
@@ -209,7 +230,7 @@ KResult<void> MemoryManager::force_write_locked(u64 addr, std::span<const u8> da
         int prot = std::prev(it)->second.prot;
         u64 from = std::max(addr, page), to = std::min(addr + data.size(), page + kPageSize);
         TRY(m_as->protect(page, kPageSize, prot | PROT_READ | PROT_WRITE));
-        written = copy_out(from, data.subspan(from - addr, to - from));
+        written = m_as->write(from, data.subspan(from - addr, to - from));
         (void)m_as->protect(page, kPageSize, prot);
         TRY(written);
     }
@@ -512,7 +533,7 @@ void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
     std::memcpy(&imm, &original[1], 4);
     if (original[0] != 0xb8 || imm != nr || original[5] != 0x0f || original[6] != 0x05)
         return;
-    auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr));
+    auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr), call_inputs(nr));
     if (!jump)
         return;
     m_patch_table_mapped = true;
@@ -670,24 +691,29 @@ u64 MemoryManager::brk(u64 new_brk)
     return m_brk;
 }
 
-KResult<std::string> MemoryManager::copy_in_string(u64 addr, usize max)
+KResult<void> MemoryManager::copy_out(u64 addr, std::span<const u8> data)
 {
-    std::string out;
-    char chunk[4096];
-    while (out.size() < max) {
-        usize in_page = kPageSize - (addr & (kPageSize - 1));
-        usize n = std::min<usize>(in_page, max - out.size());
-        TRY(m_as->read(addr, std::span(reinterpret_cast<u8*>(chunk), n)));
-        for (usize i = 0; i < n; i++) {
-            if (chunk[i] == '\0') {
-                out.append(chunk, i);
-                return out;
-            }
-        }
-        out.append(chunk, n);
-        addr += n;
+    if (data.size() <= kMaxOutputOnReturn && platform::CallerScope::outputs_last() && !overflows(addr, data.size())
+        && writable_anonymous(addr, addr + data.size()))
+        return m_as->write_on_return(addr, data);
+    return m_as->write(addr, data);
+}
+
+bool MemoryManager::writable_anonymous(u64 start, u64 end)
+{
+    std::lock_guard lock(m_lock);
+    auto it = m_vmas.upper_bound(start);
+    if (it == m_vmas.begin())
+        return false;
+    for (--it; it != m_vmas.end() && it->second.start < end; ++it) {
+        const Vma& v = it->second;
+        if (v.start > start || v.end <= start || v.file || !(v.prot & PROT_WRITE))
+            return false;
+        start = v.end;
+        if (start >= end)
+            return true;
     }
-    return err(Errno::NAMETOOLONG);
+    return false;
 }
 
 u64 MemoryManager::total_vm()

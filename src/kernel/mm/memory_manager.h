@@ -101,15 +101,20 @@ public:
 
     // Guest memory (EFAULT on unmapped ranges).
     KResult<void> copy_in(u64 addr, std::span<u8> out) { return m_as->read(addr, out); }
-    KResult<void> copy_out(u64 addr, std::span<const u8> data) { return m_as->write(addr, data); }
+    // Small outputs of a call that writes them last (CallerScope) into
+    // writable anonymous memory may wait until the thread returns
+    // (AddressSpace::write_on_return).
+    KResult<void> copy_out(u64 addr, std::span<const u8> data);
     // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
-    KResult<std::string> copy_in_string(u64 addr, usize max);
+    KResult<std::string> copy_in_string(u64 addr, usize max) { return m_as->read_string(addr, max); }
 
 private:
     KResult<void> unmap_locked(u64 start, u64 end);
     void split_locked(u64 at);
     bool range_free_locked(u64 start, u64 end);
     bool range_mapped_locked(u64 start, u64 end);
+    // [start, end) is mapped writable, anonymous, throughout.
+    bool writable_anonymous(u64 start, u64 end);
     // Patched sites in [start, end): their bytes written back (restore),
     // or forgotten where the memory is replaced or dropped.
     void unpatch_locked(u64 start, u64 end, bool restore);

@@ -14,11 +14,8 @@ static bool within_as_limit(Thread& t, u64 growth)
     return limit == RLIM_INFINITY || t.mm().total_vm() + growth <= limit;
 }
 
-// mmap, munmap, mprotect, madvise and brk let the caller's own handler do the host
-// call where it can (platform::CallerScope).
 KResult<u64> sys_brk(Thread& t, u64 addr)
 {
-    platform::CallerScope caller(t.context());
     u64 current = t.mm().brk(0);
     if (addr > current && !within_as_limit(t, addr - current))
         return current;
@@ -67,20 +64,17 @@ KResult<u64> sys_mmap(Thread& t, u64 addr, u64 length, int prot, int flags, int 
     }
     if (!within_as_limit(t, length))
         return err(Errno::NOMEM);
-    platform::CallerScope caller(t.context());
     return t.mm().mmap(addr, length, prot, flags, file, offset, name);
 }
 
 KResult<u64> sys_munmap(Thread& t, u64 addr, u64 length)
 {
-    platform::CallerScope caller(t.context());
     TRY(t.mm().munmap(addr, length));
     return 0;
 }
 
 KResult<u64> sys_mprotect(Thread& t, u64 addr, u64 length, int prot)
 {
-    platform::CallerScope caller(t.context());
     TRY(t.mm().mprotect(addr, length, prot));
     return 0;
 }
@@ -94,7 +88,6 @@ KResult<u64> sys_mremap(Thread& t, u64 old_addr, u64 old_length, u64 new_length,
 
 KResult<u64> sys_madvise(Thread& t, u64 addr, u64 length, int advice)
 {
-    platform::CallerScope caller(t.context());
     TRY(t.mm().madvise(addr, length, advice));
     return 0;
 }

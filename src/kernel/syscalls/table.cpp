@@ -296,12 +296,27 @@ constexpr Row kRows[] = {
     partial<sys_futex>(SYS_futex, "no FUTEX_WAIT_REQUEUE_PI / CMP_REQUEUE_PI; PI futexes do not boost priorities"),
 };
 
+// Calls whose results go to guest memory at their end, after everything
+// else they do: a failed copy there makes them EFAULT and undoes nothing,
+// so the copy may come later (SyscallEntry::outputs_last).
+constexpr u64 kOutputsLast[] = {
+    SYS_read, SYS_pread64, SYS_stat, SYS_fstat, SYS_lstat, SYS_newfstatat, SYS_statx, SYS_statfs, SYS_fstatfs,
+    SYS_getdents, SYS_getdents64, SYS_readlink, SYS_readlinkat, SYS_getcwd, SYS_uname, SYS_sysinfo, SYS_getrusage,
+    SYS_times, SYS_clock_gettime, SYS_clock_getres, SYS_gettimeofday, SYS_getrlimit, SYS_prlimit64,
+    SYS_getresuid, SYS_getresgid, SYS_getgroups, SYS_sched_getaffinity, SYS_getxattr, SYS_lgetxattr,
+    SYS_fgetxattr, SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_sigaltstack, SYS_getsockname, SYS_getpeername,
+    SYS_getsockopt, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_epoll_wait, SYS_epoll_pwait,
+    SYS_epoll_pwait2, SYS_wait4, SYS_waitid, SYS_getrandom,
+};
+
 struct Table {
     std::array<SyscallEntry, strace::kSyscallCount> entries {};
     Table()
     {
         for (const Row& r : kRows)
             entries[r.nr] = r.entry;
+        for (u64 nr : kOutputsLast)
+            entries[nr].outputs_last = true;
     }
 };
 

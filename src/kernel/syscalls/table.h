@@ -28,6 +28,10 @@ struct SyscallEntry {
     Handler handler { nullptr };
     Support support { Support::Unimplemented };
     const char* note { "" }; // what is missing, for Partial
+    // The handler writes its results to guest memory as its last act (as
+    // Linux's handlers that copy_to_user at their end): small ones may wait
+    // until the thread returns (platform::CallerScope).
+    bool outputs_last { false };
 };
 
 // Entry for `nr`; numbers outside the table get an Unimplemented entry.

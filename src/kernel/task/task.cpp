@@ -588,6 +588,7 @@ void Thread::handle_syscall()
         i64 v = *filtered;
         result = v < 0 && v >= -4095 ? KResult<u64>(err(static_cast<Errno>(-v))) : KResult<u64>(static_cast<u64>(v));
     } else if (entry.handler) {
+        platform::CallerScope caller(context(), entry.outputs_last && !tracing && !m_traced);
         result = entry.handler(*this, args);
     } else if (nr != UMK_COMPAT_SYSCALL) {
         auto name = syscall_name(nr);

@@ -54,7 +54,14 @@
 
 struct umk_site {
     uint64_t return_address; /* the site + 7 */
-    uint64_t nr;
+    uint32_t nr;
+    /* What the stub copies into the slot for the kernel as a call comes
+     * in (umk_prefetch): bit i of `strings`, argument i is a NUL-terminated
+     * string; of `buffers`, argument i is a buffer whose length is
+     * argument i + 1. */
+    uint8_t strings;
+    uint8_t buffers;
+    uint16_t pad;
 };
 
 /* The control socket and memfd a new stub finds at exec. */
@@ -158,6 +165,20 @@ enum {
 
 #define UMK_XSAVE_MAX 8192
 
+/* A range of guest memory copied through the slot: `length` bytes at
+ * `address`, kept at `offset` in the slot's data area. A prefetched
+ * string's length includes its NUL; 0: the stub did not copy it (a
+ * fault, or no room). */
+struct umk_copy {
+    uint64_t address;
+    uint32_t offset;
+    uint32_t length;
+};
+#define UMK_PREFETCH_ENTRIES 2
+#define UMK_PREFETCH_MAX 2048
+#define UMK_STAGE_ENTRIES 8
+#define UMK_STAGE_MAX 4096
+
 struct umk_thread_slot {
     uint32_t state;          /* futex word */
     uint32_t stub_sleeping;  /* the stub waits in FUTEX_WAIT on state */
@@ -168,6 +189,11 @@ struct umk_thread_slot {
      * signal frame. In the state's cache line, which moves anyway. */
     uint32_t patched_stop;
     uint32_t fast_return;
+    /* A patched stop: the entries of prefetch[] the stub filled. */
+    uint32_t prefetch_count;
+    /* A fast return: the entries of stage[] the stub writes to guest
+     * memory before it returns (a fault there: rax = -EFAULT). */
+    uint32_t stage_count;
     uint32_t clone_index;    /* UMK_CMD_CLONE_THREAD: the new thread's slot */
     int32_t clone_result;    /* its host tid, or -errno */
     /* UMK_CMD_ATOMIC: *addr (a 4-aligned guest address the kernel checked)
@@ -197,6 +223,13 @@ struct umk_thread_slot {
     uint64_t vdso_base;
     uint64_t patch_thunks;
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
+    /* Guest memory through the slot instead of process_vm_readv/writev
+     * (docs/design.md, "Arguments through the slot"). Hostile: the guest
+     * can write both. */
+    struct umk_copy prefetch[UMK_PREFETCH_ENTRIES];
+    struct umk_copy stage[UMK_STAGE_ENTRIES];
+    uint8_t prefetch_data[UMK_PREFETCH_MAX];
+    uint8_t stage_data[UMK_STAGE_MAX];
 };
 
 #define UMK_MAX_OPS 32
@@ -235,8 +268,8 @@ struct umk_op_result_page {
 };
 
 /* Offsets umk_patched_entry (stub assembly) uses. */
-#define UMK_SLOT_REGS 120
-#define UMK_SLOT_INTERRUPT_REQUESTED 356
+#define UMK_SLOT_REGS 128
+#define UMK_SLOT_INTERRUPT_REQUESTED 364
 
 #ifdef __cplusplus
 static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");

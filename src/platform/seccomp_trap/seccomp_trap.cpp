@@ -143,6 +143,22 @@ int spawn_child(void* raw)
 } // namespace
 
 thread_local Context* CallerScope::s_current = nullptr;
+thread_local bool CallerScope::s_outputs_last = false;
+
+namespace {
+
+// The guest thread whose outputs this kernel thread left in its slot
+// (SeccompContext::stage): one kernel thread runs one guest thread.
+thread_local SeccompContext* t_staged = nullptr;
+
+// An entry of the slot's prefetch[], read once (the guest can write it).
+umk_copy read_entry(const umk_copy& c)
+{
+    const volatile umk_copy& v = c;
+    return { v.address, v.offset, v.length };
+}
+
+} // namespace
 
 // ---- the platform ----
 
@@ -580,6 +596,7 @@ KResult<void> StubProcess::flush_maps_locked()
 
 KResult<void> StubProcess::map(const MapRequest& r)
 {
+    before_access(true);
     std::lock_guard lock(m_op_lock);
     if (m_defer_maps) {
         m_deferred.push_back(r);
@@ -658,6 +675,7 @@ umk_op StubProcess::receive_fds_op(usize count)
 
 KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
 {
+    before_access(true);
     auto fresh = TRY(m_platform.prepare_stub());
     auto give_up = [&](Errno e) {
         munmap(fresh.region, UMK_CTL_SIZE);
@@ -779,7 +797,7 @@ umk_site* StubProcess::site_table()
     return reinterpret_cast<umk_site*>(static_cast<char*>(m_region) + UMK_SITE_TABLE_OFFSET);
 }
 
-std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_address, u32 nr)
+std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs)
 {
     if (m_sites.size() >= UMK_MAX_SITES || m_platform.patch_table_fd() < 0)
         return std::nullopt;
@@ -793,7 +811,7 @@ std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_addr
     }
     std::lock_guard lock(m_sites_lock);
     u64 k = m_sites.size();
-    m_sites.push_back({ return_address, nr });
+    m_sites.push_back({ return_address, nr, inputs.strings, inputs.buffers, 0 });
     site_table()[k] = m_sites.back();
     // jmp *cell (ff 24 25 disp32); the disp32's third byte, the site's
     // sixth, is the invalid opcode a thread past the `mov` meets.
@@ -816,6 +834,7 @@ std::pair<u64, u64> StubProcess::patch_table() const { return { UMK_PATCH_CELLS,
 
 KResult<void> StubProcess::unmap(u64 address, u64 length)
 {
+    before_access(true);
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_munmap, address, length);
@@ -824,6 +843,7 @@ KResult<void> StubProcess::unmap(u64 address, u64 length)
 
 KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
 {
+    before_access(true);
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_mprotect, address, length, static_cast<u64>(prot));
@@ -832,6 +852,7 @@ KResult<void> StubProcess::protect(u64 address, u64 length, int prot)
 
 KResult<void> StubProcess::remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address)
 {
+    before_access(true);
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_mremap, old_address, old_length, new_length, static_cast<u64>(flags), new_address);
@@ -840,6 +861,7 @@ KResult<void> StubProcess::remap(u64 old_address, u64 old_length, u64 new_length
 
 KResult<void> StubProcess::advise(u64 address, u64 length, int advice)
 {
+    before_access(true);
     std::lock_guard lock(m_op_lock);
     TRY(flush_maps_locked());
     umk_op op = make_op(SYS_madvise, address, length, static_cast<u64>(advice));
@@ -861,11 +883,28 @@ KResult<void> StubProcess::check_access(u64 address, usize size)
     return {};
 }
 
+SeccompContext* StubProcess::caller() const
+{
+    auto* c = static_cast<SeccompContext*>(CallerScope::current());
+    return c && c->belongs_to(*this) ? c : nullptr;
+}
+
+void StubProcess::before_access(bool modifies)
+{
+    if (t_staged)
+        t_staged->write_staged();
+    if (SeccompContext* c = modifies ? caller() : nullptr)
+        c->forget_prefetched();
+}
+
 KResult<void> StubProcess::read(u64 address, std::span<u8> out)
 {
     if (out.empty())
         return {};
+    before_access(false);
     TRY(check_access(address, out.size()));
+    if (SeccompContext* c = caller(); c && c->prefetched(address, out))
+        return {};
     iovec local { out.data(), out.size() };
     iovec remote { reinterpret_cast<void*>(address), out.size() };
     ssize_t n = process_vm_readv(m_access_tid, &local, 1, &remote, 1, 0);
@@ -874,11 +913,54 @@ KResult<void> StubProcess::read(u64 address, std::span<u8> out)
     return {};
 }
 
+KResult<std::string> StubProcess::read_string(u64 address, usize max)
+{
+    before_access(false);
+    if (SeccompContext* c = caller()) {
+        if (auto s = c->prefetched_string(address)) {
+            if (s->size() >= max)
+                return err(Errno::NAMETOOLONG);
+            return std::move(*s);
+        }
+    }
+    std::string out;
+    char chunk[4096];
+    while (out.size() < max) {
+        usize in_page = 4096 - (address & 4095);
+        usize n = std::min<usize>(in_page, max - out.size());
+        TRY(read(address, std::span(reinterpret_cast<u8*>(chunk), n)));
+        if (auto* nul = static_cast<char*>(std::memchr(chunk, 0, n))) {
+            out.append(chunk, nul);
+            return out;
+        }
+        out.append(chunk, n);
+        address += n;
+    }
+    return err(Errno::NAMETOOLONG);
+}
+
 KResult<void> StubProcess::write(u64 address, std::span<const u8> data)
 {
     if (data.empty())
         return {};
+    before_access(true);
     TRY(check_access(address, data.size()));
+    return write_checked(address, data);
+}
+
+KResult<void> StubProcess::write_on_return(u64 address, std::span<const u8> data)
+{
+    SeccompContext* c = caller();
+    if (c && CallerScope::outputs_last() && !data.empty()) {
+        TRY(check_access(address, data.size()));
+        if (c->stage(address, data))
+            return {};
+    }
+    return write(address, data);
+}
+
+KResult<void> StubProcess::write_checked(u64 address, std::span<const u8> data)
+{
     iovec local { const_cast<u8*>(data.data()), data.size() };
     iovec remote { reinterpret_cast<void*>(address), data.size() };
     ssize_t n = process_vm_writev(m_access_tid, &local, 1, &remote, 1, 0);
@@ -891,6 +973,7 @@ KResult<void> StubProcess::force_write(u64 address, std::span<const u8> data)
 {
     if (data.empty())
         return {};
+    before_access(true);
     TRY(check_access(address, data.size()));
     std::call_once(m_mem_once, [&] {
         if (auto proc = host::proc_fd(); proc)
@@ -923,6 +1006,10 @@ bool SeccompContext::resume_and_wait(u32 command)
 {
     if (m_owner.dead())
         return false; // RESUME must not overwrite the monitor's DEAD
+    if (command != UMK_CMD_NONE) {
+        write_staged(); // the thread follows it in its fault handler
+        m_in_patched_wait = false;
+    }
     m_slot.command = command;
     if (command == UMK_CMD_SET_XSAVE) {
         std::memcpy(m_slot.xsave, m_fpu_image.data(), m_fpu_image.size());
@@ -959,8 +1046,18 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
         }
     }
     u32 command = std::exchange(m_resume_command, UMK_CMD_NONE);
-    // A patched stop returns without a signal frame when only rax changed.
-    m_slot.fast_return = m_patched_stop && m_stop_regs_valid && same && command == UMK_CMD_NONE;
+    // A patched stop returns without a signal frame when only rax changed;
+    // the thread then writes the call's staged outputs itself.
+    bool fast = m_patched_stop && m_stop_regs_valid && same && command == UMK_CMD_NONE;
+    m_slot.fast_return = fast;
+    u32 staged = fast && m_in_patched_wait ? m_staged : 0;
+    if (m_staged && !staged)
+        write_staged();
+    if (staged != m_stage_count_shown)
+        m_slot.stage_count = m_stage_count_shown = staged;
+    m_staged = m_staged_bytes = 0;
+    if (t_staged == this)
+        t_staged = nullptr;
     if (!resume_and_wait(command))
         return StopReason::Exited;
     for (int i = 0; i < Registers::Count; i++)
@@ -969,6 +1066,7 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     m_stop_regs_valid = true;
     u32 state = load(m_slot.state);
     m_patched_stop = state == UMK_STOP_SYSCALL && load(m_slot.patched_stop);
+    m_in_patched_wait = m_prefetched = m_patched_stop;
     // A patched site's call on the trap path (a guest with its own gs
     // base): site k's `syscall` in the cell mapping (umk_patched_entry).
     // The call is the site's, as a trap there would have shown it.
@@ -1000,6 +1098,67 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
         }
         return StopReason::Syscall;
     }
+}
+
+bool SeccompContext::prefetched(u64 address, std::span<u8> out)
+{
+    if (!m_prefetched)
+        return false;
+    u32 n = std::min<u32>(load(m_slot.prefetch_count), UMK_PREFETCH_ENTRIES);
+    for (u32 i = 0; i < n; i++) {
+        umk_copy e = read_entry(m_slot.prefetch[i]);
+        if (e.offset > UMK_PREFETCH_MAX || e.length > UMK_PREFETCH_MAX - e.offset || address < e.address
+            || address - e.address > e.length || out.size() > e.length - (address - e.address))
+            continue;
+        std::memcpy(out.data(), m_slot.prefetch_data + e.offset + (address - e.address), out.size());
+        return true;
+    }
+    return false;
+}
+
+std::optional<std::string> SeccompContext::prefetched_string(u64 address)
+{
+    if (!m_prefetched || address >= UMK_GUEST_TASK_SIZE)
+        return std::nullopt;
+    u32 n = std::min<u32>(load(m_slot.prefetch_count), UMK_PREFETCH_ENTRIES);
+    for (u32 i = 0; i < n; i++) {
+        umk_copy e = read_entry(m_slot.prefetch[i]);
+        if (e.address != address || e.length == 0 || e.offset > UMK_PREFETCH_MAX || e.length > UMK_PREFETCH_MAX - e.offset)
+            continue;
+        std::string s(reinterpret_cast<const char*>(m_slot.prefetch_data + e.offset), e.length);
+        if (s.back() != '\0')
+            continue; // not a string the thread copied whole
+        s.resize(std::strlen(s.c_str()));
+        return s;
+    }
+    return std::nullopt;
+}
+
+bool SeccompContext::stage(u64 address, std::span<const u8> data)
+{
+    if (!m_in_patched_wait || m_staged == UMK_STAGE_ENTRIES || data.size() > UMK_STAGE_MAX - m_staged_bytes)
+        return false;
+    std::memcpy(m_slot.stage_data + m_staged_bytes, data.data(), data.size());
+    m_stage_entries[m_staged] = { address, m_staged_bytes, static_cast<u32>(data.size()) };
+    m_slot.stage[m_staged] = m_stage_entries[m_staged];
+    m_staged++;
+    m_staged_bytes += static_cast<u32>(data.size());
+    m_prefetched = false;
+    t_staged = this;
+    return true;
+}
+
+void SeccompContext::write_staged()
+{
+    // A failure: the guest unmapped the memory meanwhile, as if after the
+    // write (docs/design.md, "Arguments through the slot").
+    for (u32 i = 0; i < m_staged; i++) {
+        const umk_copy& e = m_stage_entries[i];
+        (void)m_owner.write_checked(e.address, std::span(m_slot.stage_data + e.offset, e.length));
+    }
+    m_staged = m_staged_bytes = 0;
+    if (t_staged == this)
+        t_staged = nullptr;
 }
 
 void SeccompContext::interrupt()
@@ -1061,6 +1220,8 @@ bool SeccompContext::resume_with_deadline(u32 command, std::chrono::milliseconds
     // The caller holds locks others need: the answer must come in time. A
     // guest that keeps its own stub from answering (it can write the
     // slot) loses the process instead of stalling the kernel.
+    write_staged(); // the thread follows the command in its fault handler
+    m_in_patched_wait = false;
     m_slot.command = command;
     store(m_slot.state, UMK_RESUME);
     if (load(m_slot.stub_sleeping))

@@ -105,6 +105,22 @@ public:
     KResult<void> memory_op(const umk_op&);
     bool belongs_to(const StubProcess& stub) const { return &m_owner == &stub; }
 
+    // Arguments through the slot (docs/design.md): while stopped in a
+    // patched syscall, what the thread copied as it stopped. True when it
+    // covers [address, address + out.size()), now in `out`.
+    bool prefetched(u64 address, std::span<u8> out);
+    // The string the thread copied from `address` (its NUL not included).
+    std::optional<std::string> prefetched_string(u64 address);
+    // The copies are stale: the kernel wrote guest memory or changed it.
+    void forget_prefetched() { m_prefetched = false; }
+    // Leaves `data` for the thread to write at `address` (checked) as it
+    // returns from a patched stop; false when it cannot (a trap, a
+    // command sent meanwhile, no room).
+    bool stage(u64 address, std::span<const u8> data);
+    // The staged writes, by the kernel now: before any other access to
+    // guest memory, or when the thread will not return by itself.
+    void write_staged();
+
     // Waits for the next stop of this thread; false when the stub or this
     // host thread is gone.
     bool wait_for_stop();
@@ -135,6 +151,14 @@ private:
     Registers m_stop_regs {};
     bool m_stop_regs_valid { false };
     bool m_patched_stop { false };
+    // This patched stop is still in umk_patched_wait (no command went to
+    // the thread, which would take it into its fault handler).
+    bool m_in_patched_wait { false };
+    bool m_prefetched { false }; // the slot's prefetch[] is this stop's
+    u32 m_staged { 0 };         // stage[] entries, not yet written
+    std::array<umk_copy, UMK_STAGE_ENTRIES> m_stage_entries {}; // the kernel's copy of them
+    u32 m_staged_bytes { 0 };
+    u32 m_stage_count_shown { 0 }; // what the slot's stage_count says
 };
 
 class StubProcess final : public AddressSpace {
@@ -149,6 +173,8 @@ public:
     KResult<void> advise(u64 address, u64 length, int advice) override;
     KResult<void> read(u64 address, std::span<u8> out) override;
     KResult<void> write(u64 address, std::span<const u8> data) override;
+    KResult<std::string> read_string(u64 address, usize max) override;
+    KResult<void> write_on_return(u64 address, std::span<const u8> data) override;
     KResult<void> force_write(u64 address, std::span<const u8> data) override;
     Context& main_context() override { return *m_threads.front(); }
     KResult<Context*> create_thread(Context& caller) override;
@@ -160,7 +186,7 @@ public:
     std::optional<Resident> resident() override;
     std::optional<std::string> memory_rollup() override;
     KResult<void> defer_maps(bool on) override;
-    std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr) override;
+    std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs) override;
     std::pair<u64, u64> patch_table() const override;
 
     int pidfd() const { return m_pidfd.get(); }
@@ -175,6 +201,8 @@ public:
     void retire_thread(int tid);
     // Patched site k's return address (the kernel's copy), if there is one.
     std::optional<u64> site_return_address(u64 k);
+    // process_vm_writev, for an access check_access passed.
+    KResult<void> write_checked(u64 address, std::span<const u8> data);
 
 private:
     umk_thread_slot& slot(unsigned index);
@@ -184,6 +212,12 @@ private:
     // Before a guest memory access: queued maps sent; EFAULT outside the
     // guest's range.
     KResult<void> check_access(u64 address, usize size);
+    // The calling guest thread (CallerScope) when it is one of ours.
+    SeccompContext* caller() const;
+    // Before the kernel touches guest memory or mappings: writes a thread
+    // left staged go first; a change (`modifies`) makes the caller's
+    // prefetched copies stale.
+    void before_access(bool modifies);
     // Runs a batch of ops in the op thread; returns the first failure.
     KResult<void> run_ops(std::span<const umk_op> ops);
     // One mmap/munmap/mprotect: by the calling guest thread when it is one

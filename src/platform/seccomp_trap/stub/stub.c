@@ -349,16 +349,112 @@ extern char umk_thunks[];
 extern char umk_patched_return[], umk_patched_return_end[];
 extern char umk_patched_slow[], umk_patched_interrupted[];
 
+/* Guest memory the stub touches for the kernel (docs/design.md,
+ * "Arguments through the slot"), in the patched path, where no host
+ * signal is blocked: a fault in these (SIGSEGV, SIGBUS) returns -1
+ * (umk_copy_fault, fault_handler). Leaf functions, nothing on the stack. */
+extern char umk_copy_begin[], umk_copy_end[], umk_copy_fault[];
+/* The string at src, its NUL included, when it has one within max bytes;
+ * 0 when not; -1 on a fault. */
+long umk_copy_string(void* dst, const void* src, u64 max);
+/* n bytes; 0, or -1 on a fault. */
+long umk_copy_bytes(void* dst, const void* src, u64 n);
+__asm__(
+    ".text\n"
+    ".globl umk_copy_begin, umk_copy_end, umk_copy_fault, umk_copy_string, umk_copy_bytes\n"
+    "umk_copy_begin:\n"
+    "umk_copy_string:\n"
+    "    xor %eax, %eax\n"
+    "1:  cmp %rdx, %rax\n"
+    "    jae 2f\n"
+    "    movzbl (%rsi,%rax), %ecx\n"
+    "    mov %cl, (%rdi,%rax)\n"
+    "    inc %rax\n"
+    "    test %cl, %cl\n"
+    "    jnz 1b\n"
+    "    ret\n"
+    "2:  xor %eax, %eax\n"
+    "    ret\n"
+    "umk_copy_bytes:\n"
+    "    mov %rdx, %rcx\n"
+    "    rep movsb\n"
+    "    xor %eax, %eax\n"
+    "    ret\n"
+    "umk_copy_end:\n"
+    "umk_copy_fault:\n"
+    "    mov $-1, %rax\n"
+    "    ret\n");
+
+static int guest_range(u64 address, u64 length)
+{
+    return address < UMK_GUEST_TASK_SIZE && length <= UMK_GUEST_TASK_SIZE - address;
+}
+
+/* The call's inputs the site's entry names (struct umk_site), into the
+ * slot, so that the kernel need not read them from the host. */
+static void prefetch(struct umk_thread_slot* slot, u64 k)
+{
+    static const int arg_reg[6] = { UMK_RDI, UMK_RSI, UMK_RDX, UMK_R10, UMK_R8, UMK_R9 };
+    const volatile struct umk_site* site = (const volatile struct umk_site*)(UMK_CTL_BASE + UMK_SITE_TABLE_OFFSET) + k;
+    u32 strings = site->strings, buffers = site->buffers;
+    u32 n = 0, used = 0;
+    for (int i = 0; i < 6 && n < UMK_PREFETCH_ENTRIES; i++) {
+        if (!((strings | buffers) >> i & 1))
+            continue;
+        u64 address = slot->regs[arg_reg[i]];
+        u64 room = UMK_PREFETCH_MAX - used;
+        long length = 0;
+        if (strings >> i & 1) {
+            if (address < UMK_GUEST_TASK_SIZE) {
+                u64 max = UMK_GUEST_TASK_SIZE - address < room ? UMK_GUEST_TASK_SIZE - address : room;
+                length = umk_copy_string(slot->prefetch_data + used, (const void*)address, max);
+            }
+        } else if (i < 5) {
+            u64 size = slot->regs[arg_reg[i + 1]];
+            if (size && size <= room && guest_range(address, size))
+                length = umk_copy_bytes(slot->prefetch_data + used, (const void*)address, size) ? -1 : (long)size;
+        }
+        if (length <= 0)
+            length = 0;
+        slot->prefetch[n].address = address;
+        slot->prefetch[n].offset = used;
+        slot->prefetch[n].length = (u32)length;
+        used += (u32)length;
+        n++;
+    }
+    slot->prefetch_count = n;
+}
+
+/* The call's outputs the kernel left in the slot, into guest memory; a
+ * fault (the guest unmapped the memory meanwhile) makes the call's
+ * result EFAULT. */
+static void write_staged(struct umk_thread_slot* slot)
+{
+    u32 n = *(volatile u32*)&slot->stage_count;
+    for (u32 i = 0; i < n && i < UMK_STAGE_ENTRIES; i++) {
+        u64 address = slot->stage[i].address;
+        u32 offset = slot->stage[i].offset, length = slot->stage[i].length;
+        if (offset > UMK_STAGE_MAX || length > UMK_STAGE_MAX - offset || !guest_range(address, length)
+            || umk_copy_bytes((void*)address, slot->stage_data + offset, length))
+            slot->regs[UMK_RAX] = (u64)-14; /* EFAULT */
+    }
+}
+
 /* Called by umk_patched_entry on this thread's signal stack, with the
- * guest's registers in the slot: the stop, as a trap's, but without a
- * signal frame. True when the kernel's answer is only a new rax, which
- * umk_patched_entry returns itself; else the thread takes a SIGILL
- * (umk_patched_slow) and the fault handler finishes with a frame. */
-__attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot)
+ * guest's registers in the slot and k, the site: the stop, as a trap's,
+ * but without a signal frame. True when the kernel's answer is only a
+ * new rax, which umk_patched_entry returns itself; else the thread takes
+ * a SIGILL (umk_patched_slow) and the fault handler finishes with a
+ * frame. */
+__attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot, u64 k)
 {
     slot->patched_stop = 1;
+    prefetch(slot, k);
     stop_and_wait(slot, UMK_STOP_SYSCALL, 1);
-    return *(volatile u32*)&slot->command == UMK_CMD_NONE && *(volatile u32*)&slot->fast_return;
+    if (*(volatile u32*)&slot->command != UMK_CMD_NONE || !*(volatile u32*)&slot->fast_return)
+        return 0;
+    write_staged(slot);
+    return 1;
 }
 
 /* Host signals are not blocked in the patched path. A stub-text rip in the
@@ -397,6 +493,13 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
         && ((uc->mc.rip >= (u64)__executable_start && uc->mc.rip < (u64)etext)
             || (info->fault.perf_flags & 1 /* TRAP_PERF_FLAG_ASYNC */)))
         return;
+    /* A guest address the stub copies for the kernel in the patched path
+     * is not mapped so (umk_copy_begin). */
+    if ((signo == 11 /* SIGSEGV */ || signo == 7 /* SIGBUS */) && uc->mc.rip >= (u64)umk_copy_begin
+        && uc->mc.rip < (u64)umk_copy_end) {
+        uc->mc.rip = (u64)umk_copy_fault;
+        return;
+    }
     struct umk_thread_slot* slot = current_slot();
     /* A guest single-stepping itself (TF) through a patched site: its
      * jump lands on a thunk. Natively the step after the site's `mov`
@@ -957,7 +1060,7 @@ __asm__(
     "    mov (%rax), %rdx\n" /* rip and rcx: the return address */
     "    put %rdx, R+8*16\n"
     "    put %rdx, R+8*11\n"
-    "    mov 8(%rax), %rdx\n" /* rax and orig_rax: the number */
+    "    mov 8(%rax), %edx\n" /* rax and orig_rax: the number */
     "    put %rdx, R+8*10\n"
     "    put %rdx, R+8*15\n"
     "    rdfsbase %rdx\n"
@@ -997,6 +1100,8 @@ __asm__(
     "    push $2\n"
     "    popfq\n" /* no DF, AC or TF in the stub's own code */
     "    mov %rbx, %rdi\n"
+    "    mov %r11, %rsi\n"
+    "    shr $16, %rsi\n" /* k */
     "    call umk_patched_wait\n"
     "    test %eax, %eax\n"
     "    jz umk_patched_slow\n"
