@@ -307,7 +307,7 @@ void SeccompTrapPlatform::pool_loop()
 {
     std::unique_lock lock(m_pool_lock);
     for (;;) {
-        m_pool_cv.wait(lock, [&] { return m_stopping || m_pool.size() < kPoolSize; });
+        m_pool_cv.wait(lock, [&] { return m_stopping || (m_address_spaces_made > 1 && m_pool.size() < kPoolSize); });
         if (m_stopping)
             return;
         lock.unlock();
@@ -326,6 +326,7 @@ KResult<std::unique_ptr<AddressSpace>> SeccompTrapPlatform::create_address_space
 {
     {
         std::lock_guard lock(m_pool_lock);
+        m_address_spaces_made++;
         if (!m_pool.empty()) {
             auto stub = std::move(m_pool.back());
             m_pool.pop_back();
@@ -1220,8 +1221,11 @@ bool SeccompContext::resume_with_deadline(u32 command, std::chrono::milliseconds
     // The caller holds locks others need: the answer must come in time. A
     // guest that keeps its own stub from answering (it can write the
     // slot) loses the process instead of stalling the kernel.
-    write_staged(); // the thread follows the command in its fault handler
-    m_in_patched_wait = false;
+    write_staged();
+    // The thread follows the command in its fault handler (memory ops:
+    // where it waits, umk_patched_wait).
+    if (command != UMK_CMD_MEMORY_OP)
+        m_in_patched_wait = false;
     m_slot.command = command;
     store(m_slot.state, UMK_RESUME);
     if (load(m_slot.stub_sleeping))

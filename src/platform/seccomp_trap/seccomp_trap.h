@@ -55,7 +55,10 @@ private:
     void monitor_loop();
     // A new stub, started and stopped before its first guest instruction.
     KResult<std::unique_ptr<StubProcess>> spawn_stub();
-    // Keeps kPoolSize stubs ready, so that execve does not wait for one.
+    // Keeps kPoolSize stubs ready, so that execve does not wait for one,
+    // from the second address space on: a guest that never execs (the
+    // first process of `umk run` is made before any guest code ran) does
+    // not pay for stubs it never uses, on a machine of two CPUs.
     void pool_loop();
 
     host::Fd m_stub_image; // sealed memfd holding umk-stub
@@ -67,6 +70,7 @@ private:
     std::condition_variable m_pool_cv;
     std::vector<std::unique_ptr<StubProcess>> m_pool; // guarded by m_pool_lock
     bool m_stopping { false };                        // guarded by m_pool_lock
+    usize m_address_spaces_made { 0 };                // guarded by m_pool_lock
     std::thread m_pool_filler;
     std::mutex m_stubs_lock;
     std::unordered_map<int, StubProcess*> m_stubs; // by pidfd

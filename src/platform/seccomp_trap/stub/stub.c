@@ -253,6 +253,18 @@ static struct umk_thread_slot* slot_at(u64 index)
 
 static u64 signal_stack_top(u64 index) { return UMK_ALTSTACK_BASE + (index + 1) * UMK_ALTSTACK_STRIDE; }
 
+/* UMK_CMD_MEMORY_OP. The guest can write the slot: the guest filter
+ * bounds the call (UMK_MEMORY_OP_MAX), whoever made it. */
+static void memory_op(struct umk_thread_slot* slot)
+{
+    u64 nr = *(volatile u64*)&slot->memory_op_nr;
+    const volatile u64* a = slot->memory_op_args;
+    if (nr == __NR_mmap || nr == __NR_munmap || nr == __NR_mprotect || nr == __NR_madvise)
+        slot->memory_op_result = sys6((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
+    else
+        slot->memory_op_result = -22; /* EINVAL */
+}
+
 /* Resumed by the kernel: follow its commands, stopping again with the
  * same reason after each that asks for it, until it lets the thread go
  * on with the slot's registers. */
@@ -299,14 +311,7 @@ static void follow_commands(struct umk_thread_slot* slot, u32 reason, struct k_u
             continue;
         }
         if (command == UMK_CMD_MEMORY_OP) {
-            /* The guest can write the slot: the guest filter bounds the
-             * call (UMK_MEMORY_OP_MAX), whoever made it. */
-            u64 nr = *(volatile u64*)&slot->memory_op_nr;
-            const volatile u64* a = slot->memory_op_args;
-            if (nr == __NR_mmap || nr == __NR_munmap || nr == __NR_mprotect || nr == __NR_madvise)
-                slot->memory_op_result = sys6((long)nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4], (long)a[5]);
-            else
-                slot->memory_op_result = -22; /* EINVAL */
+            memory_op(slot);
             continue;
         }
         if (command == UMK_CMD_EXIT_THREAD)
@@ -451,6 +456,11 @@ __attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot, u64 k)
     slot->patched_stop = 1;
     prefetch(slot, k);
     stop_and_wait(slot, UMK_STOP_SYSCALL, 1);
+    /* A memory op (an mmap's) needs no frame: here, not in the handler. */
+    while (*(volatile u32*)&slot->command == UMK_CMD_MEMORY_OP) {
+        memory_op(slot);
+        stop_and_wait(slot, UMK_STOP_SYSCALL, 1);
+    }
     if (*(volatile u32*)&slot->command != UMK_CMD_NONE || !*(volatile u32*)&slot->fast_return)
         return 0;
     write_staged(slot);
