@@ -121,6 +121,10 @@ public:
     // The last Syscall stop came through a patched site (patch_syscall_site),
     // not a trap.
     virtual bool patched_stop() const = 0;
+    // The outputs the last call left for the thread's return
+    // (AddressSpace::write_on_return), written now: the thread stops, takes
+    // a signal or ends before it returns.
+    virtual void write_outputs() = 0;
 };
 
 // For the length of a guest syscall's handler: the calling guest thread,

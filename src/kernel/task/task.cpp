@@ -1145,6 +1145,7 @@ void Thread::run()
         }
         if (!clear) {
             m_in_guest = false;
+            context().write_outputs(); // before anyone sees the thread stopped, or a signal frame
             wait_while_stopped();
             deliver_signals();
             wait_while_stopped();
@@ -1187,6 +1188,8 @@ void Thread::run()
             break;
         }
     }
+    if (!context_lent)
+        context().write_outputs();
     if (m_traced && !(m_process->dying() && m_process->exit_status() == kSigKill))
         ptrace_event(kPtraceTraceExit, kPtraceEventExit,
                      static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));

@@ -1051,11 +1051,12 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     // the thread then writes the call's staged outputs itself.
     bool fast = m_patched_stop && m_stop_regs_valid && same && command == UMK_CMD_NONE;
     m_slot.fast_return = fast;
-    u32 staged = fast && m_in_patched_wait ? m_staged : 0;
-    if (m_staged && !staged)
+    // (In the line fast_return shares; never left as it was: a thread
+    // that had the slot before may have left a count there.)
+    bool by_thread = fast && m_in_patched_wait;
+    if (!by_thread)
         write_staged();
-    if (staged != m_stage_count_shown)
-        m_slot.stage_count = m_stage_count_shown = staged;
+    m_slot.stage_count = m_staged;
     m_staged = m_staged_bytes = 0;
     if (t_staged == this)
         t_staged = nullptr;
@@ -1189,6 +1190,12 @@ void SeccompContext::set_fpu_state(std::vector<u8> image)
 }
 
 void SeccompContext::reset_fpu_state() { m_resume_command = UMK_CMD_INIT_XSAVE; }
+
+SeccompContext::~SeccompContext()
+{
+    if (t_staged == this) // its host thread was gone before it returned
+        t_staged = nullptr;
+}
 
 void SeccompContext::exit_thread()
 {

@@ -82,6 +82,7 @@ class SeccompContext final : public Context {
 public:
     SeccompContext(StubProcess& owner, umk_thread_slot& slot, unsigned index, int host_pid, int host_tid)
         : m_owner(owner), m_slot(slot), m_index(index), m_host_pid(host_pid), m_host_tid(host_tid) {}
+    ~SeccompContext() override;
     StopReason switch_to_guest(Registers&, FaultInfo&) override;
     void interrupt() override;
     KResult<std::vector<u8>> fpu_state() override;
@@ -94,6 +95,7 @@ public:
     KResult<std::vector<u8>> cpu_affinity() override;
     KResult<std::unique_ptr<BreakpointHandle>> add_breakpoint(const Breakpoint& bp) override;
     bool patched_stop() const override { return m_patched_stop; }
+    void write_outputs() override { write_staged(); }
 
     unsigned index() const { return m_index; }
     // Its host thread ended (exit_thread): no memory access through it.
@@ -162,7 +164,6 @@ private:
     u32 m_staged { 0 };         // stage[] entries, not yet written
     std::array<umk_copy, UMK_STAGE_ENTRIES> m_stage_entries {}; // the kernel's copy of them
     u32 m_staged_bytes { 0 };
-    u32 m_stage_count_shown { 0 }; // what the slot's stage_count says
 };
 
 class StubProcess final : public AddressSpace {

@@ -4,14 +4,16 @@
  * write them last as it returns. Every edge of those copies must look as
  * on Linux: paths at page ends and in unreadable pages, long paths,
  * outputs into read-only, unmapped, file-backed and shared memory,
- * buffers that overlap, a signal at the call's exit, and a thread
- * unmapping the output meanwhile. Each wrapper is warmed first, so that
+ * buffers that overlap, a signal at the call's exit (a handler, a stop,
+ * death), a thread unmapping the output meanwhile, and a thread reusing
+ * the slot of one that left an output behind. Each wrapper is warmed first, so that
  * under umk its site is patched before the case runs. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 
 #include "guest_test.h"
@@ -244,6 +246,94 @@ static void unmap_race(void)
     munmap(racing, page);
 }
 
+/* The call's exit is not a return: the thread stops there (SIGTSTP), and
+ * its parent reads and then writes the output meanwhile. */
+static void stop_at_exit(void)
+{
+    sigset_t old[2], tstp, empty;
+    memset(old, 0xee, sizeof old);
+    sigemptyset(&empty);
+    sigemptyset(&tstp);
+    sigaddset(&tstp, SIGTSTP);
+    pid_t child = fork();
+    if (child == 0) {
+        setpgid(0, 0); /* not orphaned: the stop happens */
+        sigprocmask(SIG_BLOCK, &tstp, NULL);
+        raise(SIGTSTP);
+        sigprocmask(SIG_SETMASK, &empty, old); /* stops on its way out */
+        printf("%-34s %s\n", "  the child sees the parent's write", *(unsigned long*)old == 0x1234 ? "yes" : "no");
+        _exit(0);
+    }
+    int st;
+    waitpid(child, &st, WUNTRACED);
+    unsigned long seen = 0, mine = 0x1234;
+    struct iovec local = { &seen, 8 }, remote = { old, 8 };
+    process_vm_readv(child, &local, 1, &remote, 1, 0);
+    printf("%-34s %s\n", "sigprocmask output at a stop", WIFSTOPPED(st) && seen == 1UL << (SIGTSTP - 1) ? "there" : "missing");
+    local.iov_base = &mine;
+    process_vm_writev(child, &local, 1, &remote, 1, 0);
+    kill(child, SIGCONT);
+    waitpid(child, &st, 0);
+}
+
+/* A fatal signal at the call's exit: its output (in shared memory) is
+ * there all the same. */
+static void die_at_exit(void)
+{
+    unsigned long* shared = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    memset(shared, 0xee, 64);
+    sigset_t usr1, empty;
+    sigemptyset(&empty);
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pid_t child = fork();
+    if (child == 0) {
+        sigprocmask(SIG_BLOCK, &usr1, NULL);
+        raise(SIGUSR1);
+        sigprocmask(SIG_SETMASK, &empty, (sigset_t*)shared);
+        _exit(0);
+    }
+    int st;
+    waitpid(child, &st, 0);
+    printf("%-34s %s %s\n", "output of a call that dies", WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exited",
+           shared[0] == 1UL << (SIGUSR1 - 1) ? "there" : "missing");
+    munmap(shared, page);
+}
+
+/* A thread whose last call left an output ends; the next thread gets its
+ * slot and must not write that output again. */
+static char* left_behind;
+
+static void* stat_and_exit(void* arg)
+{
+    (void)arg;
+    stat("/", (struct stat*)left_behind);
+    syscall(SYS_exit, 0);
+    return NULL;
+}
+
+static void* after_it(void* arg)
+{
+    (void)arg;
+    memset(left_behind, 'N', 200);
+    for (int i = 0; i < 3; i++)
+        access("/", F_OK);
+    printf("%-34s %s\n", "a new thread in an old slot", memcmp(left_behind, "NNNNNNNN", 8) ? "WRONG" : "ok");
+    return NULL;
+}
+
+static void slot_reuse(void)
+{
+    left_behind = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    pthread_t t;
+    pthread_create(&t, NULL, stat_and_exit, NULL);
+    pthread_join(t, NULL);
+    usleep(100000); /* its host thread gone */
+    pthread_create(&t, NULL, after_it, NULL);
+    pthread_join(t, NULL);
+    munmap(left_behind, page);
+}
+
 static void directory(void)
 {
     mkdir("/tmp/umk-slot-copies-dir", 0755);
@@ -272,6 +362,9 @@ int main(void)
     inputs();
     signal_storm();
     unmap_race();
+    stop_at_exit();
+    die_at_exit();
+    slot_reuse();
     directory();
     return 0;
 }
