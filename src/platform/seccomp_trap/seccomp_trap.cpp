@@ -203,6 +203,8 @@ SeccompTrapPlatform::~SeccompTrapPlatform()
     [[maybe_unused]] auto n = ::write(m_monitor_wakeup.get(), &one, sizeof one);
     if (m_monitor.joinable())
         m_monitor.join();
+    for (auto& [fd, stub] : m_retired)
+        reap(stub);
 }
 
 void SeccompTrapPlatform::monitor_loop()
@@ -219,14 +221,26 @@ void SeccompTrapPlatform::monitor_loop()
             if (fd == m_monitor_wakeup.get())
                 return;
             std::lock_guard lock(m_stubs_lock);
-            auto it = m_stubs.find(fd);
-            if (it == m_stubs.end())
-                continue;
-            epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
-            it->second->mark_dead();
-            m_stubs.erase(it);
+            if (auto it = m_stubs.find(fd); it != m_stubs.end()) {
+                epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+                it->second->mark_dead();
+                m_stubs.erase(it);
+            } else if (auto r = m_retired.find(fd); r != m_retired.end()) {
+                epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
+                reap(r->second);
+                m_retired.erase(r);
+            }
         }
     }
+}
+
+void SeccompTrapPlatform::reap(Retired& stub)
+{
+    siginfo_t info {};
+    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(stub.pidfd.get()), &info, WEXITED) != 0
+           && errno == EINTR) {
+    }
+    munmap(stub.region, UMK_CTL_SIZE);
 }
 
 void SeccompTrapPlatform::note_patch_thunks(u64 thunks)
@@ -270,11 +284,24 @@ void SeccompTrapPlatform::watch(StubProcess& stub)
     m_stubs.emplace(stub.pidfd(), &stub);
 }
 
-void SeccompTrapPlatform::unwatch(StubProcess& stub)
+void SeccompTrapPlatform::retire(host::Fd pidfd, void* region)
 {
     std::lock_guard lock(m_stubs_lock);
-    if (m_stubs.erase(stub.pidfd()))
-        epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, stub.pidfd(), nullptr);
+    int fd = pidfd.get();
+    // Still watched: its exit comes to the monitor as before. Else (its
+    // exit came already) watched again: a pidfd of an exited process is
+    // readable at once.
+    if (!m_stubs.erase(fd)) {
+        epoll_event ev {};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+            Retired now { std::move(pidfd), region };
+            reap(now);
+            return;
+        }
+    }
+    m_retired.emplace(fd, Retired { std::move(pidfd), region });
 }
 
 KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
@@ -375,14 +402,10 @@ StubProcess::StubProcess(SeccompTrapPlatform& platform, host::Fd pidfd, int pid,
 
 StubProcess::~StubProcess()
 {
-    m_platform.unwatch(*this);
     kill();
-    // Reap only now: no kernel path can use m_pid any more.
-    siginfo_t info {};
-    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(m_pidfd.get()), &info, WEXITED) != 0
-           && errno == EINTR) {
-    }
-    munmap(m_region, UMK_CTL_SIZE);
+    // Reaped only now (by the monitor): no kernel path can use m_pid any
+    // more.
+    m_platform.retire(std::move(m_pidfd), m_region);
 }
 
 umk_thread_slot& StubProcess::slot(unsigned index)

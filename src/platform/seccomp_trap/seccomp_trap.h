@@ -42,7 +42,10 @@ public:
     // For StubProcess: the monitor marks a stub's slots dead when its host
     // process exits.
     void watch(StubProcess&);
-    void unwatch(StubProcess&);
+    // For ~StubProcess, after it killed the host process: the monitor
+    // reaps it and unmaps its control region, off the path of whoever
+    // dropped the last reference (a guest parent's wait4: 90-120 us).
+    void retire(host::Fd pidfd, void* region);
 
     // The patched sites' jump table (layout.h, UMK_PATCH_CELLS): one
     // sealed memfd for every address space, made from the stub's thunk
@@ -74,6 +77,12 @@ private:
     std::thread m_pool_filler;
     std::mutex m_stubs_lock;
     std::unordered_map<int, StubProcess*> m_stubs; // by pidfd
+    struct Retired {
+        host::Fd pidfd;
+        void* region;
+    };
+    std::unordered_map<int, Retired> m_retired; // by pidfd, under m_stubs_lock
+    static void reap(Retired&);
     std::once_flag m_patch_table_once;
     host::Fd m_patch_table;
 };
