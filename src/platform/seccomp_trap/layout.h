@@ -71,6 +71,11 @@ struct umk_site {
 /* The trapped syscall number a fresh stub thread issues to say it is
  * ready for its first guest registers. Not a Linux syscall number. */
 #define UMK_START_NR 1000
+/* The trapped syscall the patched path makes from the stub's text to get
+ * into its SIGSYS handler (umk_patched_slow, umk_patched_interrupted): a
+ * `ud2` would do as well, but an invalid opcode costs a VM exit under
+ * KVM (it intercepts #UD), 8 us on these machines. */
+#define UMK_PATCHED_SLOW_NR 1001
 
 /* Thread slot states (the futex word). Stub -> kernel: STOP_*;
  * kernel -> stub: RESUME; kernel only: DEAD (the stub is gone). GONE is

@@ -352,7 +352,7 @@ static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc
 
 extern char umk_thunks[];
 extern char umk_patched_return[], umk_patched_return_end[];
-extern char umk_patched_slow[], umk_patched_interrupted[];
+extern char umk_patched_slow_end[], umk_patched_interrupted[], umk_patched_interrupted_end[];
 
 /* Guest memory the stub touches for the kernel (docs/design.md,
  * "Arguments through the slot"), in the patched path, where no host
@@ -448,8 +448,8 @@ static void write_staged(struct umk_thread_slot* slot)
 /* Called by umk_patched_entry on this thread's signal stack, with the
  * guest's registers in the slot and k, the site: the stop, as a trap's,
  * but without a signal frame. True when the kernel's answer is only a
- * new rax, which umk_patched_entry returns itself; else the thread takes
- * a SIGILL (umk_patched_slow) and the fault handler finishes with a
+ * new rax, which umk_patched_entry returns itself; else the thread traps
+ * into its SIGSYS handler (umk_patched_slow), which finishes with a
  * frame. */
 __attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot, u64 k)
 {
@@ -486,6 +486,20 @@ static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext
 {
     (void)signo;
     struct umk_thread_slot* slot = current_slot();
+    /* The patched path, with the guest's registers in the slot: the
+     * kernel's answer needs a frame (umk_patched_slow), or an interrupt
+     * came on the way back (umk_patched_interrupted). */
+    if (uc->mc.rip == (u64)umk_patched_slow_end) {
+        follow_commands(slot, UMK_STOP_SYSCALL, uc);
+        stop_for_interrupts(slot, uc);
+        return;
+    }
+    if (uc->mc.rip == (u64)umk_patched_interrupted_end) {
+        __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
+        slot->regs[UMK_ORIG_RAX] = ~0UL;
+        stop(slot, UMK_STOP_INTERRUPT, uc);
+        return;
+    }
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = info->sys.arch == AUDIT_ARCH_X86_64 ? (u64)(unsigned)info->sys.syscall
                                                                    : UMK_COMPAT_SYSCALL;
@@ -521,20 +535,6 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
             + (rip - (u64)umk_thunks) / UMK_THUNK_SIZE;
         uc->mc.rip = site->return_address - 2;
         uc->mc.rax = (u32)site->nr;
-    }
-    /* The patched path, with the guest's registers in the slot: the
-     * kernel's answer needs a frame (umk_patched_slow), or an interrupt
-     * came on the way back (umk_patched_interrupted). */
-    if (signo == 4 /* SIGILL */ && uc->mc.rip == (u64)umk_patched_slow) {
-        follow_commands(slot, UMK_STOP_SYSCALL, uc);
-        stop_for_interrupts(slot, uc);
-        return;
-    }
-    if (signo == 4 && uc->mc.rip == (u64)umk_patched_interrupted) {
-        __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
-        slot->regs[UMK_ORIG_RAX] = ~0UL;
-        stop(slot, UMK_STOP_INTERRUPT, uc);
-        return;
     }
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = ~0UL;
@@ -750,8 +750,10 @@ static void build_op_filter(void)
                                  __NR_rt_sigreturn, __NR_sched_yield, __NR_exit, __NR_membarrier };
     for (unsigned i = 0; i < sizeof plain / sizeof plain[0]; i++)
         f[n++] = JEQ(plain[i], TO_ALLOW, 0);
-    /* a fork child's (and its threads') first trap */
+    /* a fork child's (and its threads') first trap; its patched path's
+     * way into its handler */
     f[n++] = JEQ(UMK_START_NR, TO_TRAP, 0);
+    f[n++] = JEQ(UMK_PATCHED_SLOW_NR, TO_TRAP, 0);
     n = allow_clone(f, n, UMK_THREAD_CLONE_FLAGS);
     n = allow_clone(f, n, UMK_OP_CLONE_FLAGS);
     n = allow_clone(f, n, UMK_FORK_CLONE_FLAGS);
@@ -1137,11 +1139,17 @@ __asm__(
     "    jmp *%rcx\n"
     ".globl umk_patched_return_end\n"
     "umk_patched_return_end:\n"
-    ".globl umk_patched_slow\n"
+    ".globl umk_patched_slow_end\n"
     "umk_patched_slow:\n"
+    "    mov $" STR(UMK_PATCHED_SLOW_NR) ", %eax\n"
+    "    syscall\n"
+    "umk_patched_slow_end:\n"
     "    ud2\n"
-    ".globl umk_patched_interrupted\n"
+    ".globl umk_patched_interrupted, umk_patched_interrupted_end\n"
     "umk_patched_interrupted:\n"
+    "    mov $" STR(UMK_PATCHED_SLOW_NR) ", %eax\n"
+    "    syscall\n"
+    "umk_patched_interrupted_end:\n"
     "    ud2\n"
     /* The trap path: the guest's flags back (OF by an add, the rest by
      * sahf), the number in rax, then the `syscall` of site k in the cell
