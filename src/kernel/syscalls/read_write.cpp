@@ -31,6 +31,29 @@ std::span<u8> transfer_buffer(u64 count)
     return std::span(buffer.get(), static_cast<usize>(std::min<u64>(count, kChunk)));
 }
 
+// Linux's access_ok(): the whole range below the highest user address
+// (x86-64 TASK_SIZE_MAX), checked before the file is asked: /dev/null too
+// refuses a kernel pointer.
+bool access_ok(u64 addr, u64 size)
+{
+    constexpr u64 kTaskSizeMax = (1ULL << 47) - 4096;
+    return size <= kTaskSizeMax && addr <= kTaskSizeMax - size;
+}
+
+// How much of `out` the guest's memory at `addr` fills before a fault, a
+// page at a time.
+usize readable_prefix(Thread& t, u64 addr, std::span<u8> out)
+{
+    usize got = 0;
+    while (got < out.size()) {
+        usize n = std::min<usize>(out.size() - got, kPageSize - ((addr + got) & (kPageSize - 1)));
+        if (!t.mm().copy_in(addr + got, out.subspan(got, n)))
+            break;
+        got += n;
+    }
+    return got;
+}
+
 KResult<void> check_readable(File& f)
 {
     if (!f.readable())
@@ -90,6 +113,8 @@ u64 read_mapped(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 // chunks until EOF or `count`.
 KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 {
+    if (!access_ok(buf.value, count))
+        return err(Errno::FAULT);
     count = std::min(count, kMaxRwCount);
     auto chunk = transfer_buffer(count);
     u64 done = count >= kMappedReadMin && f.reads_host_fd() ? read_mapped(t, f, buf, count, pos) : 0;
@@ -119,17 +144,28 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 
 KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
 {
+    if (!access_ok(buf.value, count))
+        return err(Errno::FAULT);
     count = std::min(count, kMaxRwCount);
     if (auto r = f.write_unread(count))
         return *r;
     auto chunk = transfer_buffer(count);
     u64 done = 0;
-    while (done < count) {
+    bool faulted = false;
+    while (done < count && !faulted) {
         usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
         if (auto r = t.mm().copy_in(buf.value + done, std::span(chunk.data(), want)); !r) {
-            if (done > 0)
-                break;
-            return err(r.error());
+            // A regular file gets what could be read before the fault
+            // (Linux's generic_perform_write); other files nothing more.
+            auto a = f.inode().attr();
+            usize readable = a && S_ISREG(a->mode) ? readable_prefix(t, buf.value + done, chunk.subspan(0, want)) : 0;
+            if (readable == 0) {
+                if (done > 0)
+                    break;
+                return err(r.error());
+            }
+            want = readable;
+            faulted = true;
         }
         auto n = f.write(std::span(chunk.data(), want), pos + done);
         if (!n) {
@@ -185,6 +221,9 @@ KResult<std::vector<abi::Iovec>> copy_iovecs(Thread& t, GuestAddr iov, u64 count
         if (static_cast<i64>(total) < 0)
             return err(Errno::INVAL);
     }
+    for (auto& e : v)
+        if (!access_ok(e.base, e.len))
+            return err(Errno::FAULT);
     return v;
 }
 

@@ -1,10 +1,14 @@
 /* errno values for a bad pointer ((void*)1) passed to various syscalls,
- * issued raw so libc does not interpose. */
+ * issued raw so libc does not interpose; pointers in the kernel's half
+ * (access_ok fails before the file is asked); a buffer that runs into an
+ * unreadable page (a short write of what could be read). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,5 +41,26 @@ int main(void) {
   T("gettimeofday", SYS_gettimeofday, BAD, NULL);
   T("getdents64", SYS_getdents64, fd, BAD, 4096);
   T("pread64", SYS_pread64, fd, BAD, 10, 0);
+
+  void *kernel = (void *)0xffff880000000000UL, *top = (void *)0x7ffffffff000UL;
+  T("write /dev/null kernel", SYS_write, nfd, kernel, 10);
+  T("write /dev/null top-8", SYS_write, nfd, (char *)top - 8, 10);
+  T("read /dev/null kernel", SYS_read, nfd, kernel, 10);
+  T("pwrite64 kernel", SYS_pwrite64, wfd, kernel, 10, 0);
+  T("pread64 kernel", SYS_pread64, fd, kernel, 10, 0);
+  T("write huge count", SYS_write, nfd, (void *)0x1000, (long)0x7ffffffff000UL);
+
+  long page = sysconf(_SC_PAGESIZE);
+  char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  memset(m, 'x', page);
+  mprotect(m + page, page, PROT_NONE);
+  T("write into PROT_NONE", SYS_write, wfd, m + page - 100, 200);
+  T("write 0 at PROT_NONE", SYS_write, wfd, m + page, 0);
+  T("write from PROT_NONE", SYS_write, wfd, m + page, 10);
+  int p[2];
+  if (pipe2(p, O_NONBLOCK)) return 1;
+  T("pipe write into PROT_NONE", SYS_write, p[1], m + page - 100, 200);
+  char got[256];
+  T("pipe read back", SYS_read, p[0], got, sizeof got);
   return 0;
 }
