@@ -15,7 +15,12 @@ KResult<std::string> copy_path(Thread& t, GuestAddr addr)
     return t.mm().copy_in_string(addr.value, kPathMax);
 }
 
-KResult<PathContext> path_context(Thread& t, int dirfd)
+KResult<PathContext> path_context(Thread& t, int dirfd, std::string_view path)
+{
+    return path.starts_with('/') ? dir_context(t, kAtFdcwd) : dir_context(t, dirfd);
+}
+
+KResult<PathContext> dir_context(Thread& t, int dirfd)
 {
     auto fs = t.process().fs();
     PathContext ctx { fs.root, fs.cwd, t.process().creds() };
@@ -42,7 +47,7 @@ KResult<RefPtr<Dentry>> lookup_at(Thread& t, int dirfd, const std::string& path,
             return err(Errno::BADF);
         return file->dentry();
     }
-    auto ctx = TRY(path_context(t, dirfd));
+    auto ctx = TRY(path_context(t, dirfd, path));
     return resolve_path(ctx, path, follow);
 }
 

@@ -15,7 +15,10 @@ KResult<RefPtr<File>> get_file(Thread&, int fd);
 // A path argument: PATH_MAX-bounded, EFAULT for bad pointers.
 KResult<std::string> copy_path(Thread&, GuestAddr);
 // The walk context for a *at() call: dirfd is AT_FDCWD or a directory fd.
-KResult<PathContext> path_context(Thread&, int dirfd);
+KResult<PathContext> dir_context(Thread&, int dirfd);
+// The same for `path` (Linux's path_init): an absolute path starts at the
+// root whatever dirfd is, even an invalid one.
+KResult<PathContext> path_context(Thread&, int dirfd, std::string_view path);
 // Resolves `path` at `dirfd`; with `empty_path` an empty path names dirfd
 // itself (AT_EMPTY_PATH).
 KResult<RefPtr<Dentry>> lookup_at(Thread&, int dirfd, const std::string& path, Follow, bool empty_path);

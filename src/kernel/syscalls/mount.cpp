@@ -197,7 +197,7 @@ private:
 // copied to the same place below TARGET.
 KResult<u64> bind_mount(Thread& t, const RefPtr<Dentry>& target, const std::string& source_path, bool rec)
 {
-    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto ctx = TRY(dir_context(t, kAtFdcwd));
     auto source = follow_mounts(TRY(resolve_path(ctx, source_path, Follow::Yes)));
     bool source_dir = S_ISDIR(TRY(source->inode().attr()).mode);
     bool target_dir = S_ISDIR(TRY(target->inode().attr()).mode);
@@ -233,7 +233,7 @@ bool open_for_writing(Kernel& k, const std::vector<RefPtr<Dentry>>& roots)
 // mounted below it, goes to TARGET (not below itself).
 KResult<u64> move_existing_mount(Thread& t, const RefPtr<Dentry>& target, const std::string& source_path)
 {
-    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto ctx = TRY(dir_context(t, kAtFdcwd));
     auto source = follow_mounts(TRY(resolve_path(ctx, source_path, Follow::Yes)));
     Dentry* from = source->mountpoint();
     if (!from || source == t.kernel().root())
@@ -268,7 +268,7 @@ KResult<u64> sys_mount(Thread& t, GuestAddr source_addr, GuestAddr target_addr, 
     if ((flags & 0xffff0000U) == MS_MGC_VAL)
         flags &= 0xffff;
     auto target_path = TRY(copy_path(t, target_addr));
-    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto ctx = TRY(dir_context(t, kAtFdcwd));
     // The topmost mount there: a new one stacks on it (lock_mount).
     auto target = follow_mounts(TRY(resolve_path(ctx, target_path, Follow::Yes)));
     if (flags & kPropagation) {
@@ -358,7 +358,7 @@ KResult<u64> sys_pivot_root(Thread& t, GuestAddr new_root_addr, GuestAddr put_ol
 {
     if (!t.process().creds().has(kCapSysAdmin))
         return err(Errno::PERM);
-    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto ctx = TRY(dir_context(t, kAtFdcwd));
     auto new_root = follow_mounts(TRY(resolve_path(ctx, TRY(copy_path(t, new_root_addr)), Follow::Yes)));
     auto put_old = follow_mounts(TRY(resolve_path(ctx, TRY(copy_path(t, put_old_addr)), Follow::Yes)));
     if (!S_ISDIR(TRY(new_root->inode().attr()).mode) || !S_ISDIR(TRY(put_old->inode().attr()).mode))
@@ -398,7 +398,7 @@ KResult<u64> sys_umount2(Thread& t, GuestAddr target_addr, int flags)
     if (!t.process().creds().has(kCapSysAdmin))
         return err(Errno::PERM);
     auto target_path = TRY(copy_path(t, target_addr));
-    auto ctx = TRY(path_context(t, kAtFdcwd));
+    auto ctx = TRY(dir_context(t, kAtFdcwd));
     // LOOKUP_MOUNTPOINT: the topmost mount at the path.
     auto root = follow_mounts(TRY(resolve_path(ctx, target_path, (flags & UMOUNT_NOFOLLOW) ? Follow::No : Follow::Yes)));
     Dentry* mountpoint = root->mountpoint();

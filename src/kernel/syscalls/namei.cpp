@@ -23,7 +23,7 @@ bool is_dot(const std::string& name) { return name == "." || name == ".."; }
 // The parent of the last component, checked for write and search access.
 KResult<ParentAndName> writable_parent(Thread& t, int dirfd, const std::string& path)
 {
-    auto ctx = TRY(path_context(t, dirfd));
+    auto ctx = TRY(path_context(t, dirfd, path));
     auto pn = TRY(resolve_parent(ctx, path));
     auto attr = TRY(pn.parent->inode().attr());
     TRY(check_access(attr, ctx.creds, kMayWrite | kMayExec));
@@ -273,7 +273,7 @@ KResult<u64> truncate_inode(const Named& target, i64 length)
 
 KResult<ParentAndName> parent_for_create(Thread& t, int dirfd, const std::string& path)
 {
-    auto ctx = TRY(path_context(t, dirfd));
+    auto ctx = TRY(path_context(t, dirfd, path));
     auto pn = TRY(resolve_parent(ctx, path));
     TRY(check_absent(pn));
     auto attr = TRY(pn.parent->inode().attr());

@@ -95,7 +95,7 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     else
         flags |= abi::kOLargefile;
-    auto ctx = TRY(path_context(t, dirfd));
+    auto ctx = TRY((resolve & kResolveInRoot) ? dir_context(t, dirfd) : path_context(t, dirfd, path));
     ctx.resolve = resolve;
     if (resolve & kResolveInRoot)
         ctx.root = ctx.start;

@@ -1,6 +1,8 @@
 /* openat2(2): struct sizes (EINVAL, E2BIG), strict flags, and every
  * RESOLVE_* flag against symlinks, "..", absolute paths, magic links and
- * mount crossings. Compared with Linux. */
+ * mount crossings; an absolute path with a dirfd that is not a directory,
+ * or not open (ignored, but by RESOLVE_IN_ROOT and RESOLVE_BENEATH).
+ * Compared with Linux. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <fcntl.h>
@@ -64,6 +66,25 @@ int main(void)
     t("mode without creat", "file", O_RDONLY, 0, 24);
     t("path with rdwr", "file", O_PATH | O_RDWR, 0, 24);
     t("creat beneath", "newfile", O_RDWR | O_CREAT, RESOLVE_BENEATH, 24);
+    int dir = dfd;
+    dfd = open("sub/file", O_RDONLY);
+    t("abs, dirfd a file", "/etc/passwd", O_RDONLY, 0, 24);
+    t("rel, dirfd a file", "file", O_RDONLY, 0, 24);
+    t("abs, dirfd a file, in_root", "/file", O_RDONLY, RESOLVE_IN_ROOT, 24);
+    t("abs, dirfd a file, beneath", "/etc/passwd", O_RDONLY, RESOLVE_BENEATH, 24);
+    close(dfd);
+    dfd = 999;
+    t("abs, dirfd closed", "/etc/passwd", O_RDONLY, 0, 24);
+    t("rel, dirfd closed", "file", O_RDONLY, 0, 24);
+    t("abs, dirfd closed, in_root", "/file", O_RDONLY, RESOLVE_IN_ROOT, 24);
+    struct stat st;
+    long r = syscall(SYS_newfstatat, 999, "/tmp", &st, 0);
+    printf("%-28s %ld %s\n", "fstatat abs, dirfd 999", r, r < 0 ? strerrorname_np(errno) : "");
+    r = syscall(SYS_mkdirat, 999, "/tmp", 0755);
+    printf("%-28s %ld %s\n", "mkdirat abs, dirfd 999", r, r < 0 ? strerrorname_np(errno) : "");
+    r = syscall(SYS_unlinkat, 999, "x", 0);
+    printf("%-28s %ld %s\n", "unlinkat rel, dirfd 999", r, r < 0 ? strerrorname_np(errno) : "");
+    dfd = dir;
     char cmd[128]; snprintf(cmd, sizeof cmd, "rm -rf %s", d); system(cmd);
     return 0;
 }
