@@ -155,10 +155,14 @@ KResult<u64> write_from(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
     while (done < count && !faulted) {
         usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
         if (auto r = t.mm().copy_in(buf.value + done, std::span(chunk.data(), want)); !r) {
-            // A regular file gets what could be read before the fault
-            // (Linux's generic_perform_write); other files nothing more.
+            // A file whose data is a host file's (hostfs, tmpfs: its page
+            // cache, Linux's generic_perform_write) gets what could be read
+            // before the fault; other files (procfs, devices, pipes) get
+            // nothing more.
             auto a = f.inode().attr();
-            usize readable = a && S_ISREG(a->mode) ? readable_prefix(t, buf.value + done, chunk.subspan(0, want)) : 0;
+            usize readable = a && S_ISREG(a->mode) && f.reads_host_fd()
+                ? readable_prefix(t, buf.value + done, chunk.subspan(0, want))
+                : 0;
             if (readable == 0) {
                 if (done > 0)
                     break;
@@ -213,17 +217,25 @@ KResult<std::vector<abi::Iovec>> copy_iovecs(Thread& t, GuestAddr iov, u64 count
         return err(Errno::INVAL);
     std::vector<abi::Iovec> v(count);
     TRY(t.mm().copy_in(iov.value, std::span(reinterpret_cast<u8*>(v.data()), count * sizeof(abi::Iovec))));
-    u64 total = 0;
-    for (auto& e : v) {
+    for (auto& e : v)
         if (static_cast<i64>(e.len) < 0)
             return err(Errno::INVAL);
-        total += e.len;
-        if (static_cast<i64>(total) < 0)
-            return err(Errno::INVAL);
+    // Linux's import_iovec: the lengths are cut so that they add up to
+    // MAX_RW_COUNT at most; a lone segment is cut before access_ok
+    // (import_ubuf), others after.
+    if (v.size() == 1) {
+        v[0].len = std::min<u64>(v[0].len, kMaxRwCount);
+        if (!access_ok(v[0].base, v[0].len))
+            return err(Errno::FAULT);
+        return v;
     }
-    for (auto& e : v)
+    u64 total = 0;
+    for (auto& e : v) {
         if (!access_ok(e.base, e.len))
             return err(Errno::FAULT);
+        e.len = std::min<u64>(e.len, kMaxRwCount - total);
+        total += e.len;
+    }
     return v;
 }
 

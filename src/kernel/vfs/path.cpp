@@ -73,6 +73,13 @@ struct Walker {
         return to;
     }
 
+    // The walk of a whole path: an absolute one starts at the root (Linux's
+    // path_init; RESOLVE_NO_XDEV holds only from there).
+    KResult<RefPtr<Dentry>> walk_path(std::string_view path, Follow follow_last)
+    {
+        return walk(path.starts_with('/') ? ctx.root : ctx.start, path, follow_last);
+    }
+
     KResult<RefPtr<Dentry>> walk(RefPtr<Dentry> cur, std::string_view path, Follow follow_last)
     {
         if (path.empty())
@@ -158,7 +165,7 @@ KResult<RefPtr<Dentry>> resolve_path(const PathContext& ctx, std::string_view pa
 {
     Dentry::prune_if_requested(*ctx.root);
     Walker w { ctx };
-    return w.walk(ctx.start, path, follow_last);
+    return w.walk_path(path, follow_last);
 }
 
 KResult<ParentAndName> resolve_parent(const PathContext& ctx, std::string_view path)
@@ -185,7 +192,7 @@ KResult<ParentAndName> resolve_parent(const PathContext& ctx, std::string_view p
     if (out.name.size() > kNameMax)
         return err(Errno::NAMETOOLONG);
     Walker w { ctx };
-    out.parent = dir.empty() ? follow_mounts(ctx.start) : TRY(w.walk(ctx.start, dir, Follow::Yes));
+    out.parent = dir.empty() ? follow_mounts(ctx.start) : TRY(w.walk_path(dir, Follow::Yes));
     auto attr = TRY(out.parent->inode().attr());
     if (!S_ISDIR(attr.mode))
         return err(Errno::NOTDIR);

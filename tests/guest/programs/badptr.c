@@ -62,5 +62,16 @@ int main(void) {
   T("pipe write into PROT_NONE", SYS_write, p[1], m + page - 100, 200);
   char got[256];
   T("pipe read back", SYS_read, p[0], got, sizeof got);
+  /* a procfs file takes all or nothing */
+  int adj = open("/proc/self/oom_score_adj", O_WRONLY);
+  memcpy(m + page - 2, "17", 2);
+  T("procfs write into PROT_NONE", SYS_write, adj, m + page - 2, 10);
+  char now[16] = "";
+  int rd = open("/proc/self/oom_score_adj", O_RDONLY);
+  printf("oom_score_adj %.*s", (int)read(rd, now, sizeof now - 1), now);
+  /* readv/writev: a lone segment is cut to MAX_RW_COUNT before access_ok */
+  struct iovec { void *base; unsigned long len; } huge = { got, 0x7fffffffffffffffUL }, two[2] = { { got, 1 }, { got, 0x7ffffffffffffff0UL } };
+  T("writev 1 huge segment", SYS_writev, nfd, &huge, 1);
+  T("writev 2 huge segments", SYS_writev, nfd, two, 2);
   return 0;
 }

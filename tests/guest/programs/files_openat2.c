@@ -84,6 +84,17 @@ int main(void)
     printf("%-28s %ld %s\n", "mkdirat abs, dirfd 999", r, r < 0 ? strerrorname_np(errno) : "");
     r = syscall(SYS_unlinkat, 999, "x", 0);
     printf("%-28s %ld %s\n", "unlinkat rel, dirfd 999", r, r < 0 ? strerrorname_np(errno) : "");
+    dfd = open("/proc", O_RDONLY | O_DIRECTORY);
+    t("no_xdev abs, dirfd /proc", "/etc/passwd", O_RDONLY, RESOLVE_NO_XDEV, 24);
+    close(dfd);
+    dfd = AT_FDCWD;
+    char here[256];
+    if (!getcwd(here, sizeof here)) return 1;
+    chdir("/proc");
+    t("no_xdev abs, cwd /proc", "/etc/passwd", O_RDONLY, RESOLVE_NO_XDEV, 24);
+    t("no_xdev /, cwd /proc", "/", O_RDONLY, RESOLVE_NO_XDEV, 24);
+    t("no_xdev /proc/self", "/proc/self/status", O_RDONLY, RESOLVE_NO_XDEV, 24);
+    chdir(here);
     dfd = dir;
     char cmd[128]; snprintf(cmd, sizeof cmd, "rm -rf %s", d); system(cmd);
     return 0;
