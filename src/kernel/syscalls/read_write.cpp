@@ -259,6 +259,62 @@ KResult<u64> vectored(const std::vector<abi::Iovec>& iovs, u64 pos, One one)
     return done;
 }
 
+// readv/writev of a file without positions (a pipe, a socket, a tty): one
+// read or write of all the segments, as Linux's (a datagram is one
+// message, a pipe write of PIPE_BUF bytes or less is atomic), when they
+// fit the transfer buffer; larger ones a segment at a time.
+std::optional<KResult<u64>> scattered_read(Thread& t, File& f, const std::vector<abi::Iovec>& iovs)
+{
+    u64 total = 0;
+    for (auto& iov : iovs)
+        total += iov.len;
+    if (f.seekable() || total > kChunk || iovs.size() < 2)
+        return std::nullopt;
+    auto chunk = transfer_buffer(total);
+    auto n = f.read(chunk, 0);
+    if (!n)
+        return err(n.error());
+    usize at = 0;
+    for (auto& iov : iovs) {
+        usize m = static_cast<usize>(std::min<u64>(iov.len, *n - at));
+        if (m == 0)
+            break;
+        if (auto r = t.mm().copy_out(iov.base, chunk.subspan(at, m)); !r) {
+            if (at == 0)
+                return err(r.error());
+            break;
+        }
+        at += m;
+    }
+    if (at > 0 && f.dentry())
+        fsnotify_dentry(*f.dentry(), IN_ACCESS);
+    return at;
+}
+
+std::optional<KResult<u64>> gathered_write(Thread& t, File& f, const std::vector<abi::Iovec>& iovs)
+{
+    u64 total = 0;
+    for (auto& iov : iovs)
+        total += iov.len;
+    if (f.seekable() || total > kChunk || iovs.size() < 2)
+        return std::nullopt;
+    if (auto r = f.write_unread(total))
+        return *r;
+    auto chunk = transfer_buffer(total);
+    usize at = 0;
+    for (auto& iov : iovs) {
+        if (auto r = t.mm().copy_in(iov.base, chunk.subspan(at, static_cast<usize>(iov.len))); !r)
+            return err(r.error()); // Linux copies the whole message first
+        at += static_cast<usize>(iov.len);
+    }
+    auto n = f.write(chunk.first(at), 0);
+    if (!n)
+        return err(n.error());
+    if (*n > 0 && f.dentry())
+        fsnotify_dentry(*f.dentry(), IN_MODIFY);
+    return *n;
+}
+
 // The file of a positioned call (pread, pwritev, ...).
 KResult<RefPtr<File>> positioned_file(Thread& t, int fd, i64 pos, bool for_write)
 {
@@ -305,6 +361,8 @@ KResult<u64> sys_readv(Thread& t, int fd, GuestAddr iov, u64 count)
     auto file = TRY(get_file(t, fd));
     TRY(check_readable(*file));
     auto iovs = TRY(copy_iovecs(t, iov, count));
+    if (auto whole = scattered_read(t, *file, iovs))
+        return *whole;
     return at_file_position(*file, false, [&](u64 pos) {
         return vectored(iovs, pos, [&](GuestAddr b, u64 n, u64 p) { return read_into(t, *file, b, n, p); });
     });
@@ -315,6 +373,8 @@ KResult<u64> sys_writev(Thread& t, int fd, GuestAddr iov, u64 count)
     auto file = TRY(get_file(t, fd));
     TRY(check_writable(*file));
     auto iovs = TRY(copy_iovecs(t, iov, count));
+    if (auto whole = gathered_write(t, *file, iovs))
+        return *whole;
     return at_file_position(*file, file->flags() & O_APPEND, [&](u64 pos) {
         return vectored(iovs, pos, [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
     });

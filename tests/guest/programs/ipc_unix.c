@@ -1,7 +1,8 @@
 /* Unix domain sockets: socketpair, SCM_RIGHTS between processes,
  * SO_PEERCRED, SO_PASSCRED/SCM_CREDENTIALS, named (path, abstract,
  * autobind) stream sockets with listen/accept/connect, datagrams with
- * addresses and truncation, seqpacket boundaries, shutdown and EPIPE,
+ * addresses and truncation, seqpacket boundaries, writev/readv as one
+ * message, shutdown and EPIPE,
  * nonblocking EAGAIN, poll, and the error cases. Compared with Linux. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,6 +228,24 @@ static void datagrams(void) {
   say("connect AF_UNSPEC again", connect(sv[0], &unspec, sizeof unspec));
   close(sv[0]);
   close(sv[1]);
+  /* writev is one datagram, readv scatters one */
+  int types[] = { SOCK_DGRAM, SOCK_SEQPACKET };
+  for (int i = 0; i < 2; i++) {
+    socketpair(AF_UNIX, types[i] | SOCK_NONBLOCK, 0, sv);
+    struct iovec two[2] = { { "ab", 2 }, { "cd", 2 } };
+    say(i ? "seqpacket writev of 2" : "dgram writev of 2", writev(sv[0], two, 2));
+    memset(buf, 0, sizeof buf);
+    n = recv(sv[1], buf, sizeof buf, 0);
+    printf("  one message: %ld '%s'\n", n, buf);
+    say("  send hello", send(sv[0], "hello", 5, 0));
+    char a[3] = { 0 }, b[8] = { 0 };
+    struct iovec into[2] = { { a, 2 }, { b, 8 } };
+    n = readv(sv[1], into, 2);
+    printf("  readv into 2: %ld '%s' '%s'\n", n, a, b);
+    say("  nothing left", recv(sv[1], buf, sizeof buf, 0));
+    close(sv[0]);
+    close(sv[1]);
+  }
 }
 
 static void errors(void) {
