@@ -211,6 +211,18 @@ KResult<u64> at_file_position(File& f, bool append, Op op)
     return n;
 }
 
+// A positioned write (pwrite, pwritev) at `pos`, or at the end with
+// O_APPEND: Linux appends whatever the offset (pwrite(2), BUGS), and
+// leaves the file's position alone.
+template <class Op>
+KResult<u64> at_offset_or_end(File& f, u64 pos, Op op)
+{
+    if (!(f.flags() & O_APPEND))
+        return op(pos);
+    std::lock_guard lock(append_lock(f.inode()));
+    return op(static_cast<u64>(TRY(f.inode().attr()).size));
+}
+
 KResult<std::vector<abi::Iovec>> copy_iovecs(Thread& t, GuestAddr iov, u64 count)
 {
     if (count > kIovMax)
@@ -353,7 +365,7 @@ KResult<u64> sys_pread64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
 KResult<u64> sys_pwrite64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
 {
     auto file = TRY(positioned_file(t, fd, pos, true));
-    return write_from(t, *file, buf, count, static_cast<u64>(pos));
+    return at_offset_or_end(*file, static_cast<u64>(pos), [&](u64 p) { return write_from(t, *file, buf, count, p); });
 }
 
 KResult<u64> sys_readv(Thread& t, int fd, GuestAddr iov, u64 count)
@@ -392,8 +404,9 @@ KResult<u64> sys_pwritev(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
 {
     auto file = TRY(positioned_file(t, fd, pos, true));
     auto iovs = TRY(copy_iovecs(t, iov, count));
-    return vectored(iovs, static_cast<u64>(pos),
-                    [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
+    return at_offset_or_end(*file, static_cast<u64>(pos), [&](u64 at) {
+        return vectored(iovs, at, [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
+    });
 }
 
 KResult<u64> sys_lseek(Thread& t, int fd, i64 offset, u32 whence)

@@ -1,4 +1,5 @@
-/* File create/write/read back/rename/mkdir/unlink under a unique /tmp dir. */
+/* File create/write/read back/rename/mkdir/unlink, pwrite with O_APPEND,
+ * under a unique /tmp dir. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +62,14 @@ int main(void) {
   fclose(f);
 
   show("rmdir nonempty", (long)(rmdir(sub)));
+  /* pwrite on O_APPEND appends whatever the offset, and the position stays */
+  int ap = open(c, O_WRONLY | O_APPEND);
+  CHECK(ap >= 0);
+  show("pwrite O_APPEND at 0", (long)pwrite(ap, "TAIL", 4, 0));
+  show("position after", (long)lseek(ap, 0, SEEK_CUR));
+  close(ap);
+  CHECK(stat(c, &st) == 0);
+  printf("size after append=%lld\n", (long long)st.st_size);
   CHECK(truncate(c, 5) == 0);
   CHECK(stat(c, &st) == 0);
   printf("truncated size=%lld\n", (long long)st.st_size);
