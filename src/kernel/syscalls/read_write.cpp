@@ -274,15 +274,24 @@ KResult<u64> vectored(const std::vector<abi::Iovec>& iovs, u64 pos, One one)
 // readv/writev of a file without positions (a pipe, a socket, a tty): one
 // read or write of all the segments, as Linux's (a datagram is one
 // message, a pipe write of PIPE_BUF bytes or less is atomic), when they
-// fit the transfer buffer; larger ones a segment at a time.
-std::optional<KResult<u64>> scattered_read(Thread& t, File& f, const std::vector<abi::Iovec>& iovs)
+// fit the transfer buffer; larger ones a segment at a time. Their total
+// when it is one transfer.
+std::optional<u64> one_transfer(const File& f, const std::vector<abi::Iovec>& iovs)
 {
     u64 total = 0;
     for (auto& iov : iovs)
         total += iov.len;
     if (f.seekable() || total > kChunk || iovs.size() < 2)
         return std::nullopt;
-    auto chunk = transfer_buffer(total);
+    return total;
+}
+
+std::optional<KResult<u64>> scattered_read(Thread& t, File& f, const std::vector<abi::Iovec>& iovs)
+{
+    auto total = one_transfer(f, iovs);
+    if (!total)
+        return std::nullopt;
+    auto chunk = transfer_buffer(*total);
     auto n = f.read(chunk, 0);
     if (!n)
         return err(n.error());
@@ -305,14 +314,12 @@ std::optional<KResult<u64>> scattered_read(Thread& t, File& f, const std::vector
 
 std::optional<KResult<u64>> gathered_write(Thread& t, File& f, const std::vector<abi::Iovec>& iovs)
 {
-    u64 total = 0;
-    for (auto& iov : iovs)
-        total += iov.len;
-    if (f.seekable() || total > kChunk || iovs.size() < 2)
+    auto total = one_transfer(f, iovs);
+    if (!total)
         return std::nullopt;
-    if (auto r = f.write_unread(total))
+    if (auto r = f.write_unread(*total))
         return *r;
-    auto chunk = transfer_buffer(total);
+    auto chunk = transfer_buffer(*total);
     usize at = 0;
     for (auto& iov : iovs) {
         if (auto r = t.mm().copy_in(iov.base, chunk.subspan(at, static_cast<usize>(iov.len))); !r)
