@@ -54,6 +54,20 @@ usize readable_prefix(Thread& t, u64 addr, std::span<u8> out)
     return got;
 }
 
+// How much of `data` goes to the guest's memory at `addr` before a fault,
+// a page at a time.
+usize writable_prefix(Thread& t, u64 addr, std::span<const u8> data)
+{
+    usize put = 0;
+    while (put < data.size()) {
+        usize n = std::min<usize>(data.size() - put, kPageSize - ((addr + put) & (kPageSize - 1)));
+        if (!t.mm().copy_out(addr + put, data.subspan(put, n)))
+            break;
+        put += n;
+    }
+    return put;
+}
+
 KResult<void> check_readable(File& f)
 {
     if (!f.readable())
@@ -129,6 +143,11 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
         if (*n == 0)
             break;
         if (auto r = t.mm().copy_out(buf.value + done, std::span(chunk.data(), *n)); !r) {
+            // A file with positions reads as far as the buffer takes (a
+            // short read; the position moves by that much); from a stream
+            // what was read is gone either way.
+            usize put = f.seekable() ? writable_prefix(t, buf.value + done, std::span(chunk.data(), *n)) : 0;
+            done += put;
             if (done > 0)
                 break;
             return err(r.error());

@@ -62,6 +62,12 @@ int main(void) {
   T("pipe write into PROT_NONE", SYS_write, p[1], m + page - 100, 200);
   char got[256];
   T("pipe read back", SYS_read, p[0], got, sizeof got);
+  /* a file with positions reads as far as the buffer takes */
+  int rf = open("/etc/passwd", O_RDONLY);
+  T("read file into PROT_NONE", SYS_read, rf, m + page - 100, 200);
+  T("  position after", SYS_lseek, rf, 0, SEEK_CUR);
+  T("pread file into PROT_NONE", SYS_pread64, rf, m + page - 50, 200, 0);
+  close(rf);
   /* a procfs file takes all or nothing */
   int adj = open("/proc/self/oom_score_adj", O_WRONLY);
   memcpy(m + page - 2, "17", 2);
