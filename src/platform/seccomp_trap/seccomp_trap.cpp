@@ -1031,7 +1031,7 @@ bool SeccompContext::resume_and_wait(u32 command)
     if (m_owner.dead())
         return false; // RESUME must not overwrite the monitor's DEAD
     if (command != UMK_CMD_NONE) {
-        write_staged(); // the thread follows it in its fault handler
+        write_staged(); // the thread follows it in its SIGSYS handler
         m_in_patched_wait = false;
     }
     m_slot.command = command;
@@ -1270,7 +1270,7 @@ bool SeccompContext::resume_with_deadline(u32 command, std::chrono::milliseconds
     // guest that keeps its own stub from answering (it can write the
     // slot) loses the process instead of stalling the kernel.
     write_staged();
-    // The thread follows the command in its fault handler (memory ops:
+    // The thread follows the command in its SIGSYS handler (memory ops:
     // where it waits, umk_patched_wait).
     if (command != UMK_CMD_MEMORY_OP)
         m_in_patched_wait = false;

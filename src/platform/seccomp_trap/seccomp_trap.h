@@ -166,8 +166,9 @@ private:
     Registers m_stop_regs {};
     bool m_stop_regs_valid { false };
     bool m_patched_stop { false };
-    // This patched stop is still in umk_patched_wait (no command went to
-    // the thread, which would take it into its fault handler).
+    // This patched stop is still in umk_patched_wait (no command but
+    // memory ops went to the thread, which would take it into its SIGSYS
+    // handler).
     bool m_in_patched_wait { false };
     bool m_prefetched { false }; // the slot's prefetch[] is this stop's
     u32 m_staged { 0 };         // stage[] entries, not yet written
