@@ -76,7 +76,9 @@ int main(void) {
   int rd = open("/proc/self/oom_score_adj", O_RDONLY);
   printf("oom_score_adj %.*s", (int)read(rd, now, sizeof now - 1), now);
   /* readv/writev: a lone segment is cut to MAX_RW_COUNT before access_ok */
-  struct iovec { void *base; unsigned long len; } huge = { got, 0x7fffffffffffffffUL }, two[2] = { { got, 1 }, { got, 0x7ffffffffffffff0UL } };
+  /* (a buffer far below the top: the stack may lie within MAX_RW_COUNT of it) */
+  static char low[16];
+  struct iovec { void *base; unsigned long len; } huge = { low, 0x7fffffffffffffffUL }, two[2] = { { low, 1 }, { low, 0x7ffffffffffffff0UL } };
   T("writev 1 huge segment", SYS_writev, nfd, &huge, 1);
   T("writev 2 huge segments", SYS_writev, nfd, two, 2);
   return 0;
