@@ -153,12 +153,20 @@ KResult<bool> PipeInode::wait_readable_locked(std::unique_lock<std::mutex>& lock
 
 KResult<usize> PipeInode::read(std::span<u8> out, bool nonblock)
 {
+    return read_for(out, nonblock, [](std::span<const u8>) { return true; });
+}
+
+KResult<usize> PipeInode::read_for(std::span<u8> out, bool nonblock, const std::function<bool(std::span<const u8>)>& take)
+{
     if (out.empty())
         return 0;
     std::unique_lock lock(m_lock);
     if (!TRY(wait_readable_locked(lock, nonblock)))
         return 0;
-    usize n = m_buffer.pop(out);
+    usize n = m_buffer.peek(out);
+    if (!take(out.first(n)))
+        return err(Errno::FAULT); // Linux's pipe_read: the bytes stay
+    m_buffer.pop(out.first(n));
     changed();
     return n;
 }
@@ -307,6 +315,11 @@ PipeFile::PipeFile(RefPtr<Inode> inode, int flags) : File(std::move(inode), flag
 PipeFile::~PipeFile() { pipe().close_end(readable(), writable()); }
 
 KResult<usize> PipeFile::read(std::span<u8> out, u64) { return pipe().read(out, flags() & O_NONBLOCK); }
+
+KResult<usize> PipeFile::read_for(std::span<u8> out, u64, const std::function<bool(std::span<const u8>)>& take)
+{
+    return pipe().read_for(out, flags() & O_NONBLOCK, take);
+}
 
 KResult<usize> PipeFile::write(std::span<const u8> data, u64) { return pipe().write(data, flags() & O_NONBLOCK); }
 

@@ -27,6 +27,9 @@ public:
     u64 ino() const { return m_ino; }
 
     KResult<usize> read(std::span<u8> out, bool nonblock);
+    // The same for guest memory: the bytes leave the pipe only once `take`
+    // has them (File::read_for).
+    KResult<usize> read_for(std::span<u8> out, bool nonblock, const std::function<bool(std::span<const u8>)>& take);
     KResult<usize> write(std::span<const u8> data, bool nonblock);
     // tee(2): up to `len` bytes of this pipe copied into `out`, left here.
     // Waits for data here and room there unless `nonblock`.
@@ -69,6 +72,7 @@ public:
     PipeFile(RefPtr<Inode> inode, int flags);
     ~PipeFile() override;
     KResult<usize> read(std::span<u8> out, u64 pos) override;
+    KResult<usize> read_for(std::span<u8> out, u64 pos, const std::function<bool(std::span<const u8>)>& take) override;
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     bool seekable() const override { return false; }
     KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;

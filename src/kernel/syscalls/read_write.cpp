@@ -134,7 +134,11 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
     u64 done = count >= kMappedReadMin && f.reads_host_fd() ? read_mapped(t, f, buf, count, pos) : 0;
     while (done < count) {
         usize want = static_cast<usize>(std::min<u64>(count - done, chunk.size()));
-        auto n = f.read(std::span(chunk.data(), want), pos + done);
+        bool faulted = false;
+        auto n = f.read_for(std::span(chunk.data(), want), pos + done, [&](std::span<const u8> got) {
+            faulted = !t.mm().copy_out(buf.value + done, got);
+            return !faulted;
+        });
         if (!n) {
             if (done > 0)
                 break;
@@ -142,15 +146,14 @@ KResult<u64> read_into(Thread& t, File& f, GuestAddr buf, u64 count, u64 pos)
         }
         if (*n == 0)
             break;
-        if (auto r = t.mm().copy_out(buf.value + done, std::span(chunk.data(), *n)); !r) {
+        if (faulted) {
             // A file with positions reads as far as the buffer takes (a
             // short read; the position moves by that much); from a stream
-            // what was read is gone either way.
-            usize put = f.seekable() ? writable_prefix(t, buf.value + done, std::span(chunk.data(), *n)) : 0;
-            done += put;
+            // other than a pipe what was read is gone.
+            done += f.seekable() ? writable_prefix(t, buf.value + done, std::span(chunk.data(), *n)) : 0;
             if (done > 0)
                 break;
-            return err(r.error());
+            return err(Errno::FAULT);
         }
         done += *n;
         if (!f.seekable() || *n < want)
@@ -311,21 +314,22 @@ std::optional<KResult<u64>> scattered_read(Thread& t, File& f, const std::vector
     if (!total)
         return std::nullopt;
     auto chunk = transfer_buffer(*total);
-    auto n = f.read(chunk, 0);
-    if (!n)
-        return err(n.error());
     usize at = 0;
-    for (auto& iov : iovs) {
-        usize m = static_cast<usize>(std::min<u64>(iov.len, *n - at));
-        if (m == 0)
-            break;
-        if (auto r = t.mm().copy_out(iov.base, chunk.subspan(at, m)); !r) {
-            if (at == 0)
-                return err(r.error());
-            break;
+    auto n = f.read_for(chunk, 0, [&](std::span<const u8> got) {
+        for (auto& iov : iovs) {
+            usize m = static_cast<usize>(std::min<u64>(iov.len, got.size() - at));
+            if (m == 0)
+                break;
+            if (!t.mm().copy_out(iov.base, got.subspan(at, m)))
+                return false;
+            at += m;
         }
-        at += m;
-    }
+        return true;
+    });
+    if (!n)
+        return err(n.error()); // a pipe kept what did not fit
+    if (at == 0 && *n > 0)
+        return err(Errno::FAULT); // the first segment faulted
     if (at > 0 && f.dentry())
         fsnotify_dentry(*f.dentry(), IN_ACCESS);
     return at;

@@ -5,6 +5,8 @@
 
 #include "kernel/vfs/dentry.h"
 
+#include <functional>
+
 namespace umk::kernel {
 
 
@@ -20,6 +22,16 @@ public:
     // ignore it. Short counts are allowed, as on Linux.
     virtual KResult<usize> read(std::span<u8> out, u64 pos);
     virtual KResult<usize> write(std::span<const u8> data, u64 pos);
+    // read() on its way to guest memory: `take` copies what was read there
+    // and says whether it could (false: the guest's buffer faults). A file
+    // whose data is gone once read keeps it then, as Linux's pipes do, and
+    // says EFAULT; others have read it all the same.
+    virtual KResult<usize> read_for(std::span<u8> out, u64 pos, const std::function<bool(std::span<const u8>)>& take)
+    {
+        usize n = TRY(read(out, pos));
+        (void)take(out.first(n));
+        return n;
+    }
     // Files that never look at what is written to them (/dev/null,
     // /dev/zero, /dev/full) answer a write of `count` bytes here, without
     // the data: like Linux, they do not fault on a bad buffer.

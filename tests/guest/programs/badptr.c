@@ -62,6 +62,12 @@ int main(void) {
   T("pipe write into PROT_NONE", SYS_write, p[1], m + page - 100, 200);
   char got[256];
   T("pipe read back", SYS_read, p[0], got, sizeof got);
+  /* a pipe keeps what a faulting read could not deliver */
+  T("pipe write", SYS_write, p[1], "hello world", 11);
+  T("pipe read into PROT_NONE", SYS_read, p[0], m + page - 4, 11);
+  struct { void *base; unsigned long len; } split[2] = { { got, 5 }, { m + page, 10 } };
+  T("pipe readv, 2nd segment bad", SYS_readv, p[0], split, 2);
+  T("pipe still has", SYS_read, p[0], got, sizeof got);
   /* a file with positions reads as far as the buffer takes */
   int rf = open("/etc/passwd", O_RDONLY);
   T("read file into PROT_NONE", SYS_read, rf, m + page - 100, 200);
