@@ -40,32 +40,35 @@ bool access_ok(u64 addr, u64 size)
     return size <= kTaskSizeMax && addr <= kTaskSizeMax - size;
 }
 
-// How much of `out` the guest's memory at `addr` fills before a fault, a
-// page at a time.
-usize readable_prefix(Thread& t, u64 addr, std::span<u8> out)
+// How many of `size` bytes at guest address `addr` a copy gets through
+// before a fault, a page at a time: copy(offset, length) for each piece.
+template <class Copy>
+usize copied_before_fault(u64 addr, usize size, Copy copy)
 {
-    usize got = 0;
-    while (got < out.size()) {
-        usize n = std::min<usize>(out.size() - got, kPageSize - ((addr + got) & (kPageSize - 1)));
-        if (!t.mm().copy_in(addr + got, out.subspan(got, n)))
+    usize done = 0;
+    while (done < size) {
+        usize n = std::min<usize>(size - done, kPageSize - ((addr + done) & (kPageSize - 1)));
+        if (!copy(done, n))
             break;
-        got += n;
+        done += n;
     }
-    return got;
+    return done;
 }
 
-// How much of `data` goes to the guest's memory at `addr` before a fault,
-// a page at a time.
+// How much of `out` the guest's memory at `addr` fills before a fault.
+usize readable_prefix(Thread& t, u64 addr, std::span<u8> out)
+{
+    return copied_before_fault(addr, out.size(), [&](usize at, usize n) {
+        return static_cast<bool>(t.mm().copy_in(addr + at, out.subspan(at, n)));
+    });
+}
+
+// How much of `data` goes to the guest's memory at `addr` before a fault.
 usize writable_prefix(Thread& t, u64 addr, std::span<const u8> data)
 {
-    usize put = 0;
-    while (put < data.size()) {
-        usize n = std::min<usize>(data.size() - put, kPageSize - ((addr + put) & (kPageSize - 1)));
-        if (!t.mm().copy_out(addr + put, data.subspan(put, n)))
-            break;
-        put += n;
-    }
-    return put;
+    return copied_before_fault(addr, data.size(), [&](usize at, usize n) {
+        return static_cast<bool>(t.mm().copy_out(addr + at, data.subspan(at, n)));
+    });
 }
 
 KResult<void> check_readable(File& f)
