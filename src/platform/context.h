@@ -238,9 +238,14 @@ public:
     // kernel without a trap; nullopt when there is no room for another
     // site. The first call maps the platform's jump table (patch_table).
     virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs) = 0;
-    // Where that table lies in the guest's range: the first patch needs it
-    // free, and mapping over it later ends patching first.
-    virtual std::pair<u64, u64> patch_table() const = 0;
+    // Where that table lies in the guest's range, and whether the first
+    // patch mapped it there: that patch needs the range free, and mapping
+    // over it later ends patching first.
+    struct PatchTable {
+        u64 start { 0 }, end { 0 };
+        bool mapped { false };
+    };
+    virtual PatchTable patch_table() const = 0;
 };
 
 class Platform {

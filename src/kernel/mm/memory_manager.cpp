@@ -473,7 +473,6 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
         if (it != copy->m_vmas.begin() && site < std::prev(it)->second.end && !std::prev(it)->second.wipeonfork)
             copy->m_patched_sites.emplace(site, record);
     }
-    copy->m_patch_table_mapped = m_patch_table_mapped;
     copy->m_patching_stopped = m_patching_stopped.load();
     return copy;
 }
@@ -521,8 +520,8 @@ void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
         || v.wipeonfork || (v.file && (v.name.starts_with("/memfd:") || v.name.starts_with("/dev/shm/"))))
         return;
     // The jump table goes where the guest has nothing (else no patching).
-    auto [table_start, table_end] = m_as->patch_table();
-    if (!m_patch_table_mapped && !range_free_locked(table_start, table_end)) {
+    auto table = m_as->patch_table();
+    if (!table.mapped && !range_free_locked(table.start, table.end)) {
         m_patching_stopped = true;
         return;
     }
@@ -536,7 +535,6 @@ void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
     auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr), call_inputs(nr));
     if (!jump)
         return;
-    m_patch_table_mapped = true;
     PatchedSite record { original, true };
     if (!write_site_locked(site, *jump)) {
         (void)write_site_locked(site, original);
@@ -624,8 +622,8 @@ void MemoryManager::stop_syscall_patching()
 
 void MemoryManager::replace_memory_locked(u64 start, u64 end)
 {
-    auto [table_start, table_end] = m_as->patch_table();
-    if (m_patch_table_mapped && start < table_end && table_start < end && !m_patching_stopped)
+    auto table = m_as->patch_table();
+    if (table.mapped && start < table.end && table.start < end && !m_patching_stopped)
         stop_patching_locked();
     unpatch_locked(start, end, false);
 }

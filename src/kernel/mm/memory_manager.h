@@ -145,7 +145,6 @@ private:
     // another starts over); kNeverPatch counts a site that cannot be.
     std::array<std::atomic<u64>, 1024> m_trapped_sites {};
     std::atomic<bool> m_patching_stopped { false };
-    bool m_patch_table_mapped { false }; // by the first patch
 };
 
 } // namespace umk::kernel

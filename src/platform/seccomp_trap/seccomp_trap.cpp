@@ -854,7 +854,10 @@ std::optional<u64> StubProcess::site_return_address(u64 k)
     return m_sites[k].return_address;
 }
 
-std::pair<u64, u64> StubProcess::patch_table() const { return { UMK_PATCH_CELLS, UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE }; }
+AddressSpace::PatchTable StubProcess::patch_table() const
+{
+    return { UMK_PATCH_CELLS, UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE, m_patch_table_mapped };
+}
 
 KResult<void> StubProcess::unmap(u64 address, u64 length)
 {

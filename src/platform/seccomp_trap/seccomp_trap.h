@@ -202,7 +202,7 @@ public:
     std::optional<std::string> memory_rollup() override;
     KResult<void> defer_maps(bool on) override;
     std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs) override;
-    std::pair<u64, u64> patch_table() const override;
+    PatchTable patch_table() const override;
 
     int pidfd() const { return m_pidfd.get(); }
     bool dead() const { return m_dead.load(); }
@@ -264,6 +264,8 @@ private:
     // reused: a thread may still be on its way through an old one.
     std::mutex m_sites_lock; // m_sites: patches, and trap-path calls of a site
     std::vector<umk_site> m_sites;
+    // By the first patch; patch_syscall_site and patch_table are called
+    // under the MemoryManager's lock.
     bool m_patch_table_mapped { false };
     std::once_flag m_mem_once;
     host::Fd m_mem; // /proc/PID/mem, for force_write
