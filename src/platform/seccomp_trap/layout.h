@@ -153,6 +153,22 @@ enum {
 /* Offsets in the XSAVE image (struct _fpx_sw_bytes and the header). */
 #define UMK_XSAVE_SW_BYTES 464
 #define UMK_XSAVE_HEADER 512
+
+/* The FPU state a signal handler starts with (Linux:
+ * fpu__clear_user_states), made in an XSAVE image of `size` bytes: by the
+ * stub in a new frame, by the kernel for a handler not resumed yet. */
+static inline void umk_init_xsave(unsigned char* fp, unsigned long size)
+{
+    const unsigned short fcw = 0x37f;
+    const uint32_t mxcsr = 0x1f80;
+    if (size < 416)
+        return;
+    __builtin_memset(fp, 0, 416); /* legacy area: control words, x87, xmm */
+    __builtin_memcpy(fp, &fcw, sizeof fcw);
+    __builtin_memcpy(fp + 24, &mxcsr, sizeof mxcsr);
+    if (size >= UMK_XSAVE_HEADER + 8)
+        __builtin_memset(fp + UMK_XSAVE_HEADER, 0, 8); /* xstate_bv: every component in init state */
+}
 #define UMK_FP_XSTATE_MAGIC1 0x46505853U
 
 /* orig_rax of a syscall stop that did not come in through the x86-64

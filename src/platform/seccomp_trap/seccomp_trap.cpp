@@ -1208,20 +1208,10 @@ KResult<std::vector<u8>> SeccompContext::fpu_state()
     u32 size = std::min<u32>(load(m_slot.xsave_size), UMK_XSAVE_MAX);
     std::vector<u8> image(size);
     std::memcpy(image.data(), m_slot.xsave, size);
-    if (m_resume_command == UMK_CMD_INIT_XSAVE) {
-        // A handler's start not yet resumed (a second signal comes first):
-        // the state it starts with, as the stub's init_xsave makes it.
-        constexpr usize kLegacy = 416, kFcw = 0, kMxcsr = 24;
-        std::memset(image.data(), 0, std::min(image.size(), kLegacy));
-        if (image.size() >= kLegacy) {
-            u16 fcw = 0x37f;
-            u32 mxcsr = 0x1f80;
-            std::memcpy(image.data() + kFcw, &fcw, sizeof fcw);
-            std::memcpy(image.data() + kMxcsr, &mxcsr, sizeof mxcsr);
-        }
-        if (image.size() > UMK_XSAVE_HEADER + 8)
-            std::memset(image.data() + UMK_XSAVE_HEADER, 0, 8); // xstate_bv: every component in init state
-    }
+    // A handler's start not resumed yet (a second signal comes first):
+    // the state it starts with.
+    if (m_resume_command == UMK_CMD_INIT_XSAVE)
+        umk_init_xsave(image.data(), image.size());
     return image;
 }
 

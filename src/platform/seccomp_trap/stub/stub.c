@@ -236,16 +236,6 @@ static void copy_xsave_in(const struct umk_thread_slot* slot, unsigned char* fp)
         memcpy(fp + UMK_XSAVE_HEADER, slot->xsave + UMK_XSAVE_HEADER, size - UMK_XSAVE_HEADER);
 }
 
-/* The state a signal handler starts with (Linux: fpu__clear_user_states). */
-static void init_xsave(unsigned char* fp)
-{
-    memset(fp, 0, 416);              /* legacy area: control words, x87, xmm */
-    *(unsigned short*)fp = 0x37f;    /* fcw */
-    *(u32*)(fp + 24) = 0x1f80;       /* mxcsr */
-    if (xstate_size(fp) > UMK_XSAVE_HEADER)
-        memset(fp + UMK_XSAVE_HEADER, 0, 8); /* xstate_bv: every component in init state */
-}
-
 static struct umk_thread_slot* slot_at(u64 index)
 {
     return (struct umk_thread_slot*)(UMK_CTL_BASE + UMK_SLOT_OFFSET + index * UMK_SLOT_SIZE);
@@ -320,7 +310,7 @@ static void follow_commands(struct umk_thread_slot* slot, u32 reason, struct k_u
         if (command == UMK_CMD_SET_XSAVE && fp)
             copy_xsave_in(slot, fp);
         else if (command == UMK_CMD_INIT_XSAVE && fp)
-            init_xsave(fp);
+            umk_init_xsave(fp, xstate_size(fp));
         break;
     }
     restore_regs(slot, uc, ((const volatile struct umk_op_page*)UMK_CTL_BASE)->gs_is_slot);
