@@ -1083,9 +1083,7 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     if (!by_thread)
         write_staged();
     m_slot.stage_count = m_staged;
-    m_staged = m_staged_bytes = 0;
-    if (t_staged == this)
-        t_staged = nullptr;
+    drop_staged();
     if (!resume_and_wait(command))
         return StopReason::Exited;
     for (int i = 0; i < Registers::Count; i++)
@@ -1128,15 +1126,23 @@ StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)
     }
 }
 
-bool SeccompContext::prefetched(u64 address, std::span<u8> out)
+std::span<const umk_copy> SeccompContext::prefetch_entries(std::array<umk_copy, UMK_PREFETCH_ENTRIES>& out)
 {
-    if (!m_prefetched)
-        return false;
-    u32 n = std::min<u32>(load(m_slot.prefetch_count), UMK_PREFETCH_ENTRIES);
+    usize valid = 0;
+    u32 n = m_prefetched ? std::min<u32>(load(m_slot.prefetch_count), UMK_PREFETCH_ENTRIES) : 0;
     for (u32 i = 0; i < n; i++) {
         umk_copy e = read_entry(m_slot.prefetch[i]);
-        if (e.offset > UMK_PREFETCH_MAX || e.length > UMK_PREFETCH_MAX - e.offset || address < e.address
-            || address - e.address > e.length || out.size() > e.length - (address - e.address))
+        if (e.offset <= UMK_PREFETCH_MAX && e.length <= UMK_PREFETCH_MAX - e.offset)
+            out[valid++] = e;
+    }
+    return std::span(out).first(valid);
+}
+
+bool SeccompContext::prefetched(u64 address, std::span<u8> out)
+{
+    std::array<umk_copy, UMK_PREFETCH_ENTRIES> entries;
+    for (const umk_copy& e : prefetch_entries(entries)) {
+        if (address < e.address || address - e.address > e.length || out.size() > e.length - (address - e.address))
             continue;
         std::memcpy(out.data(), m_slot.prefetch_data + e.offset + (address - e.address), out.size());
         return true;
@@ -1146,12 +1152,11 @@ bool SeccompContext::prefetched(u64 address, std::span<u8> out)
 
 std::optional<std::string> SeccompContext::prefetched_string(u64 address)
 {
-    if (!m_prefetched || address >= UMK_GUEST_TASK_SIZE)
+    if (address >= UMK_GUEST_TASK_SIZE)
         return std::nullopt;
-    u32 n = std::min<u32>(load(m_slot.prefetch_count), UMK_PREFETCH_ENTRIES);
-    for (u32 i = 0; i < n; i++) {
-        umk_copy e = read_entry(m_slot.prefetch[i]);
-        if (e.address != address || e.length == 0 || e.offset > UMK_PREFETCH_MAX || e.length > UMK_PREFETCH_MAX - e.offset)
+    std::array<umk_copy, UMK_PREFETCH_ENTRIES> entries;
+    for (const umk_copy& e : prefetch_entries(entries)) {
+        if (e.address != address || e.length == 0)
             continue;
         std::string s(reinterpret_cast<const char*>(m_slot.prefetch_data + e.offset), e.length);
         if (s.back() != '\0')
@@ -1184,6 +1189,11 @@ void SeccompContext::write_staged()
         const umk_copy& e = m_stage_entries[i];
         (void)m_owner.write_checked(e.address, std::span(m_slot.stage_data + e.offset, e.length));
     }
+    drop_staged();
+}
+
+void SeccompContext::drop_staged()
+{
     m_staged = m_staged_bytes = 0;
     if (t_staged == this)
         t_staged = nullptr;

@@ -143,6 +143,11 @@ public:
     bool wait_until_started();
 
 private:
+    // The slot's prefetch[] entries of this stop that lie within its data
+    // area (the guest can write them), kept in `out`.
+    std::span<const umk_copy> prefetch_entries(std::array<umk_copy, UMK_PREFETCH_ENTRIES>& out);
+    // No staged writes left, by anyone.
+    void drop_staged();
     // Resumes the thread (with `command`) and waits for its next stop.
     bool resume_and_wait(u32 command);
     // The same for a command the kernel waits on with locks held: no stop
