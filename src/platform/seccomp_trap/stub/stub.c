@@ -338,6 +338,14 @@ static void stop(struct umk_thread_slot* slot, u32 reason, struct k_ucontext* uc
     stop_for_interrupts(slot, uc);
 }
 
+/* The kernel's interrupt, with the thread's registers in the slot. */
+static void interrupt_stop(struct umk_thread_slot* slot, struct k_ucontext* uc)
+{
+    __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
+    slot->regs[UMK_ORIG_RAX] = ~0UL;
+    stop(slot, UMK_STOP_INTERRUPT, uc);
+}
+
 /* ---- patched syscall sites (layout.h, umk_patched_entry below) ---- */
 
 extern char umk_thunks[];
@@ -485,9 +493,7 @@ static void syscall_handler(int signo, struct k_siginfo* info, struct k_ucontext
         return;
     }
     if (uc->mc.rip == (u64)umk_patched_interrupted_end) {
-        __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
-        slot->regs[UMK_ORIG_RAX] = ~0UL;
-        stop(slot, UMK_STOP_INTERRUPT, uc);
+        interrupt_stop(slot, uc);
         return;
     }
     save_regs(slot, &uc->mc);
@@ -545,10 +551,8 @@ static void interrupt_handler(int signo, struct k_siginfo* info, struct k_uconte
     struct umk_thread_slot* slot = current_slot();
     if (interrupt_in_patched_path(uc))
         return;
-    __atomic_store_n(&slot->interrupt_requested, 0, __ATOMIC_SEQ_CST);
     save_regs(slot, &uc->mc);
-    slot->regs[UMK_ORIG_RAX] = ~0UL;
-    stop(slot, UMK_STOP_INTERRUPT, uc);
+    interrupt_stop(slot, uc);
 }
 
 /* ---- seccomp filters ---- */
