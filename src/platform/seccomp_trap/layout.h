@@ -55,8 +55,8 @@
 struct umk_site {
     uint64_t return_address; /* the site + 7 */
     uint32_t nr;
-    /* What the stub copies into the slot for the kernel as a call comes
-     * in (umk_prefetch): bit i of `strings`, argument i is a NUL-terminated
+    /* What the stub copies into the slot's prefetch[] for the kernel as a
+     * call comes in: bit i of `strings`, argument i is a NUL-terminated
      * string; of `buffers`, argument i is a buffer whose length is
      * argument i + 1. */
     uint8_t strings;
@@ -153,6 +153,7 @@ enum {
 /* Offsets in the XSAVE image (struct _fpx_sw_bytes and the header). */
 #define UMK_XSAVE_SW_BYTES 464
 #define UMK_XSAVE_HEADER 512
+#define UMK_FP_XSTATE_MAGIC1 0x46505853U
 
 /* The FPU state a signal handler starts with (Linux:
  * fpu__clear_user_states), made in an XSAVE image of `size` bytes: by the
@@ -169,7 +170,6 @@ static inline void umk_init_xsave(unsigned char* fp, unsigned long size)
     if (size >= UMK_XSAVE_HEADER + 8)
         __builtin_memset(fp + UMK_XSAVE_HEADER, 0, 8); /* xstate_bv: every component in init state */
 }
-#define UMK_FP_XSTATE_MAGIC1 0x46505853U
 
 /* orig_rax of a syscall stop that did not come in through the x86-64
  * ABI (int $0x80 and other compat entries): always ENOSYS. */
