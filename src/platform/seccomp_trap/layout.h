@@ -265,12 +265,16 @@ struct umk_op_page {
     uint32_t req_seq;        /* futex word, bumped by the kernel */
     uint32_t count;          /* ops in this batch */
     struct umk_op ops[UMK_MAX_OPS];
-    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56 - 8];
+    uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56 - 12];
     /* The guest threads of this address space (how long they spin). */
     uint32_t threads;
     /* Set once a site is patched in this address space: a guest gs base
      * of 0 is then each thread's slot address in the host (save_regs). */
     uint32_t gs_is_slot;
+    /* Other work keeps the host's CPUs busy: spin briefly and sleep, never
+     * yield (a yield would give that work the CPU for its whole time
+     * slice). Set and cleared by the kernel's monitor. */
+    uint32_t host_busy;
     /* At UMK_OP_DONE_MSG_OFFSET: the struct msghdr (and its iovec and
      * byte) the op thread sends after each batch, set up once. */
     uint64_t done_msg[7];

@@ -57,6 +57,35 @@ void futex_wait(u32& word, u32 expected)
 }
 void futex_wake(u32& word) { syscall(SYS_futex, &word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
 
+u64 monotonic_ns()
+{
+    timespec ts {};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<u64>(ts.tv_sec) * 1'000'000'000 + static_cast<u64>(ts.tv_nsec);
+}
+
+u64 total_ns(const CpuUsage& usage) { return usage.user_ns + usage.system_ns; }
+
+// The CPU time of an exited stub, which `flags` (WNOWAIT) may leave
+// unreaped.
+std::optional<CpuUsage> exited_cpu_usage(int pidfd, int flags)
+{
+    siginfo_t info {};
+    rusage ru {};
+    long r;
+    do
+        r = syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | flags, &ru);
+    while (r != 0 && errno == EINTR);
+    if (r != 0)
+        return std::nullopt;
+    auto ns = [](const timeval& tv) { return static_cast<u64>(tv.tv_sec) * 1'000'000'000 + static_cast<u64>(tv.tv_usec) * 1000; };
+    return CpuUsage { ns(ru.ru_utime), ns(ru.ru_stime) };
+}
+
+// Other work keeps the host's CPUs busy (HostLoad): no kernel thread
+// yields in a spin, and every stub is told so (umk_op_page::host_busy).
+std::atomic<bool> g_host_busy { false };
+
 // At most cores - 1 kernel threads spin at once: a spinning thread that
 // keeps the guest thread from running costs milliseconds (MEASUREMENTS.md).
 std::atomic<int> g_spinners { 0 };
@@ -66,8 +95,9 @@ int spinner_budget()
     return budget;
 }
 
-// The spinning part of a hybrid wait: ~100 PAUSEs, then sched_yield,
-// within the spinner budget. The state last seen.
+// The spinning part of a hybrid wait: ~100 PAUSEs, then sched_yield
+// (unless the host is busy), within the spinner budget. The state last
+// seen.
 template <class Done>
 u32 spin_wait(u32& state, Done done)
 {
@@ -77,7 +107,8 @@ u32 spin_wait(u32& state, Done done)
     if (g_spinners.fetch_add(1, std::memory_order_relaxed) < spinner_budget()) {
         for (int i = 0; i < 100 && !done(seen = load(state)); i++)
             __builtin_ia32_pause();
-        for (int i = 0; i < 200 && !done(seen); i++) {
+        int yields = g_host_busy.load(std::memory_order_relaxed) ? 0 : 200;
+        for (int i = 0; i < yields && !done(seen); i++) {
             sched_yield();
             seen = load(state);
         }
@@ -209,9 +240,11 @@ SeccompTrapPlatform::~SeccompTrapPlatform()
 
 void SeccompTrapPlatform::monitor_loop()
 {
+    sample_host_load(monotonic_ns());
+    u64 next_sample = monotonic_ns() + HostLoad::kIntervalNs;
     for (;;) {
         epoll_event events[16];
-        int n = epoll_wait(m_epoll.get(), events, 16, -1);
+        int n = epoll_wait(m_epoll.get(), events, 16, static_cast<int>(HostLoad::kIntervalNs / 1'000'000));
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -224,6 +257,9 @@ void SeccompTrapPlatform::monitor_loop()
             if (auto it = m_stubs.find(fd); it != m_stubs.end()) {
                 epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
                 it->second->mark_dead();
+                // Its time goes with the exited stubs' now (retire knows
+                // it from its absence in m_stubs).
+                m_exited_stubs_cpu_ns += total_ns(exited_cpu_usage(fd, WNOWAIT).value_or(CpuUsage {}));
                 m_stubs.erase(it);
             } else if (auto r = m_retired.find(fd); r != m_retired.end()) {
                 epoll_ctl(m_epoll.get(), EPOLL_CTL_DEL, fd, nullptr);
@@ -231,15 +267,37 @@ void SeccompTrapPlatform::monitor_loop()
                 m_retired.erase(r);
             }
         }
+        if (u64 now = monotonic_ns(); now >= next_sample) {
+            next_sample = now + HostLoad::kIntervalNs;
+            sample_host_load(now);
+        }
     }
+}
+
+void SeccompTrapPlatform::sample_host_load(u64 now)
+{
+    auto host = HostLoad::host_busy_ns();
+    if (!host)
+        return;
+    timespec self {};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &self);
+    std::lock_guard lock(m_stubs_lock);
+    u64 ours = static_cast<u64>(self.tv_sec) * 1'000'000'000 + static_cast<u64>(self.tv_nsec) + m_exited_stubs_cpu_ns;
+    for (auto& [fd, stub] : m_stubs)
+        ours += total_ns(stub->cpu_usage());
+    auto busy = m_host_load.sample(now, *host, ours);
+    if (!busy || *busy == g_host_busy.load())
+        return;
+    g_host_busy = *busy;
+    for (auto& [fd, stub] : m_stubs)
+        stub->set_host_busy(*busy);
 }
 
 void SeccompTrapPlatform::reap(Retired& stub)
 {
-    siginfo_t info {};
-    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(stub.pidfd.get()), &info, WEXITED) != 0
-           && errno == EINTR) {
-    }
+    auto usage = exited_cpu_usage(stub.pidfd.get(), 0);
+    if (usage && !stub.counted)
+        m_exited_stubs_cpu_ns += total_ns(*usage);
     munmap(stub.region, UMK_CTL_SIZE);
 }
 
@@ -282,6 +340,7 @@ void SeccompTrapPlatform::watch(StubProcess& stub)
     if (epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, stub.pidfd(), &ev) != 0)
         throw std::runtime_error("umk: cannot watch a stub process");
     m_stubs.emplace(stub.pidfd(), &stub);
+    stub.set_host_busy(g_host_busy);
 }
 
 void SeccompTrapPlatform::retire(host::Fd pidfd, void* region)
@@ -291,17 +350,18 @@ void SeccompTrapPlatform::retire(host::Fd pidfd, void* region)
     // Still watched: its exit comes to the monitor as before. Else (its
     // exit came already) watched again: a pidfd of an exited process is
     // readable at once.
-    if (!m_stubs.erase(fd)) {
+    bool counted = !m_stubs.erase(fd); // the monitor saw it exit
+    if (counted) {
         epoll_event ev {};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
         if (epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-            Retired now { std::move(pidfd), region };
+            Retired now { std::move(pidfd), region, counted };
             reap(now);
             return;
         }
     }
-    m_retired.emplace(fd, Retired { std::move(pidfd), region });
+    m_retired.emplace(fd, Retired { std::move(pidfd), region, counted });
 }
 
 KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
@@ -774,17 +834,17 @@ KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
     return std::unique_ptr<AddressSpace>(std::move(child));
 }
 
+void StubProcess::set_host_busy(bool busy)
+{
+    store(static_cast<umk_op_page*>(m_region)->host_busy, busy ? 1U : 0U);
+}
+
 CpuUsage StubProcess::cpu_usage()
 {
     // Our child until we reap it, so its pid names it.
-    if (m_dead) {
-        siginfo_t info {};
-        rusage ru {};
-        if (syscall(SYS_waitid, P_PIDFD, m_pidfd.get(), &info, WEXITED | WNOWAIT, &ru) == 0) {
-            auto ns = [](const timeval& tv) { return static_cast<u64>(tv.tv_sec) * 1000000000 + static_cast<u64>(tv.tv_usec) * 1000; };
-            return { ns(ru.ru_utime), ns(ru.ru_stime) };
-        }
-    }
+    if (m_dead)
+        if (auto usage = exited_cpu_usage(m_pidfd.get(), WNOWAIT))
+            return *usage;
     clockid_t clock;
     timespec ts {};
     if (clock_getcpuclockid(m_pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)

@@ -9,6 +9,7 @@
 
 #include "host/fd.h"
 #include "platform/context.h"
+#include "platform/seccomp_trap/host_load.h"
 #include "platform/seccomp_trap/layout.h"
 
 #include <atomic>
@@ -80,9 +81,15 @@ private:
     struct Retired {
         host::Fd pidfd;
         void* region;
+        bool counted; // its CPU time is in m_exited_stubs_cpu_ns already
     };
     std::unordered_map<int, Retired> m_retired; // by pidfd, under m_stubs_lock
-    static void reap(Retired&);
+    void reap(Retired&);                        // under m_stubs_lock
+    // Every 100 ms, by the monitor: is the host busy (HostLoad)? Tells
+    // the waits (g_host_busy, each stub's op page) when the answer changes.
+    void sample_host_load(u64 now_ns);
+    HostLoad m_host_load { static_cast<unsigned>(std::max(1U, std::thread::hardware_concurrency())) }; // the monitor's
+    u64 m_exited_stubs_cpu_ns { 0 };    // under m_stubs_lock
     std::once_flag m_patch_table_once;
     host::Fd m_patch_table;
 };
@@ -203,6 +210,8 @@ public:
     void kill() override;
     KResult<std::unique_ptr<AddressSpace>> fork() override;
     CpuUsage cpu_usage() override;
+    // For the monitor: whether its waits may yield (umk_op_page::host_busy).
+    void set_host_busy(bool busy);
     std::optional<Resident> resident() override;
     std::optional<std::string> memory_rollup() override;
     KResult<void> defer_maps(bool on) override;

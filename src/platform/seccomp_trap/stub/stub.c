@@ -168,7 +168,8 @@ static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CS
 
 /* Stop: publish the state, wake the kernel if it sleeps, wait for RESUME.
  * Hybrid wait: a cross-vCPU futex wakeup costs ~25 us here, so spin
- * briefly, then yield, and only then sleep. */
+ * briefly, then yield, and only then sleep; on a busy host (host_busy)
+ * spin a little and sleep. */
 static void stop_and_wait(struct umk_thread_slot* slot, u32 state, int spin)
 {
     store(&slot->state, state);
@@ -177,14 +178,15 @@ static void stop_and_wait(struct umk_thread_slot* slot, u32 state, int spin)
     if (!spin)
         goto sleep;
 
-    u32 threads = *(volatile u32*)&((const struct umk_op_page*)UMK_CTL_BASE)->threads;
-    int pauses = threads <= 1 ? UMK_LONG_SPIN : UMK_SHORT_SPIN;
+    const volatile struct umk_op_page* page = (const struct umk_op_page*)UMK_CTL_BASE;
+    int busy = page->host_busy;
+    int pauses = page->threads <= 1 && !busy ? UMK_LONG_SPIN : UMK_SHORT_SPIN;
     for (int i = 0; i < pauses; i++) {
         if (load(&slot->state) == UMK_RESUME)
             goto resumed;
         __builtin_ia32_pause();
     }
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < (busy ? 0 : 200); i++) {
         if (load(&slot->state) == UMK_RESUME)
             goto resumed;
         sys0(__NR_sched_yield);
