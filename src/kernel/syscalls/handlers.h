@@ -159,6 +159,8 @@ KResult<u64> sys_readv(Thread& t, int fd, GuestAddr iov, u64 count);
 KResult<u64> sys_writev(Thread& t, int fd, GuestAddr iov, u64 count);
 KResult<u64> sys_preadv(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos);
 KResult<u64> sys_pwritev(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos);
+KResult<u64> sys_preadv2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u64 pos_high, u32 flags);
+KResult<u64> sys_pwritev2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u64 pos_high, u32 flags);
 KResult<u64> sys_lseek(Thread& t, int fd, i64 offset, u32 whence);
 KResult<u64> sys_fadvise64(Thread& t, int fd, i64 offset, i64 len, int advice);
 KResult<u64> sys_sendfile(Thread& t, int out_fd, int in_fd, GuestAddr offset, u64 count);

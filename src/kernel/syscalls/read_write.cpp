@@ -236,13 +236,13 @@ KResult<u64> at_file_position(File& f, bool append, Op op)
     return n;
 }
 
-// A positioned write (pwrite, pwritev) at `pos`, or at the end with
-// O_APPEND: Linux appends whatever the offset (pwrite(2), BUGS), and
-// leaves the file's position alone.
+// A positioned write (pwrite, pwritev) at `pos`, or at the end when
+// appending (O_APPEND, RWF_APPEND): Linux appends whatever the offset
+// (pwrite(2), BUGS), and leaves the file's position alone.
 template <class Op>
-KResult<u64> at_offset_or_end(File& f, u64 pos, Op op)
+KResult<u64> at_offset_or_end(File& f, u64 pos, bool append, Op op)
 {
-    if (!(f.flags() & O_APPEND))
+    if (!append)
         return op(pos);
     std::lock_guard lock(append_lock(f.inode()));
     return op(static_cast<u64>(TRY(f.inode().attr()).size));
@@ -360,17 +360,80 @@ std::optional<KResult<u64>> gathered_write(Thread& t, File& f, const std::vector
     return *n;
 }
 
-// The file of a positioned call (pread, pwritev, ...).
-KResult<RefPtr<File>> positioned_file(Thread& t, int fd, i64 pos, bool for_write)
+// The file of a call at the file position (`pos` nullopt) or at `pos`
+// (pread, pwritev, ...).
+KResult<RefPtr<File>> file_for(Thread& t, int fd, std::optional<i64> pos, bool for_write)
 {
-    if (pos < 0)
+    if (pos && *pos < 0)
         return err(Errno::INVAL);
     auto file = TRY(get_file(t, fd));
     TRY(for_write ? check_writable(*file) : check_readable(*file));
-    if (!file->seekable())
+    if (pos && !file->seekable())
         return err(Errno::SPIPE);
     return file;
 }
+
+// readv, preadv, preadv2: at `pos`, or at the file position (moving it).
+KResult<u64> read_vectored(Thread& t, File& file, const std::vector<abi::Iovec>& iovs, std::optional<i64> pos)
+{
+    auto one = [&](GuestAddr b, u64 n, u64 p) { return read_into(t, file, b, n, p); };
+    if (pos)
+        return vectored(iovs, static_cast<u64>(*pos), one);
+    if (auto whole = scattered_read(t, file, iovs))
+        return *whole;
+    return at_file_position(file, false, [&](u64 at) { return vectored(iovs, at, one); });
+}
+
+// writev, pwritev, pwritev2: the same for writes, at the end when
+// appending.
+KResult<u64> write_vectored(Thread& t, File& file, const std::vector<abi::Iovec>& iovs, std::optional<i64> pos,
+                            bool append)
+{
+    auto one = [&](GuestAddr b, u64 n, u64 p) { return write_from(t, file, b, n, p); };
+    if (pos)
+        return at_offset_or_end(file, static_cast<u64>(*pos), append, [&](u64 at) { return vectored(iovs, at, one); });
+    if (auto whole = gathered_write(t, file, iovs))
+        return *whole;
+    return at_file_position(file, append, [&](u64 at) { return vectored(iovs, at, one); });
+}
+
+// preadv2/pwritev2's RWF_* flags, as Linux's kiocb_set_rw_flags takes
+// them.
+constexpr u32 kRwfHipri = 0x01, kRwfDsync = 0x02, kRwfSync = 0x04, kRwfNowait = 0x08, kRwfAppend = 0x10,
+              kRwfNoappend = 0x20, kRwfAtomic = 0x40, kRwfDontcache = 0x80;
+constexpr u32 kRwfKnown = kRwfHipri | kRwfDsync | kRwfSync | kRwfNowait | kRwfAppend | kRwfNoappend | kRwfAtomic
+    | kRwfDontcache;
+
+KResult<void> check_rw_flags(File& f, u32 flags)
+{
+    if (flags & ~kRwfKnown)
+        return err(Errno::OPNOTSUPP);
+    if ((flags & kRwfAppend) && (flags & kRwfNoappend))
+        return err(Errno::INVAL);
+    // RWF_NOWAIT: a regular file's data never waits for a device here, so
+    // the call goes on as it is; Linux also takes it for pipes and
+    // sockets, which here refuse it as a file system without
+    // FMODE_NOWAIT does.
+    if ((flags & kRwfNowait) && !S_ISREG(TRY(f.inode().attr()).mode))
+        return err(Errno::OPNOTSUPP);
+    // RWF_ATOMIC needs O_DIRECT on a device that promises atomic writes,
+    // RWF_DONTCACHE a file system that drops the pages: neither here.
+    if (flags & (kRwfAtomic | kRwfDontcache))
+        return err(Errno::OPNOTSUPP);
+    return {};
+}
+
+u64 total_length(const std::vector<abi::Iovec>& iovs)
+{
+    u64 total = 0;
+    for (auto& iov : iovs)
+        total += iov.len;
+    return total;
+}
+
+// preadv2 and pwritev2 take -1 for the file position; pos_h is for 32-bit
+// ABIs (Linux's pos_from_hilo shifts it out on 64-bit).
+std::optional<i64> v2_position(i64 pos) { return pos == -1 ? std::nullopt : std::optional(pos); }
 
 } // namespace
 
@@ -391,55 +454,65 @@ KResult<u64> sys_write(Thread& t, int fd, GuestAddr buf, u64 count)
 
 KResult<u64> sys_pread64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
 {
-    auto file = TRY(positioned_file(t, fd, pos, false));
+    auto file = TRY(file_for(t, fd, pos, false));
     return read_into(t, *file, buf, count, static_cast<u64>(pos));
 }
 
 KResult<u64> sys_pwrite64(Thread& t, int fd, GuestAddr buf, u64 count, i64 pos)
 {
-    auto file = TRY(positioned_file(t, fd, pos, true));
-    return at_offset_or_end(*file, static_cast<u64>(pos), [&](u64 p) { return write_from(t, *file, buf, count, p); });
+    auto file = TRY(file_for(t, fd, pos, true));
+    return at_offset_or_end(*file, static_cast<u64>(pos), file->flags() & O_APPEND,
+                            [&](u64 p) { return write_from(t, *file, buf, count, p); });
 }
 
 KResult<u64> sys_readv(Thread& t, int fd, GuestAddr iov, u64 count)
 {
-    auto file = TRY(get_file(t, fd));
-    TRY(check_readable(*file));
-    auto iovs = TRY(copy_iovecs(t, iov, count));
-    if (auto whole = scattered_read(t, *file, iovs))
-        return *whole;
-    return at_file_position(*file, false, [&](u64 pos) {
-        return vectored(iovs, pos, [&](GuestAddr b, u64 n, u64 p) { return read_into(t, *file, b, n, p); });
-    });
+    auto file = TRY(file_for(t, fd, std::nullopt, false));
+    return read_vectored(t, *file, TRY(copy_iovecs(t, iov, count)), std::nullopt);
 }
 
 KResult<u64> sys_writev(Thread& t, int fd, GuestAddr iov, u64 count)
 {
-    auto file = TRY(get_file(t, fd));
-    TRY(check_writable(*file));
-    auto iovs = TRY(copy_iovecs(t, iov, count));
-    if (auto whole = gathered_write(t, *file, iovs))
-        return *whole;
-    return at_file_position(*file, file->flags() & O_APPEND, [&](u64 pos) {
-        return vectored(iovs, pos, [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
-    });
+    auto file = TRY(file_for(t, fd, std::nullopt, true));
+    return write_vectored(t, *file, TRY(copy_iovecs(t, iov, count)), std::nullopt, file->flags() & O_APPEND);
 }
 
 KResult<u64> sys_preadv(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
 {
-    auto file = TRY(positioned_file(t, fd, pos, false));
-    auto iovs = TRY(copy_iovecs(t, iov, count));
-    return vectored(iovs, static_cast<u64>(pos),
-                    [&](GuestAddr b, u64 n, u64 p) { return read_into(t, *file, b, n, p); });
+    auto file = TRY(file_for(t, fd, pos, false));
+    return read_vectored(t, *file, TRY(copy_iovecs(t, iov, count)), pos);
 }
 
 KResult<u64> sys_pwritev(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
 {
-    auto file = TRY(positioned_file(t, fd, pos, true));
+    auto file = TRY(file_for(t, fd, pos, true));
+    return write_vectored(t, *file, TRY(copy_iovecs(t, iov, count)), pos, file->flags() & O_APPEND);
+}
+
+// The flags are looked at only when there is something to transfer, as
+// on Linux (vfs_readv returns 0 for an empty vector first).
+KResult<u64> sys_preadv2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u64, u32 flags)
+{
+    auto file = TRY(file_for(t, fd, v2_position(pos), false));
     auto iovs = TRY(copy_iovecs(t, iov, count));
-    return at_offset_or_end(*file, static_cast<u64>(pos), [&](u64 at) {
-        return vectored(iovs, at, [&](GuestAddr b, u64 n, u64 p) { return write_from(t, *file, b, n, p); });
-    });
+    if (total_length(iovs) == 0)
+        return 0;
+    TRY(check_rw_flags(*file, flags));
+    return read_vectored(t, *file, iovs, v2_position(pos));
+}
+
+KResult<u64> sys_pwritev2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u64, u32 flags)
+{
+    auto file = TRY(file_for(t, fd, v2_position(pos), true));
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    if (total_length(iovs) == 0)
+        return 0;
+    TRY(check_rw_flags(*file, flags));
+    bool append = ((file->flags() & O_APPEND) || (flags & kRwfAppend)) && !(flags & kRwfNoappend);
+    u64 n = TRY(write_vectored(t, *file, iovs, v2_position(pos), append));
+    if (n > 0 && (flags & (kRwfDsync | kRwfSync)))
+        TRY(file->sync());
+    return n;
 }
 
 KResult<u64> sys_lseek(Thread& t, int fd, i64 offset, u32 whence)
