@@ -146,7 +146,7 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
     }
     if (S_ISDIR(attr.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_CREAT)))
         return err(Errno::ISDIR);
-    TRY(check_access(attr, ctx.creds, may_for(flags)));
+    TRY(check_access(dentry->inode(), attr, ctx.creds, may_for(flags)));
     if ((may_for(flags) & kMayWrite) && (S_ISREG(attr.mode) || S_ISDIR(attr.mode)))
         TRY(check_mount_writable(dentry.get())); // devices and FIFOs write elsewhere
     if ((flags & O_TRUNC) && !S_ISREG(attr.mode))

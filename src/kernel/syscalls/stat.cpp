@@ -149,7 +149,7 @@ KResult<u64> sys_faccessat2(Thread& t, int dirfd, GuestAddr path, int mode, int 
         creds = creds.for_access();
     auto attr = TRY(dentry->inode().attr());
     int may = (mode & R_OK ? kMayRead : 0) | (mode & W_OK ? kMayWrite : 0) | (mode & X_OK ? kMayExec : 0);
-    TRY(check_access(attr, creds, may));
+    TRY(check_access(dentry->inode(), attr, creds, may));
     return 0;
 }
 

@@ -135,6 +135,9 @@ public:
 
     // Identifies the file system for rename/link EXDEV checks.
     virtual const void* fs_id() const = 0;
+    // Whatever its mode says, the calling thread may use it (Linux's
+    // proc_fd_permission: a process's own /proc/PID/fd).
+    virtual bool open_to_caller() const { return false; }
     // Files on Linux's anonymous inode ("pidfd", "eventfd", ...): what
     // /proc/PID/fd shows as anon_inode:[NAME].
     virtual std::optional<std::string> anon_name() const { return std::nullopt; }

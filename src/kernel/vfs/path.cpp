@@ -38,6 +38,13 @@ KResult<void> check_access(const InodeAttr& a, const Credentials& c, int may)
     return err(Errno::ACCES);
 }
 
+KResult<void> check_access(const Inode& inode, const InodeAttr& attr, const Credentials& c, int may)
+{
+    if (inode.open_to_caller())
+        return {};
+    return check_access(attr, c, may);
+}
+
 RefPtr<Dentry> follow_mounts(RefPtr<Dentry> d)
 {
     while (auto m = d->mounted())
@@ -114,7 +121,7 @@ struct Walker {
             auto attr = TRY(cur->inode().attr());
             if (!S_ISDIR(attr.mode))
                 return err(Errno::NOTDIR);
-            TRY(check_access(attr, ctx.creds, kMayExec));
+            TRY(check_access(cur->inode(), attr, ctx.creds, kMayExec));
             if (name == ".")
                 continue;
             if (name == "..") {
@@ -196,7 +203,7 @@ KResult<ParentAndName> resolve_parent(const PathContext& ctx, std::string_view p
     auto attr = TRY(out.parent->inode().attr());
     if (!S_ISDIR(attr.mode))
         return err(Errno::NOTDIR);
-    TRY(check_access(attr, ctx.creds, kMayExec));
+    TRY(check_access(out.parent->inode(), attr, ctx.creds, kMayExec));
     return out;
 }
 

@@ -17,6 +17,9 @@ inline constexpr int kMaxSymlinks = 40;
 enum : int { kMayExec = 1, kMayWrite = 2, kMayRead = 4 };
 
 KResult<void> check_access(const InodeAttr&, const Credentials&, int may);
+// The same for `inode`, whose attributes are `attr`: also what it lets
+// the caller do whatever its mode (Inode::open_to_caller).
+KResult<void> check_access(const Inode& inode, const InodeAttr& attr, const Credentials&, int may);
 
 // openat2(2)'s RESOLVE_* flags (linux/openat2.h).
 enum : u64 {

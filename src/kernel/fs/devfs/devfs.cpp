@@ -167,6 +167,8 @@ KResult<InodeAttr> StaticDir::attr()
     a.mode = m_mode;
     a.nlink = 2;
     a.size = 0;
+    if (m_attr_hook)
+        m_attr_hook(a);
     return a;
 }
 

@@ -14,6 +14,9 @@ class StaticDir : public Inode {
 public:
     StaticDir(u64 dev, u64 ino, u32 mode = 0040755) : m_dev(dev), m_ino(ino), m_mode(mode) {}
     void add(std::string name, RefPtr<Inode> inode) { m_entries.insert_or_assign(std::move(name), std::move(inode)); }
+    // Adjusts the attributes it reports (procfs: the owner of /proc/PID).
+    using AttrHook = std::function<void(InodeAttr&)>;
+    void set_attr_hook(AttrHook hook) { m_attr_hook = std::move(hook); }
 
     KResult<InodeAttr> attr() override;
     KResult<RefPtr<Inode>> lookup(std::string_view name) override;
@@ -24,6 +27,7 @@ public:
 private:
     u64 m_dev, m_ino;
     u32 m_mode;
+    AttrHook m_attr_hook;
     std::map<std::string, RefPtr<Inode>, std::less<>> m_entries;
 };
 

@@ -68,7 +68,32 @@ private:
     Writer m_writer;
 };
 
-class ProcFile final : public Inode {
+using AttrHook = StaticDir::AttrHook;
+
+// procfs's own inodes: their attributes may be adjusted as StaticDir's
+// (the owner of /proc/PID's entries, owned_by_task).
+class ProcInode : public Inode {
+public:
+    void set_attr_hook(AttrHook hook) { m_attr_hook = std::move(hook); }
+    bool has_attr_hook() const { return static_cast<bool>(m_attr_hook); }
+    // Open to a calling thread `open_to` says yes to, whatever the mode.
+    void set_open_to(std::function<bool()> open_to) { m_open_to = std::move(open_to); }
+    bool open_to_caller() const override { return m_open_to && m_open_to(); }
+
+protected:
+    InodeAttr hooked(InodeAttr a) const
+    {
+        if (m_attr_hook)
+            m_attr_hook(a);
+        return a;
+    }
+
+private:
+    AttrHook m_attr_hook;
+    std::function<bool()> m_open_to;
+};
+
+class ProcFile final : public ProcInode {
 public:
     ProcFile(u64 ino, Generator gen, u32 mode = 0444, Writer writer = {}, u64 dev = kProcDev)
         : m_ino(ino), m_gen(std::move(gen)), m_mode(mode), m_writer(std::move(writer)), m_dev(dev) {}
@@ -81,7 +106,7 @@ public:
         a.size = 0;
         a.blksize = 1024;
         a.atime = a.mtime = a.ctime = now_realtime();
-        return a;
+        return hooked(a);
     }
     KResult<RefPtr<File>> open(int flags) override
     {
@@ -136,23 +161,19 @@ private:
     RefPtr<MemoryManager> m_mm;
 };
 
-class ProcMem final : public Inode {
+class ProcMem final : public ProcInode {
 public:
     ProcMem(Kernel& k, int pid, u64 ino) : m_kernel(k), m_pid(pid), m_ino(ino) {}
     KResult<InodeAttr> attr() override
     {
-        auto p = m_kernel.find_process(m_pid);
-        if (!p)
+        if (!m_kernel.find_process(m_pid))
             return err(Errno::SRCH);
-        auto c = p->creds();
         InodeAttr a;
         a.dev = kProcDev;
         a.ino = m_ino;
         a.mode = S_IFREG | 0600;
-        a.uid = c.euid;
-        a.gid = c.egid;
         a.atime = a.mtime = a.ctime = now_realtime();
-        return a;
+        return hooked(a);
     }
     KResult<RefPtr<File>> open(int flags) override
     {
@@ -179,7 +200,7 @@ private:
 using LinkTarget = std::function<KResult<std::string>()>;
 using LinkJump = std::function<KResult<RefPtr<Dentry>>()>;
 
-class ProcLink final : public Inode {
+class ProcLink final : public ProcInode {
 public:
     ProcLink(u64 ino, LinkTarget target, LinkJump jump = {})
         : m_ino(ino), m_target(std::move(target)), m_jump(std::move(jump)) {}
@@ -191,7 +212,7 @@ public:
         a.mode = S_IFLNK | 0777;
         a.size = 0;
         a.atime = a.mtime = a.ctime = now_realtime();
-        return a;
+        return hooked(a);
     }
     KResult<std::string> readlink() override { return m_target(); }
     KResult<RefPtr<Dentry>> jump() override { return m_jump ? m_jump() : RefPtr<Dentry>(); }
@@ -222,7 +243,7 @@ KResult<void> may_follow(Process& p)
 }
 
 // A directory whose entries are computed on every lookup/list.
-class DynamicDir final : public Inode {
+class DynamicDir final : public ProcInode {
 public:
     using Lister = std::function<std::vector<std::string>()>;
     using Looker = std::function<KResult<RefPtr<Inode>>(std::string_view)>;
@@ -236,7 +257,7 @@ public:
         a.mode = S_IFDIR | m_mode;
         a.nlink = 2;
         a.atime = a.mtime = a.ctime = now_realtime();
-        return a;
+        return hooked(a);
     }
     KResult<RefPtr<Inode>> lookup(std::string_view name) override { return m_lookup(name); }
     KResult<std::vector<DirEntry>> list() override
@@ -391,6 +412,29 @@ std::vector<std::string> fd_names(Kernel& k, int pid)
     return names;
 }
 
+// Who owns /proc/PID's entries (Linux's task_dump_owner): the process's
+// effective ids, or root when it is not dumpable; the world-readable
+// directories (PID and task/TID, mode 0555) always show its ids, which
+// ps takes from them.
+AttrHook owned_by_task(Kernel& k, int pid, bool always_its_ids)
+{
+    return [&k, pid, always_its_ids](InodeAttr& a) {
+        auto p = k.find_process(pid);
+        if (!p || !(always_its_ids || p->dumpable))
+            return;
+        auto c = p->creds();
+        a.uid = c.euid;
+        a.gid = c.egid;
+    };
+}
+
+template <class T>
+RefPtr<T> owned(RefPtr<T> inode, Kernel& k, int pid)
+{
+    inode->set_attr_hook(owned_by_task(k, pid, false));
+    return inode;
+}
+
 RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
 {
     auto list = [&k, pid] { return fd_names(k, pid); };
@@ -437,9 +481,15 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
                 return d;
             return Dentry::make_detached(file->inode_ref(), TRY(target()));
         };
-        return RefPtr<Inode>(make_ref<ProcLink>(pid_ino(pid, 0x1000 + *fd), target, jump));
+        return RefPtr<Inode>(owned(make_ref<ProcLink>(pid_ino(pid, 0x1000 + *fd), target, jump), k, pid));
     };
-    return RefPtr<Inode>(make_ref<DynamicDir>(pid_ino(pid, 2), list, lookup, 0500));
+    auto dir = owned(make_ref<DynamicDir>(pid_ino(pid, 2), list, lookup, 0500), k, pid);
+    // Linux's proc_fd_permission: a process may always look at its own.
+    dir->set_open_to([pid] {
+        Thread* t = current_thread();
+        return t && t->process().pid() == pid;
+    });
+    return RefPtr<Inode>(dir);
 }
 
 std::string_view trim(std::string_view s)
@@ -512,15 +562,21 @@ std::string mountinfo_text(Kernel& k)
     return out;
 }
 
+// World-readable, but only for those with ptrace's read access (Linux's
+// proc_fdinfo_permission).
 RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
 {
-    auto list = [&k, pid] { return fd_names(k, pid); };
+    auto list = [&k, pid] {
+        auto p = k.find_process(pid);
+        return p && may_follow(*p) ? fd_names(k, pid) : std::vector<std::string> {};
+    };
     auto lookup = [&k, pid](std::string_view name) -> KResult<RefPtr<Inode>> {
         auto fd = parse_int(name);
         auto p = k.find_process(pid);
         if (!fd || !p || !p->fds().get(*fd))
             return err(Errno::NOENT);
-        return RefPtr<Inode>(make_ref<ProcFile>(pid_ino(pid, 0x100000 + *fd), [&k, pid, n = *fd]() -> KResult<std::string> {
+        TRY(may_follow(*p));
+        return RefPtr<Inode>(owned(make_ref<ProcFile>(pid_ino(pid, 0x100000 + *fd), [&k, pid, n = *fd]() -> KResult<std::string> {
             auto owner = k.find_process(pid);
             if (!owner)
                 return err(Errno::NOENT);
@@ -536,9 +592,11 @@ RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
             auto a = file.inode().attr();
             int flags = file.flags() | (entry->cloexec ? O_CLOEXEC : 0);
             return fmt::format("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t21\nino:\t{}\n", pos, flags, a ? a->ino : 0);
-        }, 0400));
+        }, 0400), k, pid));
     };
-    return RefPtr<Inode>(make_ref<DynamicDir>(pid_ino(pid, 25), list, lookup, 0500));
+    auto dir = make_ref<DynamicDir>(pid_ino(pid, 25), list, lookup, 0555);
+    dir->set_attr_hook(owned_by_task(k, pid, true));
+    return RefPtr<Inode>(dir);
 }
 
 RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
@@ -594,7 +652,20 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     }), 0400));
     dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
     dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
-    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644));
+    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644,
+                                         [&k, pid](std::string_view text) -> KResult<void> {
+        // Linux's comm_write: the first 15 bytes, up to a NUL (a newline
+        // stays), and only into the writer's own process.
+        auto p = k.find_process(pid);
+        if (!p)
+            return err(Errno::SRCH);
+        Thread* t = current_thread();
+        if (!t || &t->process() != p.get())
+            return err(Errno::INVAL);
+        auto name = text.substr(0, 15);
+        p->comm = std::string(name.substr(0, name.find('\0')));
+        return {};
+    }));
     dir->add("statm", make_ref<ProcFile>(pid_ino(pid, 16), with([](Process& p) -> KResult<std::string> {
         // size resident shared text lib data dt, in pages (the resident
         // figures are the stub host process's)
@@ -678,11 +749,27 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
                 return err(Errno::NOENT);
         }
         auto thread_dir = make_ref<StaticDir>(kProcDev, pid_ino(*tid, 14), S_IFDIR | 0555);
+        thread_dir->set_attr_hook(owned_by_task(k, pid, true));
         for (auto& e : TRY(shared->list()))
             thread_dir->add(e.name, TRY(shared->lookup(e.name)));
         return RefPtr<Inode>(thread_dir);
     };
-    dir->add("task", make_ref<DynamicDir>(pid_ino(pid, 15), task_list, task_lookup));
+    auto task = make_ref<DynamicDir>(pid_ino(pid, 15), task_list, task_lookup);
+    task->set_attr_hook(owned_by_task(k, pid, true));
+    dir->add("task", task);
+    // Everything else it holds (fd, fdinfo and task own themselves, and
+    // their entries as they are looked up).
+    dir->set_attr_hook(owned_by_task(k, pid, true));
+    ns->set_attr_hook(owned_by_task(k, pid, false));
+    for (StaticDir* d : { dir.get(), ns.get() }) {
+        auto entries = d->list();
+        for (auto& e : entries ? *entries : std::vector<DirEntry> {}) {
+            auto entry = d->lookup(e.name);
+            auto* inode = entry ? dynamic_cast<ProcInode*>(entry->get()) : nullptr;
+            if (inode && !inode->has_attr_hook())
+                inode->set_attr_hook(owned_by_task(k, pid, false));
+        }
+    }
     return RefPtr<Inode>(dir);
 }
 
