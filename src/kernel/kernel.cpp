@@ -471,7 +471,9 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
     Thread thread(process, 1);
     auto creds = process->creds();
     PathContext ctx { m_root, m_root, creds };
-    TRY(do_execve(thread, find_program(ctx, argv.at(0), envp), argv, envp));
+    auto program = find_program(ctx, argv.at(0), envp);
+    PathContext from_cwd { m_root, process->fs().cwd, creds };
+    TRY(do_execve(thread, ExecFile { TRY(resolve_path(from_cwd, program, Follow::Yes)), program }, argv, envp));
 
     process->add_thread(thread);
     std::thread task([&] { thread.run(); });

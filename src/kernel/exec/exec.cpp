@@ -53,12 +53,9 @@ struct Opened {
     u64 size;
 };
 
-KResult<Opened> open_executable(Thread& t, const std::string& path)
+KResult<Opened> open_executable(Thread& t, RefPtr<Dentry> dentry)
 {
     auto creds = t.process().creds();
-    auto fs = t.process().fs();
-    PathContext ctx { fs.root, fs.cwd, creds };
-    auto dentry = TRY(resolve_path(ctx, path, Follow::Yes));
     auto attr = TRY(dentry->inode().attr());
     if (S_ISDIR(attr.mode) || !S_ISREG(attr.mode) || (dentry->mount_flags() & MS_NOEXEC))
         return err(Errno::ACCES);
@@ -66,6 +63,15 @@ KResult<Opened> open_executable(Thread& t, const std::string& path)
     auto file = TRY(dentry->inode().open(O_RDONLY));
     file->set_dentry(dentry);
     return Opened { dentry, file, static_cast<u64>(attr.size) };
+}
+
+// An interpreter's path (a script's #!, an ELF's PT_INTERP), from the
+// caller's working directory.
+KResult<Opened> open_executable(Thread& t, const std::string& path)
+{
+    auto fs = t.process().fs();
+    PathContext ctx { fs.root, fs.cwd, t.process().creds() };
+    return open_executable(t, TRY(resolve_path(ctx, path, Follow::Yes)));
 }
 
 exec::ReadAt reader_for(File& file)
@@ -126,15 +132,28 @@ std::string basename_of(const std::string& path)
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The name Linux's dentry of the file has (for comm): a detached one
+// (a memfd) carries what /proc shows for it, "/memfd:NAME (deleted)".
+std::string dentry_name(const Dentry& d)
+{
+    std::string name = basename_of(d.name());
+    constexpr std::string_view kDeleted = " (deleted)";
+    if (d.detached() && name.ends_with(kDeleted))
+        name.resize(name.size() - kDeleted.size());
+    return name;
+}
+
 } // namespace
 
-KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> argv, std::vector<std::string> envp)
+KResult<void> do_execve(Thread& t, ExecFile file, std::vector<std::string> argv, std::vector<std::string> envp)
 {
     Kernel& kernel = t.kernel();
-    const std::string execfn = path;
-    Opened exe;
+    const std::string execfn = file.filename;
+    std::string path = file.filename;
+    Opened exe = TRY(open_executable(t, file.dentry));
     for (int depth = 0;; depth++) {
-        exe = TRY(open_executable(t, path));
+        if (depth > 0)
+            exe = TRY(open_executable(t, path));
         std::array<u8, exec::kBinprmBufSize> head {};
         usize n = TRY(reader_for(*exe.file)(0, head));
         auto shebang = TRY(exec::parse_shebang(std::span(head.data(), n)));
@@ -142,6 +161,10 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
             break;
         if (depth >= kMaxInterpreterDepth)
             return err(Errno::LOOP);
+        // Linux's BINPRM_FLAGS_PATH_INACCESSIBLE: the interpreter could
+        // not open the script.
+        if (depth == 0 && file.filename_inaccessible)
+            return err(Errno::NOENT);
         // argv becomes: interpreter [argument] path argv[1..]
         std::vector<std::string> new_argv { shebang->interpreter };
         if (shebang->argument)
@@ -272,7 +295,7 @@ KResult<void> do_execve(Thread& t, std::string path, std::vector<std::string> ar
     process.fds().close_on_exec();
     process.reset_sigactions_for_exec();
     process.set_exe(exe.dentry);
-    process.comm = basename_of(execfn).substr(0, 15);
+    process.comm = (file.comm_from_dentry ? dentry_name(*file.dentry) : basename_of(execfn)).substr(0, 15);
     // Linux's mm->saved_auxv, for /proc/PID/auxv: the pairs up to AT_NULL.
     process.saved_auxv.clear();
     for (u64 off = stack.auxv_addr - stack.sp; off + 16 <= stack.bytes.size(); off += 16) {

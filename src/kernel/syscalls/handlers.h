@@ -146,6 +146,7 @@ KResult<u64> sys_sysinfo(Thread& t, GuestAddr buf);
 KResult<u64> sys_umask(Thread& t, u32 mask);
 KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64 arg4, u64 arg5);
 KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr envp);
+KResult<u64> sys_execveat(Thread& t, int dirfd, GuestAddr path, GuestAddr argv, GuestAddr envp, int flags);
 KResult<u64> sys_ptrace(Thread& t, i64 request, int pid, u64 addr, u64 data);
 KResult<u64> sys_process_vm_readv(Thread& t, int pid, GuestAddr local_iov, u64 liovcnt, GuestAddr remote_iov,
                                   u64 riovcnt, u64 flags);

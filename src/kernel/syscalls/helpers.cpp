@@ -47,6 +47,8 @@ KResult<RefPtr<Dentry>> lookup_at(Thread& t, int dirfd, const std::string& path,
             return err(Errno::BADF);
         return file->dentry();
     }
+    if (path.empty())
+        return err(Errno::NOENT); // Linux's getname, before dirfd is looked at
     auto ctx = TRY(path_context(t, dirfd, path));
     return resolve_path(ctx, path, follow);
 }

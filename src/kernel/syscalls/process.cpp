@@ -12,6 +12,7 @@
 #include <linux/prctl.h>
 #include <sched.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
 
@@ -487,11 +488,30 @@ static KResult<std::vector<std::string>> copy_string_array(Thread& t, GuestAddr 
 
 KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr envp)
 {
+    return sys_execveat(t, kAtFdcwd, path, argv, envp, 0);
+}
+
+// execveat(2), as Linux's do_execveat_common: the file first, then the
+// arguments.
+KResult<u64> sys_execveat(Thread& t, int dirfd, GuestAddr path, GuestAddr argv, GuestAddr envp, int flags)
+{
     auto p = TRY(copy_path(t, path));
+    if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+        return err(Errno::INVAL);
+    bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
+    ExecFile file { TRY(lookup_at(t, dirfd, p, follow ? Follow::Yes : Follow::No, flags & AT_EMPTY_PATH)), p };
+    if (!follow && S_ISLNK(TRY(file.dentry->inode().attr()).mode))
+        return err(Errno::LOOP); // opened with O_NOFOLLOW
+    if (dirfd != kAtFdcwd && !p.starts_with('/')) {
+        file.filename = p.empty() ? fmt::format("/dev/fd/{}", dirfd) : fmt::format("/dev/fd/{}/{}", dirfd, p);
+        auto entry = t.fds().entry(dirfd);
+        file.filename_inaccessible = entry && entry->cloexec;
+        file.comm_from_dentry = p.empty();
+    }
     auto args = TRY(copy_string_array(t, argv));
     auto env = TRY(copy_string_array(t, envp));
     int old_tid = t.tid();
-    TRY(do_execve(t, p, std::move(args), std::move(env)));
+    TRY(do_execve(t, std::move(file), std::move(args), std::move(env)));
     // ptrace: PTRACE_EVENT_EXEC (the message: the tid before), or else a
     // SIGTRAP, as Linux's ptrace_event(PTRACE_EVENT_EXEC).
     if (t.traced()) {

@@ -257,7 +257,8 @@ constexpr Row kRows[] = {
     partial<sys_personality>(SYS_personality, "PER_LINUX only"),
     supported<sys_umask>(SYS_umask),
     partial<sys_prctl>(SYS_prctl, "names, dumpable, no_new_privs, seccomp, pdeath signal, capabilities and securebits, child subreaper only"),
-    partial<sys_execve>(SYS_execve, "no file capabilities; execveat not yet"),
+    partial<sys_execve>(SYS_execve, "no file capabilities"),
+    partial<sys_execveat>(SYS_execveat, "no file capabilities"),
     // time.cpp
     partial<sys_clock_gettime>(SYS_clock_gettime, "CPU-time clocks report the kernel process's"),
     supported<sys_clock_getres>(SYS_clock_getres),
