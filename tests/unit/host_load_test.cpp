@@ -9,14 +9,14 @@ constexpr u64 kMs = 1'000'000;
 
 TEST(HostLoad, JudgesOnlyFromTheSecondSampleOn)
 {
-    HostLoad load(2);
+    HostLoad load({ 0, 1 });
     EXPECT_EQ(load.sample(1000 * kMs, 500 * kMs, 0), std::nullopt);
     EXPECT_EQ(load.sample(1050 * kMs, 550 * kMs, 0), std::optional(true));
 }
 
 TEST(HostLoad, OthersUsingHalfOfTwoCpusIsBusy)
 {
-    HostLoad load(2);
+    HostLoad load({ 0, 1 });
     load.sample(0, 0, 0);
     // 100 ms: the host ran 150 ms of work, 90 of it ours: 0.6 CPU of others.
     EXPECT_EQ(load.sample(100 * kMs, 150 * kMs, 90 * kMs), std::optional(true));
@@ -26,7 +26,7 @@ TEST(HostLoad, OthersUsingHalfOfTwoCpusIsBusy)
 
 TEST(HostLoad, ManyCpusLeftAreNotBusy)
 {
-    HostLoad load(8);
+    HostLoad load({ 0, 1, 2, 3, 4, 5, 6, 7 });
     load.sample(0, 0, 0);
     // Others use 4 of 8 CPUs: four are left.
     EXPECT_EQ(load.sample(100 * kMs, 400 * kMs, 0), std::optional(false));
@@ -36,7 +36,7 @@ TEST(HostLoad, ManyCpusLeftAreNotBusy)
 
 TEST(HostLoad, NoJudgementOverAShortStretchOrWhenACounterGoesBack)
 {
-    HostLoad load(2);
+    HostLoad load({ 0, 1 });
     load.sample(0, 0, 0);
     EXPECT_EQ(load.sample(10 * kMs, 10 * kMs, 0), std::nullopt); // too short
     // Ours went back (a stub's time between the live and the exited ones).
@@ -48,9 +48,11 @@ TEST(HostLoad, NoJudgementOverAShortStretchOrWhenACounterGoesBack)
 
 TEST(HostLoad, ReadsTheHostsBusyTime)
 {
-    auto busy = HostLoad::host_busy_ns();
+    auto busy = HostLoad(HostLoad::usable_cpus()).host_busy_ns();
     ASSERT_TRUE(busy.has_value());
     EXPECT_GT(*busy, 0u);
+    // Only the CPUs it judges: none of them on the host, nothing to say.
+    EXPECT_EQ(HostLoad({ 100000 }).host_busy_ns(), std::nullopt);
 }
 
 } // namespace

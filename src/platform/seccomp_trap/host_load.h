@@ -10,13 +10,15 @@
 #include "lib/types.h"
 
 #include <optional>
+#include <vector>
 
 namespace umk::platform {
 
 class HostLoad {
 public:
-    explicit HostLoad(unsigned cpus)
-        : m_cpus(cpus)
+    // Judges how busy `cpus` (host CPU numbers) are.
+    explicit HostLoad(std::vector<unsigned> cpus)
+        : m_cpus(std::move(cpus))
     {
     }
 
@@ -30,18 +32,22 @@ public:
     // previous sample; nullopt when it cannot say yet.
     std::optional<bool> sample(u64 now_ns, u64 host_busy_ns, u64 ours_ns);
 
-    // The host's CPU time spent running anything but its idle task
-    // (/proc/stat: user, nice, system, irq, softirq; not iowait or
-    // steal), in ns; nullopt when /proc/stat cannot be read.
-    static std::optional<u64> host_busy_ns();
+    // The CPUs this process may run on (its affinity mask): those umk's
+    // threads compete for.
+    static std::vector<unsigned> usable_cpus();
+
+    // The time those CPUs spent running anything but their idle task
+    // (/proc/stat's cpuN lines: user, nice, system, irq, softirq; not
+    // iowait or steal), in ns; nullopt when /proc/stat cannot be read.
+    std::optional<u64> host_busy_ns() const;
 
 private:
-    // Busy: the CPU time others used over `wall_ns` (the host's less
+    // Busy: the CPU time others used over `wall_ns` (the CPUs' less
     // ours) is at least half a CPU and leaves umk less than one and a
-    // half of the host's CPUs.
+    // half of them.
     bool busy(u64 wall_ns, u64 host_busy_ns, u64 ours_ns) const;
 
-    unsigned m_cpus;
+    std::vector<unsigned> m_cpus;
     bool m_have_previous { false };
     u64 m_now { 0 }, m_host { 0 }, m_ours { 0 };
 };

@@ -273,7 +273,8 @@ struct umk_op_page {
     uint32_t gs_is_slot;
     /* Other work keeps the host's CPUs busy: spin briefly and sleep, never
      * yield (a yield would give that work the CPU for its whole time
-     * slice). Set and cleared by the kernel's monitor. */
+     * slice). The kernel sets it as a stub starts and as its monitor's
+     * judgement changes. */
     uint32_t host_busy;
     /* At UMK_OP_DONE_MSG_OFFSET: the struct msghdr (and its iovec and
      * byte) the op thread sends after each batch, set up once. */

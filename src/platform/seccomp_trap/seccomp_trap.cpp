@@ -67,7 +67,7 @@ u64 monotonic_ns()
 u64 total_ns(const CpuUsage& usage) { return usage.user_ns + usage.system_ns; }
 
 // The CPU time of an exited stub, which `flags` (WNOWAIT) may leave
-// unreaped.
+// unreaped; nullopt while it runs (WNOHANG).
 std::optional<CpuUsage> exited_cpu_usage(int pidfd, int flags)
 {
     siginfo_t info {};
@@ -76,10 +76,22 @@ std::optional<CpuUsage> exited_cpu_usage(int pidfd, int flags)
     do
         r = syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED | flags, &ru);
     while (r != 0 && errno == EINTR);
-    if (r != 0)
+    if (r != 0 || info.si_pid == 0)
         return std::nullopt;
     auto ns = [](const timeval& tv) { return static_cast<u64>(tv.tv_sec) * 1'000'000'000 + static_cast<u64>(tv.tv_usec) * 1000; };
     return CpuUsage { ns(ru.ru_utime), ns(ru.ru_stime) };
+}
+
+// The CPU time of stub `pid` (our child until reaped), running or exited.
+CpuUsage stub_cpu_usage(int pidfd, int pid)
+{
+    if (auto usage = exited_cpu_usage(pidfd, WNOWAIT | WNOHANG))
+        return *usage;
+    clockid_t clock;
+    timespec ts {};
+    if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+        return {};
+    return { static_cast<u64>(ts.tv_sec) * 1'000'000'000 + static_cast<u64>(ts.tv_nsec), 0 };
 }
 
 // Other work keeps the host's CPUs busy (HostLoad): no kernel thread
@@ -230,6 +242,8 @@ SeccompTrapPlatform::~SeccompTrapPlatform()
     if (m_pool_filler.joinable())
         m_pool_filler.join();
     m_pool.clear();
+    if (m_spare)
+        munmap(m_spare->region, UMK_CTL_SIZE);
     u64 one = 1;
     [[maybe_unused]] auto n = ::write(m_monitor_wakeup.get(), &one, sizeof one);
     if (m_monitor.joinable())
@@ -276,7 +290,7 @@ void SeccompTrapPlatform::monitor_loop()
 
 void SeccompTrapPlatform::sample_host_load(u64 now)
 {
-    auto host = HostLoad::host_busy_ns();
+    auto host = m_host_load.host_busy_ns();
     if (!host)
         return;
     timespec self {};
@@ -285,6 +299,9 @@ void SeccompTrapPlatform::sample_host_load(u64 now)
     u64 ours = static_cast<u64>(self.tv_sec) * 1'000'000'000 + static_cast<u64>(self.tv_nsec) + m_exited_stubs_cpu_ns;
     for (auto& [fd, stub] : m_stubs)
         ours += total_ns(stub->cpu_usage());
+    for (auto& [fd, stub] : m_retired)
+        if (!stub.counted)
+            ours += total_ns(stub_cpu_usage(fd, stub.pid));
     auto busy = m_host_load.sample(now, *host, ours);
     if (!busy || *busy == g_host_busy.load())
         return;
@@ -343,7 +360,7 @@ void SeccompTrapPlatform::watch(StubProcess& stub)
     stub.set_host_busy(g_host_busy);
 }
 
-void SeccompTrapPlatform::retire(host::Fd pidfd, void* region)
+void SeccompTrapPlatform::retire(host::Fd&& pidfd, int pid, void* region)
 {
     std::lock_guard lock(m_stubs_lock);
     int fd = pidfd.get();
@@ -356,12 +373,12 @@ void SeccompTrapPlatform::retire(host::Fd pidfd, void* region)
         ev.events = EPOLLIN;
         ev.data.fd = fd;
         if (epoll_ctl(m_epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-            Retired now { std::move(pidfd), region, counted };
+            Retired now { std::move(pidfd), pid, region, counted };
             reap(now);
             return;
         }
     }
-    m_retired.emplace(fd, Retired { std::move(pidfd), region, counted });
+    m_retired.emplace(fd, Retired { std::move(pidfd), pid, region, counted });
 }
 
 KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
@@ -390,13 +407,41 @@ KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
     return stub;
 }
 
+KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepared_stub()
+{
+    {
+        std::lock_guard lock(m_pool_lock);
+        m_forked = true;
+        if (m_spare) {
+            NewStub spare = std::move(*m_spare);
+            m_spare.reset();
+            m_pool_cv.notify_all();
+            return spare;
+        }
+    }
+    m_pool_cv.notify_all();
+    return prepare_stub();
+}
+
 void SeccompTrapPlatform::pool_loop()
 {
     std::unique_lock lock(m_pool_lock);
     for (;;) {
-        m_pool_cv.wait(lock, [&] { return m_stopping || (m_address_spaces_made > 1 && m_pool.size() < kPoolSize); });
+        m_pool_cv.wait(lock, [&] {
+            return m_stopping || (m_forked && !m_spare) || (m_address_spaces_made > 1 && m_pool.size() < kPoolSize);
+        });
         if (m_stopping)
             return;
+        if (m_forked && !m_spare) {
+            lock.unlock();
+            auto spare = prepare_stub();
+            lock.lock();
+            if (spare)
+                m_spare = std::move(*spare);
+            else
+                m_forked = false; // tried again at the next fork (its error shows there)
+            continue;
+        }
         lock.unlock();
         auto stub = spawn_stub();
         lock.lock();
@@ -465,7 +510,7 @@ StubProcess::~StubProcess()
     kill();
     // Reaped only now (by the monitor): no kernel path can use m_pid any
     // more.
-    m_platform.retire(std::move(m_pidfd), m_region);
+    m_platform.retire(std::move(m_pidfd), m_pid, m_region);
 }
 
 umk_thread_slot& StubProcess::slot(unsigned index)
@@ -760,7 +805,7 @@ umk_op StubProcess::receive_fds_op(usize count)
 KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
 {
     before_access(true);
-    auto fresh = TRY(m_platform.prepare_stub());
+    auto fresh = TRY(m_platform.prepared_stub());
     auto give_up = [&](Errno e) {
         munmap(fresh.region, UMK_CTL_SIZE);
         return err(e);
@@ -839,18 +884,7 @@ void StubProcess::set_host_busy(bool busy)
     store(static_cast<umk_op_page*>(m_region)->host_busy, busy ? 1U : 0U);
 }
 
-CpuUsage StubProcess::cpu_usage()
-{
-    // Our child until we reap it, so its pid names it.
-    if (m_dead)
-        if (auto usage = exited_cpu_usage(m_pidfd.get(), WNOWAIT))
-            return *usage;
-    clockid_t clock;
-    timespec ts {};
-    if (clock_getcpuclockid(m_pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)
-        return {};
-    return { static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec), 0 };
-}
+CpuUsage StubProcess::cpu_usage() { return stub_cpu_usage(m_pidfd.get(), m_pid); }
 
 std::optional<AddressSpace::Resident> StubProcess::resident()
 {

@@ -4,7 +4,8 @@
 // process; guest syscalls trap (SIGSYS) into the stub, which hands the
 // registers to the kernel through a shared slot (seccomp_trap/layout.h).
 //
-// Lock order: SeccompTrapPlatform::m_stubs_lock, then nothing.
+// Lock order: SeccompTrapPlatform::m_stubs_lock, then a
+//             StubProcess::m_threads_lock (the monitor's mark_dead).
 //             StubProcess::m_op_lock, then nothing.
 
 #include "host/fd.h"
@@ -39,6 +40,9 @@ public:
         host::Fd kernel_end, stub_end;
     };
     KResult<NewStub> prepare_stub();
+    // For fork: one made ahead by the pool filler once a fork has taken
+    // one (prepare_stub takes ~25 us), else a new one.
+    KResult<NewStub> prepared_stub();
 
     // For StubProcess: the monitor marks a stub's slots dead when its host
     // process exits.
@@ -46,7 +50,7 @@ public:
     // For ~StubProcess, after it killed the host process: the monitor
     // reaps it and unmaps its control region, off the path of whoever
     // dropped the last reference (a guest parent's wait4: 90-120 us).
-    void retire(host::Fd pidfd, void* region);
+    void retire(host::Fd&& pidfd, int pid, void* region);
 
     // The patched sites' jump table (layout.h, UMK_PATCH_CELLS): one
     // sealed memfd for every address space, made from the stub's thunk
@@ -73,6 +77,8 @@ private:
     std::mutex m_pool_lock;
     std::condition_variable m_pool_cv;
     std::vector<std::unique_ptr<StubProcess>> m_pool; // guarded by m_pool_lock
+    std::optional<NewStub> m_spare;                   // guarded by m_pool_lock
+    bool m_forked { false };                          // guarded by m_pool_lock
     bool m_stopping { false };                        // guarded by m_pool_lock
     usize m_address_spaces_made { 0 };                // guarded by m_pool_lock
     std::thread m_pool_filler;
@@ -80,15 +86,16 @@ private:
     std::unordered_map<int, StubProcess*> m_stubs; // by pidfd
     struct Retired {
         host::Fd pidfd;
+        int pid;
         void* region;
         bool counted; // its CPU time is in m_exited_stubs_cpu_ns already
     };
     std::unordered_map<int, Retired> m_retired; // by pidfd, under m_stubs_lock
     void reap(Retired&);                        // under m_stubs_lock
-    // Every 100 ms, by the monitor: is the host busy (HostLoad)? Tells
+    // Every 50 ms, by the monitor: is the host busy (HostLoad)? Tells
     // the waits (g_host_busy, each stub's op page) when the answer changes.
     void sample_host_load(u64 now_ns);
-    HostLoad m_host_load { static_cast<unsigned>(std::max(1U, std::thread::hardware_concurrency())) }; // the monitor's
+    HostLoad m_host_load { HostLoad::usable_cpus() }; // the monitor's
     u64 m_exited_stubs_cpu_ns { 0 };    // under m_stubs_lock
     std::once_flag m_patch_table_once;
     host::Fd m_patch_table;
