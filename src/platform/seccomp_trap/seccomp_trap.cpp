@@ -242,8 +242,6 @@ SeccompTrapPlatform::~SeccompTrapPlatform()
     if (m_pool_filler.joinable())
         m_pool_filler.join();
     m_pool.clear();
-    if (m_spare)
-        munmap(m_spare->region, UMK_CTL_SIZE);
     u64 one = 1;
     [[maybe_unused]] auto n = ::write(m_monitor_wakeup.get(), &one, sizeof one);
     if (m_monitor.joinable())
@@ -407,41 +405,13 @@ KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
     return stub;
 }
 
-KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepared_stub()
-{
-    {
-        std::lock_guard lock(m_pool_lock);
-        m_forked = true;
-        if (m_spare) {
-            NewStub spare = std::move(*m_spare);
-            m_spare.reset();
-            m_pool_cv.notify_all();
-            return spare;
-        }
-    }
-    m_pool_cv.notify_all();
-    return prepare_stub();
-}
-
 void SeccompTrapPlatform::pool_loop()
 {
     std::unique_lock lock(m_pool_lock);
     for (;;) {
-        m_pool_cv.wait(lock, [&] {
-            return m_stopping || (m_forked && !m_spare) || (m_address_spaces_made > 1 && m_pool.size() < kPoolSize);
-        });
+        m_pool_cv.wait(lock, [&] { return m_stopping || (m_address_spaces_made > 1 && m_pool.size() < kPoolSize); });
         if (m_stopping)
             return;
-        if (m_forked && !m_spare) {
-            lock.unlock();
-            auto spare = prepare_stub();
-            lock.lock();
-            if (spare)
-                m_spare = std::move(*spare);
-            else
-                m_forked = false; // tried again at the next fork (its error shows there)
-            continue;
-        }
         lock.unlock();
         auto stub = spawn_stub();
         lock.lock();
@@ -805,7 +775,7 @@ umk_op StubProcess::receive_fds_op(usize count)
 KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
 {
     before_access(true);
-    auto fresh = TRY(m_platform.prepared_stub());
+    auto fresh = TRY(m_platform.prepare_stub());
     auto give_up = [&](Errno e) {
         munmap(fresh.region, UMK_CTL_SIZE);
         return err(e);

@@ -40,9 +40,6 @@ public:
         host::Fd kernel_end, stub_end;
     };
     KResult<NewStub> prepare_stub();
-    // For fork: one made ahead by the pool filler once a fork has taken
-    // one (prepare_stub takes ~25 us), else a new one.
-    KResult<NewStub> prepared_stub();
 
     // For StubProcess: the monitor marks a stub's slots dead when its host
     // process exits.
@@ -77,8 +74,6 @@ private:
     std::mutex m_pool_lock;
     std::condition_variable m_pool_cv;
     std::vector<std::unique_ptr<StubProcess>> m_pool; // guarded by m_pool_lock
-    std::optional<NewStub> m_spare;                   // guarded by m_pool_lock
-    bool m_forked { false };                          // guarded by m_pool_lock
     bool m_stopping { false };                        // guarded by m_pool_lock
     usize m_address_spaces_made { 0 };                // guarded by m_pool_lock
     std::thread m_pool_filler;
