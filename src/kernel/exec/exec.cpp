@@ -295,7 +295,7 @@ KResult<void> do_execve(Thread& t, ExecFile file, std::vector<std::string> argv,
     process.fds().close_on_exec();
     process.reset_sigactions_for_exec();
     process.set_exe(exe.dentry);
-    process.comm = (file.comm_from_dentry ? dentry_name(*file.dentry) : basename_of(execfn)).substr(0, 15);
+    process.set_comm(file.comm_from_dentry ? dentry_name(*file.dentry) : basename_of(execfn));
     // Linux's mm->saved_auxv, for /proc/PID/auxv: the pairs up to AT_NULL.
     process.saved_auxv.clear();
     for (u64 off = stack.auxv_addr - stack.sp; off + 16 <= stack.bytes.size(); off += 16) {

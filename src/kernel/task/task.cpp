@@ -42,7 +42,7 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
         child->m_creds = parent.m_creds;
         child->m_rlimits = parent.m_rlimits;
         child->m_exe = parent.m_exe;
-        child->comm = parent.comm;
+        child->set_comm(parent.comm());
         child->arg_start = parent.arg_start;
         child->arg_end = parent.arg_end;
         child->env_start = parent.env_start;

@@ -221,13 +221,26 @@ public:
     u64 arg_start { 0 }, arg_end { 0 }, env_start { 0 }, env_end { 0 };
     std::vector<u8> saved_auxv; // as execve gave it, for /proc/PID/auxv
     const std::chrono::steady_clock::time_point start_time { std::chrono::steady_clock::now() };
-    std::string comm;
+    // Its name (Linux's comm, TASK_COMM_LEN - 1 bytes at most): exec,
+    // prctl and /proc/PID/comm set it while other threads read it.
+    std::string comm() const
+    {
+        std::lock_guard lock(m_comm_lock);
+        return m_comm;
+    }
+    void set_comm(std::string_view name)
+    {
+        std::lock_guard lock(m_comm_lock);
+        m_comm = name.substr(0, 15);
+    }
 
     // exit_group: the process's exit status, as wait(2) encodes it.
     void set_exit_status(int wait_status);
     std::optional<int> exit_status() const;
 
 private:
+    mutable std::mutex m_comm_lock;
+    std::string m_comm;
     Kernel& m_kernel;
     int m_pid, m_pgid, m_sid;
     Process* m_parent { nullptr }; // the parent's children hold us

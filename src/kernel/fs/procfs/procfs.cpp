@@ -371,7 +371,7 @@ std::string status_text(Kernel& k, Process& p)
                        "SigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n"
                        "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\n"
                        "Cpus_allowed_list:\t0-{}\n",
-                       p.comm, p.fs().umask, state_name, p.pid(), p.pid(), p.ppid(), tracer, c.uid, c.euid, c.suid,
+                       p.comm(), p.fs().umask, state_name, p.pid(), p.pid(), p.ppid(), tracer, c.uid, c.euid, c.suid,
                        c.fsuid, c.gid, c.egid, c.sgid, c.fsgid, groups, vm_kb, p.thread_count(), pending, shared,
                        blocked, ignored, caught, c.cap_inheritable, c.cap_permitted, c.cap_effective, c.cap_bounding,
                        c.cap_ambient, no_new_privs ? 1 : 0, seccomp, sysconf(_SC_NPROCESSORS_ONLN) - 1);
@@ -396,7 +396,7 @@ std::string stat_text(Kernel& k, Process& p)
     u64 vsize = p.mm_ref() ? p.mm_ref()->total_vm() : 0;
     auto start = std::chrono::duration_cast<std::chrono::milliseconds>(p.start_time - k.boot_steady()).count() / 10;
     return fmt::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 {}\n",
-                       p.pid(), p.comm, state, ppid, pgrp, sid, ticks(usage.user_ns), ticks(usage.system_ns),
+                       p.pid(), p.comm(), state, ppid, pgrp, sid, ticks(usage.user_ns), ticks(usage.system_ns),
                        ticks(children.user_ns), ticks(children.system_ns), 20 + p.nice.load(), p.nice.load(),
                        p.thread_count(), start, vsize, 0, p.rlimit(RLIMIT_RSS).cur, p.exit_signal(),
                        p.exit_status().value_or(0));
@@ -652,7 +652,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     }), 0400));
     dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
     dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
-    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm + "\n"; }), 0644,
+    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm() + "\n"; }), 0644,
                                          [&k, pid](std::string_view text) -> KResult<void> {
         // Linux's comm_write: the first 15 bytes, up to a NUL (a newline
         // stays), and only into the writer's own process.
@@ -663,7 +663,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         if (!t || &t->process() != p.get())
             return err(Errno::INVAL);
         auto name = text.substr(0, 15);
-        p->comm = std::string(name.substr(0, name.find('\0')));
+        p->set_comm(name.substr(0, name.find('\0')));
         return {};
     }));
     dir->add("statm", make_ref<ProcFile>(pid_ino(pid, 16), with([](Process& p) -> KResult<std::string> {
