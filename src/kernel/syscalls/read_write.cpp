@@ -435,6 +435,23 @@ u64 total_length(const std::vector<abi::Iovec>& iovs)
 // ABIs (Linux's pos_from_hilo shifts it out on 64-bit).
 std::optional<i64> v2_position(i64 pos) { return pos == -1 ? std::nullopt : std::optional(pos); }
 
+// Their common start: the file and the segments, nullopt when there is
+// nothing to transfer. The flags are looked at only then, as on Linux
+// (vfs_readv returns 0 for an empty vector first).
+struct V2Call {
+    RefPtr<File> file;
+    std::vector<abi::Iovec> iovs;
+};
+KResult<std::optional<V2Call>> start_v2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u32 flags, bool write)
+{
+    auto file = TRY(file_for(t, fd, v2_position(pos), write));
+    auto iovs = TRY(copy_iovecs(t, iov, count));
+    if (total_length(iovs) == 0)
+        return std::nullopt;
+    TRY(check_rw_flags(*file, flags));
+    return V2Call { std::move(file), std::move(iovs) };
+}
+
 } // namespace
 
 KResult<u64> sys_read(Thread& t, int fd, GuestAddr buf, u64 count)
@@ -489,29 +506,24 @@ KResult<u64> sys_pwritev(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos)
     return write_vectored(t, *file, TRY(copy_iovecs(t, iov, count)), pos, file->flags() & O_APPEND);
 }
 
-// The flags are looked at only when there is something to transfer, as
-// on Linux (vfs_readv returns 0 for an empty vector first).
 KResult<u64> sys_preadv2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u64, u32 flags)
 {
-    auto file = TRY(file_for(t, fd, v2_position(pos), false));
-    auto iovs = TRY(copy_iovecs(t, iov, count));
-    if (total_length(iovs) == 0)
+    auto call = TRY(start_v2(t, fd, iov, count, pos, flags, false));
+    if (!call)
         return 0;
-    TRY(check_rw_flags(*file, flags));
-    return read_vectored(t, *file, iovs, v2_position(pos));
+    return read_vectored(t, *call->file, call->iovs, v2_position(pos));
 }
 
 KResult<u64> sys_pwritev2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u64, u32 flags)
 {
-    auto file = TRY(file_for(t, fd, v2_position(pos), true));
-    auto iovs = TRY(copy_iovecs(t, iov, count));
-    if (total_length(iovs) == 0)
+    auto call = TRY(start_v2(t, fd, iov, count, pos, flags, true));
+    if (!call)
         return 0;
-    TRY(check_rw_flags(*file, flags));
-    bool append = ((file->flags() & O_APPEND) || (flags & kRwfAppend)) && !(flags & kRwfNoappend);
-    u64 n = TRY(write_vectored(t, *file, iovs, v2_position(pos), append));
+    File& file = *call->file;
+    bool append = ((file.flags() & O_APPEND) || (flags & kRwfAppend)) && !(flags & kRwfNoappend);
+    u64 n = TRY(write_vectored(t, file, call->iovs, v2_position(pos), append));
     if (n > 0 && (flags & (kRwfDsync | kRwfSync)))
-        TRY(file->sync());
+        TRY(file.sync());
     return n;
 }
 

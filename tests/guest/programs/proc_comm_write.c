@@ -35,18 +35,21 @@ static void show(const char* label)
 
 int main(void)
 {
-    CALL(write_comm("/proc/self/comm", "renamed", 7));
-    printf("write: %s\n", res(r, e));
-    show("renamed");
-    CALL(write_comm("/proc/self/comm", "0123456789abcdefXYZ", 19));
-    printf("long write: %s\n", res(r, e));
-    show("truncated");
-    CALL(write_comm("/proc/self/comm", "nl\n", 3));
-    printf("newline: %s\n", res(r, e));
-    show("newline");
-    CALL(write_comm("/proc/self/comm", "ab\0cd", 5));
-    printf("with a NUL: %s\n", res(r, e));
-    show("nul");
+    static const struct {
+        const char* label;
+        const char* text;
+        size_t len;
+    } writes[] = {
+        { "renamed", "renamed", 7 },
+        { "truncated", "0123456789abcdefXYZ", 19 },
+        { "newline", "nl\n", 3 },
+        { "with a NUL", "ab\0cd", 5 },
+    };
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        CALL(write_comm("/proc/self/comm", writes[i].text, writes[i].len));
+        printf("write %s: %s\n", writes[i].label, res(r, e));
+        show(writes[i].label);
+    }
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/comm", getpid());
     fflush(stdout);
