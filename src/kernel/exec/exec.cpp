@@ -55,11 +55,7 @@ struct Opened {
 
 KResult<Opened> open_executable(Thread& t, RefPtr<Dentry> dentry)
 {
-    auto creds = t.process().creds();
-    auto attr = TRY(dentry->inode().attr());
-    if (S_ISDIR(attr.mode) || !S_ISREG(attr.mode) || (dentry->mount_flags() & MS_NOEXEC))
-        return err(Errno::ACCES);
-    TRY(check_access(attr, creds, kMayExec));
+    auto attr = TRY(check_executable(t, *dentry));
     auto file = TRY(dentry->inode().open(O_RDONLY));
     file->set_dentry(dentry);
     return Opened { dentry, file, static_cast<u64>(attr.size) };
@@ -144,6 +140,15 @@ std::string dentry_name(const Dentry& d)
 }
 
 } // namespace
+
+KResult<InodeAttr> check_executable(Thread& t, Dentry& dentry)
+{
+    auto attr = TRY(dentry.inode().attr());
+    if (!S_ISREG(attr.mode) || (dentry.mount_flags() & MS_NOEXEC))
+        return err(Errno::ACCES);
+    TRY(check_access(attr, t.process().creds(), kMayExec));
+    return attr;
+}
 
 KResult<void> do_execve(Thread& t, ExecFile file, std::vector<std::string> argv, std::vector<std::string> envp)
 {

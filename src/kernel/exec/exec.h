@@ -20,6 +20,10 @@ struct ExecFile {
     bool comm_from_dentry { false };
 };
 
+// execve's checks of a file: a regular file, on a mount without noexec,
+// that the caller may execute (EACCES). Its attributes.
+KResult<InodeAttr> check_executable(Thread&, Dentry&);
+
 // Errors before the old image is dropped are returned to the caller (the
 // old image goes on); once the new address space is in place the call
 // cannot fail.

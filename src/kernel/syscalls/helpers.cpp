@@ -17,6 +17,8 @@ KResult<std::string> copy_path(Thread& t, GuestAddr addr)
 
 KResult<PathContext> path_context(Thread& t, int dirfd, std::string_view path)
 {
+    if (path.empty())
+        return err(Errno::NOENT); // Linux's getname, before dirfd is looked at
     return path.starts_with('/') ? dir_context(t, kAtFdcwd) : dir_context(t, dirfd);
 }
 
@@ -47,8 +49,6 @@ KResult<RefPtr<Dentry>> lookup_at(Thread& t, int dirfd, const std::string& path,
             return err(Errno::BADF);
         return file->dentry();
     }
-    if (path.empty())
-        return err(Errno::NOENT); // Linux's getname, before dirfd is looked at
     auto ctx = TRY(path_context(t, dirfd, path));
     return resolve_path(ctx, path, follow);
 }

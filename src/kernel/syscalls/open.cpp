@@ -95,6 +95,8 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
         flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     else
         flags |= abi::kOLargefile;
+    if (path.empty())
+        return err(Errno::NOENT); // before dirfd is looked at, as Linux's getname
     auto ctx = TRY((resolve & kResolveInRoot) ? dir_context(t, dirfd) : path_context(t, dirfd, path));
     ctx.resolve = resolve;
     if (resolve & kResolveInRoot)

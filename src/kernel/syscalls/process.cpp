@@ -492,17 +492,23 @@ KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr env
     return sys_execveat(t, kAtFdcwd, path, argv, envp, 0);
 }
 
-// execveat(2), as Linux's do_execveat_common: the file first, then the
-// arguments.
+// execveat(2), as Linux's do_execveat_common: the file is found and
+// checked first, then the arguments are copied.
 KResult<u64> sys_execveat(Thread& t, int dirfd, GuestAddr path, GuestAddr argv, GuestAddr envp, int flags)
 {
     auto p = TRY(copy_path(t, path));
     if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
         return err(Errno::INVAL);
     bool follow = !(flags & AT_SYMLINK_NOFOLLOW);
-    ExecFile file { TRY(lookup_at(t, dirfd, p, follow ? Follow::Yes : Follow::No, flags & AT_EMPTY_PATH)), p };
-    if (!follow && S_ISLNK(TRY(file.dentry->inode().attr()).mode))
-        return err(Errno::LOOP); // opened with O_NOFOLLOW
+    auto dentry = lookup_at(t, dirfd, p, follow ? Follow::Yes : Follow::No, flags & AT_EMPTY_PATH);
+    if (!dentry && dentry.error() == Errno::BADF && p.empty() && (flags & AT_EMPTY_PATH) && get_file(t, dirfd))
+        return err(Errno::ACCES); // a pipe's or socket's fd: no regular file
+    ExecFile file { TRY(std::move(dentry)), p };
+    // A symlink: AT_SYMLINK_NOFOLLOW, or the O_PATH|O_NOFOLLOW fd of one
+    // (opened with O_NOFOLLOW, as Linux's do_open_execat).
+    if (S_ISLNK(TRY(file.dentry->inode().attr()).mode))
+        return err(Errno::LOOP);
+    TRY(check_executable(t, *file.dentry));
     if (dirfd != kAtFdcwd && !p.starts_with('/')) {
         file.filename = p.empty() ? fmt::format("/dev/fd/{}", dirfd) : fmt::format("/dev/fd/{}/{}", dirfd, p);
         auto entry = t.fds().entry(dirfd);

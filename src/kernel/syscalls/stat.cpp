@@ -122,6 +122,10 @@ KResult<u64> sys_readlinkat(Thread& t, int dirfd, GuestAddr path, GuestAddr buf,
         return err(Errno::INVAL);
     auto p = TRY(copy_path(t, path));
     auto dentry = TRY(lookup_at(t, dirfd, p, Follow::No, true));
+    // An empty path reads dirfd's symlink (an O_PATH|O_NOFOLLOW fd); of
+    // anything else there is no such file.
+    if (p.empty() && !S_ISLNK(TRY(dentry->inode().attr()).mode))
+        return err(Errno::NOENT);
     auto target = TRY(dentry->inode().readlink());
     usize n = std::min<usize>(target.size(), static_cast<usize>(size));
     TRY(t.mm().copy_out(buf.value, std::span(reinterpret_cast<const u8*>(target.data()), n)));

@@ -44,10 +44,74 @@ static void checks(void)
     printf("open comm for writing: %s\n", fd >= 0 ? "ok" : ename(errno));
     if (fd >= 0)
         close(fd);
+    /* a thread's comm: always its own process's to write */
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", gettid());
+    fd = open(path, O_WRONLY);
+    printf("open task/TID/comm for writing: %s\n", fd >= 0 ? "ok" : ename(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Another process of the same uid but another gid (dumpable again):
+ * its entries are its own, but reading its memory or following its
+ * links takes ptrace's read access, which the gid difference denies. */
+static void other_process(void)
+{
+    int ready[2], done[2];
+    if (pipe(ready) != 0 || pipe(done) != 0)
+        return;
+    fflush(stdout);
+    pid_t target = fork();
+    if (target == 0) {
+        if (setresgid(2000, 2000, 2000) != 0 || setresuid(1000, 1000, 1000) != 0)
+            _exit(1);
+        prctl(PR_SET_DUMPABLE, 1);
+        char c = 'r';
+        if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    char c;
+    if (read(ready[0], &c, 1) != 1)
+        return;
+    pid_t reader = fork();
+    if (reader == 0) {
+        if (setresgid(1000, 1000, 1000) != 0 || setresuid(1000, 1000, 1000) != 0)
+            _exit(1);
+        static const char* const entries[] = { "environ", "auxv", "maps", "smaps_rollup", "cmdline", "status" };
+        char path[64], buf[256];
+        for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+            snprintf(path, sizeof path, "/proc/%d/%s", target, entries[i]);
+            int fd = open(path, O_RDONLY);
+            printf("other's %-12s open: %s\n", entries[i], fd >= 0 ? "ok" : ename(errno));
+            if (fd >= 0)
+                close(fd);
+        }
+        static const char* const links[] = { "cwd", "root", "exe", "fd/0" };
+        for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+            snprintf(path, sizeof path, "/proc/%d/%s", target, links[i]);
+            long n = readlink(path, buf, sizeof buf);
+            printf("other's %-12s readlink: %s\n", links[i], n >= 0 ? "ok" : ename(errno));
+        }
+        snprintf(path, sizeof path, "/proc/%d/fdinfo", target);
+        DIR* d = opendir(path);
+        printf("other's fdinfo opendir: %s\n", d ? "ok" : ename(errno));
+        if (d)
+            closedir(d);
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(reader, NULL, 0);
+    if (write(done[1], "d", 1) != 1)
+        return;
+    waitpid(target, NULL, 0);
 }
 
 int main(void)
 {
+    if (getuid() == 0)
+        other_process();
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {

@@ -259,7 +259,14 @@ public:
         a.atime = a.mtime = a.ctime = now_realtime();
         return hooked(a);
     }
-    KResult<RefPtr<Inode>> lookup(std::string_view name) override { return m_lookup(name); }
+    // Who may look inside, whatever the mode (Linux's permission hooks).
+    void set_gate(std::function<KResult<void>()> gate) { m_gate = std::move(gate); }
+    KResult<RefPtr<Inode>> lookup(std::string_view name) override
+    {
+        if (m_gate)
+            TRY(m_gate());
+        return m_lookup(name);
+    }
     KResult<std::vector<DirEntry>> list() override
     {
         std::vector<DirEntry> out;
@@ -274,11 +281,14 @@ public:
     }
     KResult<RefPtr<File>> open(int flags) override
     {
+        if (m_gate)
+            TRY(m_gate());
         return RefPtr<File>(new DirectoryFile(RefPtr<Inode>(this), flags));
     }
     const void* fs_id() const override { return &kProcDev; }
 
 private:
+    std::function<KResult<void>()> m_gate;
     u64 m_ino;
     Lister m_list;
     Looker m_lookup;
@@ -456,7 +466,11 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
                 return err(Errno::NOENT);
             return std::move(*found);
         };
-        auto target = [file_of]() -> KResult<std::string> {
+        auto target = [&k, pid, file_of]() -> KResult<std::string> {
+            auto owner = k.find_process(pid);
+            if (!owner)
+                return err(Errno::NOENT);
+            TRY(may_follow(*owner));
             auto file = TRY(file_of());
             if (auto d = file->dentry())
                 return reader_path(*d);
@@ -562,20 +576,14 @@ std::string mountinfo_text(Kernel& k)
     return out;
 }
 
-// World-readable, but only for those with ptrace's read access (Linux's
-// proc_fdinfo_permission).
 RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
 {
-    auto list = [&k, pid] {
-        auto p = k.find_process(pid);
-        return p && may_follow(*p) ? fd_names(k, pid) : std::vector<std::string> {};
-    };
+    auto list = [&k, pid] { return fd_names(k, pid); };
     auto lookup = [&k, pid](std::string_view name) -> KResult<RefPtr<Inode>> {
         auto fd = parse_int(name);
         auto p = k.find_process(pid);
         if (!fd || !p || !p->fds().get(*fd))
             return err(Errno::NOENT);
-        TRY(may_follow(*p));
         return RefPtr<Inode>(owned(make_ref<ProcFile>(pid_ino(pid, 0x100000 + *fd), [&k, pid, n = *fd]() -> KResult<std::string> {
             auto owner = k.find_process(pid);
             if (!owner)
@@ -592,10 +600,18 @@ RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
             auto a = file.inode().attr();
             int flags = file.flags() | (entry->cloexec ? O_CLOEXEC : 0);
             return fmt::format("pos:\t{}\nflags:\t0{:o}\nmnt_id:\t21\nino:\t{}\n", pos, flags, a ? a->ino : 0);
-        }, 0400), k, pid));
+        }, 0444), k, pid));
     };
+    // World-readable, but only for those with ptrace's read access
+    // (Linux's proc_fdinfo_permission).
     auto dir = make_ref<DynamicDir>(pid_ino(pid, 25), list, lookup, 0555);
     dir->set_attr_hook(owned_by_task(k, pid, true));
+    dir->set_gate([&k, pid]() -> KResult<void> {
+        auto p = k.find_process(pid);
+        if (!p)
+            return err(Errno::NOENT);
+        return may_follow(*p);
+    });
     return RefPtr<Inode>(dir);
 }
 
@@ -607,6 +623,17 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
             auto p = k.find_process(pid);
             if (!p)
                 return err(Errno::SRCH);
+            return f(*p);
+        };
+    };
+    // What shows another process's memory, layout or files also needs
+    // ptrace's read access (Linux's mm_access, proc_fd_access_allowed).
+    auto with_access = [&k, pid](auto f) {
+        return [&k, pid, f]() -> KResult<std::string> {
+            auto p = k.find_process(pid);
+            if (!p)
+                return err(Errno::SRCH);
+            TRY(may_follow(*p));
             return f(*p);
         };
     };
@@ -625,20 +652,15 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
             return err(Errno::NOENT);
         return exe;
     };
-    dir->add("exe", make_ref<ProcLink>(pid_ino(pid, 3), with([exe_of](Process& p) -> KResult<std::string> {
+    dir->add("exe", make_ref<ProcLink>(pid_ino(pid, 3), with_access([exe_of](Process& p) -> KResult<std::string> {
         return reader_path(*TRY(exe_of(p)));
     }), jump_with(exe_of)));
-    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with([](Process& p) -> KResult<std::string> { return reader_path(*p.fs().cwd); }),
+    dir->add("cwd", make_ref<ProcLink>(pid_ino(pid, 4), with_access([](Process& p) -> KResult<std::string> { return reader_path(*p.fs().cwd); }),
                                        jump_with([](Process& p) -> KResult<RefPtr<Dentry>> { return p.fs().cwd; })));
-    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with([](Process& p) -> KResult<std::string> { return reader_path(*p.fs().root); }),
+    dir->add("root", make_ref<ProcLink>(pid_ino(pid, 5), with_access([](Process& p) -> KResult<std::string> { return reader_path(*p.fs().root); }),
                                         jump_with([](Process& p) -> KResult<RefPtr<Dentry>> { return p.fs().root; })));
     dir->add("fd", make_fd_dir(k, pid));
-    dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with([](Process& p) -> KResult<std::string> {
-        // Linux: PTRACE_MODE_READ_FSCREDS for another process's maps (they
-        // show its layout).
-        Thread* t = current_thread();
-        if (t && &t->process() != &p && !ptrace_may_access(t->process(), p, true))
-            return err(Errno::ACCES);
+    dir->add("maps", make_ref<ProcFile>(pid_ino(pid, 6), with_access([](Process& p) -> KResult<std::string> {
         auto mm = p.mm_ref();
         if (!mm)
             return std::string();
@@ -646,14 +668,14 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     })));
     dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([&k](Process& p) -> KResult<std::string> { return status_text(k, p); })));
     dir->add("cmdline", make_ref<ProcFile>(pid_ino(pid, 8), with([](Process& p) { return read_guest_range(p, p.arg_start, p.arg_end); })));
-    dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
-    dir->add("auxv", make_ref<ProcFile>(pid_ino(pid, 11), with([](Process& p) -> KResult<std::string> {
+    dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with_access([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
+    dir->add("auxv", make_ref<ProcFile>(pid_ino(pid, 11), with_access([](Process& p) -> KResult<std::string> {
         return std::string(p.saved_auxv.begin(), p.saved_auxv.end());
     }), 0400));
     dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
     dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
-    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), with([](Process& p) -> KResult<std::string> { return p.comm() + "\n"; }), 0644,
-                                         [&k, pid](std::string_view text) -> KResult<void> {
+    auto comm_generator = with([](Process& p) -> KResult<std::string> { return p.comm() + "\n"; });
+    Writer comm_writer = [&k, pid](std::string_view text) -> KResult<void> {
         // Linux's comm_write: the first 15 bytes, up to a NUL (a newline
         // stays), and only into the writer's own process.
         auto p = k.find_process(pid);
@@ -665,7 +687,8 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         auto name = text.substr(0, 15);
         p->set_comm(name.substr(0, name.find('\0')));
         return {};
-    }));
+    };
+    dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), comm_generator, 0644, comm_writer));
     dir->add("statm", make_ref<ProcFile>(pid_ino(pid, 16), with([](Process& p) -> KResult<std::string> {
         // size resident shared text lib data dt, in pages (the resident
         // figures are the stub host process's)
@@ -704,10 +727,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("mounts", make_ref<ProcFile>(pid_ino(pid, 23), with([&k](Process&) -> KResult<std::string> { return mounts_text(k); })));
     dir->add("mountinfo", make_ref<ProcFile>(pid_ino(pid, 24), with([&k](Process&) -> KResult<std::string> { return mountinfo_text(k); })));
     dir->add("fdinfo", make_fdinfo_dir(k, pid));
-    dir->add("smaps_rollup", make_ref<ProcFile>(pid_ino(pid, 26), with([](Process& p) -> KResult<std::string> {
-        Thread* t = current_thread();
-        if (t && &t->process() != &p && !ptrace_may_access(t->process(), p, true))
-            return err(Errno::ACCES);
+    dir->add("smaps_rollup", make_ref<ProcFile>(pid_ino(pid, 26), with_access([](Process& p) -> KResult<std::string> {
         auto mm = p.mm_ref();
         return mm ? mm->smaps_rollup_text() : std::string();
     })));
@@ -738,7 +758,16 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         return names;
     };
     RefPtr<StaticDir> shared = dir;
-    auto task_lookup = [&k, pid, shared](std::string_view name) -> KResult<RefPtr<Inode>> {
+    // task/TID/comm: the process's (one name per process here), and its
+    // own threads may always read and write it (Linux's
+    // proc_tid_comm_permission).
+    auto thread_comm = make_ref<ProcFile>(pid_ino(pid, 40), comm_generator, 0644, comm_writer);
+    thread_comm->set_attr_hook(owned_by_task(k, pid, false));
+    thread_comm->set_open_to([pid] {
+        Thread* t = current_thread();
+        return t && t->process().pid() == pid;
+    });
+    auto task_lookup = [&k, pid, shared, thread_comm](std::string_view name) -> KResult<RefPtr<Inode>> {
         auto tid = parse_int(name);
         auto p = k.find_process(pid);
         if (!tid || !p)
@@ -752,6 +781,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         thread_dir->set_attr_hook(owned_by_task(k, pid, true));
         for (auto& e : TRY(shared->list()))
             thread_dir->add(e.name, TRY(shared->lookup(e.name)));
+        thread_dir->add("comm", thread_comm);
         return RefPtr<Inode>(thread_dir);
     };
     auto task = make_ref<DynamicDir>(pid_ino(pid, 15), task_list, task_lookup);
