@@ -101,6 +101,22 @@ int main(int argc, char** argv)
     run("a path relative to a file fd", ffd, "x", 0);
     run("a bad fd", 99, name, 0);
     run("a missing file", dfd, "no-such-file", 0);
+    int pipes[2];
+    if (pipe(pipes) == 0)
+        run("AT_EMPTY_PATH, a pipe", pipes[0], "", AT_EMPTY_PATH);
+    int lfd = open(link, O_PATH | O_NOFOLLOW);
+    run("AT_EMPTY_PATH, the O_PATH fd of a symlink", lfd, "", AT_EMPTY_PATH);
+    /* the file is checked before the arguments are copied */
+    char plain[4200];
+    snprintf(plain, sizeof plain, "%s/plain", tmpl);
+    close(open(plain, O_WRONLY | O_CREAT, 0644));
+    long r;
+    int e;
+    CALL(syscall(SYS_execveat, tfd, "plain", (char**)8, NULL, 0));
+    printf("not executable, bad argv: %s\n", res(r, e));
+    CALL(syscall(SYS_execveat, dfd, ".", (char**)8, NULL, 0));
+    printf("a directory, bad argv: %s\n", res(r, e));
+    unlink(plain);
 
     unlink(link);
     unlink(script);
