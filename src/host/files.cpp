@@ -398,6 +398,23 @@ KResult<std::string> read_proc_file(const std::string& name)
     }
 }
 
+KResult<usize> read_proc_prefix(const char* name, std::span<char> out)
+{
+    Fd fd(openat(TRY(proc_fd()), name, O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        return err(errno_from_host(errno));
+    usize done = 0;
+    while (done < out.size()) {
+        ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+        if (n < 0)
+            return err(errno_from_host(errno));
+        if (n == 0)
+            break;
+        done += static_cast<usize>(n);
+    }
+    return done;
+}
+
 bool thread_of(int pid, int tid)
 {
     auto dir = proc_fd();

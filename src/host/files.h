@@ -116,6 +116,10 @@ std::optional<u64> thread_cpu_ns(int pid, int tid);
 // A file of the kernel's /proc ("loadavg", "123/statm"), whole; errors
 // when /proc does not show our pids and the name starts with one.
 KResult<std::string> read_proc_file(const std::string& name);
+// The start of a host-wide /proc file ("stat") in `out`, without a heap
+// allocation (for threads that otherwise allocate nothing: a first
+// allocation costs a thread its own malloc arena); its length.
+KResult<usize> read_proc_prefix(const char* name, std::span<char> out);
 // Host thread `tid` belongs to process `pid` (false when the host's
 // /proc cannot tell).
 bool thread_of(int pid, int tid);
