@@ -114,6 +114,7 @@ KResult<u64> clone_thread(Thread& t, const CloneArgs& a)
     auto* context = TRY(t.mm().address_space().create_thread(t.context()));
     auto* thread = new Thread(RefPtr<Process>(&t.process()), tid);
     thread->set_context(*context);
+    thread->set_comm(t.comm());
     thread->debug_registers().inherit(t.debug_registers());
     start_like(t, *thread, a);
     // Linux writes these before the child runs; a bad pointer is ignored.
@@ -166,6 +167,7 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
                                           : &mm->address_space().main_context();
     int pid = k.allocate_pid();
     auto child = Process::fork_from(t.process(), pid, a.flags & CLONE_FILES, static_cast<int>(a.flags & CSIGNAL));
+    child->set_comm(t.comm()); // the forking thread's name, not the leader's
     child->set_mm(mm);
     child->set_creator_tid(t.tid());
     auto* thread = new Thread(child, pid);

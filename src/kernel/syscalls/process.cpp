@@ -351,12 +351,12 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64 arg4, u64 
                 break;
             name += c;
         }
-        t.process().set_comm(name);
+        t.set_comm(name);
         return 0;
     }
     case PR_GET_NAME: {
         char name[16] {};
-        auto comm = t.process().comm();
+        auto comm = t.comm();
         std::memcpy(name, comm.data(), std::min<usize>(comm.size(), 15));
         TRY(t.mm().copy_out(arg2, std::span(reinterpret_cast<const u8*>(name), 16)));
         return 0;

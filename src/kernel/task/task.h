@@ -37,6 +37,26 @@ struct FsContext {
     u32 umask { 022 };
 };
 
+// A task's name (Linux's comm, TASK_COMM_LEN - 1 bytes at most): exec,
+// prctl and /proc set it while other threads read it.
+class TaskName {
+public:
+    std::string get() const
+    {
+        std::lock_guard lock(m_lock);
+        return m_name;
+    }
+    void set(std::string_view name)
+    {
+        std::lock_guard lock(m_lock);
+        m_name = name.substr(0, 15);
+    }
+
+private:
+    mutable std::mutex m_lock;
+    std::string m_name;
+};
+
 class Process : public RefCounted {
 public:
     Process(Kernel& kernel, int pid);
@@ -221,26 +241,16 @@ public:
     u64 arg_start { 0 }, arg_end { 0 }, env_start { 0 }, env_end { 0 };
     std::vector<u8> saved_auxv; // as execve gave it, for /proc/PID/auxv
     const std::chrono::steady_clock::time_point start_time { std::chrono::steady_clock::now() };
-    // Its name (Linux's comm, TASK_COMM_LEN - 1 bytes at most): exec,
-    // prctl and /proc/PID/comm set it while other threads read it.
-    std::string comm() const
-    {
-        std::lock_guard lock(m_comm_lock);
-        return m_comm;
-    }
-    void set_comm(std::string_view name)
-    {
-        std::lock_guard lock(m_comm_lock);
-        m_comm = name.substr(0, 15);
-    }
+    // Its name: its leader thread's (Thread::comm).
+    std::string comm() const { return m_comm.get(); }
+    void set_comm(std::string_view name) { m_comm.set(name); }
 
     // exit_group: the process's exit status, as wait(2) encodes it.
     void set_exit_status(int wait_status);
     std::optional<int> exit_status() const;
 
 private:
-    mutable std::mutex m_comm_lock;
-    std::string m_comm;
+    TaskName m_comm;
     Kernel& m_kernel;
     int m_pid, m_pgid, m_sid;
     Process* m_parent { nullptr }; // the parent's children hold us
@@ -289,6 +299,18 @@ public:
     int tid() const { return m_tid; }
     // execve from a non-leader thread: it takes the leader's tid.
     void set_tid(int tid) { m_tid = tid; }
+    // Its name (prctl PR_SET_NAME, /proc/PID/task/TID/comm): the
+    // leader's is its process's (/proc/PID/comm); another thread starts
+    // with the name of the thread that made it.
+    bool leader() const { return m_tid == m_process->pid(); }
+    std::string comm() { return leader() ? m_process->comm() : m_comm.get(); }
+    void set_comm(std::string_view name)
+    {
+        if (leader())
+            m_process->set_comm(name);
+        else
+            m_comm.set(name);
+    }
     platform::Registers& regs() { return m_regs; }
     platform::Context& context() { return *m_context; }
     // A new host thread (clone, execve): no breakpoints on it yet.
@@ -413,6 +435,7 @@ public:
     abi::Stack sigaltstack { 0, 2 /* SS_DISABLE */, 0, 0 };
 
 private:
+    TaskName m_comm; // while not the leader
     void release_robust_futexes(); // mm_release's first half
     void handle_syscall();
     void handle_fault(const platform::FaultInfo&);

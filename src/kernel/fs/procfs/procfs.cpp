@@ -33,10 +33,16 @@ std::string g_cpuinfo;
 // /sys/devices/system/cpu's ranges ("0-1\n"), from the host at startup.
 std::pair<std::string, std::string> g_cpu_ranges[] = { { "online", "" }, { "possible", "" }, { "present", "" } };
 
-// A read-only snapshot of generated text.
+using Generator = std::function<KResult<std::string>()>;
+// A write to a writable proc file: each write(2) call is one value.
+using Writer = std::function<KResult<void>(std::string_view)>;
+
+// A proc file open: a snapshot of its generated text, taken at open when
+// opened for reading; writes go to its writer.
 class TextFile final : public File {
 public:
-    TextFile(RefPtr<Inode> inode, int flags, std::string text) : File(std::move(inode), flags), m_text(std::move(text)) {}
+    TextFile(RefPtr<Inode> inode, int flags, std::string text, Writer writer)
+        : File(std::move(inode), flags), m_text(std::move(text)), m_writer(std::move(writer)) {}
     KResult<usize> read(std::span<u8> out, u64 pos) override
     {
         if (pos >= m_text.size())
@@ -45,26 +51,16 @@ public:
         std::memcpy(out.data(), m_text.data() + pos, n);
         return n;
     }
-
-private:
-    std::string m_text;
-};
-
-using Generator = std::function<KResult<std::string>()>;
-// A write to a writable proc file: each write(2) call is one value.
-using Writer = std::function<KResult<void>(std::string_view)>;
-
-class WritableTextFile final : public File {
-public:
-    WritableTextFile(RefPtr<Inode> inode, int flags, Writer writer) : File(std::move(inode), flags), m_writer(std::move(writer)) {}
-    KResult<usize> read(std::span<u8>, u64) override { return err(Errno::BADF); }
     KResult<usize> write(std::span<const u8> data, u64) override
     {
+        if (!m_writer)
+            return err(Errno::BADF);
         TRY(m_writer(std::string_view(reinterpret_cast<const char*>(data.data()), data.size())));
         return data.size();
     }
 
 private:
+    std::string m_text;
     Writer m_writer;
 };
 
@@ -110,11 +106,11 @@ public:
     }
     KResult<RefPtr<File>> open(int flags) override
     {
-        if ((flags & O_ACCMODE) == O_WRONLY && m_writer)
-            return RefPtr<File>(new WritableTextFile(RefPtr<Inode>(this), flags, m_writer));
-        if ((flags & O_ACCMODE) != O_RDONLY)
+        int mode = flags & O_ACCMODE;
+        if (mode != O_RDONLY && !m_writer)
             return err(Errno::ACCES);
-        return RefPtr<File>(new TextFile(RefPtr<Inode>(this), flags, TRY(m_gen())));
+        std::string text = mode == O_WRONLY ? std::string() : TRY(m_gen());
+        return RefPtr<File>(new TextFile(RefPtr<Inode>(this), flags, std::move(text), mode == O_RDONLY ? Writer {} : m_writer));
     }
     // `echo 0 > ...` opens with O_TRUNC.
     KResult<void> truncate(u64) override { return m_writer ? KResult<void>() : err(Errno::ACCES); }
@@ -335,7 +331,20 @@ char state_of(Kernel& k, Process& p)
     return self && &self->process() == &p ? 'R' : 'S';
 }
 
-std::string status_text(Kernel& k, Process& p)
+// The name of thread `tid` of `p` (the process's for its leader), as
+// /proc/PID/task/TID shows it; nullopt when it is gone.
+std::optional<std::string> thread_comm(Process& p, int tid)
+{
+    std::lock_guard lock(p.signal_lock());
+    Thread* thread = p.find_thread_locked(tid);
+    if (!thread)
+        return tid == p.pid() ? std::optional(p.comm()) : std::nullopt;
+    return thread->comm();
+}
+
+// /proc/PID/status, or /proc/PID/task/TID/status for `tid` (its name and
+// Pid; the rest is the process's here).
+std::string status_text(Kernel& k, Process& p, int tid)
 {
     auto c = p.creds();
     auto mm = p.mm_ref();
@@ -381,7 +390,7 @@ std::string status_text(Kernel& k, Process& p)
                        "SigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n"
                        "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\n"
                        "Cpus_allowed_list:\t0-{}\n",
-                       p.comm(), p.fs().umask, state_name, p.pid(), p.pid(), p.ppid(), tracer, c.uid, c.euid, c.suid,
+                       thread_comm(p, tid).value_or(p.comm()), p.fs().umask, state_name, p.pid(), tid, p.ppid(), tracer, c.uid, c.euid, c.suid,
                        c.fsuid, c.gid, c.egid, c.sgid, c.fsgid, groups, vm_kb, p.thread_count(), pending, shared,
                        blocked, ignored, caught, c.cap_inheritable, c.cap_permitted, c.cap_effective, c.cap_bounding,
                        c.cap_ambient, no_new_privs ? 1 : 0, seccomp, sysconf(_SC_NPROCESSORS_ONLN) - 1);
@@ -389,7 +398,8 @@ std::string status_text(Kernel& k, Process& p)
 
 // proc(5)'s /proc/PID/stat: 52 fields; addresses a reader may not see
 // are 0, as Linux shows them to other users.
-std::string stat_text(Kernel& k, Process& p)
+// As status_text: the first two fields are the thread's for `tid`.
+std::string stat_text(Kernel& k, Process& p, int tid)
 {
     int ppid, pgrp, sid;
     {
@@ -406,7 +416,7 @@ std::string stat_text(Kernel& k, Process& p)
     u64 vsize = p.mm_ref() ? p.mm_ref()->total_vm() : 0;
     auto start = std::chrono::duration_cast<std::chrono::milliseconds>(p.start_time - k.boot_steady()).count() / 10;
     return fmt::format("{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 {}\n",
-                       p.pid(), p.comm(), state, ppid, pgrp, sid, ticks(usage.user_ns), ticks(usage.system_ns),
+                       tid, thread_comm(p, tid).value_or(p.comm()), state, ppid, pgrp, sid, ticks(usage.user_ns), ticks(usage.system_ns),
                        ticks(children.user_ns), ticks(children.system_ns), 20 + p.nice.load(), p.nice.load(),
                        p.thread_count(), start, vsize, 0, p.rlimit(RLIMIT_RSS).cur, p.exit_signal(),
                        p.exit_status().value_or(0));
@@ -615,6 +625,51 @@ RefPtr<Inode> make_fdinfo_dir(Kernel& k, int pid)
     return RefPtr<Inode>(dir);
 }
 
+// task/TID's own files: its name (comm, which its process's threads may
+// always open: Linux's proc_tid_comm_permission), and the stat and
+// status that show it.
+void add_thread_files(Kernel& k, int pid, int tid, StaticDir& dir)
+{
+    auto of_thread = [&k, pid, tid](auto f) {
+        return [&k, pid, tid, f]() -> KResult<std::string> {
+            auto p = k.find_process(pid);
+            if (!p)
+                return err(Errno::SRCH);
+            return f(*p, tid);
+        };
+    };
+    auto comm = make_ref<ProcFile>(pid_ino(tid, 40), of_thread([](Process& p, int id) -> KResult<std::string> {
+        auto name = thread_comm(p, id);
+        if (!name)
+            return err(Errno::SRCH);
+        return *name + "\n";
+    }), 0644, [&k, pid, tid](std::string_view text) -> KResult<void> {
+        auto p = k.find_process(pid);
+        Thread* t = current_thread();
+        if (!p || !t || &t->process() != p.get())
+            return err(Errno::INVAL); // Linux's comm_write: only within the thread group
+        auto name = text.substr(0, 15);
+        std::lock_guard lock(p->signal_lock());
+        Thread* thread = p->find_thread_locked(tid);
+        if (!thread)
+            return err(Errno::SRCH);
+        thread->set_comm(name.substr(0, name.find('\0')));
+        return {};
+    });
+    comm->set_attr_hook(owned_by_task(k, pid, false));
+    comm->set_open_to([pid] {
+        Thread* t = current_thread();
+        return t && t->process().pid() == pid;
+    });
+    dir.add("comm", comm);
+    auto stat = make_ref<ProcFile>(pid_ino(tid, 41), of_thread([&k](Process& p, int id) -> KResult<std::string> { return stat_text(k, p, id); }));
+    auto status = make_ref<ProcFile>(pid_ino(tid, 42), of_thread([&k](Process& p, int id) -> KResult<std::string> { return status_text(k, p, id); }));
+    stat->set_attr_hook(owned_by_task(k, pid, false));
+    status->set_attr_hook(owned_by_task(k, pid, false));
+    dir.add("stat", stat);
+    dir.add("status", status);
+}
+
 RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
 {
     auto dir = make_ref<StaticDir>(kProcDev, pid_ino(pid, 1), S_IFDIR | 0555);
@@ -666,14 +721,14 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
             return std::string();
         return mm->maps_text();
     })));
-    dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([&k](Process& p) -> KResult<std::string> { return status_text(k, p); })));
+    dir->add("status", make_ref<ProcFile>(pid_ino(pid, 7), with([&k](Process& p) -> KResult<std::string> { return status_text(k, p, p.pid()); })));
     dir->add("cmdline", make_ref<ProcFile>(pid_ino(pid, 8), with([](Process& p) { return read_guest_range(p, p.arg_start, p.arg_end); })));
     dir->add("environ", make_ref<ProcFile>(pid_ino(pid, 9), with_access([](Process& p) { return read_guest_range(p, p.env_start, p.env_end); }), 0400));
     dir->add("auxv", make_ref<ProcFile>(pid_ino(pid, 11), with_access([](Process& p) -> KResult<std::string> {
         return std::string(p.saved_auxv.begin(), p.saved_auxv.end());
     }), 0400));
     dir->add("mem", make_ref<ProcMem>(k, pid, pid_ino(pid, 12)));
-    dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p); })));
+    dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p, p.pid()); })));
     auto comm_generator = with([](Process& p) -> KResult<std::string> { return p.comm() + "\n"; });
     Writer comm_writer = [&k, pid](std::string_view text) -> KResult<void> {
         // Linux's comm_write: the first 15 bytes, up to a NUL (a newline
@@ -758,16 +813,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         return names;
     };
     RefPtr<StaticDir> shared = dir;
-    // task/TID/comm: the process's (one name per process here), and its
-    // own threads may always read and write it (Linux's
-    // proc_tid_comm_permission).
-    auto thread_comm = make_ref<ProcFile>(pid_ino(pid, 40), comm_generator, 0644, comm_writer);
-    thread_comm->set_attr_hook(owned_by_task(k, pid, false));
-    thread_comm->set_open_to([pid] {
-        Thread* t = current_thread();
-        return t && t->process().pid() == pid;
-    });
-    auto task_lookup = [&k, pid, shared, thread_comm](std::string_view name) -> KResult<RefPtr<Inode>> {
+    auto task_lookup = [&k, pid, shared](std::string_view name) -> KResult<RefPtr<Inode>> {
         auto tid = parse_int(name);
         auto p = k.find_process(pid);
         if (!tid || !p)
@@ -781,7 +827,7 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         thread_dir->set_attr_hook(owned_by_task(k, pid, true));
         for (auto& e : TRY(shared->list()))
             thread_dir->add(e.name, TRY(shared->lookup(e.name)));
-        thread_dir->add("comm", thread_comm);
+        add_thread_files(k, pid, *tid, *thread_dir);
         return RefPtr<Inode>(thread_dir);
     };
     auto task = make_ref<DynamicDir>(pid_ino(pid, 15), task_list, task_lookup);
