@@ -12,29 +12,29 @@
 static pthread_barrier_t step;
 static pid_t worker_tid;
 
+/* The start of /proc/self/task/TID/NAME in buf ("?" when unreadable). */
+static void read_task_file(pid_t tid, const char* name, char* buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, name);
+    int fd = open(path, O_RDONLY);
+    long n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    snprintf(buf + (n > 0 ? n : 0), size - (n > 0 ? (size_t)n : 0), "%s", n > 0 ? "" : "?");
+}
+
 static void show(const char* label, pid_t tid)
 {
-    char path[64], comm[32] = { 0 }, stat[256] = { 0 }, status[512] = { 0 };
-    snprintf(path, sizeof path, "/proc/self/task/%d/comm", tid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0 || read(fd, comm, sizeof comm - 1) < 0)
-        comm[0] = '?';
-    close(fd);
+    char comm[32] = { 0 }, stat[256] = { 0 }, status[512] = { 0 };
+    read_task_file(tid, "comm", comm, sizeof comm);
     comm[strcspn(comm, "\n")] = 0;
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    fd = open(path, O_RDONLY);
-    if (fd < 0 || read(fd, stat, sizeof stat - 1) < 0)
-        stat[0] = 0;
-    close(fd);
+    read_task_file(tid, "stat", stat, sizeof stat);
     char* open_paren = strchr(stat, '(');
     char* close_paren = strrchr(stat, ')');
     if (open_paren && close_paren)
         *close_paren = 0;
-    snprintf(path, sizeof path, "/proc/self/task/%d/status", tid);
-    fd = open(path, O_RDONLY);
-    if (fd < 0 || read(fd, status, sizeof status - 1) < 0)
-        status[0] = 0;
-    close(fd);
+    read_task_file(tid, "status", status, sizeof status);
     char* name = strstr(status, "Name:\t");
     char* pid_line = strstr(status, "\nPid:\t");
     if (name)
