@@ -58,6 +58,14 @@ KResult<u64> stat_to(Thread& t, RefPtr<Inode> inode, GuestAddr buf)
     return 0;
 }
 
+// Linux 6.11+: with AT_EMPTY_PATH the path may be NULL (getname_maybe_null).
+KResult<std::string> stat_path(Thread& t, GuestAddr path, int flags)
+{
+    if (path.null() && (flags & AT_EMPTY_PATH))
+        return std::string();
+    return copy_path(t, path);
+}
+
 } // namespace
 
 KResult<u64> sys_fstat(Thread& t, int fd, GuestAddr buf)
@@ -70,7 +78,7 @@ KResult<u64> sys_newfstatat(Thread& t, int dirfd, GuestAddr path, GuestAddr buf,
 {
     if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
         return err(Errno::INVAL);
-    auto p = TRY(copy_path(t, path));
+    auto p = TRY(stat_path(t, path, flags));
     return stat_to(t, TRY(stat_target(t, dirfd, p, flags)), buf);
 }
 
@@ -90,7 +98,7 @@ KResult<u64> sys_statx(Thread& t, int dirfd, GuestAddr path, int flags, u32 mask
         return err(Errno::INVAL);
     if (mask & 0x80000000U) // STATX__RESERVED
         return err(Errno::INVAL);
-    auto p = TRY(copy_path(t, path));
+    auto p = TRY(stat_path(t, path, flags));
     auto inode = TRY(stat_target(t, dirfd, p, flags));
     auto a = TRY(inode->attr());
     abi::Statx s {};
