@@ -509,7 +509,7 @@ KResult<Context*> StubProcess::create_thread(Context& caller_context)
         std::lock_guard lock(m_threads_lock);
         index = static_cast<unsigned>(m_threads.size());
         for (unsigned i = 1; i < m_threads.size(); i++) {
-            if (!m_threads[i]) {
+            if (!m_threads[i] && !m_starting.contains(i)) {
                 index = i;
                 break;
             }
@@ -518,10 +518,14 @@ KResult<Context*> StubProcess::create_thread(Context& caller_context)
             return err(Errno::AGAIN);
         if (index == m_threads.size())
             m_threads.emplace_back();
+        // Ours while its host thread starts (the lock is not held then):
+        // another thread's clone must not take the same slot.
+        m_starting.insert(index);
         store(slot(index).state, UMK_RUNNING);
     }
     auto tid = caller.clone_thread(index);
     std::lock_guard lock(m_threads_lock);
+    m_starting.erase(index);
     if (!tid) {
         store(slot(index).state, UMK_GONE);
         return err(tid.error());

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -270,6 +271,7 @@ private:
     std::mutex m_op_lock;
     std::mutex m_threads_lock; // guards m_threads; never held while waiting on a stub
     std::vector<std::unique_ptr<SeccompContext>> m_threads; // [0] is the main thread
+    std::set<unsigned> m_starting; // slots create_thread is filling, under m_threads_lock
     u32 m_op_seq { 0 };
     std::atomic<bool> m_defer_maps { false }; // set under m_op_lock
     std::vector<MapRequest> m_deferred;    // under m_op_lock
