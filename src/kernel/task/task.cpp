@@ -61,6 +61,7 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
     child->dumpable = parent.dumpable.load();
     child->personality = parent.personality.load();
     child->oom_score_adj = parent.oom_score_adj.load();
+    child->oom_score_adj_min = parent.oom_score_adj_min.load();
     child->ioprio = parent.ioprio.load();
     child->m_did_exec = false;
     return child;

@@ -111,6 +111,7 @@ public:
     // /proc/PID/oom_score_adj: kept and inherited; nothing acts on it (the
     // guest has no OOM killer of its own).
     std::atomic<int> oom_score_adj { 0 };
+    std::atomic<int> oom_score_adj_min { 0 }; // the lowest a privileged writer set
     std::atomic<int> ioprio { 0 }; // ioprio_set(2); IOPRIO_CLASS_NONE
     // PR_SET_DUMPABLE: cleared when the effective ids change and by a
     // secure execve; then only root may ptrace the process or open its

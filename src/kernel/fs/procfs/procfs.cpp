@@ -38,13 +38,17 @@ using Generator = std::function<KResult<std::string>()>;
 using Writer = std::function<KResult<void>(std::string_view)>;
 
 // A proc file open: a snapshot of its generated text, taken at open when
-// opened for reading; writes go to its writer.
+// opened for reading and again by each later read from offset 0 (Linux's
+// seq_file starts over there: a reader that seeks back sees new values);
+// writes go to its writer.
 class TextFile final : public File {
 public:
-    TextFile(RefPtr<Inode> inode, int flags, std::string text, Writer writer)
-        : File(std::move(inode), flags), m_text(std::move(text)), m_writer(std::move(writer)) {}
+    TextFile(RefPtr<Inode> inode, int flags, std::string text, Generator generator, Writer writer)
+        : File(std::move(inode), flags), m_text(std::move(text)), m_generator(std::move(generator)), m_writer(std::move(writer)) {}
     KResult<usize> read(std::span<u8> out, u64 pos) override
     {
+        if (pos == 0 && !std::exchange(m_fresh, false))
+            m_text = TRY(m_generator());
         if (pos >= m_text.size())
             return 0;
         usize n = std::min<usize>(out.size(), m_text.size() - pos);
@@ -56,11 +60,14 @@ public:
         if (!m_writer)
             return err(Errno::BADF);
         TRY(m_writer(std::string_view(reinterpret_cast<const char*>(data.data()), data.size())));
+        m_fresh = false;
         return data.size();
     }
 
 private:
     std::string m_text;
+    bool m_fresh { true }; // m_text is the open's, not read from 0 yet
+    Generator m_generator;
     Writer m_writer;
 };
 
@@ -110,7 +117,8 @@ public:
         if (mode != O_RDONLY && !m_writer)
             return err(Errno::ACCES);
         std::string text = mode == O_WRONLY ? std::string() : TRY(m_gen());
-        return RefPtr<File>(new TextFile(RefPtr<Inode>(this), flags, std::move(text), mode == O_RDONLY ? Writer {} : m_writer));
+        return RefPtr<File>(
+            new TextFile(RefPtr<Inode>(this), flags, std::move(text), m_gen, mode == O_RDONLY ? Writer {} : m_writer));
     }
     // `echo 0 > ...` opens with O_TRUNC.
     KResult<void> truncate(u64) override { return m_writer ? KResult<void>() : err(Errno::ACCES); }
@@ -342,6 +350,22 @@ std::optional<std::string> thread_comm(Process& p, int tid)
     return thread->comm();
 }
 
+// status's Name line, as Linux's proc_task_name escapes it: a name
+// cannot start a line of its own (a forged "Uid:").
+std::string escaped_name(const std::string& name)
+{
+    std::string out;
+    for (char c : name) {
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\\')
+            out += "\\\\";
+        else
+            out += c;
+    }
+    return out;
+}
+
 // /proc/PID/status, or /proc/PID/task/TID/status for `tid` (its name and
 // Pid; the rest is the process's here).
 std::string status_text(Kernel& k, Process& p, int tid)
@@ -390,7 +414,7 @@ std::string status_text(Kernel& k, Process& p, int tid)
                        "SigCgt:\t{:016x}\nCapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\n"
                        "CapBnd:\t{:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t{}\n"
                        "Cpus_allowed_list:\t0-{}\n",
-                       thread_comm(p, tid).value_or(p.comm()), p.fs().umask, state_name, p.pid(), tid, p.ppid(), tracer, c.uid, c.euid, c.suid,
+                       escaped_name(thread_comm(p, tid).value_or(p.comm())), p.fs().umask, state_name, p.pid(), tid, p.ppid(), tracer, c.uid, c.euid, c.suid,
                        c.fsuid, c.gid, c.egid, c.sgid, c.fsgid, groups, vm_kb, p.thread_count(), pending, shared,
                        blocked, ignored, caught, c.cap_inheritable, c.cap_permitted, c.cap_effective, c.cap_bounding,
                        c.cap_ambient, no_new_privs ? 1 : 0, seccomp, sysconf(_SC_NPROCESSORS_ONLN) - 1);
@@ -649,11 +673,15 @@ void add_thread_files(Kernel& k, int pid, int tid, StaticDir& dir)
         if (!p || !t || &t->process() != p.get())
             return err(Errno::INVAL); // Linux's comm_write: only within the thread group
         auto name = text.substr(0, 15);
+        name = name.substr(0, name.find('\0'));
         std::lock_guard lock(p->signal_lock());
         Thread* thread = p->find_thread_locked(tid);
-        if (!thread)
+        if (thread)
+            thread->set_comm(name);
+        else if (tid == p->pid())
+            p->set_comm(name); // an exited leader's name is the process's
+        else
             return err(Errno::SRCH);
-        thread->set_comm(name.substr(0, name.find('\0')));
         return {};
     });
     comm->set_attr_hook(owned_by_task(k, pid, false));
@@ -762,14 +790,23 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
         auto p = k.find_process(pid);
         if (!p)
             return err(Errno::SRCH);
-        auto value = parse_int(trim(text));
-        if (!value || *value < -1000 || *value > 1000)
+        // kstrtoint: a sign, decimal digits.
+        auto number = trim(text);
+        if (number.starts_with('+'))
+            number.remove_prefix(1);
+        int value = 0;
+        auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+        if (number.empty() || ec != std::errc() || end != number.data() + number.size() || value < -1000 || value > 1000)
             return err(Errno::INVAL);
-        // Lowering it takes CAP_SYS_RESOURCE (Linux's __set_oom_adj).
+        // Linux's __set_oom_adj: below the lowest a privileged writer set
+        // takes CAP_SYS_RESOURCE, and such a writer sets that lowest.
         Thread* t = current_thread();
-        if (*value < p->oom_score_adj.load() && t && !t->process().creds().has(kCapSysResource))
+        bool privileged = !t || t->process().creds().has(kCapSysResource);
+        if (value < p->oom_score_adj_min.load() && !privileged)
             return err(Errno::ACCES);
-        p->oom_score_adj = static_cast<int>(*value);
+        p->oom_score_adj = value;
+        if (privileged)
+            p->oom_score_adj_min = value;
         return {};
     }));
     dir->add("uid_map", make_ref<ProcFile>(pid_ino(pid, 20), with([](Process&) -> KResult<std::string> {
