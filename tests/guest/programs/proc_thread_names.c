@@ -68,6 +68,17 @@ static void* worker(void* arg)
     pthread_barrier_wait(&step); /* 2: renamed by main */
     prctl(PR_GET_NAME, name);
     printf("worker after main renamed it: [%s]\n", name);
+    char link[64] = { 0 }, expect[64];
+    snprintf(expect, sizeof expect, "%d/task/%d", getpid(), gettid());
+    long n = readlink("/proc/thread-self", link, sizeof link - 1);
+    printf("/proc/thread-self: %s\n", n > 0 && !strcmp(link, expect) ? "PID/task/TID" : "wrong");
+    char own[32] = { 0 };
+    int fd = open("/proc/thread-self/comm", O_RDONLY);
+    if (fd < 0 || read(fd, own, sizeof own - 1) < 0)
+        own[0] = '?';
+    close(fd);
+    own[strcspn(own, "\n")] = 0;
+    printf("/proc/thread-self/comm: [%s]\n", own);
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {

@@ -1051,6 +1051,12 @@ RefPtr<Inode> make_procfs(Kernel& k)
             return err(Errno::NOENT);
         return std::to_string(t->process().pid());
     }));
+    fixed->add("thread-self", make_ref<ProcLink>(19, []() -> KResult<std::string> {
+        Thread* t = current_thread();
+        if (!t)
+            return err(Errno::NOENT);
+        return fmt::format("{}/task/{}", t->process().pid(), t->tid());
+    }));
     auto list = [&k, fixed] {
         std::vector<std::string> names;
         // Not `for (e : fixed->list().value())`: the range would refer
