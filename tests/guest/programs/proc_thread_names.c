@@ -79,6 +79,17 @@ static void* worker(void* arg)
     close(fd);
     own[strcspn(own, "\n")] = 0;
     printf("/proc/thread-self/comm: [%s]\n", own);
+    /* /proc/TID: a thread's id looks up, though not listed */
+    char by_tid[64];
+    snprintf(by_tid, sizeof by_tid, "/proc/%d/comm", gettid());
+    own[0] = 0;
+    fd = open(by_tid, O_RDONLY);
+    long got = fd >= 0 ? read(fd, own, sizeof own - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    own[got > 0 ? got : 0] = 0;
+    own[strcspn(own, "\n")] = 0;
+    printf("/proc/TID/comm: %s [%s]\n", fd >= 0 ? "ok" : ename(errno), own);
     fflush(stdout);
     pid_t child = fork();
     if (child == 0) {

@@ -1070,9 +1070,14 @@ RefPtr<Inode> make_procfs(Kernel& k)
     };
     auto lookup = [&k, fixed](std::string_view name) -> KResult<RefPtr<Inode>> {
         if (auto pid = parse_int(name)) {
-            if (!k.find_process(*pid))
+            if (k.find_process(*pid))
+                return make_pid_dir(k, *pid);
+            // Another thread's id: not listed, but there, as its
+            // process's task/TID (Linux's proc_pid_lookup).
+            auto group = k.find_thread_group(*pid);
+            if (!group)
                 return err(Errno::NOENT);
-            return make_pid_dir(k, *pid);
+            return TRY(make_pid_dir(k, group->pid())->lookup("task"))->lookup(name);
         }
         return fixed->lookup(name);
     };
