@@ -296,6 +296,14 @@ KResult<u64> vectored(const std::vector<abi::Iovec>& iovs, u64 pos, One one)
     return done;
 }
 
+u64 total_length(const std::vector<abi::Iovec>& iovs)
+{
+    u64 total = 0;
+    for (auto& iov : iovs)
+        total += iov.len;
+    return total;
+}
+
 // readv/writev of a file without positions (a pipe, a socket, a tty): one
 // read or write of all the segments, as Linux's (a datagram is one
 // message, a pipe write of PIPE_BUF bytes or less is atomic), when they
@@ -303,9 +311,7 @@ KResult<u64> vectored(const std::vector<abi::Iovec>& iovs, u64 pos, One one)
 // when it is one transfer.
 std::optional<u64> one_transfer(const File& f, const std::vector<abi::Iovec>& iovs)
 {
-    u64 total = 0;
-    for (auto& iov : iovs)
-        total += iov.len;
+    u64 total = total_length(iovs);
     if (f.seekable() || total > kChunk || iovs.size() < 2)
         return std::nullopt;
     return total;
@@ -421,14 +427,6 @@ KResult<void> check_rw_flags(File& f, u32 flags)
     if (flags & (kRwfAtomic | kRwfDontcache))
         return err(Errno::OPNOTSUPP);
     return {};
-}
-
-u64 total_length(const std::vector<abi::Iovec>& iovs)
-{
-    u64 total = 0;
-    for (auto& iov : iovs)
-        total += iov.len;
-    return total;
 }
 
 // preadv2 and pwritev2 take -1 for the file position; pos_h is for 32-bit
