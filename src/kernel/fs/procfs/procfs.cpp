@@ -246,6 +246,21 @@ KResult<void> may_follow(Process& p)
     return {};
 }
 
+// The calling thread belongs to process `pid`.
+bool caller_in(int pid)
+{
+    Thread* t = current_thread();
+    return t && t->process().pid() == pid;
+}
+
+// The name a write to a comm file sets (Linux's comm_write): its first
+// 15 bytes, up to a NUL (a newline stays).
+std::string_view written_comm(std::string_view text)
+{
+    text = text.substr(0, 15);
+    return text.substr(0, text.find('\0'));
+}
+
 // A directory whose entries are computed on every lookup/list.
 class DynamicDir final : public ProcInode {
 public:
@@ -533,10 +548,7 @@ RefPtr<Inode> make_fd_dir(Kernel& k, int pid)
     };
     auto dir = owned(make_ref<DynamicDir>(pid_ino(pid, 2), list, lookup, 0500), k, pid);
     // Linux's proc_fd_permission: a process may always look at its own.
-    dir->set_open_to([pid] {
-        Thread* t = current_thread();
-        return t && t->process().pid() == pid;
-    });
+    dir->set_open_to([pid] { return caller_in(pid); });
     return RefPtr<Inode>(dir);
 }
 
@@ -669,11 +681,9 @@ void add_thread_files(Kernel& k, int pid, int tid, StaticDir& dir)
         return *name + "\n";
     }), 0644, [&k, pid, tid](std::string_view text) -> KResult<void> {
         auto p = k.find_process(pid);
-        Thread* t = current_thread();
-        if (!p || !t || &t->process() != p.get())
+        if (!p || !caller_in(pid))
             return err(Errno::INVAL); // Linux's comm_write: only within the thread group
-        auto name = text.substr(0, 15);
-        name = name.substr(0, name.find('\0'));
+        auto name = written_comm(text);
         std::lock_guard lock(p->signal_lock());
         Thread* thread = p->find_thread_locked(tid);
         if (thread)
@@ -684,18 +694,14 @@ void add_thread_files(Kernel& k, int pid, int tid, StaticDir& dir)
             return err(Errno::SRCH);
         return {};
     });
-    comm->set_attr_hook(owned_by_task(k, pid, false));
-    comm->set_open_to([pid] {
-        Thread* t = current_thread();
-        return t && t->process().pid() == pid;
-    });
-    dir.add("comm", comm);
-    auto stat = make_ref<ProcFile>(pid_ino(tid, 41), of_thread([&k](Process& p, int id) -> KResult<std::string> { return stat_text(k, p, id); }));
-    auto status = make_ref<ProcFile>(pid_ino(tid, 42), of_thread([&k](Process& p, int id) -> KResult<std::string> { return status_text(k, p, id); }));
-    stat->set_attr_hook(owned_by_task(k, pid, false));
-    status->set_attr_hook(owned_by_task(k, pid, false));
-    dir.add("stat", stat);
-    dir.add("status", status);
+    comm->set_open_to([pid] { return caller_in(pid); });
+    dir.add("comm", owned(comm, k, pid));
+    dir.add("stat", owned(make_ref<ProcFile>(pid_ino(tid, 41), of_thread([&k](Process& p, int id) -> KResult<std::string> {
+        return stat_text(k, p, id);
+    })), k, pid));
+    dir.add("status", owned(make_ref<ProcFile>(pid_ino(tid, 42), of_thread([&k](Process& p, int id) -> KResult<std::string> {
+        return status_text(k, p, id);
+    })), k, pid));
 }
 
 RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
@@ -759,16 +765,13 @@ RefPtr<Inode> make_pid_dir(Kernel& k, int pid)
     dir->add("stat", make_ref<ProcFile>(pid_ino(pid, 13), with([&k](Process& p) -> KResult<std::string> { return stat_text(k, p, p.pid()); })));
     auto comm_generator = with([](Process& p) -> KResult<std::string> { return p.comm() + "\n"; });
     Writer comm_writer = [&k, pid](std::string_view text) -> KResult<void> {
-        // Linux's comm_write: the first 15 bytes, up to a NUL (a newline
-        // stays), and only into the writer's own process.
+        // Linux's comm_write: only into the writer's own process.
         auto p = k.find_process(pid);
         if (!p)
             return err(Errno::SRCH);
-        Thread* t = current_thread();
-        if (!t || &t->process() != p.get())
+        if (!caller_in(pid))
             return err(Errno::INVAL);
-        auto name = text.substr(0, 15);
-        p->set_comm(name.substr(0, name.find('\0')));
+        p->set_comm(written_comm(text));
         return {};
     };
     dir->add("comm", make_ref<ProcFile>(pid_ino(pid, 10), comm_generator, 0644, comm_writer));
