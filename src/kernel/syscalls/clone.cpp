@@ -166,8 +166,7 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         : shared_vm                       ? TRY(mm->address_space().create_thread(t.context()))
                                           : &mm->address_space().main_context();
     int pid = k.allocate_pid();
-    auto child = Process::fork_from(t.process(), pid, a.flags & CLONE_FILES, static_cast<int>(a.flags & CSIGNAL));
-    child->set_comm(t.comm()); // the forking thread's name, not the leader's
+    auto child = Process::fork_from(t, pid, a.flags & CLONE_FILES, static_cast<int>(a.flags & CSIGNAL));
     child->set_mm(mm);
     child->set_creator_tid(t.tid());
     auto* thread = new Thread(child, pid);

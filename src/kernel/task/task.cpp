@@ -33,8 +33,9 @@ Process::Process(Kernel& kernel, int pid)
 
 Process::~Process() = default;
 
-RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int exit_signal)
+RefPtr<Process> Process::fork_from(Thread& forking, int pid, bool share_fds, int exit_signal)
 {
+    Process& parent = forking.process();
     auto child = make_ref<Process>(parent.m_kernel, pid);
     {
         std::lock_guard lock(parent.m_lock);
@@ -42,7 +43,7 @@ RefPtr<Process> Process::fork_from(Process& parent, int pid, bool share_fds, int
         child->m_creds = parent.m_creds;
         child->m_rlimits = parent.m_rlimits;
         child->m_exe = parent.m_exe;
-        child->set_comm(parent.comm());
+        child->set_comm(forking.comm()); // the forking thread's name, not the leader's
         child->arg_start = parent.arg_start;
         child->arg_end = parent.arg_end;
         child->env_start = parent.env_start;

@@ -61,9 +61,10 @@ class Process : public RefCounted {
 public:
     Process(Kernel& kernel, int pid);
     ~Process() override;
-    // fork(2): a copy of `parent` (credentials, limits, dispositions, fs
-    // context, fds unless `share_fds`) as its child; no threads, no mm.
-    static RefPtr<Process> fork_from(Process& parent, int pid, bool share_fds, int exit_signal);
+    // fork(2): a copy of the process of thread `forking` (credentials,
+    // limits, dispositions, fs context, fds unless `share_fds`) as its
+    // child, named as that thread is; no threads, no mm.
+    static RefPtr<Process> fork_from(Thread& forking, int pid, bool share_fds, int exit_signal);
 
     Kernel& kernel() { return m_kernel; }
     int pid() const { return m_pid; }
