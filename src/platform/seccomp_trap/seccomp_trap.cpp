@@ -82,11 +82,13 @@ std::optional<CpuUsage> exited_cpu_usage(int pidfd, int flags)
     return CpuUsage { ns(ru.ru_utime), ns(ru.ru_stime) };
 }
 
-// The CPU time of stub `pid` (our child until reaped), running or exited.
-CpuUsage stub_cpu_usage(int pidfd, int pid)
+// The CPU time of stub `pid` (our child until reaped); its rusage once
+// it `may_have_exited` and has.
+CpuUsage stub_cpu_usage(int pidfd, int pid, bool may_have_exited)
 {
-    if (auto usage = exited_cpu_usage(pidfd, WNOWAIT | WNOHANG))
-        return *usage;
+    if (may_have_exited)
+        if (auto usage = exited_cpu_usage(pidfd, WNOWAIT | WNOHANG))
+            return *usage;
     clockid_t clock;
     timespec ts {};
     if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)
@@ -299,7 +301,7 @@ void SeccompTrapPlatform::sample_host_load(u64 now)
         ours += total_ns(stub->cpu_usage());
     for (auto& [fd, stub] : m_retired)
         if (!stub.counted)
-            ours += total_ns(stub_cpu_usage(fd, stub.pid));
+            ours += total_ns(stub_cpu_usage(fd, stub.pid, true)); // killed
     auto busy = m_host_load.sample(now, *host, ours);
     if (!busy || *busy == g_host_busy.load())
         return;
@@ -858,7 +860,7 @@ void StubProcess::set_host_busy(bool busy)
     store(static_cast<umk_op_page*>(m_region)->host_busy, busy ? 1U : 0U);
 }
 
-CpuUsage StubProcess::cpu_usage() { return stub_cpu_usage(m_pidfd.get(), m_pid); }
+CpuUsage StubProcess::cpu_usage() { return stub_cpu_usage(m_pidfd.get(), m_pid, m_dead); }
 
 std::optional<AddressSpace::Resident> StubProcess::resident()
 {
