@@ -125,6 +125,9 @@ public:
     // (AddressSpace::write_on_return), written now: the thread stops, takes
     // a signal or ends before it returns.
     virtual void write_outputs() = 0;
+    // While in a syscall: the kernel is about to block for it (a futex, a
+    // pipe, a child), so the thread need not spin for the answer.
+    virtual void blocking() = 0;
 };
 
 // For the length of a guest syscall's handler: the calling guest thread,

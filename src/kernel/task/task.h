@@ -355,6 +355,9 @@ public:
     {
         std::unique_lock lock(m_process->signal_lock());
         auto ready = [&] { return done() || has_deliverable_locked(); };
+        if (ready())
+            return true;
+        m_context->blocking();
         if (!deadline) {
             m_signal_cv.wait(lock, ready);
             return true;

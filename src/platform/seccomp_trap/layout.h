@@ -52,6 +52,22 @@
 #define UMK_PATCH_SITE_FAULT_BYTE 0x06
 #define UMK_THUNK_SIZE 16
 
+/* The host CPU the calling thread runs on. With RDPID where the CPU has
+ * it (`rdpid`: umk_op_page::rdpid in the stub): TSC_AUX, whose low 12 bits
+ * Linux keeps at the CPU's number, 2 ns. Else as the host vDSO's getcpu
+ * finds it: the limit of the per-CPU GDT entry (selector 0x7b), which
+ * Linux sets to (node << 12) | cpu; tens of ns on a hand-off's path. */
+#define UMK_CPU_NONE 0xffffffffU
+static inline uint32_t umk_cpu(uint32_t rdpid)
+{
+    uint64_t v = 0;
+    if (rdpid)
+        __asm__ volatile("rdpid %0" : "=r"(v));
+    else
+        __asm__ volatile("lsl %k1, %k0" : "+r"(v) : "r"(0x7bUL));
+    return (uint32_t)(v & 0xfff);
+}
+
 struct umk_site {
     uint64_t return_address; /* the site + 7 */
     uint32_t nr;
@@ -215,8 +231,12 @@ struct umk_thread_slot {
     /* A fast return: the entries of stage[] the stub writes to guest
      * memory before it returns (a fault there: rax = -EFAULT). */
     uint32_t stage_count;
-    uint32_t clone_index;    /* UMK_CMD_CLONE_THREAD: the new thread's slot */
-    int32_t clone_result;    /* its host tid, or -errno */
+    /* The host CPUs the two sides wait on (umk_cpu): neither spins for the
+     * other on the CPU the other needs, and the stub does not spin while
+     * the kernel's thread blocks in the call (kernel_cpu UMK_CPU_NONE).
+     * Hints, which the guest can write; in the state's cache line. */
+    uint32_t kernel_cpu;
+    uint32_t stub_cpu;
     /* UMK_CMD_ATOMIC: *addr (a 4-aligned guest address the kernel checked)
      * gets op(old, operand); cmpxchg stores `operand` only if old ==
      * `expected`. The old value comes back in atomic_old. */
@@ -239,6 +259,8 @@ struct umk_thread_slot {
     uint64_t fault_trapno;   /* the host sigcontext's trapno, err and cr2 */
     uint64_t fault_err;
     uint64_t fault_cr2;
+    uint32_t clone_index;    /* UMK_CMD_CLONE_THREAD: the new thread's slot */
+    int32_t clone_result;    /* its host tid, or -errno */
     /* Slot 0 at start, before any guest code ran: the host vDSO and the
      * stub's thunk 0. */
     uint64_t vdso_base;
@@ -266,8 +288,8 @@ struct umk_op_page {
     uint32_t count;          /* ops in this batch */
     struct umk_op ops[UMK_MAX_OPS];
     uint8_t pad[2048 - 8 - UMK_MAX_OPS * 56 - 12];
-    /* The guest threads of this address space (how long they spin). */
-    uint32_t threads;
+    /* The host CPU has RDPID (umk_cpu). */
+    uint32_t rdpid;
     /* Set once a site is patched in this address space: a guest gs base
      * of 0 is then each thread's slot address in the host (save_regs). */
     uint32_t gs_is_slot;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <cpuid.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/hw_breakpoint.h>
@@ -100,6 +101,20 @@ CpuUsage stub_cpu_usage(int pidfd, int pid, bool may_have_exited)
 // yields in a spin, and every stub is told so (umk_op_page::host_busy).
 std::atomic<bool> g_host_busy { false };
 
+// Whether the host CPU has RDPID (umk_cpu), for the kernel's threads and
+// every stub (umk_op_page::rdpid).
+u32 host_has_rdpid()
+{
+    static const u32 rdpid = [] {
+        unsigned a, b, c, d;
+        return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & bit_RDPID) ? 1U : 0U;
+    }();
+    return rdpid;
+}
+
+// The host CPU this thread runs on.
+u32 current_cpu() { return umk_cpu(host_has_rdpid()); }
+
 // At most cores - 1 kernel threads spin at once: a spinning thread that
 // keeps the guest thread from running costs milliseconds (MEASUREMENTS.md).
 std::atomic<int> g_spinners { 0 };
@@ -113,13 +128,13 @@ int spinner_budget()
 // (unless the host is busy), within the spinner budget. The state last
 // seen.
 template <class Done>
-u32 spin_wait(u32& state, Done done)
+u32 spin_wait(u32& state, Done done, int pauses = 100)
 {
     u32 seen = load(state);
     if (done(seen))
         return seen;
     if (g_spinners.fetch_add(1, std::memory_order_relaxed) < spinner_budget()) {
-        for (int i = 0; i < 100 && !done(seen = load(state)); i++)
+        for (int i = 0; i < pauses && !done(seen = load(state)); i++)
             __builtin_ia32_pause();
         int yields = g_host_busy.load(std::memory_order_relaxed) ? 0 : 200;
         for (int i = 0; i < yields && !done(seen); i++) {
@@ -134,9 +149,9 @@ u32 spin_wait(u32& state, Done done)
 // Hybrid wait until `done(state)`: spin_wait, then FUTEX_WAIT with the
 // `sleeping` flag raised so the other side wakes us.
 template <class Done>
-u32 hybrid_wait(u32& state, u32& sleeping, Done done)
+u32 hybrid_wait(u32& state, u32& sleeping, Done done, int pauses = 100)
 {
-    u32 seen = spin_wait(state, done);
+    u32 seen = spin_wait(state, done, pauses);
     while (!done(seen)) {
         store(sleeping, 1);
         if (load(state) == seen)
@@ -394,7 +409,7 @@ KResult<SeccompTrapPlatform::NewStub> SeccompTrapPlatform::prepare_stub()
     if (region == MAP_FAILED)
         return err(Errno::NOMEM);
     stub.region = region;
-    static_cast<umk_op_page*>(region)->threads = 1;
+    static_cast<umk_op_page*>(region)->rdpid = host_has_rdpid();
     // The main thread's slot: running until its first stop (GONE, 0,
     // would mean its host thread exited).
     reinterpret_cast<umk_thread_slot*>(static_cast<char*>(region) + UMK_SLOT_OFFSET)->state = UMK_RUNNING;
@@ -543,7 +558,6 @@ KResult<Context*> StubProcess::create_thread(Context& caller_context)
         return err(Errno::AGAIN);
     }
     m_threads[index] = std::make_unique<SeccompContext>(*this, slot(index), index, m_pid, *tid);
-    count_threads_locked();
     return m_threads[index].get();
 }
 
@@ -553,7 +567,6 @@ void StubProcess::retire_thread(int tid)
     for (auto& t : m_threads)
         if (t && t->host_tid() == tid)
             t->mark_exited();
-    count_threads_locked();
     if (m_access_tid != tid)
         return;
     // Another live thread: not an exited one (the leader's context stays
@@ -572,15 +585,6 @@ void StubProcess::release_thread(Context& context)
     auto index = static_cast<SeccompContext&>(context).index();
     if (index != 0) // the main thread's context stays: the address space is its
         m_threads[index].reset();
-    count_threads_locked();
-}
-
-void StubProcess::count_threads_locked()
-{
-    u32 live = 0;
-    for (auto& t : m_threads)
-        live += t && !t->exited();
-    static_cast<umk_op_page*>(m_region)->threads = live;
 }
 
 void StubProcess::mark_dead()
@@ -1086,16 +1090,31 @@ KResult<void> StubProcess::force_write(u64 address, std::span<const u8> data)
 
 // ---- a guest thread ----
 
-bool SeccompContext::wait_for_stop()
+bool SeccompContext::wait_for_stop(u32 cpu)
 {
-    u32 state = hybrid_wait(m_slot.state, m_slot.kernel_sleeping, [&](u32 s) { return is_stop(s) || m_owner.dead(); });
+    // No PAUSEs on the CPU where the thread last stopped (docs/design.md,
+    // "Two threads on one CPU"): it most likely runs there again, and
+    // needs the CPU to get to its next stop.
+    int pauses = load(m_slot.stub_cpu) == cpu ? 0 : 100;
+    u32 state = hybrid_wait(
+        m_slot.state, m_slot.kernel_sleeping, [&](u32 s) { return is_stop(s) || m_owner.dead(); }, pauses);
+    if (u32 now = current_cpu(); now != cpu)
+        store(m_slot.kernel_cpu, now); // woken elsewhere: the call runs here
     return state != UMK_DEAD && state != UMK_GONE && !m_owner.dead();
+}
+
+void SeccompContext::blocking()
+{
+    store(m_slot.kernel_cpu, UMK_CPU_NONE);
 }
 
 bool SeccompContext::wait_until_started()
 {
-    if (!m_started)
-        m_started = wait_for_stop();
+    if (!m_started) {
+        u32 cpu = current_cpu();
+        store(m_slot.kernel_cpu, cpu);
+        m_started = wait_for_stop(cpu);
+    }
     return m_started;
 }
 
@@ -1112,10 +1131,13 @@ bool SeccompContext::resume_and_wait(u32 command)
         std::memcpy(m_slot.xsave, m_fpu_image.data(), m_fpu_image.size());
         m_slot.xsave_size = static_cast<u32>(m_fpu_image.size());
     }
+    // Where this thread waits next: with the RESUME, in its cache line.
+    u32 cpu = current_cpu();
+    m_slot.kernel_cpu = cpu;
     store(m_slot.state, UMK_RESUME);
     if (load(m_slot.stub_sleeping))
         futex_wake(m_slot.state);
-    return wait_for_stop();
+    return wait_for_stop(cpu);
 }
 
 StopReason SeccompContext::switch_to_guest(Registers& regs, FaultInfo& fault)

@@ -115,6 +115,7 @@ public:
     KResult<std::unique_ptr<BreakpointHandle>> add_breakpoint(const Breakpoint& bp) override;
     bool patched_stop() const override { return m_patched_stop; }
     void write_outputs() override { write_staged(); }
+    void blocking() override;
 
     unsigned index() const { return m_index; }
     // Its host thread ended (exit_thread): no memory access through it.
@@ -146,9 +147,9 @@ public:
     // guest memory, or when the thread will not return by itself.
     void write_staged();
 
-    // Waits for the next stop of this thread; false when the stub or this
-    // host thread is gone.
-    bool wait_for_stop();
+    // Waits on host CPU `cpu` (as the slot's kernel_cpu says) for the next
+    // stop of this thread; false when the stub or this host thread is gone.
+    bool wait_for_stop(u32 cpu);
     // The first stop (the thread asking for its registers) has come.
     bool wait_until_started();
 
@@ -239,8 +240,6 @@ public:
 private:
     umk_thread_slot& slot(unsigned index);
     umk_site* site_table();
-    // The op page's count of live guest threads. Under m_threads_lock.
-    void count_threads_locked();
     // Before a guest memory access: queued maps sent; EFAULT outside the
     // guest's range.
     KResult<void> check_access(u64 address, usize size);

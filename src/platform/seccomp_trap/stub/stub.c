@@ -159,10 +159,11 @@ static struct umk_thread_slot* current_slot(void)
 static inline u32 load(u32* p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 
-/* Spinning on PAUSE before yielding: about 10 us in a single-threaded
- * address space (a PAUSE is ~10 ns on these CPUs, and most calls come
- * back within that), 1 us where there are more threads, whose spinning
- * would take the CPUs the kernel's threads need. */
+/* Spinning on PAUSE before yielding: about 10 us (a PAUSE is ~10 ns on
+ * these CPUs, and most calls come back within that), 1 us on a busy host.
+ * Only while the kernel's thread works on another CPU: on ours the spin
+ * would keep it from running, and one that blocks in the call (a futex,
+ * a pipe) comes back no sooner for it. */
 #define UMK_LONG_SPIN 1000
 #define UMK_SHORT_SPIN 100
 
@@ -172,18 +173,23 @@ static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CS
  * spin a little and sleep. */
 static void stop_and_wait(struct umk_thread_slot* slot, u32 state, int spin)
 {
+    const volatile struct umk_op_page* page = (const struct umk_op_page*)UMK_CTL_BASE;
+    u32 cpu = umk_cpu(page->rdpid);
+    slot->stub_cpu = cpu; /* ordered by the state's store */
     store(&slot->state, state);
     if (load(&slot->kernel_sleeping))
         sys3(__NR_futex, &slot->state, FUTEX_WAKE, 1);
     if (!spin)
         goto sleep;
 
-    const volatile struct umk_op_page* page = (const struct umk_op_page*)UMK_CTL_BASE;
     int busy = page->host_busy;
-    int pauses = page->threads <= 1 && !busy ? UMK_LONG_SPIN : UMK_SHORT_SPIN;
+    int pauses = busy ? UMK_SHORT_SPIN : UMK_LONG_SPIN;
     for (int i = 0; i < pauses; i++) {
         if (load(&slot->state) == UMK_RESUME)
             goto resumed;
+        u32 kernel_cpu = load(&slot->kernel_cpu);
+        if (kernel_cpu == cpu || kernel_cpu == UMK_CPU_NONE)
+            break;
         __builtin_ia32_pause();
     }
     for (int i = 0; i < (busy ? 0 : 200); i++) {
