@@ -21,7 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOT0_CLONE_RESULT ((volatile int32_t *)(0x7fff40010000UL + 20))
+#include "platform/seccomp_trap/layout.h"
+
+#include <stddef.h>
+
+#define SLOT0_CLONE_RESULT \
+  ((volatile int32_t *)(UMK_CTL_BASE + UMK_SLOT_OFFSET + offsetof(struct umk_thread_slot, clone_result)))
 static volatile int spinning, handled, main_gone;
 static int probe_fd, report_fd;
 
