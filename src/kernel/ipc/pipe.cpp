@@ -314,14 +314,14 @@ PipeFile::PipeFile(RefPtr<Inode> inode, int flags) : File(std::move(inode), flag
 
 PipeFile::~PipeFile() { pipe().close_end(readable(), writable()); }
 
-KResult<usize> PipeFile::read(std::span<u8> out, u64) { return pipe().read(out, flags() & O_NONBLOCK); }
+KResult<usize> PipeFile::read(std::span<u8> out, u64) { return pipe().read(out, nonblocking()); }
 
 KResult<usize> PipeFile::read_for(std::span<u8> out, u64, const std::function<bool(std::span<const u8>)>& take)
 {
-    return pipe().read_for(out, flags() & O_NONBLOCK, take);
+    return pipe().read_for(out, nonblocking(), take);
 }
 
-KResult<usize> PipeFile::write(std::span<const u8> data, u64) { return pipe().write(data, flags() & O_NONBLOCK); }
+KResult<usize> PipeFile::write(std::span<const u8> data, u64) { return pipe().write(data, nonblocking()); }
 
 KResult<u64> PipeFile::ioctl(Thread& t, u64 request, u64 argument)
 {

@@ -75,6 +75,7 @@ public:
     KResult<usize> read_for(std::span<u8> out, u64 pos, const std::function<bool(std::span<const u8>)>& take) override;
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     bool seekable() const override { return false; }
+    bool takes_nowait() const override { return true; }
     KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;
     u32 poll_events() override { return pipe().poll_events(readable(), writable()); }
     bool pollable() const override { return true; }

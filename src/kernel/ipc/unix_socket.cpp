@@ -627,7 +627,7 @@ KResult<usize> SocketFile::read(std::span<u8> out, u64)
     Thread* t = current_thread();
     if (!t)
         return err(Errno::AGAIN);
-    auto r = TRY(m_socket->receive(*t, out, 0, flags() & O_NONBLOCK));
+    auto r = TRY(m_socket->receive(*t, out, 0, nonblocking()));
     return r.bytes;
 }
 
@@ -636,7 +636,7 @@ KResult<usize> SocketFile::write(std::span<const u8> data, u64)
     Thread* t = current_thread();
     if (!t)
         return err(Errno::AGAIN);
-    return m_socket->send(*t, data, {}, FdSender { 0, 0 }, cred_of(*t), nullptr, flags() & O_NONBLOCK, false);
+    return m_socket->send(*t, data, {}, FdSender { 0, 0 }, cred_of(*t), nullptr, nonblocking(), false);
 }
 
 RefPtr<File> make_socket_file(RefPtr<UnixSocket> socket, int flags) { return RefPtr<File>(new SocketFile(std::move(socket), flags)); }

@@ -139,6 +139,7 @@ public:
     KResult<usize> read(std::span<u8> out, u64 pos) override;
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     bool seekable() const override { return false; }
+    bool takes_nowait() const override { return true; }
     bool pollable() const override { return true; }
     u32 poll_events() override { return m_socket->poll_events(); }
     u64 poll_changes() override { return m_socket->changes(); }

@@ -416,11 +416,10 @@ KResult<void> check_rw_flags(File& f, u32 flags)
         return err(Errno::OPNOTSUPP);
     if ((flags & kRwfAppend) && (flags & kRwfNoappend))
         return err(Errno::INVAL);
-    // RWF_NOWAIT: a regular file's data never waits for a device here, so
-    // the call goes on as it is; Linux also takes it for pipes and
-    // sockets, which here refuse it as a file system without
-    // FMODE_NOWAIT does.
-    if ((flags & kRwfNowait) && !S_ISREG(TRY(f.inode().attr()).mode))
+    // RWF_NOWAIT: pipes and sockets do not wait (File::NowaitCall); a
+    // regular file's data never waits for a device here. Other files
+    // refuse it, as Linux's without FMODE_NOWAIT do.
+    if ((flags & kRwfNowait) && !f.takes_nowait() && !S_ISREG(TRY(f.inode().attr()).mode))
         return err(Errno::OPNOTSUPP);
     // RWF_ATOMIC needs O_DIRECT on a device that promises atomic writes,
     // RWF_DONTCACHE a file system that drops the pages: neither here.
@@ -509,6 +508,7 @@ KResult<u64> sys_preadv2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, u
     auto call = TRY(start_v2(t, fd, iov, count, pos, flags, false));
     if (!call)
         return 0;
+    File::NowaitCall nowait(flags & kRwfNowait);
     return read_vectored(t, *call->file, call->iovs, v2_position(pos));
 }
 
@@ -519,6 +519,7 @@ KResult<u64> sys_pwritev2(Thread& t, int fd, GuestAddr iov, u64 count, i64 pos, 
         return 0;
     File& file = *call->file;
     bool append = ((file.flags() & O_APPEND) || (flags & kRwfAppend)) && !(flags & kRwfNoappend);
+    File::NowaitCall nowait(flags & kRwfNowait);
     u64 n = TRY(write_vectored(t, file, call->iovs, v2_position(pos), append));
     if (n > 0 && (flags & (kRwfDsync | kRwfSync)))
         TRY(file.sync());

@@ -73,6 +73,22 @@ public:
     RefPtr<Inode> inode_ref() const { return m_inode; }
 
     int flags() const { return m_flags.load(); }
+    // O_NONBLOCK, or RWF_NOWAIT on the preadv2/pwritev2 this kernel thread
+    // runs (Linux's IOCB_NOWAIT, which pipes and sockets take as it).
+    bool nonblocking() const;
+    // Takes RWF_NOWAIT (Linux's FMODE_NOWAIT) besides regular files.
+    virtual bool takes_nowait() const { return false; }
+    // For the length of one call: nonblocking() is true on every file.
+    class NowaitCall {
+    public:
+        explicit NowaitCall(bool nowait);
+        ~NowaitCall();
+        NowaitCall(const NowaitCall&) = delete;
+        NowaitCall& operator=(const NowaitCall&) = delete;
+
+    private:
+        bool m_was;
+    };
     void set_status_flags(int flags);
     int access_mode() const;
     bool readable() const;

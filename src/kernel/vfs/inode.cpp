@@ -113,6 +113,15 @@ void File::set_status_flags(int flags)
     }
 }
 
+namespace {
+thread_local bool t_nowait_call = false;
+}
+
+bool File::nonblocking() const { return (flags() & O_NONBLOCK) || t_nowait_call; }
+
+File::NowaitCall::NowaitCall(bool nowait) : m_was(t_nowait_call) { t_nowait_call = nowait || m_was; }
+File::NowaitCall::~NowaitCall() { t_nowait_call = m_was; }
+
 int File::access_mode() const { return m_flags.load() & O_ACCMODE; }
 bool File::readable() const { return !(flags() & O_PATH) && (access_mode() == O_RDONLY || access_mode() == O_RDWR); }
 bool File::writable() const { return !(flags() & O_PATH) && (access_mode() == O_WRONLY || access_mode() == O_RDWR); }
