@@ -104,6 +104,7 @@ void Kernel::add_process(RefPtr<Process> child, Process& requested_parent)
 void Kernel::process_exited(Process& p)
 {
     RefPtr<Process> keep(&p);
+    p.set_exe(nullptr, {}); // Linux's exit_mm: the file may be written again
     RefPtr<Process> parent;
     RefPtr<Process> reaper;
     bool reaper_gets_zombie = false;

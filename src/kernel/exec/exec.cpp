@@ -47,18 +47,22 @@ int prot_of(u32 elf_prot)
         | (elf_prot & exec::kProtExec ? PROT_EXEC : 0);
 }
 
+// A file exec reads: writers are held off meanwhile (ETXTBSY where one
+// has it open), and the executable's denial goes to the process.
 struct Opened {
     RefPtr<Dentry> dentry;
     RefPtr<File> file;
     u64 size;
+    WriteDenial denial;
 };
 
 KResult<Opened> open_executable(Thread& t, RefPtr<Dentry> dentry)
 {
     auto attr = TRY(check_executable(t, *dentry));
+    auto denial = TRY(WriteDenial::take(dentry->inode_ref()));
     auto file = TRY(dentry->inode().open(O_RDONLY));
     file->set_dentry(dentry);
-    return Opened { dentry, file, static_cast<u64>(attr.size) };
+    return Opened { dentry, file, static_cast<u64>(attr.size), std::move(denial) };
 }
 
 // An interpreter's path (a script's #!, an ELF's PT_INTERP), from the
@@ -188,7 +192,7 @@ KResult<void> do_execve(Thread& t, ExecFile file, std::vector<std::string> argv,
         auto opened = open_executable(t, *image.interp);
         if (!opened)
             return err(opened.error() == Errno::ACCES ? Errno::ACCES : opened.error());
-        interp = *opened;
+        interp = std::move(*opened);
         interp_image = TRY(exec::parse_elf(interp->size, reader_for(*interp->file), exec::ElfRole::Interpreter));
     }
 
@@ -299,7 +303,7 @@ KResult<void> do_execve(Thread& t, ExecFile file, std::vector<std::string> argv,
     process.unshare_fds(); // Linux's unshare_files: a CLONE_FILES table stays with the others
     process.fds().close_on_exec();
     process.reset_sigactions_for_exec();
-    process.set_exe(exe.dentry);
+    process.set_exe(exe.dentry, std::move(exe.denial));
     process.set_comm(file.comm_from_dentry ? dentry_name(*file.dentry) : basename_of(execfn));
     // Linux's mm->saved_auxv, for /proc/PID/auxv: the pairs up to AT_NULL.
     process.saved_auxv.clear();

@@ -551,7 +551,10 @@ KResult<u64> sys_truncate(Thread& t, GuestAddr path, i64 length)
     if (S_ISDIR(attr.mode))
         return err(Errno::ISDIR);
     TRY(check_access(attr, t.process().creds(), kMayWrite));
-    return truncate_inode(Named { d->inode_ref(), d }, length);
+    TRY(d->inode().get_write_access()); // ETXTBSY while a process runs it
+    auto r = truncate_inode(Named { d->inode_ref(), d }, length);
+    d->inode().put_write_access();
+    return r;
 }
 
 KResult<u64> sys_ftruncate(Thread& t, int fd, i64 length)

@@ -10,6 +10,8 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <functional>
+
 namespace umk::kernel {
 
 namespace {
@@ -47,6 +49,24 @@ KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flag
     return inode.open(flags);
 }
 
+// A regular file opened for writing, or with O_TRUNC, takes its write
+// access first (ETXTBSY while a process runs it, before anything is
+// truncated); the file holds it if it writes, as Linux's do_dentry_open.
+KResult<RefPtr<File>> open_for_write_access(Inode& inode, u32 mode, int flags,
+                                            const std::function<KResult<RefPtr<File>>()>& open)
+{
+    if (!S_ISREG(mode) || !(may_for(flags) & kMayWrite))
+        return open();
+    TRY(inode.get_write_access());
+    auto file = open();
+    if (!file || !(*file)->writable()) {
+        inode.put_write_access();
+        return file;
+    }
+    (*file)->hold_write_access(RefPtr<Inode>(&inode));
+    return file;
+}
+
 } // namespace
 
 namespace {
@@ -68,7 +88,7 @@ KResult<u64> open_tmpfile(Thread& t, const PathContext& ctx, const std::string& 
     u32 gid = (attr.mode & S_ISGID) ? attr.gid : ctx.creds.fsgid;
     auto inode = TRY(dir->inode().make_tmpfile(mode & 07777 & ~umask, ctx.creds.fsuid, gid, !(flags & O_EXCL)));
     int open_flags = flags & ~(O_TMPFILE | O_EXCL);
-    auto file = TRY(inode->open(open_flags));
+    auto file = TRY(open_for_write_access(*inode, S_IFREG, open_flags, [&] { return inode->open(open_flags); }));
     std::string where = dir->path();
     file->set_dentry(Dentry::make_detached(inode, fmt::format("{}/#{} (deleted)", where == "/" ? "" : where,
                                                               TRY(inode->attr()).ino)));
@@ -124,7 +144,7 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
             auto inode = TRY(pn.parent->inode().create(pn.name, S_IFREG | (mode & 07777 & ~umask), ctx.creds.fsuid, gid));
             dentry = pn.parent->add_child(pn.name, inode);
             flags &= ~O_TRUNC; // new and empty; no write permission needed on it
-            auto file = TRY(inode->open(flags));
+            auto file = TRY(open_for_write_access(*inode, S_IFREG, flags, [&] { return inode->open(flags); }));
             file->set_dentry(dentry);
             fsnotify_dir(*pn.parent, pn.name, IN_CREATE);
             fsnotify_dentry(*dentry, IN_OPEN);
@@ -153,7 +173,7 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
         TRY(check_mount_writable(dentry.get())); // devices and FIFOs write elsewhere
     if ((flags & O_TRUNC) && !S_ISREG(attr.mode))
         flags &= ~O_TRUNC;
-    auto file = TRY(open_inode(*dentry, attr, flags));
+    auto file = TRY(open_for_write_access(dentry->inode(), attr.mode, flags, [&] { return open_inode(*dentry, attr, flags); }));
     file->set_dentry(dentry);
     if (flags & O_TRUNC)
         fsnotify_dentry(*dentry, IN_MODIFY);

@@ -33,6 +33,21 @@ Process::Process(Kernel& kernel, int pid)
 
 Process::~Process() = default;
 
+RefPtr<Dentry> Process::exe()
+{
+    std::lock_guard lock(m_lock);
+    return m_exe;
+}
+
+void Process::set_exe(RefPtr<Dentry> exe, WriteDenial denial)
+{
+    WriteDenial old;
+    std::lock_guard lock(m_lock);
+    m_exe = std::move(exe);
+    old = std::move(m_exe_denial);
+    m_exe_denial = std::move(denial);
+}
+
 RefPtr<Process> Process::fork_from(Thread& forking, int pid, bool share_fds, int exit_signal)
 {
     Process& parent = forking.process();
@@ -42,13 +57,18 @@ RefPtr<Process> Process::fork_from(Thread& forking, int pid, bool share_fds, int
         child->m_fs = parent.m_fs;
         child->m_creds = parent.m_creds;
         child->m_rlimits = parent.m_rlimits;
-        child->m_exe = parent.m_exe;
         child->set_comm(forking.comm()); // the forking thread's name, not the leader's
         child->arg_start = parent.arg_start;
         child->arg_end = parent.arg_end;
         child->env_start = parent.env_start;
         child->env_end = parent.env_end;
         child->saved_auxv = parent.saved_auxv;
+    }
+    // A fork runs the same file: it holds writers off too (Linux's
+    // dup_mm_exe_file), which cannot fail while the parent does.
+    if (auto exe = parent.exe()) {
+        auto denial = WriteDenial::take(exe->inode_ref());
+        child->set_exe(exe, denial ? std::move(*denial) : WriteDenial());
     }
     {
         std::lock_guard lock(parent.m_signal_lock);

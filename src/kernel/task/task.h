@@ -237,8 +237,10 @@ public:
     // ptrace: the threads this process traces (under the kernel's tree_lock).
     std::vector<std::shared_ptr<PtraceLink>> tracees;
 
-    RefPtr<Dentry> exe() { return m_exe; }
-    void set_exe(RefPtr<Dentry> exe) { m_exe = std::move(exe); }
+    // The executable it runs (Linux's mm->exe_file), none once it exited;
+    // meanwhile `denial` keeps writers off it (ETXTBSY).
+    RefPtr<Dentry> exe();
+    void set_exe(RefPtr<Dentry> exe, WriteDenial denial);
     // Where argv and envp strings live in guest memory (for /proc).
     u64 arg_start { 0 }, arg_end { 0 }, env_start { 0 }, env_end { 0 };
     std::vector<u8> saved_auxv; // as execve gave it, for /proc/PID/auxv
@@ -287,7 +289,8 @@ private:
     std::vector<Thread*> m_threads; // raw: a thread removes itself before it goes
     std::condition_variable m_threads_gone;
     std::atomic<bool> m_dying { false };
-    RefPtr<Dentry> m_exe;
+    RefPtr<Dentry> m_exe; // under m_lock, with its denial
+    WriteDenial m_exe_denial;
     std::atomic<int> m_exit_status { -1 };
 };
 

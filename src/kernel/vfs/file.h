@@ -94,6 +94,10 @@ public:
     bool readable() const;
     bool writable() const;
 
+    // Opened for writing: it holds `inode`'s write access (taken with
+    // Inode::get_write_access) until it goes.
+    void hold_write_access(RefPtr<Inode> inode) { m_write_access = std::move(inode); }
+
     // The path it was opened by, for /proc/self/fd and getdents state.
     RefPtr<Dentry> dentry() const { return m_dentry; }
     void set_dentry(RefPtr<Dentry> d) { m_dentry = std::move(d); }
@@ -106,6 +110,7 @@ public:
 private:
     RefPtr<Inode> m_inode;
     RefPtr<Dentry> m_dentry;
+    RefPtr<Inode> m_write_access;
     std::atomic<int> m_flags;
     std::mutex m_position_lock;
     u64 m_position { 0 };

@@ -79,8 +79,48 @@ KResult<void> Inode::set_xattr(std::string_view, std::span<const u8>, int) { ret
 KResult<void> Inode::remove_xattr(std::string_view) { return err(Errno::OPNOTSUPP); }
 KResult<std::vector<std::string>> Inode::list_xattrs() { return std::vector<std::string>(); }
 
+KResult<void> Inode::get_write_access()
+{
+    int n = m_write_count.load();
+    do {
+        if (n < 0)
+            return err(Errno::TXTBSY);
+    } while (!m_write_count.compare_exchange_weak(n, n + 1));
+    return {};
+}
+
+void Inode::put_write_access() { m_write_count.fetch_sub(1); }
+
+KResult<WriteDenial> WriteDenial::take(RefPtr<Inode> inode)
+{
+    int n = inode->m_write_count.load();
+    do {
+        if (n > 0)
+            return err(Errno::TXTBSY);
+    } while (!inode->m_write_count.compare_exchange_weak(n, n - 1));
+    return WriteDenial(std::move(inode));
+}
+
+WriteDenial& WriteDenial::operator=(WriteDenial&& other) noexcept
+{
+    if (this != &other) {
+        WriteDenial old(std::move(*this));
+        m_inode = std::move(other.m_inode);
+        other.m_inode = nullptr;
+    }
+    return *this;
+}
+
+WriteDenial::~WriteDenial()
+{
+    if (m_inode)
+        m_inode->m_write_count.fetch_add(1);
+}
+
 File::~File()
 {
+    if (m_write_access)
+        m_write_access->put_write_access();
     if (m_dentry && !(flags() & O_PATH))
         fsnotify_dentry(*m_dentry, writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
     if (has_locks)

@@ -11,6 +11,7 @@
 #include "lib/ref.h"
 #include "lib/types.h"
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -143,6 +144,32 @@ public:
     virtual std::optional<std::string> anon_name() const { return std::nullopt; }
 
     bool is_dir();
+
+    // Linux's i_writecount: how many opened the file for writing (> 0),
+    // or how many execs read it and processes run it (< 0, WriteDenial).
+    // Either side finds the other with ETXTBSY.
+    KResult<void> get_write_access();
+    void put_write_access();
+
+private:
+    friend class WriteDenial;
+    std::atomic<int> m_write_count { 0 };
+};
+
+// Holds off writers of a file while exec reads it or a process runs it
+// (Linux's deny_write_access/allow_write_access).
+class WriteDenial {
+public:
+    // ETXTBSY where writers have it open.
+    static KResult<WriteDenial> take(RefPtr<Inode> inode);
+    WriteDenial() = default;
+    WriteDenial(WriteDenial&& other) noexcept : m_inode(std::move(other.m_inode)) { other.m_inode = nullptr; }
+    WriteDenial& operator=(WriteDenial&& other) noexcept;
+    ~WriteDenial();
+
+private:
+    explicit WriteDenial(RefPtr<Inode> inode) : m_inode(std::move(inode)) {}
+    RefPtr<Inode> m_inode;
 };
 
 } // namespace umk::kernel

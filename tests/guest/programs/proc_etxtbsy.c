@@ -1,0 +1,139 @@
+/* ETXTBSY: a file a process runs cannot be opened for writing, truncated
+ * by path or opened with O_TRUNC, until the process exits (not when it is
+ * reaped) and as long as a fork of it runs it too; exec of a file a
+ * writer has open fails the same way; reading and unlinking it are fine. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "guest_test.h"
+
+static long r;
+static int e;
+
+/* A copy of /bin/sleep at `path`; the fd left open if `keep`, else -1. */
+static int copy_sleep(const char* path, int keep)
+{
+    int in = open("/bin/sleep", O_RDONLY);
+    int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    char buf[65536];
+    ssize_t n;
+    if (in < 0 || out < 0)
+        exit(2);
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, n) != n)
+            exit(2);
+    close(in);
+    fchmod(out, 0755);
+    if (keep)
+        return out;
+    close(out);
+    return -1;
+}
+
+/* Runs `path` (sleep 30) and returns once the child runs it. */
+static pid_t run(const char* path)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        execl(path, "sleep", "30", (char*)NULL);
+        _exit(127);
+    }
+    char link[64], target[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/%d/exe", p);
+    for (;;) {
+        if (waitpid(p, NULL, WNOHANG) == p) {
+            printf("the child could not run it\n");
+            exit(1);
+        }
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = 0;
+            if (!strcmp(target, path))
+                return p;
+        }
+        usleep(1000);
+    }
+}
+
+static void try_open(const char* path, int flags, const char* label)
+{
+    CALL(open(path, flags));
+    printf("%s: %s\n", label, r >= 0 ? "opened" : res(r, e));
+    if (r >= 0)
+        close(r);
+}
+
+int main(void)
+{
+    char path[] = "/tmp/etxtbsy-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return 1;
+    close(fd);
+    copy_sleep(path, 0);
+    struct stat before, after;
+    stat(path, &before);
+
+    pid_t p = run(path);
+    try_open(path, O_WRONLY, "running, O_WRONLY");
+    try_open(path, O_RDWR, "running, O_RDWR");
+    try_open(path, O_RDONLY | O_TRUNC, "running, O_RDONLY|O_TRUNC");
+    CALL(truncate(path, 0));
+    printf("running, truncate: %s\n", res(r, e));
+    stat(path, &after);
+    printf("size kept: %s\n", before.st_size == after.st_size ? "yes" : "no");
+    try_open(path, O_RDONLY, "running, O_RDONLY");
+
+    /* exited but not reaped: writable again */
+    kill(p, SIGKILL);
+    siginfo_t info;
+    waitid(P_PID, p, &info, WEXITED | WNOWAIT);
+    try_open(path, O_WRONLY, "zombie, O_WRONLY");
+    waitpid(p, NULL, 0);
+
+    /* exec of a file a writer has open: ETXTBSY */
+    int w = copy_sleep(path, 1);
+    p = fork();
+    if (p == 0) {
+        execl(path, "sleep", "0", (char*)NULL);
+        _exit(errno);
+    }
+    int status;
+    waitpid(p, &status, 0);
+    printf("exec with a writer: %s\n", WIFEXITED(status) && WEXITSTATUS(status) == ETXTBSY ? "ETXTBSY" : "ran");
+    close(w);
+
+    /* a fork of the running process denies writers too */
+    p = run(path);
+    pid_t q = fork();
+    if (q == 0) {
+        execl(path, "sleep", "30", (char*)NULL);
+        _exit(127);
+    }
+    kill(p, SIGKILL);
+    waitpid(p, NULL, 0);
+    char link[64], target[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/%d/exe", q);
+    for (;;) {
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = 0;
+            if (!strcmp(target, path))
+                break;
+        }
+        if (waitpid(q, NULL, WNOHANG) == q)
+            return 1;
+        usleep(1000);
+    }
+    try_open(path, O_WRONLY, "one of two gone, O_WRONLY");
+    CALL(unlink(path));
+    printf("running, unlink: %s\n", res(r, e));
+    kill(q, SIGKILL);
+    waitpid(q, NULL, 0);
+    return 0;
+}
