@@ -124,9 +124,9 @@ int spinner_budget()
     return budget;
 }
 
-// The spinning part of a hybrid wait: ~100 PAUSEs, then sched_yield
-// (unless the host is busy), within the spinner budget. The state last
-// seen.
+// The spinning part of a hybrid wait: `pauses` PAUSEs (1 µs for 100),
+// then sched_yield (unless the host is busy), within the spinner budget.
+// The state last seen.
 template <class Done>
 u32 spin_wait(u32& state, Done done, int pauses = 100)
 {
@@ -147,12 +147,13 @@ u32 spin_wait(u32& state, Done done, int pauses = 100)
 }
 
 // Hybrid wait until `done(state)`: spin_wait, then FUTEX_WAIT with the
-// `sleeping` flag raised so the other side wakes us.
-template <class Done>
-u32 hybrid_wait(u32& state, u32& sleeping, Done done, int pauses = 100)
+// `sleeping` flag raised so the other side wakes us (`before_sleep` first).
+template <class Done, class BeforeSleep>
+u32 hybrid_wait(u32& state, u32& sleeping, Done done, int pauses, BeforeSleep before_sleep)
 {
     u32 seen = spin_wait(state, done, pauses);
     while (!done(seen)) {
+        before_sleep();
         store(sleeping, 1);
         if (load(state) == seen)
             futex_wait(state, seen);
@@ -619,7 +620,7 @@ KResult<void> StubProcess::run_ops(std::span<const umk_op> ops)
     // The op thread always wakes us: `sleeping` is only our own flag here.
     // done_seq is guest-writable, so it only says when to look: the batch
     // is over when the op thread's message arrives (or the stub is gone).
-    hybrid_wait(results->done_seq, ignored_sleeping, [&](u32 s) { return s == seq || m_dead.load(); });
+    hybrid_wait(results->done_seq, ignored_sleeping, [&](u32 s) { return s == seq || m_dead.load(); }, 100, [] {});
     char byte;
     ssize_t got;
     do
@@ -1096,10 +1097,17 @@ bool SeccompContext::wait_for_stop(u32 cpu)
     // "Two threads on one CPU"): it most likely runs there again, and
     // needs the CPU to get to its next stop.
     int pauses = load(m_slot.stub_cpu) == cpu ? 0 : 100;
+    // Asleep, it is no CPU's: the thread's stop wakes it, and it runs the
+    // call wherever the host puts it.
+    bool slept = false;
     u32 state = hybrid_wait(
-        m_slot.state, m_slot.kernel_sleeping, [&](u32 s) { return is_stop(s) || m_owner.dead(); }, pauses);
-    if (u32 now = current_cpu(); now != cpu)
-        store(m_slot.kernel_cpu, now); // woken elsewhere: the call runs here
+        m_slot.state, m_slot.kernel_sleeping, [&](u32 s) { return is_stop(s) || m_owner.dead(); }, pauses,
+        [&] {
+            store(m_slot.kernel_cpu, UMK_CPU_NONE);
+            slept = true;
+        });
+    if (u32 now = current_cpu(); slept || now != cpu)
+        store(m_slot.kernel_cpu, now);
     return state != UMK_DEAD && state != UMK_GONE && !m_owner.dead();
 }
 
