@@ -1,6 +1,6 @@
 /* ETXTBSY: a file a process runs cannot be opened for writing, truncated
  * by path or opened with O_TRUNC, until the process exits (not when it is
- * reaped) and as long as a fork of it runs it too; exec of a file a
+ * reaped) and while another process runs it too; exec of a file a
  * writer has open fails the same way; reading and unlinking it are fine. */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -35,14 +35,9 @@ static int copy_sleep(const char* path, int keep)
     return -1;
 }
 
-/* Runs `path` (sleep 30) and returns once the child runs it. */
-static pid_t run(const char* path)
+/* Waits until process `p` runs `path`; exits if it ended first. */
+static void wait_running(pid_t p, const char* path)
 {
-    pid_t p = fork();
-    if (p == 0) {
-        execl(path, "sleep", "30", (char*)NULL);
-        _exit(127);
-    }
     char link[64], target[PATH_MAX];
     snprintf(link, sizeof link, "/proc/%d/exe", p);
     for (;;) {
@@ -54,10 +49,22 @@ static pid_t run(const char* path)
         if (n > 0) {
             target[n] = 0;
             if (!strcmp(target, path))
-                return p;
+                return;
         }
         usleep(1000);
     }
+}
+
+/* Runs `path` (sleep 30) and returns once the child runs it. */
+static pid_t run(const char* path)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        execl(path, "sleep", "30", (char*)NULL);
+        _exit(127);
+    }
+    wait_running(p, path);
+    return p;
 }
 
 static void try_open(const char* path, int flags, const char* label)
@@ -108,28 +115,11 @@ int main(void)
     printf("exec with a writer: %s\n", WIFEXITED(status) && WEXITSTATUS(status) == ETXTBSY ? "ETXTBSY" : "ran");
     close(w);
 
-    /* a fork of the running process denies writers too */
+    /* two processes run it: one gone, the other still denies writers */
     p = run(path);
-    pid_t q = fork();
-    if (q == 0) {
-        execl(path, "sleep", "30", (char*)NULL);
-        _exit(127);
-    }
+    pid_t q = run(path);
     kill(p, SIGKILL);
     waitpid(p, NULL, 0);
-    char link[64], target[PATH_MAX];
-    snprintf(link, sizeof link, "/proc/%d/exe", q);
-    for (;;) {
-        ssize_t n = readlink(link, target, sizeof target - 1);
-        if (n > 0) {
-            target[n] = 0;
-            if (!strcmp(target, path))
-                break;
-        }
-        if (waitpid(q, NULL, WNOHANG) == q)
-            return 1;
-        usleep(1000);
-    }
     try_open(path, O_WRONLY, "one of two gone, O_WRONLY");
     CALL(unlink(path));
     printf("running, unlink: %s\n", res(r, e));
