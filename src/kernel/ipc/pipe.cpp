@@ -307,7 +307,7 @@ KResult<usize> PipeInode::set_capacity(usize size)
     return m_buffer.capacity();
 }
 
-PipeFile::PipeFile(RefPtr<Inode> inode, int flags) : File(std::move(inode), flags)
+PipeFile::PipeFile(RefPtr<Inode> inode, int flags, bool from_pipe2) : File(std::move(inode), flags), m_from_pipe2(from_pipe2)
 {
     pipe().open_end(readable(), writable());
 }
@@ -336,8 +336,8 @@ KResult<u64> PipeFile::ioctl(Thread& t, u64 request, u64 argument)
 std::pair<RefPtr<File>, RefPtr<File>> make_pipe(u32 uid, u32 gid, int status_flags)
 {
     auto inode = make_ref<PipeInode>(uid, gid);
-    RefPtr<File> reader(new PipeFile(inode, O_RDONLY | status_flags));
-    RefPtr<File> writer(new PipeFile(inode, O_WRONLY | status_flags));
+    RefPtr<File> reader(new PipeFile(inode, O_RDONLY | status_flags, true));
+    RefPtr<File> writer(new PipeFile(inode, O_WRONLY | status_flags, true));
     return { reader, writer };
 }
 

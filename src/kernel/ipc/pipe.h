@@ -69,19 +69,24 @@ private:
 
 class PipeFile final : public File {
 public:
-    PipeFile(RefPtr<Inode> inode, int flags);
+    // `from_pipe2`: an end pipe(2) made, not a FIFO or a reopened end.
+    PipeFile(RefPtr<Inode> inode, int flags, bool from_pipe2 = false);
     ~PipeFile() override;
     KResult<usize> read(std::span<u8> out, u64 pos) override;
     KResult<usize> read_for(std::span<u8> out, u64 pos, const std::function<bool(std::span<const u8>)>& take) override;
     KResult<usize> write(std::span<const u8> data, u64 pos) override;
     bool seekable() const override { return false; }
-    bool takes_nowait() const override { return true; }
+    // Only pipe(2)'s ends, as Linux's create_pipe_files sets FMODE_NOWAIT.
+    bool takes_nowait() const override { return m_from_pipe2; }
     KResult<u64> ioctl(Thread&, u64 request, u64 argument) override;
     u32 poll_events() override { return pipe().poll_events(readable(), writable()); }
     bool pollable() const override { return true; }
     u64 poll_changes() override { return pipe().changes(); }
 
     PipeInode& pipe() { return static_cast<PipeInode&>(inode()); }
+
+private:
+    bool m_from_pipe2;
 };
 
 // open(2) of a FIFO in a file system (`node`, S_IFIFO): one pipe per

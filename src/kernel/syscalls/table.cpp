@@ -44,8 +44,8 @@ constexpr Row kRows[] = {
     supported<sys_writev>(SYS_writev),
     supported<sys_preadv>(SYS_preadv),
     supported<sys_pwritev>(SYS_pwritev),
-    partial<sys_preadv2>(SYS_preadv2, "RWF_NOWAIT on regular files, pipes and unix sockets (EOPNOTSUPP elsewhere); RWF_ATOMIC and RWF_DONTCACHE EOPNOTSUPP"),
-    partial<sys_pwritev2>(SYS_pwritev2, "RWF_NOWAIT on regular files, pipes and unix sockets (EOPNOTSUPP elsewhere); RWF_ATOMIC and RWF_DONTCACHE EOPNOTSUPP"),
+    partial<sys_preadv2>(SYS_preadv2, "RWF_NOWAIT on regular files, pipe(2) ends and unix sockets (EOPNOTSUPP elsewhere); RWF_ATOMIC and RWF_DONTCACHE EOPNOTSUPP"),
+    partial<sys_pwritev2>(SYS_pwritev2, "RWF_NOWAIT on regular files, pipe(2) ends and unix sockets (EOPNOTSUPP elsewhere); RWF_ATOMIC and RWF_DONTCACHE EOPNOTSUPP"),
     supported<sys_lseek>(SYS_lseek),
     // open.cpp
     supported<sys_open>(SYS_open),

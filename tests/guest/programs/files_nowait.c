@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "guest_test.h"
@@ -74,6 +75,29 @@ int main(void)
     printf("socket, read: %s \"%s\"\n", res(r, e), buf);
     fill(s[1], "socket");
     printf("socket flags still blocking: %s\n", fcntl(s[1], F_GETFL) & O_NONBLOCK ? "no" : "yes");
+
+    /* a FIFO opened by path, and a pipe reopened through /proc: refused
+     * (only pipe(2)'s ends take RWF_NOWAIT on Linux) */
+    char fifo[] = "/tmp/nowait-fifo-XXXXXX";
+    int tmp = mkstemp(fifo);
+    if (tmp < 0)
+        return 1;
+    close(tmp);
+    unlink(fifo);
+    if (mkfifo(fifo, 0600) != 0)
+        return 1;
+    int ff = open(fifo, O_RDWR);
+    CALL(rv2(ff, buf, sizeof buf, RWF_NOWAIT));
+    printf("FIFO, read: %s\n", res(r, e));
+    close(ff);
+    unlink(fifo);
+    if (pipe(p) != 0)
+        return 1;
+    char again[64];
+    snprintf(again, sizeof again, "/proc/self/fd/%d", p[0]);
+    int re = open(again, O_RDONLY | O_NONBLOCK);
+    CALL(rv2(re, buf, sizeof buf, RWF_NOWAIT));
+    printf("reopened pipe, read: %s\n", res(r, e));
 
     int dg[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) != 0)
