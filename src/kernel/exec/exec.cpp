@@ -59,7 +59,7 @@ struct Opened {
 KResult<Opened> open_executable(Thread& t, RefPtr<Dentry> dentry)
 {
     auto attr = TRY(check_executable(t, *dentry));
-    auto denial = TRY(WriteDenial::take(dentry->inode_ref()));
+    auto denial = TRY(WriteDenial::take(dentry->inode()));
     auto file = TRY(dentry->inode().open(O_RDONLY));
     file->set_dentry(dentry);
     return Opened { dentry, file, static_cast<u64>(attr.size), std::move(denial) };

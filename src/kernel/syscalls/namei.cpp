@@ -551,10 +551,8 @@ KResult<u64> sys_truncate(Thread& t, GuestAddr path, i64 length)
     if (S_ISDIR(attr.mode))
         return err(Errno::ISDIR);
     TRY(check_access(attr, t.process().creds(), kMayWrite));
-    TRY(d->inode().get_write_access()); // ETXTBSY while a process runs it
-    auto r = truncate_inode(Named { d->inode_ref(), d }, length);
-    d->inode().put_write_access();
-    return r;
+    auto access = TRY(WriteAccess::take(d->inode())); // ETXTBSY while a process runs it
+    return truncate_inode(Named { d->inode_ref(), d }, length);
 }
 
 KResult<u64> sys_ftruncate(Thread& t, int fd, i64 length)

@@ -10,8 +10,6 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
-#include <functional>
-
 namespace umk::kernel {
 
 namespace {
@@ -51,20 +49,19 @@ KResult<RefPtr<File>> open_inode(Dentry& dentry, const InodeAttr& attr, int flag
 
 // A regular file opened for writing, or with O_TRUNC, takes its write
 // access first (ETXTBSY while a process runs it, before anything is
-// truncated); the file holds it if it writes, as Linux's do_dentry_open.
-KResult<RefPtr<File>> open_for_write_access(Inode& inode, u32 mode, int flags,
-                                            const std::function<KResult<RefPtr<File>>()>& open)
+// truncated); the file keeps it if it writes (keep_write_access), as
+// Linux's do_dentry_open.
+KResult<std::optional<WriteAccess>> write_access_for(Inode& inode, u32 mode, int flags)
 {
     if (!S_ISREG(mode) || !(may_for(flags) & kMayWrite))
-        return open();
-    TRY(inode.get_write_access());
-    auto file = open();
-    if (!file || !(*file)->writable()) {
-        inode.put_write_access();
-        return file;
-    }
-    (*file)->hold_write_access(RefPtr<Inode>(&inode));
-    return file;
+        return std::optional<WriteAccess>();
+    return std::optional<WriteAccess>(TRY(WriteAccess::take(inode)));
+}
+
+void keep_write_access(File& file, std::optional<WriteAccess> access)
+{
+    if (access && file.writable())
+        file.hold_write_access(std::move(*access));
 }
 
 } // namespace
@@ -88,7 +85,9 @@ KResult<u64> open_tmpfile(Thread& t, const PathContext& ctx, const std::string& 
     u32 gid = (attr.mode & S_ISGID) ? attr.gid : ctx.creds.fsgid;
     auto inode = TRY(dir->inode().make_tmpfile(mode & 07777 & ~umask, ctx.creds.fsuid, gid, !(flags & O_EXCL)));
     int open_flags = flags & ~(O_TMPFILE | O_EXCL);
-    auto file = TRY(open_for_write_access(*inode, S_IFREG, open_flags, [&] { return inode->open(open_flags); }));
+    auto access = TRY(write_access_for(*inode, S_IFREG, open_flags));
+    auto file = TRY(inode->open(open_flags));
+    keep_write_access(*file, std::move(access));
     std::string where = dir->path();
     file->set_dentry(Dentry::make_detached(inode, fmt::format("{}/#{} (deleted)", where == "/" ? "" : where,
                                                               TRY(inode->attr()).ino)));
@@ -144,7 +143,9 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
             auto inode = TRY(pn.parent->inode().create(pn.name, S_IFREG | (mode & 07777 & ~umask), ctx.creds.fsuid, gid));
             dentry = pn.parent->add_child(pn.name, inode);
             flags &= ~O_TRUNC; // new and empty; no write permission needed on it
-            auto file = TRY(open_for_write_access(*inode, S_IFREG, flags, [&] { return inode->open(flags); }));
+            auto access = TRY(write_access_for(*inode, S_IFREG, flags));
+            auto file = TRY(inode->open(flags));
+            keep_write_access(*file, std::move(access));
             file->set_dentry(dentry);
             fsnotify_dir(*pn.parent, pn.name, IN_CREATE);
             fsnotify_dentry(*dentry, IN_OPEN);
@@ -173,7 +174,9 @@ KResult<u64> open_resolving(Thread& t, int dirfd, const std::string& path, int f
         TRY(check_mount_writable(dentry.get())); // devices and FIFOs write elsewhere
     if ((flags & O_TRUNC) && !S_ISREG(attr.mode))
         flags &= ~O_TRUNC;
-    auto file = TRY(open_for_write_access(dentry->inode(), attr.mode, flags, [&] { return open_inode(*dentry, attr, flags); }));
+    auto access = TRY(write_access_for(dentry->inode(), attr.mode, flags));
+    auto file = TRY(open_inode(*dentry, attr, flags));
+    keep_write_access(*file, std::move(access));
     file->set_dentry(dentry);
     if (flags & O_TRUNC)
         fsnotify_dentry(*dentry, IN_MODIFY);

@@ -67,7 +67,7 @@ RefPtr<Process> Process::fork_from(Thread& forking, int pid, bool share_fds, int
     // A fork runs the same file: it holds writers off too (Linux's
     // dup_mm_exe_file), which cannot fail while the parent does.
     if (auto exe = parent.exe()) {
-        auto denial = WriteDenial::take(exe->inode_ref());
+        auto denial = WriteDenial::take(exe->inode());
         child->set_exe(exe, denial ? std::move(*denial) : WriteDenial());
     }
     {

@@ -94,9 +94,8 @@ public:
     bool readable() const;
     bool writable() const;
 
-    // Opened for writing: it holds `inode`'s write access (taken with
-    // Inode::get_write_access) until it goes.
-    void hold_write_access(RefPtr<Inode> inode) { m_write_access = std::move(inode); }
+    // Opened for writing: it holds its file's write access until it goes.
+    void hold_write_access(WriteAccess access) { m_write_access = std::move(access); }
 
     // The path it was opened by, for /proc/self/fd and getdents state.
     RefPtr<Dentry> dentry() const { return m_dentry; }
@@ -110,7 +109,7 @@ public:
 private:
     RefPtr<Inode> m_inode;
     RefPtr<Dentry> m_dentry;
-    RefPtr<Inode> m_write_access;
+    std::optional<WriteAccess> m_write_access;
     std::atomic<int> m_flags;
     std::mutex m_position_lock;
     u64 m_position { 0 };

@@ -7,6 +7,7 @@
 #include "kernel/vfs/notify.h"
 
 #include <dirent.h>
+#include <map>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -79,48 +80,83 @@ KResult<void> Inode::set_xattr(std::string_view, std::span<const u8>, int) { ret
 KResult<void> Inode::remove_xattr(std::string_view) { return err(Errno::OPNOTSUPP); }
 KResult<std::vector<std::string>> Inode::list_xattrs() { return std::vector<std::string>(); }
 
-KResult<void> Inode::get_write_access()
+namespace {
+
+// Inode::FileKey -> writers (> 0) or runners (< 0).
+std::mutex g_write_counts_lock;
+std::map<Inode::FileKey, int> g_write_counts;
+
+// Adds `delta` to the key's count unless the count has the other sign.
+bool add_write_count(const Inode::FileKey& key, int delta)
 {
-    int n = m_write_count.load();
-    do {
-        if (n < 0)
-            return err(Errno::TXTBSY);
-    } while (!m_write_count.compare_exchange_weak(n, n + 1));
-    return {};
+    std::lock_guard lock(g_write_counts_lock);
+    int& n = g_write_counts[key];
+    if ((delta > 0 && n < 0) || (delta < 0 && n > 0))
+        return false;
+    n += delta;
+    if (n == 0)
+        g_write_counts.erase(key);
+    return true;
 }
 
-void Inode::put_write_access() { m_write_count.fetch_sub(1); }
-
-KResult<WriteDenial> WriteDenial::take(RefPtr<Inode> inode)
+void drop_write_count(const Inode::FileKey& key, int delta)
 {
-    int n = inode->m_write_count.load();
-    do {
-        if (n > 0)
-            return err(Errno::TXTBSY);
-    } while (!inode->m_write_count.compare_exchange_weak(n, n - 1));
-    return WriteDenial(std::move(inode));
+    std::lock_guard lock(g_write_counts_lock);
+    auto it = g_write_counts.find(key);
+    if (it != g_write_counts.end() && (it->second -= delta) == 0)
+        g_write_counts.erase(it);
+}
+
+} // namespace
+
+KResult<WriteAccess> WriteAccess::take(Inode& inode)
+{
+    auto key = inode.file_key();
+    if (!add_write_count(key, 1))
+        return err(Errno::TXTBSY);
+    return WriteAccess(key);
+}
+
+WriteAccess& WriteAccess::operator=(WriteAccess&& other) noexcept
+{
+    if (this != &other) {
+        WriteAccess old(std::move(*this));
+        m_key = std::exchange(other.m_key, std::nullopt);
+    }
+    return *this;
+}
+
+WriteAccess::~WriteAccess()
+{
+    if (m_key)
+        drop_write_count(*m_key, 1);
+}
+
+KResult<WriteDenial> WriteDenial::take(Inode& inode)
+{
+    auto key = inode.file_key();
+    if (!add_write_count(key, -1))
+        return err(Errno::TXTBSY);
+    return WriteDenial(key);
 }
 
 WriteDenial& WriteDenial::operator=(WriteDenial&& other) noexcept
 {
     if (this != &other) {
         WriteDenial old(std::move(*this));
-        m_inode = std::move(other.m_inode);
-        other.m_inode = nullptr;
+        m_key = std::exchange(other.m_key, std::nullopt);
     }
     return *this;
 }
 
 WriteDenial::~WriteDenial()
 {
-    if (m_inode)
-        m_inode->m_write_count.fetch_add(1);
+    if (m_key)
+        drop_write_count(*m_key, -1);
 }
 
 File::~File()
 {
-    if (m_write_access)
-        m_write_access->put_write_access();
     if (m_dentry && !(flags() & O_PATH))
         fsnotify_dentry(*m_dentry, writable() ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
     if (has_locks)

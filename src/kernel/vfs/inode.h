@@ -11,12 +11,12 @@
 #include "lib/ref.h"
 #include "lib/types.h"
 
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace umk::kernel {
@@ -145,15 +145,31 @@ public:
 
     bool is_dir();
 
-    // Linux's i_writecount: how many opened the file for writing (> 0),
-    // or how many execs read it and processes run it (< 0, WriteDenial).
-    // Either side finds the other with ETXTBSY.
-    KResult<void> get_write_access();
-    void put_write_access();
+    // The file it stands for, as ETXTBSY counts writers and runners:
+    // every inode object of one file (hard links, a lookup after a
+    // rename, a bind mount, an overlay over its layer) gives the same.
+    struct FileKey {
+        const void* fs;
+        u64 dev, ino;
+        auto operator<=>(const FileKey&) const = default;
+    };
+    virtual FileKey file_key() { return { this, 0, 0 }; }
+};
+
+// Linux's i_writecount, per file (Inode::file_key): how many have it open
+// for writing, or how many execs read it and processes run it. Either
+// side finds the other with ETXTBSY.
+class WriteAccess {
+public:
+    // A writer: ETXTBSY while a process runs the file.
+    static KResult<WriteAccess> take(Inode& inode);
+    WriteAccess(WriteAccess&& other) noexcept : m_key(std::exchange(other.m_key, std::nullopt)) {}
+    WriteAccess& operator=(WriteAccess&& other) noexcept;
+    ~WriteAccess();
 
 private:
-    friend class WriteDenial;
-    std::atomic<int> m_write_count { 0 };
+    explicit WriteAccess(Inode::FileKey key) : m_key(key) {}
+    std::optional<Inode::FileKey> m_key;
 };
 
 // Holds off writers of a file while exec reads it or a process runs it
@@ -161,15 +177,15 @@ private:
 class WriteDenial {
 public:
     // ETXTBSY where writers have it open.
-    static KResult<WriteDenial> take(RefPtr<Inode> inode);
+    static KResult<WriteDenial> take(Inode& inode);
     WriteDenial() = default;
-    WriteDenial(WriteDenial&& other) noexcept : m_inode(std::move(other.m_inode)) { other.m_inode = nullptr; }
+    WriteDenial(WriteDenial&& other) noexcept : m_key(std::exchange(other.m_key, std::nullopt)) {}
     WriteDenial& operator=(WriteDenial&& other) noexcept;
     ~WriteDenial();
 
 private:
-    explicit WriteDenial(RefPtr<Inode> inode) : m_inode(std::move(inode)) {}
-    RefPtr<Inode> m_inode;
+    explicit WriteDenial(Inode::FileKey key) : m_key(key) {}
+    std::optional<Inode::FileKey> m_key;
 };
 
 } // namespace umk::kernel

@@ -1,7 +1,8 @@
 /* ETXTBSY: a file a process runs cannot be opened for writing, truncated
  * by path or opened with O_TRUNC, until the process exits (not when it is
  * reaped) and while another process runs it too; exec of a file a
- * writer has open fails the same way; reading and unlinking it are fine. */
+ * writer has open fails the same way, by any name of the file; reading
+ * and unlinking it are fine. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
@@ -95,6 +96,20 @@ int main(void)
     stat(path, &after);
     printf("size kept: %s\n", before.st_size == after.st_size ? "yes" : "no");
     try_open(path, O_RDONLY, "running, O_RDONLY");
+    /* the same file by another name */
+    char other[sizeof path + 8];
+    snprintf(other, sizeof other, "%s.link", path);
+    CALL(link(path, other));
+    printf("hard link: %s\n", res(r, e));
+    try_open(other, O_WRONLY, "running, through the hard link");
+    unlink(other);
+    snprintf(other, sizeof other, "%s.moved", path);
+    CALL(rename(path, other));
+    printf("rename: %s\n", res(r, e));
+    try_open(other, O_WRONLY, "running, renamed");
+    CALL(truncate(other, 0));
+    printf("running, renamed, truncate: %s\n", res(r, e));
+    rename(other, path);
 
     /* exited but not reaped: writable again */
     kill(p, SIGKILL);

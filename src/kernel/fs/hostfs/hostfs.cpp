@@ -73,6 +73,12 @@ KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root, HostMountOptions 
         new HostInode(std::move(root), st, nullptr, "/", std::make_shared<const HostMountOptions>(options)));
 }
 
+Inode::FileKey HostInode::file_key()
+{
+    static const char host_files = 0;
+    return { &host_files, m_stat.dev, m_stat.ino };
+}
+
 KResult<host::HostStat> HostInode::current()
 {
     if (!m_options->live || m_covered)

@@ -76,6 +76,8 @@ public:
     bool opaque() override;
     KResult<void> set_opaque() override;
 
+    // Every host inode object of one host file: the same file.
+    FileKey file_key() override;
     int path_fd() const { return m_fd.get(); }
     int connectable_host_socket() const override
     {

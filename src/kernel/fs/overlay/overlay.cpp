@@ -42,6 +42,13 @@ RefPtr<UpperInode> OverlayInode::upper()
     return m_upper;
 }
 
+Inode::FileKey OverlayInode::file_key()
+{
+    if (auto up = upper())
+        return up->file_key();
+    return m_lower ? m_lower->file_key() : Inode::file_key();
+}
+
 std::string OverlayInode::lower_path() const
 {
     if (!m_parent)

@@ -56,6 +56,8 @@ public:
     KResult<void> set_times(std::optional<Timespec> atime, std::optional<Timespec> mtime) override;
     KResult<RefPtr<File>> open(int flags) override;
     const void* fs_id() const override { return &m_fs; }
+    // The layer's file it shows: the upper one once copied up.
+    FileKey file_key() override;
     KResult<std::vector<u8>> get_xattr(std::string_view name) override;
     KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags) override;
     KResult<void> remove_xattr(std::string_view name) override;
