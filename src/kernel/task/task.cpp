@@ -41,11 +41,10 @@ RefPtr<Dentry> Process::exe()
 
 void Process::set_exe(RefPtr<Dentry> exe, WriteDenial denial)
 {
-    WriteDenial old;
+    // The old ones go after the lock.
     std::lock_guard lock(m_lock);
-    m_exe = std::move(exe);
-    old = std::move(m_exe_denial);
-    m_exe_denial = std::move(denial);
+    std::swap(m_exe, exe);
+    std::swap(m_exe_denial, denial);
 }
 
 RefPtr<Process> Process::fork_from(Thread& forking, int pid, bool share_fds, int exit_signal)
