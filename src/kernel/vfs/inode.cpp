@@ -109,51 +109,34 @@ void drop_write_count(const Inode::FileKey& key, int delta)
 
 } // namespace
 
-KResult<WriteAccess> WriteAccess::take(Inode& inode)
+template <int Delta>
+KResult<WriteCount<Delta>> WriteCount<Delta>::take(Inode& inode)
 {
     auto key = inode.file_key();
-    if (!add_write_count(key, 1))
+    if (!add_write_count(key, Delta))
         return err(Errno::TXTBSY);
-    return WriteAccess(key);
+    return WriteCount(key);
 }
 
-WriteAccess& WriteAccess::operator=(WriteAccess&& other) noexcept
+template <int Delta>
+WriteCount<Delta>& WriteCount<Delta>::operator=(WriteCount&& other) noexcept
 {
     if (this != &other) {
-        WriteAccess old(std::move(*this));
+        WriteCount old(std::move(*this));
         m_key = std::exchange(other.m_key, std::nullopt);
     }
     return *this;
 }
 
-WriteAccess::~WriteAccess()
+template <int Delta>
+WriteCount<Delta>::~WriteCount()
 {
     if (m_key)
-        drop_write_count(*m_key, 1);
+        drop_write_count(*m_key, Delta);
 }
 
-KResult<WriteDenial> WriteDenial::take(Inode& inode)
-{
-    auto key = inode.file_key();
-    if (!add_write_count(key, -1))
-        return err(Errno::TXTBSY);
-    return WriteDenial(key);
-}
-
-WriteDenial& WriteDenial::operator=(WriteDenial&& other) noexcept
-{
-    if (this != &other) {
-        WriteDenial old(std::move(*this));
-        m_key = std::exchange(other.m_key, std::nullopt);
-    }
-    return *this;
-}
-
-WriteDenial::~WriteDenial()
-{
-    if (m_key)
-        drop_write_count(*m_key, -1);
-}
+template class WriteCount<1>;
+template class WriteCount<-1>;
 
 File::~File()
 {

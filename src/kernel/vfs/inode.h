@@ -156,36 +156,29 @@ public:
     virtual FileKey file_key() { return { this, 0, 0 }; }
 };
 
-// Linux's i_writecount, per file (Inode::file_key): how many have it open
-// for writing, or how many execs read it and processes run it. Either
-// side finds the other with ETXTBSY.
-class WriteAccess {
+// Linux's i_writecount, per file (Inode::file_key): writers count up,
+// execs reading the file and processes running it count down, and either
+// side finds the other with ETXTBSY. One count of sign `Delta`, given
+// back when this goes.
+template <int Delta>
+class WriteCount {
 public:
-    // A writer: ETXTBSY while a process runs the file.
-    static KResult<WriteAccess> take(Inode& inode);
-    WriteAccess(WriteAccess&& other) noexcept : m_key(std::exchange(other.m_key, std::nullopt)) {}
-    WriteAccess& operator=(WriteAccess&& other) noexcept;
-    ~WriteAccess();
+    // ETXTBSY where the count has the other sign.
+    static KResult<WriteCount> take(Inode& inode);
+    WriteCount() = default;
+    WriteCount(WriteCount&& other) noexcept : m_key(std::exchange(other.m_key, std::nullopt)) {}
+    WriteCount& operator=(WriteCount&& other) noexcept;
+    ~WriteCount();
 
 private:
-    explicit WriteAccess(Inode::FileKey key) : m_key(key) {}
+    explicit WriteCount(Inode::FileKey key) : m_key(key) {}
     std::optional<Inode::FileKey> m_key;
 };
 
-// Holds off writers of a file while exec reads it or a process runs it
+// A writer: ETXTBSY while a process runs the file.
+using WriteAccess = WriteCount<1>;
+// Holds off writers while exec reads the file or a process runs it
 // (Linux's deny_write_access/allow_write_access).
-class WriteDenial {
-public:
-    // ETXTBSY where writers have it open.
-    static KResult<WriteDenial> take(Inode& inode);
-    WriteDenial() = default;
-    WriteDenial(WriteDenial&& other) noexcept : m_key(std::exchange(other.m_key, std::nullopt)) {}
-    WriteDenial& operator=(WriteDenial&& other) noexcept;
-    ~WriteDenial();
-
-private:
-    explicit WriteDenial(Inode::FileKey key) : m_key(key) {}
-    std::optional<Inode::FileKey> m_key;
-};
+using WriteDenial = WriteCount<-1>;
 
 } // namespace umk::kernel
