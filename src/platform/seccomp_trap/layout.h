@@ -233,8 +233,9 @@ struct umk_thread_slot {
     uint32_t stage_count;
     /* The host CPUs the two sides wait on (umk_cpu): neither spins for the
      * other on the CPU the other needs, and the stub does not spin while
-     * the kernel's thread blocks in the call (kernel_cpu UMK_CPU_NONE).
-     * Hints, which the guest can write; in the state's cache line. */
+     * the kernel's thread sleeps for the stop or blocks in the call
+     * (kernel_cpu UMK_CPU_NONE). Hints, which the guest can write; in the
+     * state's cache line. */
     uint32_t kernel_cpu;
     uint32_t stub_cpu;
     /* UMK_CMD_ATOMIC: *addr (a 4-aligned guest address the kernel checked)
