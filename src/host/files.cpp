@@ -46,10 +46,18 @@ KResult<Fd> open_path(const char* absolute_path)
     return Fd(TRY(check(fd)));
 }
 
-KResult<HostStat> stat_fd(int fd)
+namespace {
+
+// One component: what open_beneath would accept as a new name.
+KResult<void> check_leaf(const std::string& name)
 {
-    struct statx sx {};
-    TRY(check_void(statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx)));
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+        return err(Errno::INVAL);
+    return {};
+}
+
+HostStat from_statx(const struct statx& sx)
+{
     HostStat s {};
     s.dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
     s.rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
@@ -71,6 +79,27 @@ KResult<HostStat> stat_fd(int fd)
     s.btime_sec = sx.stx_btime.tv_sec;
     s.btime_nsec = sx.stx_btime.tv_nsec;
     return s;
+}
+
+} // namespace
+
+KResult<HostStat> stat_fd(int fd)
+{
+    struct statx sx {};
+    TRY(check_void(statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx)));
+    return from_statx(sx);
+}
+
+KResult<HostStat> stat_beneath(int dirfd, const std::string& name)
+{
+    TRY(check_leaf(name));
+    struct statx sx {};
+    TRY(check_void(statx(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS | STATX_BTIME, &sx)));
+    if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+        return err(Errno::NOSYS);
+    if (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+        return err(Errno::XDEV);
+    return from_statx(sx);
 }
 
 KResult<std::string> readlink_fd(int fd)
@@ -244,18 +273,6 @@ KResult<void> set_xattr(int fd, const std::string& name, std::span<const u8> val
 }
 
 KResult<void> remove_xattr(int fd, const std::string& name) { return check_void(fremovexattr(fd, name.c_str())); }
-
-namespace {
-
-// One component: what open_beneath would accept as a new name.
-KResult<void> check_leaf(const std::string& name)
-{
-    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
-        return err(Errno::INVAL);
-    return {};
-}
-
-} // namespace
 
 KResult<void> make_node(int dirfd, const std::string& name, u32 mode)
 {

@@ -33,6 +33,11 @@ struct HostStat {
     i64 btime_sec, btime_nsec;
 };
 KResult<HostStat> stat_fd(int fd);
+// The attributes of one name in `dirfd` (a component as open_beneath
+// takes, "." refused), without following a symlink or opening anything:
+// EXDEV for a mount point, as open_beneath gives; ENOSYS where the host
+// cannot tell mount points (before Linux 5.8).
+KResult<HostStat> stat_beneath(int dirfd, const std::string& name);
 KResult<std::string> readlink_fd(int fd);
 
 // Refuses pseudo file systems (proc, sysfs, devpts, ...): EACCES. `dev`

@@ -38,9 +38,9 @@ InodeAttr attr_from_host(const host::HostStat& s)
 
 namespace {
 
-// Host inodes alive, each with an O_PATH fd: past the budget, the dentry
-// cache lets go of the ones nothing uses (a `du` of a big tree must not
-// run the kernel out of fds).
+// Host inodes alive, each with an O_PATH fd or one to open: past the
+// budget, the dentry cache lets go of the ones nothing uses (a `du` of a
+// big tree must not run the kernel out of fds or memory).
 std::atomic<long> g_live_host_inodes { 0 };
 
 long host_inode_budget()
@@ -57,13 +57,40 @@ long host_inode_budget()
 
 HostInode::HostInode(host::Fd fd, const host::HostStat& st, RefPtr<HostInode> parent, std::string name,
                      std::shared_ptr<const HostMountOptions> options)
-    : m_fd(std::move(fd)), m_stat(st), m_parent(std::move(parent)), m_name(std::move(name)), m_options(std::move(options))
+    : m_stat(st), m_parent(std::move(parent)), m_name(std::move(name)), m_options(std::move(options))
 {
+    if (fd.valid())
+        hold(std::move(fd));
     if (g_live_host_inodes.fetch_add(1, std::memory_order_relaxed) + 1 > host_inode_budget())
         Dentry::request_prune();
 }
 
-HostInode::~HostInode() { g_live_host_inodes.fetch_sub(1, std::memory_order_relaxed); }
+HostInode::~HostInode()
+{
+    host::Fd(m_fd.load(std::memory_order_acquire)).reset();
+    g_live_host_inodes.fetch_sub(1, std::memory_order_relaxed);
+}
+
+int HostInode::hold(host::Fd fd)
+{
+    int expected = -1;
+    if (!m_fd.compare_exchange_strong(expected, fd.get(), std::memory_order_acq_rel))
+        return expected; // another thread's came first; ours closes
+    return fd.release();
+}
+
+KResult<int> HostInode::path_fd()
+{
+    if (int fd = m_fd.load(std::memory_order_acquire); fd >= 0)
+        return fd;
+    // Looked up by a stat alone (lookup): by its name, and only while the
+    // name is still the file looked up.
+    auto fd = TRY(host::open_beneath(TRY(m_parent->path_fd()), m_name, O_PATH));
+    auto st = TRY(host::stat_fd(fd.get()));
+    if (st.ino != m_stat.ino || st.dev != m_stat.dev)
+        return err(Errno::STALE);
+    return hold(std::move(fd));
+}
 
 KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root, HostMountOptions options)
 {
@@ -83,7 +110,7 @@ KResult<host::HostStat> HostInode::current()
 {
     if (!m_options->live || m_covered)
         return m_stat;
-    return host::stat_fd(m_fd.get());
+    return host::stat_fd(TRY(path_fd()));
 }
 
 namespace {
@@ -140,7 +167,7 @@ KResult<InodeAttr> HostInode::attr()
     auto st = TRY(current());
     auto a = attr_from_host(st);
     if (m_options->owners_in_xattrs && !m_covered) {
-        if (auto o = owner_override(m_fd.get(), st.mode)) {
+        if (auto o = owner_override(TRY(path_fd()), st.mode)) {
             a.uid = o->uid;
             a.gid = o->gid;
             a.mode = o->mode;
@@ -156,7 +183,17 @@ KResult<RefPtr<Inode>> HostInode::lookup(std::string_view name)
         return err(Errno::NOTDIR);
     if (m_covered)
         return err(Errno::NOENT);
-    auto opened = host::open_beneath(m_fd.get(), std::string(name), O_PATH);
+    int dir = TRY(path_fd());
+    // In the lower layer, which does not change, a file other than a
+    // directory gets its fd only when something needs it (path_fd): a
+    // stat is one host call, not an open, a stat and a close.
+    KResult<host::HostStat> found = err(Errno::NOSYS);
+    if (!m_options->live)
+        found = host::stat_beneath(dir, std::string(name));
+    if (found && !S_ISDIR(found->mode))
+        return RefPtr<Inode>(new HostInode(host::Fd(), *found, RefPtr<HostInode>(this), std::string(name), m_options));
+    auto opened = !found && found.error() != Errno::NOSYS ? KResult<host::Fd>(err(found.error()))
+                                                          : host::open_beneath(dir, std::string(name), O_PATH);
     if (!opened && opened.error() == Errno::XDEV) {
         // A host mount point. Mounts the guest gets are stacked on this
         // dentry by the kernel; any other (proc, sysfs, ...) shows as an
@@ -166,7 +203,7 @@ KResult<RefPtr<Inode>> HostInode::lookup(std::string_view name)
         st.nlink = 2;
         st.size = 0;
         st.ino = std::hash<std::string_view> {}(name) | (1ULL << 63);
-        auto fd = TRY(host::open_beneath(m_fd.get(), ".", O_PATH));
+        auto fd = TRY(host::open_beneath(dir, ".", O_PATH));
         RefPtr<HostInode> covered(
             new HostInode(std::move(fd), st, RefPtr<HostInode>(this), std::string(name), m_options));
         covered->m_covered = true;
@@ -184,7 +221,7 @@ KResult<std::vector<DirEntry>> HostInode::list()
         return err(Errno::NOTDIR);
     if (m_covered)
         return std::vector<DirEntry> {};
-    auto dir = TRY(host::open_beneath(m_fd.get(), ".", O_RDONLY | O_DIRECTORY));
+    auto dir = TRY(host::open_beneath(TRY(path_fd()), ".", O_RDONLY | O_DIRECTORY));
     auto entries = TRY(host::read_dir(dir.get()));
     std::vector<DirEntry> out;
     out.reserve(entries.size());
@@ -200,7 +237,7 @@ KResult<std::string> HostInode::readlink()
 {
     if (!S_ISLNK(m_stat.mode))
         return err(Errno::INVAL);
-    return host::readlink_fd(m_fd.get());
+    return host::readlink_fd(TRY(path_fd()));
 }
 
 KResult<RefPtr<File>> HostInode::open(int flags)
@@ -212,22 +249,22 @@ KResult<RefPtr<File>> HostInode::open(int flags)
     if (m_covered) { // list() answers for it: empty
         if (writes)
             return err(Errno::ROFS);
-        return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, TRY(host::open_beneath(m_fd.get(), ".", O_PATH))));
+        return RefPtr<File>(new HostFile(RefPtr<Inode>(this), flags, TRY(host::open_beneath(TRY(path_fd()), ".", O_PATH))));
     }
     if (type != S_IFREG && type != S_IFDIR)
         return err(Errno::ACCES); // host devices, FIFOs and sockets are never opened
     host::Fd fd;
     if (type == S_IFDIR) {
-        fd = TRY(host::open_beneath(m_fd.get(), ".", O_RDONLY | O_NOCTTY | O_DIRECTORY));
+        fd = TRY(host::open_beneath(TRY(path_fd()), ".", O_RDONLY | O_NOCTTY | O_DIRECTORY));
     } else if (m_options->live) {
         // The very inode looked up (the magic link of its O_PATH fd),
         // without the guest's O_APPEND: umk writes at the positions it keeps.
         int access = (flags & O_ACCMODE) == O_RDONLY ? O_RDONLY : (flags & O_ACCMODE) == O_WRONLY ? O_WRONLY : O_RDWR;
-        fd = TRY(host::reopen(m_fd.get(), access | O_NOCTTY | O_NONBLOCK));
+        fd = TRY(host::reopen(TRY(path_fd()), access | O_NOCTTY | O_NONBLOCK));
         if (flags & O_TRUNC)
             TRY(host::ftruncate(fd.get(), 0));
     } else if (m_parent) {
-        fd = TRY(host::open_beneath(m_parent->path_fd(), m_name, O_RDONLY | O_NOCTTY | O_NONBLOCK));
+        fd = TRY(host::open_beneath(TRY(m_parent->path_fd()), m_name, O_RDONLY | O_NOCTTY | O_NONBLOCK));
         // The name may have been replaced on the host since the lookup.
         auto st = TRY(host::stat_fd(fd.get()));
         if (st.ino != m_stat.ino || st.dev != m_stat.dev)
@@ -241,8 +278,9 @@ KResult<RefPtr<File>> HostInode::open(int flags)
 
 std::optional<FsStats> HostInode::statfs()
 {
+    auto fd = path_fd();
     struct statfs host {};
-    if (fstatfs(m_fd.get(), &host) != 0)
+    if (!fd || fstatfs(*fd, &host) != 0)
         return std::nullopt;
     FsStats s;
     s.type = host.f_type;
@@ -267,7 +305,7 @@ KResult<void> HostInode::check_writable_dir()
 
 KResult<RefPtr<Inode>> HostInode::made(std::string_view name, u32 uid, u32 gid)
 {
-    auto fd = TRY(host::open_beneath(m_fd.get(), std::string(name), O_PATH));
+    auto fd = TRY(host::open_beneath(TRY(path_fd()), std::string(name), O_PATH));
     // The guest's owner where the host allows it (a rootless host maps
     // only its own user), else in user.umk.owner when kept there.
     auto chowned = host::chown(fd.get(), uid, gid);
@@ -287,7 +325,7 @@ KResult<RefPtr<Inode>> HostInode::create(std::string_view name, u32 mode, u32 ui
         return mknod(name, mode, 0, uid, gid); // a placeholder (bind(2) of a unix socket)
     TRY(check_writable_dir());
     u32 special = S_ISREG(mode) && m_options->owners_in_xattrs ? mode & (S_ISUID | S_ISGID) : 0;
-    TRY(host::make_node(m_fd.get(), std::string(name), mode & ~special));
+    TRY(host::make_node(TRY(path_fd()), std::string(name), mode & ~special));
     auto inode = TRY(made(name, uid, gid));
     if (special)
         TRY(inode->chmod(mode & 07777)); // into the attribute (chmod above)
@@ -297,27 +335,27 @@ KResult<RefPtr<Inode>> HostInode::create(std::string_view name, u32 mode, u32 ui
 KResult<RefPtr<Inode>> HostInode::mkdir(std::string_view name, u32 mode, u32 uid, u32 gid)
 {
     TRY(check_writable_dir());
-    TRY(host::make_dir(m_fd.get(), std::string(name), mode));
+    TRY(host::make_dir(TRY(path_fd()), std::string(name), mode));
     return made(name, uid, gid);
 }
 
 KResult<RefPtr<Inode>> HostInode::symlink(std::string_view name, std::string_view target, u32 uid, u32 gid)
 {
     TRY(check_writable_dir());
-    TRY(host::make_symlink(m_fd.get(), std::string(name), std::string(target)));
+    TRY(host::make_symlink(TRY(path_fd()), std::string(name), std::string(target)));
     return made(name, uid, gid);
 }
 
 KResult<void> HostInode::unlink(std::string_view name)
 {
     TRY(check_writable_dir());
-    return host::remove(m_fd.get(), std::string(name), false);
+    return host::remove(TRY(path_fd()), std::string(name), false);
 }
 
 KResult<void> HostInode::rmdir(std::string_view name)
 {
     TRY(check_writable_dir());
-    return host::remove(m_fd.get(), std::string(name), true);
+    return host::remove(TRY(path_fd()), std::string(name), true);
 }
 
 KResult<void> HostInode::rename(std::string_view name, Inode& new_dir, std::string_view new_name)
@@ -325,7 +363,7 @@ KResult<void> HostInode::rename(std::string_view name, Inode& new_dir, std::stri
     TRY(check_writable_dir());
     auto& to = static_cast<HostInode&>(new_dir); // same fs_id: the caller checked
     TRY(to.check_writable_dir());
-    return host::rename(m_fd.get(), std::string(name), to.m_fd.get(), std::string(new_name));
+    return host::rename(TRY(path_fd()), std::string(name), TRY(to.path_fd()), std::string(new_name));
 }
 
 KResult<void> HostInode::exchange(std::string_view name, Inode& other_dir, std::string_view other_name)
@@ -333,7 +371,7 @@ KResult<void> HostInode::exchange(std::string_view name, Inode& other_dir, std::
     TRY(check_writable_dir());
     auto& to = static_cast<HostInode&>(other_dir);
     TRY(to.check_writable_dir());
-    return host::rename(m_fd.get(), std::string(name), to.m_fd.get(), std::string(other_name), RENAME_EXCHANGE);
+    return host::rename(TRY(path_fd()), std::string(name), TRY(to.path_fd()), std::string(other_name), RENAME_EXCHANGE);
 }
 
 KResult<void> HostInode::link(Inode& target_inode, std::string_view name)
@@ -341,11 +379,11 @@ KResult<void> HostInode::link(Inode& target_inode, std::string_view name)
     TRY(check_writable_dir());
     auto& target = static_cast<HostInode&>(target_inode);
     if (!S_ISLNK(target.m_stat.mode))
-        return host::link(target.m_fd.get(), m_fd.get(), std::string(name));
+        return host::link(TRY(target.path_fd()), TRY(path_fd()), std::string(name));
     // A symlink: by its name, which following the magic link would pass.
     if (!target.m_parent)
         return err(Errno::PERM);
-    return host::link_at(target.m_parent->path_fd(), target.m_name, m_fd.get(), std::string(name));
+    return host::link_at(TRY(target.m_parent->path_fd()), target.m_name, TRY(path_fd()), std::string(name));
 }
 
 KResult<void> HostInode::chmod(u32 mode)
@@ -357,17 +395,17 @@ KResult<void> HostInode::chmod(u32 mode)
         // A file's set-user-ID and set-group-ID are the guest's (for its
         // users): kept in the attribute, never given to the host user's file.
         u32 guest_only = S_ISREG(st.mode) ? S_ISUID | S_ISGID : 0;
-        auto o = owner_override(m_fd.get(), st.mode);
+        auto o = owner_override(TRY(path_fd()), st.mode);
         if (o || (mode & guest_only)) {
             InodeAttr a = o ? *o : attr_from_host(st);
             a.mode = (a.mode & S_IFMT) | (mode & 07777);
-            TRY(write_owner_override(m_fd.get(), st.mode, a));
+            TRY(write_owner_override(TRY(path_fd()), st.mode, a));
             if (!S_ISREG(a.mode) && !S_ISDIR(a.mode))
                 return {}; // a placeholder keeps its own mode
         }
-        return host::chmod(m_fd.get(), mode & 07777 & ~guest_only);
+        return host::chmod(TRY(path_fd()), mode & 07777 & ~guest_only);
     }
-    return host::chmod(m_fd.get(), mode & 07777);
+    return host::chmod(TRY(path_fd()), mode & 07777);
 }
 
 KResult<void> HostInode::chown(u32 uid, u32 gid)
@@ -375,11 +413,11 @@ KResult<void> HostInode::chown(u32 uid, u32 gid)
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
     if (!m_options->owners_in_xattrs)
-        return host::chown(m_fd.get(), uid, gid);
+        return host::chown(TRY(path_fd()), uid, gid);
     auto st = TRY(current());
-    auto o = owner_override(m_fd.get(), st.mode);
+    auto o = owner_override(TRY(path_fd()), st.mode);
     if (!o) {
-        auto chowned = host::chown(m_fd.get(), uid, gid);
+        auto chowned = host::chown(TRY(path_fd()), uid, gid);
         if (chowned || (chowned.error() != Errno::INVAL && chowned.error() != Errno::PERM))
             return chowned;
     }
@@ -388,7 +426,7 @@ KResult<void> HostInode::chown(u32 uid, u32 gid)
         a.uid = uid;
     if (gid != ~0U)
         a.gid = gid;
-    return write_owner_override(m_fd.get(), st.mode, a);
+    return write_owner_override(TRY(path_fd()), st.mode, a);
 }
 
 KResult<RefPtr<Inode>> HostInode::mknod(std::string_view name, u32 mode, u64 rdev, u32 uid, u32 gid)
@@ -399,8 +437,8 @@ KResult<RefPtr<Inode>> HostInode::mknod(std::string_view name, u32 mode, u64 rde
     // whose owner it could not keep (no user xattrs on those): a
     // placeholder carrying the type.
     TRY(check_writable_dir());
-    TRY(host::make_node(m_fd.get(), std::string(name), S_IFREG | 0600));
-    auto fd = TRY(host::open_beneath(m_fd.get(), std::string(name), O_PATH));
+    TRY(host::make_node(TRY(path_fd()), std::string(name), S_IFREG | 0600));
+    auto fd = TRY(host::open_beneath(TRY(path_fd()), std::string(name), O_PATH));
     auto st = TRY(host::stat_fd(fd.get()));
     InodeAttr a = attr_from_host(st);
     a.uid = uid;
@@ -417,7 +455,7 @@ KResult<void> HostInode::truncate(u64 length)
         return err(Errno::ROFS);
     if (!S_ISREG(m_stat.mode))
         return err(Errno::INVAL);
-    auto fd = TRY(host::reopen(m_fd.get(), O_WRONLY | O_NOCTTY | O_NONBLOCK));
+    auto fd = TRY(host::reopen(TRY(path_fd()), O_WRONLY | O_NOCTTY | O_NONBLOCK));
     return host::ftruncate(fd.get(), length);
 }
 
@@ -429,17 +467,17 @@ KResult<void> HostInode::set_times(std::optional<Timespec> atime, std::optional<
         return t ? std::optional(host::TimeValue { t->sec, t->nsec }) : std::nullopt;
     };
     if (!S_ISLNK(m_stat.mode))
-        return host::set_times(m_fd.get(), value(atime), value(mtime));
+        return host::set_times(TRY(path_fd()), value(atime), value(mtime));
     if (!m_parent)
         return err(Errno::PERM);
-    return host::set_times_at(m_parent->path_fd(), m_name, value(atime), value(mtime));
+    return host::set_times_at(TRY(m_parent->path_fd()), m_name, value(atime), value(mtime));
 }
 
 KResult<std::vector<u8>> HostInode::get_xattr(std::string_view name)
 {
     if (m_options->owners_in_xattrs && name == kOwnerXattr)
         return err(Errno::NODATA); // umk's own, not the guest's
-    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    auto fd = xattr_fd(TRY(path_fd()), m_stat.mode);
     if (!fd)
         return err(fd.error() == Errno::NODATA ? Errno::NODATA : Errno::OPNOTSUPP);
     return host::get_xattr(fd->get(), std::string(name));
@@ -451,7 +489,7 @@ KResult<void> HostInode::set_xattr(std::string_view name, std::span<const u8> va
         return err(Errno::PERM);
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
-    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    auto fd = xattr_fd(TRY(path_fd()), m_stat.mode);
     if (!fd)
         return err(fd.error() == Errno::NODATA ? Errno::PERM : Errno::OPNOTSUPP);
     return host::set_xattr(fd->get(), std::string(name), value, flags);
@@ -463,18 +501,22 @@ KResult<void> HostInode::remove_xattr(std::string_view name)
         return err(Errno::NODATA);
     if (!m_options->writable || m_covered)
         return err(Errno::ROFS);
-    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    auto fd = xattr_fd(TRY(path_fd()), m_stat.mode);
     if (!fd)
         return err(fd.error() == Errno::NODATA ? Errno::NODATA : Errno::OPNOTSUPP);
     return host::remove_xattr(fd->get(), std::string(name));
 }
 
-bool HostInode::has_whiteout(std::string_view name) { return host::is_whiteout(m_fd.get(), std::string(name)); }
+bool HostInode::has_whiteout(std::string_view name)
+{
+    auto fd = path_fd();
+    return fd && host::is_whiteout(*fd, std::string(name));
+}
 
 KResult<void> HostInode::add_whiteout(std::string_view name)
 {
     TRY(check_writable_dir());
-    return host::make_whiteout(m_fd.get(), std::string(name));
+    return host::make_whiteout(TRY(path_fd()), std::string(name));
 }
 
 KResult<void> HostInode::remove_whiteout(std::string_view name)
@@ -482,7 +524,7 @@ KResult<void> HostInode::remove_whiteout(std::string_view name)
     TRY(check_writable_dir());
     if (!has_whiteout(name))
         return {};
-    return host::remove(m_fd.get(), std::string(name), false);
+    return host::remove(TRY(path_fd()), std::string(name), false);
 }
 
 constexpr const char* kOpaqueXattr = "user.overlay.opaque";
@@ -491,7 +533,8 @@ bool HostInode::opaque()
 {
     std::lock_guard lock(m_lock);
     if (!m_opaque) {
-        auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+        auto path = path_fd();
+        auto fd = path ? xattr_fd(*path, m_stat.mode) : KResult<host::Fd>(err(path.error()));
         auto value = fd ? host::get_xattr(fd->get(), kOpaqueXattr) : KResult<std::vector<u8>>(err(Errno::NODATA));
         m_opaque = value && value->size() == 1 && (*value)[0] == 'y';
     }
@@ -501,7 +544,7 @@ bool HostInode::opaque()
 KResult<void> HostInode::set_opaque()
 {
     TRY(check_writable_dir());
-    auto fd = TRY(xattr_fd(m_fd.get(), m_stat.mode));
+    auto fd = TRY(xattr_fd(TRY(path_fd()), m_stat.mode));
     static constexpr u8 kYes[] = { 'y' };
     TRY(host::set_xattr(fd.get(), kOpaqueXattr, kYes, 0));
     std::lock_guard lock(m_lock);
@@ -511,7 +554,7 @@ KResult<void> HostInode::set_opaque()
 
 KResult<std::vector<std::string>> HostInode::list_xattrs()
 {
-    auto fd = xattr_fd(m_fd.get(), m_stat.mode);
+    auto fd = xattr_fd(TRY(path_fd()), m_stat.mode);
     if (!fd)
         return std::vector<std::string>();
     auto names = TRY(host::list_xattrs(fd->get()));

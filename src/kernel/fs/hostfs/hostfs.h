@@ -2,7 +2,8 @@
 
 // A host directory tree as a guest file system. Every inode holds an
 // O_PATH fd found by a confined, one-component openat2 from its parent's
-// (host/files.h); host device nodes, FIFOs and sockets are shown but never
+// (host/files.h), opened at lookup, or, for the lower layer's files, when
+// first needed (a stat looks up without one); host device nodes, FIFOs and sockets are shown but never
 // opened; a host mount below the tree's root shows as an empty directory.
 //
 // Two uses: the read-only lower layer of the guest's root (attributes
@@ -17,6 +18,7 @@
 #include "kernel/vfs/file.h"
 #include "kernel/vfs/upper_inode.h"
 
+#include <atomic>
 #include <memory>
 #include <sys/stat.h>
 
@@ -78,10 +80,11 @@ public:
 
     // Every host inode object of one host file: the same file.
     FileKey file_key() override;
-    int path_fd() const { return m_fd.get(); }
+    // The inode's O_PATH fd, opened now if the lookup did without it.
+    KResult<int> path_fd();
     int connectable_host_socket() const override
     {
-        return m_options->host_sockets && S_ISSOCK(m_stat.mode) ? m_fd.get() : -1;
+        return m_options->host_sockets && S_ISSOCK(m_stat.mode) ? m_fd.load(std::memory_order_acquire) : -1;
     }
 
 private:
@@ -89,13 +92,15 @@ private:
               std::shared_ptr<const HostMountOptions> options);
     ~HostInode() override;
 
+    // Keeps `fd` as the inode's, unless another thread's came first: the one kept.
+    int hold(host::Fd fd);
     KResult<host::HostStat> current();
     // This directory may change: a writable mount, not a covered mount point.
     KResult<void> check_writable_dir();
     // The new entry `name` (made by the host just now), owned by uid/gid.
     KResult<RefPtr<Inode>> made(std::string_view name, u32 uid, u32 gid);
 
-    host::Fd m_fd; // O_PATH
+    std::atomic<int> m_fd { -1 }; // O_PATH, -1 until path_fd opens it
     host::HostStat m_stat; // as looked up (the lower layer's for good)
     RefPtr<HostInode> m_parent; // null for a mount root
     std::string m_name;
