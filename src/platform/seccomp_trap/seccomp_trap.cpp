@@ -124,9 +124,20 @@ int spinner_budget()
     return budget;
 }
 
-// The spinning part of a hybrid wait: `pauses` PAUSEs (1 µs for 100),
-// then sched_yield (unless the host is busy), within the spinner budget.
-// The state last seen.
+// At most 4 per core yield at once (docs/design.md, "Yielding beyond the
+// spinner budget"): a yield gives the CPU to whoever is runnable there,
+// most often the guest thread being waited for, but hundreds of threads
+// yielding in turn keep that thread waiting for each of them.
+std::atomic<int> g_yielders { 0 };
+int yielder_budget()
+{
+    static const int budget = 4 * static_cast<int>(std::thread::hardware_concurrency());
+    return budget;
+}
+
+// The spinning part of a hybrid wait: `pauses` PAUSEs (1 µs for 100)
+// within the spinner budget, then sched_yield (unless the host is busy)
+// within the yielder budget. The state last seen.
 template <class Done>
 u32 spin_wait(u32& state, Done done, int pauses = 100)
 {
@@ -136,13 +147,16 @@ u32 spin_wait(u32& state, Done done, int pauses = 100)
     if (g_spinners.fetch_add(1, std::memory_order_relaxed) < spinner_budget()) {
         for (int i = 0; i < pauses && !done(seen = load(state)); i++)
             __builtin_ia32_pause();
+    }
+    g_spinners.fetch_sub(1, std::memory_order_relaxed);
+    if (g_yielders.fetch_add(1, std::memory_order_relaxed) < yielder_budget()) {
         int yields = g_host_busy.load(std::memory_order_relaxed) ? 0 : 200;
         for (int i = 0; i < yields && !done(seen); i++) {
             sched_yield();
             seen = load(state);
         }
     }
-    g_spinners.fetch_sub(1, std::memory_order_relaxed);
+    g_yielders.fetch_sub(1, std::memory_order_relaxed);
     return seen;
 }
 
