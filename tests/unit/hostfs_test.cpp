@@ -76,22 +76,33 @@ TEST_F(HostFsTest, LookupGivesTheHostsAttributes)
 }
 
 // A lower-layer file is looked up by a stat alone; its fd, opened when
-// first needed, must be the file looked up, not whatever has the name now.
-TEST_F(HostFsTest, ALowerFileReplacedAfterItsLookupIsStale)
+// first needed, must be the file looked up, not whatever has the name
+// now. A symlink keeps the one looked up, as directories do.
+TEST_F(HostFsTest, ALowerFileReplacedOrRemovedAfterItsLookupIsStale)
 {
     auto root = mount(false);
     auto file = *root->lookup("file");
+    auto fifo = *root->lookup("fifo");
     auto link = *root->lookup("link");
+    EXPECT_FALSE(file->stale());
     std::filesystem::rename(m_dir / "other", m_dir / "file");
+    ASSERT_EQ(unlink((m_dir / "fifo").c_str()), 0);
     ASSERT_EQ(unlink((m_dir / "link").c_str()), 0);
     ASSERT_EQ(symlink("elsewhere", (m_dir / "link").c_str()), 0);
+    u64 found = Inode::stale_found();
     EXPECT_EQ(host(file).path_fd().error(), Errno::STALE);
+    EXPECT_TRUE(file->stale());
     EXPECT_EQ(file->open(O_RDONLY).error(), Errno::STALE);
-    EXPECT_EQ(link->readlink().error(), Errno::STALE);
+    EXPECT_EQ(host(fifo).path_fd().error(), Errno::STALE);
+    EXPECT_TRUE(fifo->stale());
+    EXPECT_EQ(Inode::stale_found(), found + 3); // each failure counts
+    EXPECT_EQ(link->readlink(), std::string("the/target"));
+    EXPECT_FALSE(link->stale());
     // Looked up again: the new file.
     auto again = root->lookup("file");
     ASSERT_TRUE(again.has_value());
     EXPECT_TRUE(host(*again).path_fd().has_value());
+    EXPECT_FALSE((*again)->stale());
 }
 
 TEST_F(HostFsTest, AFdOpenedOnceServesEveryThread)

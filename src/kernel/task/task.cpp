@@ -610,7 +610,12 @@ void Thread::handle_syscall()
         result = v < 0 && v >= -4095 ? KResult<u64>(err(static_cast<Errno>(-v))) : KResult<u64>(static_cast<u64>(v));
     } else if (entry.handler) {
         platform::CallerScope caller(context(), entry.outputs_last && !tracing && !m_traced);
+        u64 stale_before = Inode::stale_found();
         result = entry.handler(*this, args);
+        // A file the host removed or replaced behind the dentry cache:
+        // once more, looked up afresh (Inode::stale).
+        if (!result && result.error() == Errno::STALE && Inode::stale_found() != stale_before)
+            result = entry.handler(*this, args);
     } else if (nr != UMK_COMPAT_SYSCALL) {
         auto name = syscall_name(nr);
         k.log_once(fmt::format("syscall {}", nr),

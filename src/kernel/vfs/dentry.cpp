@@ -58,9 +58,13 @@ KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
     bool fresh = m_inode->names_change_behind_cache() || fs_aliased(m_inode->fs_id());
     if (!fresh) {
         // (An unhashed dentry's map stays empty.)
-        std::lock_guard lock(m_lock);
-        if (auto it = m_children.find(name); it != m_children.end())
-            return it->second;
+        std::unique_lock lock(m_lock);
+        if (auto it = m_children.find(name); it != m_children.end()) {
+            if (!it->second->m_inode->stale())
+                return it->second;
+            lock.unlock();
+            forget_child(name); // gone or replaced on the host: looked up again
+        }
     }
     auto inode = m_inode->lookup(name);
     if (!inode) {

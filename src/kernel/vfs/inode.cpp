@@ -178,6 +178,14 @@ thread_local bool t_nowait_call = false;
 
 bool File::nonblocking() const { return (flags() & O_NONBLOCK) || t_nowait_call; }
 
+namespace {
+thread_local u64 t_stale_found = 0;
+} // namespace
+
+u64 Inode::stale_found() { return t_stale_found; }
+
+void Inode::found_stale() { t_stale_found++; }
+
 File::NowaitCall::NowaitCall(bool nowait) : m_was(t_nowait_call) { t_nowait_call = nowait || m_was; }
 File::NowaitCall::~NowaitCall() { t_nowait_call = m_was; }
 

@@ -130,6 +130,14 @@ public:
     // (devpts): every path walk looks them up again instead of trusting
     // the dentry cache.
     virtual bool names_change_behind_cache() const { return false; }
+    // The file this inode stood for is gone or replaced behind the cache
+    // (hostfs's lower layer, found out when it was first opened): the
+    // dentry cache looks the name up again.
+    virtual bool stale() const { return false; }
+    // Stale inodes this kernel thread has found so far: a call that
+    // found one and failed with ESTALE runs again (Thread::handle_syscall),
+    // as Linux retries a path walk with LOOKUP_REVAL.
+    static u64 stale_found();
     // A host socket's file the guest may connect to (a volume mounted
     // with :sockets): its O_PATH fd, else -1 (kernel/ipc/host_socket.h).
     virtual int connectable_host_socket() const { return -1; }
@@ -154,6 +162,10 @@ public:
         auto operator<=>(const FileKey&) const = default;
     };
     virtual FileKey file_key() { return { this, 0, 0 }; }
+
+protected:
+    // Counts a stale inode found by this kernel thread (stale_found).
+    static void found_stale();
 };
 
 // Linux's i_writecount, per file (Inode::file_key): writers count up,

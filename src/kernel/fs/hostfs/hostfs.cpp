@@ -84,12 +84,24 @@ KResult<int> HostInode::path_fd()
     if (int fd = m_fd.load(std::memory_order_acquire); fd >= 0)
         return fd;
     // Looked up by a stat alone (lookup): by its name, and only while the
-    // name is still the file looked up.
-    auto fd = TRY(host::open_beneath(TRY(m_parent->path_fd()), m_name, O_PATH));
-    auto st = TRY(host::stat_fd(fd.get()));
-    if (st.ino != m_stat.ino || st.dev != m_stat.dev)
-        return err(Errno::STALE);
-    return hold(std::move(fd));
+    // name is still the file looked up. Else the host removed or replaced
+    // it since: stale, and looked up again (Inode::stale).
+    auto fd = host::open_beneath(TRY(m_parent->path_fd()), m_name, O_PATH);
+    if (!fd && fd.error() != Errno::NOENT)
+        return err(fd.error());
+    if (fd) {
+        auto st = TRY(host::stat_fd(fd->get()));
+        if (st.ino == m_stat.ino && st.dev == m_stat.dev)
+            return hold(std::move(*fd));
+    }
+    return went_stale();
+}
+
+std::unexpected<Errno> HostInode::went_stale()
+{
+    m_stale.store(true, std::memory_order_relaxed);
+    found_stale();
+    return err(Errno::STALE);
 }
 
 KResult<RefPtr<HostInode>> HostInode::make_root(host::Fd root, HostMountOptions options)
@@ -185,12 +197,13 @@ KResult<RefPtr<Inode>> HostInode::lookup(std::string_view name)
         return err(Errno::NOENT);
     int dir = TRY(path_fd());
     // In the lower layer, which does not change, a file other than a
-    // directory gets its fd only when something needs it (path_fd): a
-    // stat is one host call, not an open, a stat and a close.
+    // directory or symlink gets its fd only when something needs it
+    // (path_fd): a stat is one host call, not an open, a stat and a close.
+    // (Path walks read symlinks, and so keep the one looked up.)
     KResult<host::HostStat> found = err(Errno::NOSYS);
     if (!m_options->live)
         found = host::stat_beneath(dir, std::string(name));
-    if (found && !S_ISDIR(found->mode))
+    if (found && !S_ISDIR(found->mode) && !S_ISLNK(found->mode))
         return RefPtr<Inode>(new HostInode(host::Fd(), *found, RefPtr<HostInode>(this), std::string(name), m_options));
     auto opened = !found && found.error() != Errno::NOSYS ? KResult<host::Fd>(err(found.error()))
                                                           : host::open_beneath(dir, std::string(name), O_PATH);
@@ -264,11 +277,14 @@ KResult<RefPtr<File>> HostInode::open(int flags)
         if (flags & O_TRUNC)
             TRY(host::ftruncate(fd.get(), 0));
     } else if (m_parent) {
-        fd = TRY(host::open_beneath(TRY(m_parent->path_fd()), m_name, O_RDONLY | O_NOCTTY | O_NONBLOCK));
+        auto opened = host::open_beneath(TRY(m_parent->path_fd()), m_name, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+        if (!opened)
+            return opened.error() == Errno::NOENT ? went_stale() : err(opened.error());
+        fd = std::move(*opened);
         // The name may have been replaced on the host since the lookup.
         auto st = TRY(host::stat_fd(fd.get()));
         if (st.ino != m_stat.ino || st.dev != m_stat.dev)
-            return err(Errno::STALE);
+            return went_stale();
     } else {
         return err(Errno::ACCES);
     }

@@ -80,6 +80,7 @@ public:
 
     // Every host inode object of one host file: the same file.
     FileKey file_key() override;
+    bool stale() const override { return m_stale.load(std::memory_order_relaxed); }
     // The inode's O_PATH fd, opened now if the lookup did without it.
     KResult<int> path_fd();
     int connectable_host_socket() const override
@@ -94,6 +95,9 @@ private:
 
     // Keeps `fd` as the inode's, unless another thread's came first: the one kept.
     int hold(host::Fd fd);
+    // The host removed or replaced the file since the lookup: ESTALE, and
+    // looked up again (Inode::stale).
+    std::unexpected<Errno> went_stale();
     KResult<host::HostStat> current();
     // This directory may change: a writable mount, not a covered mount point.
     KResult<void> check_writable_dir();
@@ -101,6 +105,7 @@ private:
     KResult<RefPtr<Inode>> made(std::string_view name, u32 uid, u32 gid);
 
     std::atomic<int> m_fd { -1 }; // O_PATH, -1 until path_fd opens it
+    std::atomic<bool> m_stale { false }; // path_fd found the name gone or replaced
     host::HostStat m_stat; // as looked up (the lower layer's for good)
     RefPtr<HostInode> m_parent; // null for a mount root
     std::string m_name;

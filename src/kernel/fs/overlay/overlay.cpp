@@ -42,6 +42,14 @@ RefPtr<UpperInode> OverlayInode::upper()
     return m_upper;
 }
 
+bool OverlayInode::stale() const
+{
+    if (!m_lower || !m_lower->stale())
+        return false;
+    std::lock_guard lock(m_lock);
+    return !m_upper;
+}
+
 Inode::FileKey OverlayInode::file_key()
 {
     if (auto up = upper())

@@ -58,6 +58,8 @@ public:
     const void* fs_id() const override { return &m_fs; }
     // The layer's file it shows: the upper one once copied up.
     FileKey file_key() override;
+    // Its lower file went stale (hostfs) and nothing was copied up.
+    bool stale() const override;
     KResult<std::vector<u8>> get_xattr(std::string_view name) override;
     KResult<void> set_xattr(std::string_view name, std::span<const u8> value, int flags) override;
     KResult<void> remove_xattr(std::string_view name) override;
@@ -76,7 +78,7 @@ private:
     RefPtr<OverlayInode> m_parent;
     std::string m_name;
     RefPtr<Inode> m_lower;
-    std::mutex m_lock; // guards m_upper
+    mutable std::mutex m_lock; // guards m_upper
     RefPtr<UpperInode> m_upper;
 };
 
