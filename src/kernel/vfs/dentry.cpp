@@ -60,10 +60,12 @@ KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
         // (An unhashed dentry's map stays empty.)
         std::unique_lock lock(m_lock);
         if (auto it = m_children.find(name); it != m_children.end()) {
-            if (!it->second->m_inode->stale())
+            // Gone or replaced on the host: looked up again, unless
+            // something is mounted on it (parent's lock, then the child's).
+            if (!it->second->m_inode->stale() || it->second->mounted())
                 return it->second;
             lock.unlock();
-            forget_child(name); // gone or replaced on the host: looked up again
+            forget_child(name);
         }
     }
     auto inode = m_inode->lookup(name);
