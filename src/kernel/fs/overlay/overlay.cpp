@@ -34,6 +34,11 @@ OverlayInode::OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::stri
                            RefPtr<UpperInode> upper)
     : m_fs(fs), m_parent(std::move(parent)), m_name(std::move(name)), m_lower(std::move(lower)), m_upper(std::move(upper))
 {
+    if (m_parent && !m_parent->m_mounts_below)
+        return;
+    std::string below = m_parent ? lower_path() + "/" : "";
+    auto it = m_fs.m_lower_mounts.upper_bound(below); // past `below` itself ("" for the root)
+    m_mounts_below = it != m_fs.m_lower_mounts.end() && it->first.starts_with(below);
 }
 
 RefPtr<UpperInode> OverlayInode::upper()
@@ -55,6 +60,16 @@ Inode::FileKey OverlayInode::file_key()
     if (auto up = upper())
         return up->file_key();
     return m_lower ? m_lower->file_key() : Inode::file_key();
+}
+
+RefPtr<Inode> OverlayInode::lower_mount(std::string_view name) const
+{
+    if (!m_mounts_below)
+        return nullptr;
+    std::string path = lower_path();
+    path = path.empty() ? std::string(name) : path + "/" + std::string(name);
+    auto it = m_fs.m_lower_mounts.find(path);
+    return it != m_fs.m_lower_mounts.end() ? it->second : nullptr;
 }
 
 std::string OverlayInode::lower_path() const
@@ -105,10 +120,8 @@ KResult<RefPtr<Inode>> OverlayInode::lookup(std::string_view name)
     }
     RefPtr<Inode> low;
     if (m_lower && !hidden) {
-        std::string path = lower_path();
-        path = path.empty() ? std::string(name) : path + "/" + std::string(name);
-        if (auto m = m_fs.m_lower_mounts.find(path); m != m_fs.m_lower_mounts.end()) {
-            low = m->second;
+        if (auto mounted = lower_mount(name)) {
+            low = mounted;
         } else if (auto r = m_lower->lookup(name)) {
             low = *r;
         } else if (r.error() != Errno::NOENT) {

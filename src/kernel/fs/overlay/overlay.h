@@ -69,6 +69,8 @@ private:
     KResult<RefPtr<UpperInode>> copy_up();
     RefPtr<UpperInode> upper();
     std::string lower_path() const;
+    // The root of the lower layer's host mount at `name`, if one is there.
+    RefPtr<Inode> lower_mount(std::string_view name) const;
     // The entry `name` exists in the lower layer and is not hidden.
     KResult<bool> lower_has(std::string_view name);
     template <class Make>
@@ -78,6 +80,9 @@ private:
     RefPtr<OverlayInode> m_parent;
     std::string m_name;
     RefPtr<Inode> m_lower;
+    // A host mount of the lower layer lies below this directory: lookups
+    // check for one (most of the tree has none, and skips building the path).
+    bool m_mounts_below { false };
     mutable std::mutex m_lock; // guards m_upper
     RefPtr<UpperInode> m_upper;
 };
