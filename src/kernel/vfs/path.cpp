@@ -102,6 +102,7 @@ struct Walker {
         // made on it since is not entered (Linux keeps (mount, dentry)
         // pairs there; `cd .` would enter it).
         usize i = 0;
+        std::optional<InodeAttr> cur_attr; // cur's, when the step to it read them
         while (i < path.size()) {
             while (i < path.size() && path[i] == '/')
                 i++;
@@ -118,7 +119,7 @@ struct Walker {
             bool trailing_slash = last && end < path.size();
             i = end;
 
-            auto attr = TRY(cur->inode().attr());
+            auto attr = cur_attr ? *std::exchange(cur_attr, std::nullopt) : TRY(cur->inode().attr());
             if (!S_ISDIR(attr.mode))
                 return err(Errno::NOTDIR);
             TRY(check_access(cur->inode(), attr, ctx.creds, kMayExec));
@@ -137,7 +138,9 @@ struct Walker {
             auto child = TRY(cur->child(name));
             auto next = TRY(same_mount(child, follow_mounts(child)));
             auto next_attr = TRY(next->inode().attr());
+            bool jumped_or_followed = false;
             if (S_ISLNK(next_attr.mode) && (!last || trailing_slash || follow_last == Follow::Yes)) {
+                jumped_or_followed = true;
                 if (ctx.resolve & kResolveNoSymlinks)
                     return err(Errno::LOOP);
                 if (++links > kMaxSymlinks)
@@ -155,12 +158,12 @@ struct Walker {
                     next = TRY(walk(cur, target, Follow::Yes));
                 }
             }
-            if (trailing_slash) {
-                auto a = TRY(next->inode().attr());
-                if (!S_ISDIR(a.mode))
-                    return err(Errno::NOTDIR);
-            }
+            if (jumped_or_followed)
+                next_attr = TRY(next->inode().attr());
+            if (trailing_slash && !S_ISDIR(next_attr.mode))
+                return err(Errno::NOTDIR);
             cur = next;
+            cur_attr = next_attr;
         }
         return cur;
     }
