@@ -135,6 +135,8 @@ void Dentry::unhash()
 
 RefPtr<Dentry> Dentry::mounted() const
 {
+    if (!m_has_mounted.load(std::memory_order_acquire))
+        return nullptr;
     std::lock_guard lock(m_lock);
     return m_mounted;
 }
@@ -145,6 +147,7 @@ void Dentry::mount(RefPtr<Dentry> root)
     root->m_mountpoint = this;
     root->m_mountpoint_ref = RefPtr<Dentry>(this);
     m_mounted = std::move(root);
+    m_has_mounted.store(true, std::memory_order_release);
 }
 
 void Dentry::make_top()
@@ -159,6 +162,7 @@ void Dentry::unmount()
     RefPtr<Dentry> gone;
     std::lock_guard lock(m_lock);
     gone = std::exchange(m_mounted, nullptr);
+    m_has_mounted.store(false, std::memory_order_release);
 }
 
 namespace {

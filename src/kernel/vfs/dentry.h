@@ -125,6 +125,8 @@ private:
     mutable std::mutex m_lock;
     std::map<std::string, RefPtr<Dentry>, std::less<>> m_children;
     RefPtr<Dentry> m_mounted;
+    // m_mounted is set: path walks read this, and take the lock only then.
+    std::atomic<bool> m_has_mounted { false };
     Dentry* m_mountpoint { nullptr }; // set once; m_mountpoint_ref keeps it
     RefPtr<Dentry> m_mountpoint_ref;
     bool m_detached { false };

@@ -32,7 +32,8 @@ OverlayFs::OverlayFs(std::map<std::string, RefPtr<Inode>> lower_mounts, RefPtr<U
 
 OverlayInode::OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::string name, RefPtr<Inode> lower,
                            RefPtr<UpperInode> upper)
-    : m_fs(fs), m_parent(std::move(parent)), m_name(std::move(name)), m_lower(std::move(lower)), m_upper(std::move(upper))
+    : m_fs(fs), m_parent(std::move(parent)), m_name(std::move(name)), m_lower(std::move(lower)), m_upper(std::move(upper)),
+      m_upper_now(m_upper.get())
 {
     if (m_parent && !m_parent->m_mounts_below)
         return;
@@ -41,18 +42,11 @@ OverlayInode::OverlayInode(OverlayFs& fs, RefPtr<OverlayInode> parent, std::stri
     m_mounts_below = it != m_fs.m_lower_mounts.end() && it->first.starts_with(below);
 }
 
-RefPtr<UpperInode> OverlayInode::upper()
-{
-    std::lock_guard lock(m_lock);
-    return m_upper;
-}
+RefPtr<UpperInode> OverlayInode::upper() { return RefPtr<UpperInode>(m_upper_now.load(std::memory_order_acquire)); }
 
 bool OverlayInode::stale() const
 {
-    if (!m_lower || !m_lower->stale())
-        return false;
-    std::lock_guard lock(m_lock);
-    return !m_upper;
+    return m_lower && m_lower->stale() && !m_upper_now.load(std::memory_order_acquire);
 }
 
 Inode::FileKey OverlayInode::file_key()
@@ -197,8 +191,10 @@ KResult<RefPtr<UpperInode>> OverlayInode::copy_up()
     }
     (void)made->set_times(a.atime, a.mtime);
     std::lock_guard lock(m_lock);
-    if (!m_upper)
+    if (!m_upper) {
         m_upper = RefPtr<UpperInode>(static_cast<UpperInode*>(made.get()));
+        m_upper_now.store(m_upper.get(), std::memory_order_release);
+    }
     return m_upper;
 }
 
