@@ -52,6 +52,11 @@
 #define UMK_PATCH_SITE_FAULT_BYTE 0x06
 #define UMK_THUNK_SIZE 16
 
+/* kernel_cpu while the call blocks (a futex, a pipe, a sleep): the answer
+ * may be long in coming, and the stub yields only briefly before it
+ * sleeps. */
+#define UMK_CPU_BLOCKED 0xfffffffeU
+
 /* The host CPU the calling thread runs on. With RDPID where the CPU has
  * it (`rdpid`: umk_op_page::rdpid in the stub): TSC_AUX, whose low 12 bits
  * Linux keeps at the CPU's number, 2 ns. Else as the host vDSO's getcpu
@@ -233,9 +238,10 @@ struct umk_thread_slot {
     uint32_t stage_count;
     /* The host CPUs the two sides wait on (umk_cpu): neither spins for the
      * other on the CPU the other needs, and the stub does not spin while
-     * the kernel's thread sleeps for the stop or blocks in the call
-     * (kernel_cpu UMK_CPU_NONE). Hints, which the guest can write; in the
-     * state's cache line. */
+     * the kernel's thread sleeps for the stop (kernel_cpu UMK_CPU_NONE) or
+     * blocks in the call (UMK_CPU_BLOCKED), when it also yields only
+     * briefly. Hints, which the guest can write; in the state's cache
+     * line. */
     uint32_t kernel_cpu;
     uint32_t stub_cpu;
     /* UMK_CMD_ATOMIC: *addr (a 4-aligned guest address the kernel checked)

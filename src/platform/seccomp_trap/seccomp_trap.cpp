@@ -1127,7 +1127,7 @@ bool SeccompContext::wait_for_stop(u32 cpu)
 
 void SeccompContext::blocking()
 {
-    store(m_slot.kernel_cpu, UMK_CPU_NONE);
+    store(m_slot.kernel_cpu, UMK_CPU_BLOCKED);
 }
 
 bool SeccompContext::wait_until_started()

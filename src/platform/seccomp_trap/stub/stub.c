@@ -166,6 +166,11 @@ static inline void store(u32* p, u32 v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CS
  * a pipe) comes back no sooner for it. */
 #define UMK_LONG_SPIN 1000
 #define UMK_SHORT_SPIN 100
+/* Yields before sleeping once the kernel's thread says the call blocks
+ * (UMK_CPU_BLOCKED): a wakeup is what ends most such calls, and many
+ * threads yielding 200 times each in turn kept the CPUs from the
+ * threads being waited for. */
+#define UMK_BLOCKED_YIELDS 20
 
 /* Stop: publish the state, wake the kernel if it sleeps, wait for RESUME.
  * Hybrid wait: a cross-vCPU futex wakeup costs ~25 us here, so spin
@@ -188,13 +193,15 @@ static void stop_and_wait(struct umk_thread_slot* slot, u32 state, int spin)
         if (load(&slot->state) == UMK_RESUME)
             goto resumed;
         u32 kernel_cpu = load(&slot->kernel_cpu);
-        if (kernel_cpu == cpu || kernel_cpu == UMK_CPU_NONE)
+        if (kernel_cpu == cpu || kernel_cpu == UMK_CPU_NONE || kernel_cpu == UMK_CPU_BLOCKED)
             break;
         __builtin_ia32_pause();
     }
     for (int i = 0; i < (busy ? 0 : 200); i++) {
         if (load(&slot->state) == UMK_RESUME)
             goto resumed;
+        if (i >= UMK_BLOCKED_YIELDS && load(&slot->kernel_cpu) == UMK_CPU_BLOCKED)
+            break;
         sys0(__NR_sched_yield);
     }
 sleep:
