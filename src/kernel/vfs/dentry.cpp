@@ -74,10 +74,15 @@ KResult<RefPtr<Dentry>> Dentry::child(std::string_view name)
             forget_child(name);
         return err(inode.error());
     }
-    return add_child(name, std::move(*inode));
+    return insert_child(name, std::move(*inode), !fresh);
 }
 
 RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
+{
+    return insert_child(name, std::move(inode), false);
+}
+
+RefPtr<Dentry> Dentry::insert_child(std::string_view name, RefPtr<Inode> inode, bool keep_cached)
 {
     std::lock_guard lock(m_lock);
     if (m_unhashed) {
@@ -88,7 +93,8 @@ RefPtr<Dentry> Dentry::add_child(std::string_view name, RefPtr<Inode> inode)
         return d;
     }
     if (auto it = m_children.find(name); it != m_children.end()
-        && (it->second->m_inode == inode || (fs_aliased(m_inode->fs_id()) && same_file(*it->second->m_inode, *inode))))
+        && ((keep_cached && !it->second->m_inode->stale()) || it->second->m_inode == inode
+            || (fs_aliased(m_inode->fs_id()) && same_file(*it->second->m_inode, *inode))))
         return it->second;
     RefPtr<Dentry> d(new Dentry(std::string(name), RefPtr<Dentry>(this), std::move(inode)));
     m_children.insert_or_assign(std::string(name), d);

@@ -108,6 +108,10 @@ public:
     bool detached() const { return m_detached; }
 
 private:
+    // add_child, or with `keep_cached` (a lookup's result) the child that
+    // another thread's lookup cached meanwhile, so that one name has one
+    // inode: two overlay inodes of one file would each copy it up.
+    RefPtr<Dentry> insert_child(std::string_view name, RefPtr<Inode> inode, bool keep_cached);
     // Out of the cache for good: it and the dentries cached below it let
     // go of each other (a child holds its parent, a parent its cached
     // children: kept, they would keep each other and their inodes alive),

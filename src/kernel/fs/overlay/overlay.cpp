@@ -156,6 +156,11 @@ KResult<RefPtr<UpperInode>> OverlayInode::copy_up()
 {
     if (auto up = upper())
         return up;
+    // One copy-up at a time: a racing one waits and takes its result
+    // (else it would make the upper file again: EEXIST).
+    std::lock_guard lock(m_lock);
+    if (auto up = upper())
+        return up;
     // Preconditions: not the root (whose upper always exists).
     auto parent_up = TRY(m_parent->copy_up());
     auto a = TRY(m_lower->attr());
@@ -190,11 +195,8 @@ KResult<RefPtr<UpperInode>> OverlayInode::copy_up()
                 (void)made->set_xattr(name, *value, 0);
     }
     (void)made->set_times(a.atime, a.mtime);
-    std::lock_guard lock(m_lock);
-    if (!m_upper) {
-        m_upper = RefPtr<UpperInode>(static_cast<UpperInode*>(made.get()));
-        m_upper_now.store(m_upper.get(), std::memory_order_release);
-    }
+    m_upper = RefPtr<UpperInode>(static_cast<UpperInode*>(made.get()));
+    m_upper_now.store(m_upper.get(), std::memory_order_release);
     return m_upper;
 }
 

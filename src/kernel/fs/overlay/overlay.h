@@ -83,7 +83,7 @@ private:
     // A host mount of the lower layer lies below this directory: lookups
     // check for one (most of the tree has none, and skips building the path).
     bool m_mounts_below { false };
-    std::mutex m_lock; // serializes setting m_upper
+    std::mutex m_lock; // held through a copy-up
     // Set once (made, or copied up) and kept for the inode's life: read
     // without the lock (upper), through m_upper_now.
     RefPtr<UpperInode> m_upper;
