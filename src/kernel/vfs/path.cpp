@@ -138,9 +138,7 @@ struct Walker {
             auto child = TRY(cur->child(name));
             auto next = TRY(same_mount(child, follow_mounts(child)));
             auto next_attr = TRY(next->inode().attr());
-            bool jumped_or_followed = false;
             if (S_ISLNK(next_attr.mode) && (!last || trailing_slash || follow_last == Follow::Yes)) {
-                jumped_or_followed = true;
                 if (ctx.resolve & kResolveNoSymlinks)
                     return err(Errno::LOOP);
                 if (++links > kMaxSymlinks)
@@ -157,9 +155,8 @@ struct Walker {
                     auto target = TRY(next->inode().readlink());
                     next = TRY(walk(cur, target, Follow::Yes));
                 }
-            }
-            if (jumped_or_followed)
                 next_attr = TRY(next->inode().attr());
+            }
             if (trailing_slash && !S_ISDIR(next_attr.mode))
                 return err(Errno::NOTDIR);
             cur = next;

@@ -83,18 +83,18 @@ KResult<int> HostInode::path_fd()
 {
     if (int fd = m_fd.load(std::memory_order_acquire); fd >= 0)
         return fd;
-    // Looked up by a stat alone (lookup): by its name, and only while the
-    // name is still the file looked up. Else the host removed or replaced
-    // it since: stale, and looked up again (Inode::stale).
-    auto fd = host::open_beneath(TRY(m_parent->path_fd()), m_name, O_PATH);
-    if (!fd && fd.error() != Errno::NOENT)
-        return err(fd.error());
-    if (fd) {
-        auto st = TRY(host::stat_fd(fd->get()));
-        if (st.ino == m_stat.ino && st.dev == m_stat.dev)
-            return hold(std::move(*fd));
-    }
-    return went_stale();
+    return hold(TRY(open_by_name(O_PATH))); // looked up by a stat alone (lookup)
+}
+
+KResult<host::Fd> HostInode::open_by_name(int flags)
+{
+    auto fd = host::open_beneath(TRY(m_parent->path_fd()), m_name, flags);
+    if (!fd)
+        return fd.error() == Errno::NOENT ? went_stale() : err(fd.error());
+    auto st = TRY(host::stat_fd(fd->get()));
+    if (st.ino != m_stat.ino || st.dev != m_stat.dev)
+        return went_stale();
+    return fd;
 }
 
 std::unexpected<Errno> HostInode::went_stale()
@@ -277,14 +277,7 @@ KResult<RefPtr<File>> HostInode::open(int flags)
         if (flags & O_TRUNC)
             TRY(host::ftruncate(fd.get(), 0));
     } else if (m_parent) {
-        auto opened = host::open_beneath(TRY(m_parent->path_fd()), m_name, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-        if (!opened)
-            return opened.error() == Errno::NOENT ? went_stale() : err(opened.error());
-        fd = std::move(*opened);
-        // The name may have been replaced on the host since the lookup.
-        auto st = TRY(host::stat_fd(fd.get()));
-        if (st.ino != m_stat.ino || st.dev != m_stat.dev)
-            return went_stale();
+        fd = TRY(open_by_name(O_RDONLY | O_NOCTTY | O_NONBLOCK));
     } else {
         return err(Errno::ACCES);
     }

@@ -3,8 +3,9 @@
 // A host directory tree as a guest file system. Every inode holds an
 // O_PATH fd found by a confined, one-component openat2 from its parent's
 // (host/files.h), opened at lookup, or, for the lower layer's files, when
-// first needed (a stat looks up without one); host device nodes, FIFOs and sockets are shown but never
-// opened; a host mount below the tree's root shows as an empty directory.
+// first needed (a stat looks up without one); host device nodes, FIFOs
+// and sockets are shown but never opened; a host mount below the tree's
+// root shows as an empty directory.
 //
 // Two uses: the read-only lower layer of the guest's root (attributes
 // cached: the lower layer does not change under a guest, as with Linux
@@ -95,8 +96,11 @@ private:
 
     // Keeps `fd` as the inode's, unless another thread's came first: the one kept.
     int hold(host::Fd fd);
-    // The host removed or replaced the file since the lookup: ESTALE, and
-    // looked up again (Inode::stale).
+    // The file looked up, opened afresh by its name beneath the parent's
+    // fd (host O_* `flags`), while the name is still that file: else the
+    // host removed or replaced it since (went_stale).
+    KResult<host::Fd> open_by_name(int flags);
+    // ESTALE, and the inode marked so that it is looked up again (Inode::stale).
     std::unexpected<Errno> went_stale();
     KResult<host::HostStat> current();
     // This directory may change: a writable mount, not a covered mount point.
