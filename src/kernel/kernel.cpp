@@ -20,12 +20,64 @@
 
 namespace umk::kernel {
 
+// Task threads that wait for their next task, the latest last.
+struct IdleTaskThreads {
+    struct Waiter {
+        std::condition_variable cv;
+        Thread* task { nullptr };
+    };
+    // A fork-heavy guest reuses a few; these many are plenty on any host.
+    static constexpr usize kMax = 16;
+    static constexpr auto kLinger = std::chrono::seconds(5);
+    std::mutex lock;
+    std::vector<Waiter*> waiting;
+    bool stopping { false };
+
+    // A waiting thread for `task`, if there is one.
+    bool hand_over(Thread* task)
+    {
+        std::lock_guard guard(lock);
+        if (waiting.empty())
+            return false;
+        Waiter* w = waiting.back();
+        waiting.pop_back();
+        w->task = task;
+        w->cv.notify_one();
+        return true;
+    }
+
+    // The next task for this thread, or none: it ends.
+    Thread* next_task()
+    {
+        std::unique_lock guard(lock);
+        if (stopping || waiting.size() >= kMax)
+            return nullptr;
+        Waiter me;
+        waiting.push_back(&me);
+        me.cv.wait_for(guard, kLinger, [&] { return me.task || stopping; });
+        if (!me.task)
+            std::erase(waiting, &me);
+        return me.task;
+    }
+};
+
 Kernel::Kernel(KernelOptions options, std::unique_ptr<platform::Platform> platform, RefPtr<Dentry> root)
-    : m_options(std::move(options)), m_platform(std::move(platform)), m_root(std::move(root))
+    : m_options(std::move(options))
+    , m_platform(std::move(platform))
+    , m_root(std::move(root))
+    , m_idle_task_threads(std::make_shared<IdleTaskThreads>())
 {
     timespec ts {};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     m_boot_time = { ts.tv_sec, ts.tv_nsec };
+}
+
+Kernel::~Kernel()
+{
+    std::lock_guard guard(m_idle_task_threads->lock);
+    m_idle_task_threads->stopping = true;
+    for (auto* w : m_idle_task_threads->waiting)
+        w->cv.notify_one();
 }
 
 void Kernel::log_once(const std::string& key, const std::string& message)
@@ -279,12 +331,25 @@ void Kernel::start_task(Thread* thread)
         std::lock_guard lock(m_tasks_lock);
         m_live_tasks++;
     }
-    std::thread([this, thread] {
-        thread->run();
-        delete thread;
-        std::lock_guard lock(m_tasks_lock);
-        if (--m_live_tasks == 0)
-            m_tasks_done.notify_all();
+    // A new process's first thread goes to an idle task thread, if any
+    // (docs/design.md, "Task threads"); a new thread of a process, to a
+    // task thread of its own.
+    auto first_of_process = [](Thread* t) { return t->tid() == t->process().pid(); };
+    if (first_of_process(thread) && m_idle_task_threads->hand_over(thread))
+        return;
+    std::thread([this, idle = m_idle_task_threads, thread, first_of_process] {
+        for (Thread* task = thread; task;) {
+            bool pooled = first_of_process(task);
+            task->run();
+            delete task;
+            platform::task_thread_done();
+            {
+                std::lock_guard lock(m_tasks_lock);
+                if (--m_live_tasks == 0)
+                    m_tasks_done.notify_all();
+            }
+            task = pooled ? idle->next_task() : nullptr;
+        }
     }).detach();
 }
 
@@ -443,7 +508,7 @@ std::string find_program(const PathContext& ctx, const std::string& name, const 
 
 KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::vector<std::string>& envp)
 {
-    auto process = make_ref<Process>(*this, 1);
+    auto process = Process::make_init(*this);
     process->set_creds(Credentials::for_user(m_options.uid, m_options.gid));
     process->console_ctty = true;
     {

@@ -45,6 +45,7 @@ struct MountRecord {
 class Kernel {
 public:
     Kernel(KernelOptions options, std::unique_ptr<platform::Platform> platform, RefPtr<Dentry> root);
+    ~Kernel();
 
     const KernelOptions& options() const { return m_options; }
     platform::Platform& platform() { return *m_platform; }
@@ -132,7 +133,8 @@ public:
     // wait(2) took the zombie `child` of `parent`. Under tree_lock().
     void reap_locked(Process& parent, Process& child);
     // Runs `thread` on a task thread of its own until it exits; the kernel
-    // does not end before every task thread has.
+    // does not end before every task has. A task thread whose task ended
+    // waits a while for the next one (docs/design.md, "Task threads").
     void start_task(Thread* thread);
     // fork/clone's limits: --pids-max for the guest, RLIMIT_NPROC for
     // the caller's real uid (not for root, which has CAP_SYS_RESOURCE).
@@ -155,6 +157,8 @@ private:
     std::mutex m_tasks_lock;
     std::condition_variable m_tasks_done;
     int m_live_tasks { 0 };
+    // Shared with the task threads, which may outlive the kernel idle.
+    std::shared_ptr<struct IdleTaskThreads> m_idle_task_threads;
     std::atomic<int> m_next_pid { 2 };
     FutexTable m_futexes;
     TimerService m_timers; // last: its thread stops before the rest goes

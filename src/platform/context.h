@@ -161,6 +161,12 @@ private:
     static thread_local bool s_outputs_last;
 };
 
+// A kernel thread whose task ended and which may run another task
+// (Kernel::start_task): it forgets what the platform kept for the last one
+// (outputs staged through a context another thread may free), as its end
+// would have.
+void task_thread_done();
+
 // What a syscall reads from guest memory, by argument (bit i: argument
 // i): NUL-terminated strings, and buffers whose length is the next
 // argument. A patched site's thread may copy them as it stops.

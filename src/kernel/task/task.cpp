@@ -19,16 +19,22 @@
 
 namespace umk::kernel {
 
-Process::Process(Kernel& kernel, int pid)
-    : m_kernel(kernel), m_pid(pid), m_pgid(pid), m_sid(pid), m_fds(make_ref<FdTable>())
+Process::Process(Kernel& kernel, int pid, const std::array<abi::Rlimit, kRlimitCount>& rlimits)
+    : m_kernel(kernel), m_pid(pid), m_pgid(pid), m_sid(pid), m_fds(make_ref<FdTable>()), m_rlimits(rlimits)
 {
+}
+
+RefPtr<Process> Process::make_init(Kernel& kernel)
+{
+    std::array<abi::Rlimit, kRlimitCount> rlimits;
     for (int r = 0; r < kRlimitCount; r++) {
         struct rlimit host {};
         getrlimit(static_cast<__rlimit_resource>(r), &host);
-        m_rlimits[r] = { host.rlim_cur, host.rlim_max };
+        rlimits[r] = { host.rlim_cur, host.rlim_max };
     }
     if (auto& o = kernel.options(); o.nofile_max)
-        m_rlimits[RLIMIT_NOFILE] = { o.nofile_cur, o.nofile_max };
+        rlimits[RLIMIT_NOFILE] = { o.nofile_cur, o.nofile_max };
+    return make_ref<Process>(kernel, 1, rlimits);
 }
 
 Process::~Process() = default;
@@ -50,12 +56,12 @@ void Process::set_exe(RefPtr<Dentry> exe, WriteDenial denial)
 RefPtr<Process> Process::fork_from(Thread& forking, int pid, bool share_fds, int exit_signal)
 {
     Process& parent = forking.process();
-    auto child = make_ref<Process>(parent.m_kernel, pid);
+    RefPtr<Process> child;
     {
         std::lock_guard lock(parent.m_lock);
+        child = make_ref<Process>(parent.m_kernel, pid, parent.m_rlimits);
         child->m_fs = parent.m_fs;
         child->m_creds = parent.m_creds;
-        child->m_rlimits = parent.m_rlimits;
         child->set_comm(forking.comm()); // the forking thread's name, not the leader's
         child->arg_start = parent.arg_start;
         child->arg_end = parent.arg_end;
@@ -1136,12 +1142,20 @@ bool ptrace_may_access(Process& caller, Process& target, bool fscreds)
         && gid == them.egid && gid == them.sgid;
 }
 
-u64 Thread::system_time_ns() const
+static u64 cpu_clock_ns(clockid_t clock)
 {
     timespec ts {};
-    if (m_task_clock == -1 || clock_gettime(m_task_clock, &ts) != 0)
+    if (clock == -1 || clock_gettime(clock, &ts) != 0)
         return 0;
     return static_cast<u64>(ts.tv_sec) * 1000000000 + static_cast<u64>(ts.tv_nsec);
+}
+
+u64 Thread::system_time_ns() const
+{
+    clockid_t clock = m_task_clock.load(std::memory_order_acquire); // after the base
+    if (clock == -1)
+        return 0;
+    return cpu_clock_ns(clock) - m_task_clock_base;
 }
 
 std::optional<platform::CpuUsage> Thread::cpu_usage()
@@ -1155,8 +1169,10 @@ std::optional<platform::CpuUsage> Thread::cpu_usage()
 void Thread::run()
 {
     t_current = this;
-    if (pthread_getcpuclockid(pthread_self(), &m_task_clock) != 0)
-        m_task_clock = -1;
+    if (clockid_t clock; pthread_getcpuclockid(pthread_self(), &clock) == 0) {
+        m_task_clock_base = cpu_clock_ns(clock);
+        m_task_clock.store(clock, std::memory_order_release);
+    }
     platform::FaultInfo fault;
     while (!exiting()) {
         // A signal sent from now on interrupts the guest code; one sent
@@ -1251,6 +1267,7 @@ void Thread::run()
     if (own_context && own_mm) // the vfork parent's host thread goes on
         own_mm->address_space().release_thread(context());
     ptrace_exit(process->exit_status().value_or((m_exit_code & 0xff) << 8));
+    t_current = nullptr;
 }
 
 } // namespace umk::kernel

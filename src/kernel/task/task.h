@@ -59,8 +59,11 @@ private:
 
 class Process : public RefCounted {
 public:
-    Process(Kernel& kernel, int pid);
+    Process(Kernel& kernel, int pid, const std::array<abi::Rlimit, kRlimitCount>& rlimits);
     ~Process() override;
+    // The first process's: the host's limits of the umk process, with
+    // the options' RLIMIT_NOFILE.
+    static RefPtr<Process> make_init(Kernel& kernel);
     // fork(2): a copy of the process of thread `forking` (credentials,
     // limits, dispositions, fs context, fds unless `share_fds`) as its
     // child, named as that thread is; no threads, no mm.
@@ -168,10 +171,12 @@ public:
         std::lock_guard lock(m_lock);
         return m_mm;
     }
-    void set_mm(RefPtr<MemoryManager> mm)
+    // Returns the old one, dropped after the lock (the last reference to an
+    // address space kills its host process).
+    RefPtr<MemoryManager> set_mm(RefPtr<MemoryManager> mm)
     {
         std::lock_guard lock(m_lock);
-        m_mm = std::move(mm);
+        return std::exchange(m_mm, std::move(mm));
     }
     FdTable& fds() { return *m_fds; }
 
@@ -471,7 +476,10 @@ private:
     std::shared_ptr<PtraceLink> m_ptrace; // under the process's signal_lock()
     std::atomic<bool> m_traced { false };
     bool m_step_flag_set { false }; // we set EFLAGS.TF for PTRACE_SINGLESTEP
-    clockid_t m_task_clock { -1 };   // the CPU clock of the kernel thread running it
+    // The CPU clock of the task thread running it, and its reading when
+    // this task began there (task threads are reused: Kernel::start_task).
+    std::atomic<clockid_t> m_task_clock { -1 };
+    u64 m_task_clock_base { 0 };
     std::condition_variable m_signal_cv;
     i64 m_restart { 0 };                       // an ERESTART* the last syscall returned
     std::optional<platform::FaultInfo> m_fault; // the fault behind a pending synchronous signal

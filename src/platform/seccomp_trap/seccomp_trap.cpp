@@ -223,7 +223,8 @@ thread_local bool CallerScope::s_outputs_last = false;
 namespace {
 
 // The guest thread whose outputs this kernel thread left in its slot
-// (SeccompContext::stage): one kernel thread runs one guest thread.
+// (SeccompContext::stage): a kernel thread runs one guest thread at a
+// time (task_thread_done between two).
 thread_local SeccompContext* t_staged = nullptr;
 
 // An entry of the slot's prefetch[], read once (the guest can write it).
@@ -234,6 +235,8 @@ umk_copy read_entry(const umk_copy& c)
 }
 
 } // namespace
+
+void task_thread_done() { t_staged = nullptr; }
 
 // ---- the platform ----
 
