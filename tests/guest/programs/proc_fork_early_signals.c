@@ -54,15 +54,22 @@ static int handled_signals(int rounds)
     return ok;
 }
 
+/* A child that waits for signals until one ends it. */
+static pid_t fork_pausing(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (;;)
+            pause();
+    }
+    return pid;
+}
+
 static int killed_at_once(int rounds)
 {
     int ok = 0;
     for (int i = 0; i < rounds; i++) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            for (;;)
-                pause();
-        }
+        pid_t pid = fork_pausing();
         kill(pid, SIGKILL);
         int status = status_of(pid, 0);
         ok += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
@@ -74,11 +81,7 @@ static int stopped_at_once(int rounds)
 {
     int ok = 0;
     for (int i = 0; i < rounds; i++) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            for (;;)
-                pause();
-        }
+        pid_t pid = fork_pausing();
         kill(pid, SIGSTOP);
         int stopped = status_of(pid, WUNTRACED);
         kill(pid, SIGCONT);
