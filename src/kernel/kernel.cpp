@@ -130,9 +130,13 @@ std::vector<RefPtr<Process>> Kernel::processes()
     return out;
 }
 
-void Kernel::add_process(RefPtr<Process> child, Process& requested_parent)
+KResult<void> Kernel::add_process(RefPtr<Process> child, Process& requested_parent, Process& forking)
 {
     std::lock_guard tree(m_tree_lock);
+    if (m_ending)
+        return err(Errno::NOMEM);
+    if (forking.dying())
+        return err(Errno::RESTARTNOINTR);
     // A parent that ended meanwhile (CLONE_PARENT's grandparent) has
     // given its children to pid 1: so does this one.
     Process* parent = &requested_parent;
@@ -151,6 +155,7 @@ void Kernel::add_process(RefPtr<Process> child, Process& requested_parent)
     new_parent.children_locked().push_back(child);
     std::lock_guard lock(m_lock);
     m_processes.emplace(child->pid(), child);
+    return {};
 }
 
 void Kernel::process_exited(Process& p)
@@ -545,7 +550,12 @@ KResult<int> Kernel::run_init(const std::vector<std::string>& argv, const std::v
     std::thread task([&] { thread.run(); });
     task.join();
     process->wait_threads_gone();
-    // As when a pid namespace's init ends: every other process is killed.
+    // As when a pid namespace's init ends: every other process is killed,
+    // and no new one is made (a fork under way would escape the kill).
+    {
+        std::lock_guard tree(m_tree_lock);
+        m_ending = true;
+    }
     for (auto& p : processes())
         p->kill_all(kSigKill);
     {

@@ -121,8 +121,12 @@ public:
     // The process tree (parents, children, zombies, process groups and
     // sessions; Linux's tasklist_lock). Taken before any Process lock.
     std::mutex& tree_lock() { return m_tree_lock; }
-    // A new process: `parent`'s child, in the process table.
-    void add_process(RefPtr<Process> child, Process& parent);
+    // A new process: `parent`'s child, in the process table. Refused once
+    // pid 1 has ended (ENOMEM, as Linux's alloc_pid in a dead pid
+    // namespace) or while `forking` is being killed (ERESTARTNOINTR, as
+    // copy_process with a fatal signal pending): nothing may outlive
+    // the kill that ends them.
+    KResult<void> add_process(RefPtr<Process> child, Process& parent, Process& forking);
     // Its last thread is gone: its children go to the reaper, it becomes
     // a zombie and its parent learns of it (exit_signal, wait(2)), or it
     // is reaped at once when the parent ignores SIGCHLD.
@@ -154,6 +158,7 @@ private:
     std::vector<std::shared_ptr<void>> m_owned_file_systems; // under m_lock
     std::map<int, RefPtr<Process>> m_processes;
     std::mutex m_tree_lock;
+    bool m_ending { false }; // pid 1 has ended; under m_tree_lock
     std::mutex m_tasks_lock;
     std::condition_variable m_tasks_done;
     int m_live_tasks { 0 };

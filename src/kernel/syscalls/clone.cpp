@@ -194,19 +194,29 @@ KResult<u64> clone_process(Thread& t, const CloneArgs& a)
         if (auto* grandparent = parent->parent_locked())
             parent = RefPtr<Process>(grandparent);
     }
-    if (a.flags & CLONE_PIDFD) {
-        int fd = static_cast<int>(TRY(install_fd(t, make_pidfd(child, 0), true)));
-        if (auto r = copy_out(t, a.pidfd.value, fd); !r) {
-            (void)t.fds().close(fd);
-            if (shared_vm && !borrowed) { // the new host thread goes too
-                context->exit_thread();
-                mm->address_space().release_thread(*context);
-            }
-            delete thread;
-            return err(r.error());
+    // A failure from here on: the pidfd made for the child is closed, a
+    // CLONE_VM child's new host thread ends, and the child goes unstarted.
+    auto undo = [&](int pidfd, Errno e) {
+        if (pidfd >= 0)
+            (void)t.fds().close(pidfd);
+        if (shared_vm && !borrowed) {
+            context->exit_thread();
+            mm->address_space().release_thread(*context);
         }
+        delete thread;
+        return err(e);
+    };
+    int pidfd = -1;
+    if (a.flags & CLONE_PIDFD) {
+        auto fd = install_fd(t, make_pidfd(child, 0), true);
+        if (!fd)
+            return undo(-1, fd.error());
+        pidfd = static_cast<int>(*fd);
+        if (auto r = copy_out(t, a.pidfd.value, pidfd); !r)
+            return undo(pidfd, r.error());
     }
-    k.add_process(child, *parent);
+    if (auto added = k.add_process(child, *parent, t.process()); !added)
+        return undo(pidfd, added.error());
     if (a.flags & CLONE_PARENT_SETTID)
         (void)copy_out(t, a.parent_tid.value, pid);
     if (a.flags & CLONE_CHILD_SETTID)
