@@ -532,30 +532,73 @@ private:
 
 } // namespace
 
-// execve(2): argv and envp arrays of strings, ARG_MAX-bounded.
-static KResult<std::vector<std::string>> copy_string_array(Thread& t, GuestAddr array)
+// execve(2)'s argv and envp, copied as Linux's do_execveat_common does,
+// so that a call with several faults fails as there: both arrays counted
+// first (EFAULT), then the pointers checked against the limit (E2BIG),
+// then envp's strings and argv's, each from the last to the first.
+namespace {
+
+constexpr u64 kMaxArgStrings = 0x7fffffff;
+constexpr u64 kMaxArgStrlen = 32 * kPageSize;
+
+// Linux's count(): the pointers before the NULL.
+KResult<u64> count_pointers(Thread& t, GuestPages& pages, GuestAddr array)
 {
-    std::vector<std::string> out;
     if (array.null())
-        return out;
-    GuestPages pages(t.mm());
-    u64 total = 0;
+        return 0;
     for (u64 i = 0;; i++) {
-        if (i >= 0x7fffffff)
+        if (i >= kMaxArgStrings)
             return err(Errno::TOOBIG);
+        if (i % 65536 == 65535 && t.exiting())
+            return err(Errno::INTR); // killed meanwhile: the result goes nowhere
+        if (!TRY(pages.read_u64(array.value + i * 8)))
+            return i;
+    }
+}
+
+// Linux's copy_strings(): `count` strings, the last first, each taking its
+// length and NUL from `room`.
+KResult<std::vector<std::string>> copy_strings(GuestPages& pages, GuestAddr array, u64 count, u64& room)
+{
+    std::vector<std::string> out(count);
+    for (u64 i = count; i-- > 0;) {
         u64 ptr = TRY(pages.read_u64(array.value + i * 8));
-        if (!ptr)
-            break;
-        auto s = pages.read_string(ptr, 32 * kPageSize);
+        auto s = pages.read_string(ptr, kMaxArgStrlen);
         if (!s)
             return err(s.error() == Errno::NAMETOOLONG ? Errno::TOOBIG : s.error());
-        total += s->size() + 1;
-        if (total > 6 * 1024 * 1024)
+        if (s->size() + 1 > room)
             return err(Errno::TOOBIG);
-        out.push_back(std::move(*s));
+        room -= s->size() + 1;
+        out[i] = std::move(*s);
     }
     return out;
 }
+
+struct ExecArgs {
+    std::vector<std::string> argv, envp;
+};
+
+KResult<ExecArgs> copy_exec_args(Thread& t, const std::string& filename, GuestAddr argv, GuestAddr envp)
+{
+    GuestPages pages(t.mm());
+    u64 argc = TRY(count_pointers(t, pages, argv));
+    u64 envc = TRY(count_pointers(t, pages, envp));
+    // Linux's bprm_stack_limits: a quarter of the stack limit, at most
+    // three quarters of the default 8 MiB stack, at least ARG_MAX; the
+    // pointers (an empty argv counts one) come off it first.
+    u64 limit = std::min<u64>(8 * 1024 * 1024 / 4 * 3, t.process().rlimit(RLIMIT_STACK).cur / 4);
+    limit = std::max<u64>(limit, kMaxArgStrlen);
+    u64 pointers = (std::max<u64>(argc, 1) + envc) * 8;
+    if (limit <= pointers || filename.size() + 1 > limit - pointers)
+        return err(Errno::TOOBIG);
+    u64 room = limit - pointers - (filename.size() + 1);
+    ExecArgs args;
+    args.envp = TRY(copy_strings(pages, envp, envc, room));
+    args.argv = TRY(copy_strings(pages, argv, argc, room));
+    return args;
+}
+
+} // namespace
 
 KResult<u64> sys_execve(Thread& t, GuestAddr path, GuestAddr argv, GuestAddr envp)
 {
@@ -585,10 +628,9 @@ KResult<u64> sys_execveat(Thread& t, int dirfd, GuestAddr path, GuestAddr argv, 
         file.filename_inaccessible = entry && entry->cloexec;
         file.comm_from_dentry = p.empty();
     }
-    auto args = TRY(copy_string_array(t, argv));
-    auto env = TRY(copy_string_array(t, envp));
+    auto args = TRY(copy_exec_args(t, file.filename, argv, envp));
     int old_tid = t.tid();
-    TRY(do_execve(t, std::move(file), std::move(args), std::move(env)));
+    TRY(do_execve(t, std::move(file), std::move(args.argv), std::move(args.envp)));
     // ptrace: PTRACE_EVENT_EXEC (the message: the tid before), or else a
     // SIGTRAP, as Linux's ptrace_event(PTRACE_EVENT_EXEC).
     if (t.traced()) {

@@ -1,11 +1,14 @@
 /* execve's argv and envp where they are hard to copy: strings and the
  * pointer array across page boundaries, a long string, many variables;
  * and the errors: a pointer to an unmapped page, a string or an array
- * that runs into one, a string of MAX_ARG_STRLEN bytes. The exec'd copy
- * prints what it got. */
+ * that runs into one, a string of MAX_ARG_STRLEN bytes, too many bytes
+ * or pointers for the stack limit, and which error wins when there are
+ * two (Linux counts both arrays, then copies envp, then argv, each from
+ * its last string). The exec'd copy prints what it got. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "guest_test.h"
 
@@ -71,6 +74,37 @@ int main(int argc, char** argv)
     longest[32 * kPage] = 0;
     char* too_long[] = { "x", longest, NULL };
     try_exec("MAX_ARG_STRLEN bytes", too_long, environ);
+
+    /* Limits against an 8 MiB stack (a quarter of it for the strings and
+     * pointers), and the order of the checks. */
+    struct rlimit stack;
+    getrlimit(RLIMIT_STACK, &stack);
+    stack.rlim_cur = 8 << 20;
+    if (stack.rlim_max != RLIM_INFINITY && stack.rlim_max < stack.rlim_cur)
+        stack.rlim_cur = stack.rlim_max;
+    setrlimit(RLIMIT_STACK, &stack);
+    char* big = malloc(100001);
+    memset(big, 'c', 100000);
+    big[100000] = 0;
+    char* many_big[30];
+    for (int i = 0; i < 29; i++)
+        many_big[i] = big;
+    many_big[29] = NULL;
+    try_exec("2.9 MB of strings", many_big, environ);
+    long n = 400000;
+    char** empties = calloc((size_t)n + 1, sizeof *empties);
+    for (long i = 0; i < n; i++)
+        empties[i] = "";
+    try_exec("400 000 empty strings", empties, environ);
+    char* bad_then_long[] = { hole + kPage + 16, longest, NULL };
+    try_exec("argv {bad, too long}", bad_then_long, environ);
+    char* long_then_bad[] = { longest, hole + kPage + 16, NULL };
+    try_exec("argv {too long, bad}", long_then_bad, environ);
+    char* one_bad[] = { hole + kPage + 16, NULL };
+    char* one_long[] = { longest, NULL };
+    try_exec("argv bad, envp too long", one_bad, one_long);
+    char** bad_array = (char**)(hole + kPage);
+    try_exec("argv array bad, envp too long", bad_array, one_long);
 
     /* Then one that works: strings and the array across page ends. */
     char* area = pages_then_hole(4);
