@@ -256,10 +256,11 @@ KResult<u64> sys_arch_prctl(Thread& t, int code, u64 addr)
     return err(Errno::INVAL);
 }
 
+// prlimit(2): the limits of the process of thread `pid` (0: the caller's).
+// Another process's need the caller's real ids to be all of its ids, or
+// CAP_SYS_RESOURCE (Linux's check_prlimit_permission).
 KResult<u64> sys_prlimit64(Thread& t, int pid, u32 resource, GuestAddr new_limit, GuestAddr old_limit)
 {
-    if (pid != 0 && pid != t.process().pid())
-        return err(Errno::SRCH);
     if (resource >= static_cast<u32>(kRlimitCount))
         return err(Errno::INVAL);
     std::optional<abi::Rlimit> wanted;
@@ -267,16 +268,28 @@ KResult<u64> sys_prlimit64(Thread& t, int pid, u32 resource, GuestAddr new_limit
         wanted = TRY(copy_in<abi::Rlimit>(t, new_limit.value));
         if (wanted->cur > wanted->max)
             return err(Errno::INVAL);
-        auto old = t.process().rlimit(static_cast<int>(resource));
-        if (wanted->max > old.max && !t.process().creds().has(kCapSysResource))
+    }
+    RefPtr<Process> target(&t.process());
+    if (pid != 0 && pid != t.tid())
+        target = TRY(find_task(t, pid)).process;
+    auto creds = t.process().creds();
+    if (target.get() != &t.process() && !creds.has(kCapSysResource)) {
+        auto them = target->creds();
+        if (creds.uid != them.uid || creds.uid != them.euid || creds.uid != them.suid || creds.gid != them.gid
+            || creds.gid != them.egid || creds.gid != them.sgid)
+            return err(Errno::PERM);
+    }
+    auto old = target->rlimit(static_cast<int>(resource));
+    if (wanted) {
+        if (wanted->max > old.max && !creds.has(kCapSysResource))
             return err(Errno::PERM);
         if (resource == RLIMIT_NOFILE && wanted->max > 1024 * 1024)
             return err(Errno::PERM); // fs.nr_open
     }
     if (!old_limit.null())
-        TRY(copy_out(t, old_limit.value, t.process().rlimit(static_cast<int>(resource))));
+        TRY(copy_out(t, old_limit.value, old));
     if (wanted)
-        t.process().set_rlimit(static_cast<int>(resource), *wanted);
+        target->set_rlimit(static_cast<int>(resource), *wanted);
     return 0;
 }
 
