@@ -196,7 +196,7 @@ KResult<u64> sys_exit(Thread& t, int status)
 
 KResult<u64> sys_exit_group(Thread& t, int status)
 {
-    t.process().kill_all((status & 0xff) << 8);
+    t.end_group((status & 0xff) << 8);
     return 0;
 }
 

@@ -307,12 +307,13 @@ bool Process::send_signal(const abi::Siginfo& info, int tid)
         for (Thread* t : m_threads)
             t->pending_locked().discard(kSigCont);
     }
-    // Ignored signals are dropped unless blocked (Linux: sig_ignored, which
-    // for a process looks at its first thread).
+    // Ignored signals are dropped unless blocked or traced (Linux:
+    // sig_ignored, which for a process looks at its first thread; a
+    // tracer sees even ignored signals in their delivery stops).
     if (ignores_locked(signo)) {
         Thread* looked_at = target ? target : (m_threads.empty() ? nullptr : m_threads.front());
         bool blocked = looked_at && (looked_at->signal_mask & sigbit(signo));
-        if (!blocked)
+        if (!blocked && !(looked_at && looked_at->traced()))
             return true;
     }
     if (target) {
@@ -366,8 +367,16 @@ void Process::notify_parent_job(int code, int status)
 void Process::kill_all(int wait_status)
 {
     set_exit_status(wait_status);
-    if (m_dying.exchange(true))
+    if (wait_status == kSigKill)
+        m_sigkilled = true;
+    if (m_dying.exchange(true)) {
+        if (wait_status == kSigKill) { // ends a PTRACE_EVENT_EXIT stop
+            std::lock_guard lock(m_signal_lock);
+            for (Thread* t : m_threads)
+                t->signal_wake();
+        }
         return;
+    }
     // A vfork child lives in its parent's host process, a CLONE_VM child
     // shares one with others: then only its own threads stop (signal_wake
     // below interrupts them) and leave their host threads.
@@ -807,6 +816,7 @@ std::optional<i64> Thread::seccomp_verdict(u64& nr, u64 (&args)[6], bool recheck
 
 void Thread::die(int wait_status)
 {
+    m_ends_itself = true;
     m_process->kill_all(wait_status);
     m_exiting = true;
 }
@@ -817,8 +827,15 @@ void Thread::wake_from_wait()
     m_signal_cv.notify_all();
 }
 
+void Thread::end_group(int wait_status)
+{
+    m_ends_itself = true;
+    m_process->kill_all(wait_status);
+}
+
 void Thread::exit_thread(int code)
 {
+    m_ends_itself = true;
     m_exit_code = code;
     m_exiting = true;
 }
@@ -842,13 +859,15 @@ PtraceResume Thread::ptrace_resume_mode()
     return m_ptrace ? m_ptrace->resume : PtraceResume::Cont;
 }
 
-int Thread::ptrace_stop(int status, std::optional<abi::Siginfo> info, int syscall_op, std::optional<u64> event_msg)
+int Thread::ptrace_stop(int status, std::optional<abi::Siginfo> info, int syscall_op, std::optional<u64> event_msg,
+                        bool at_exit)
 {
+    auto ended = [&] { return at_exit ? m_process->sigkilled() : exiting(); };
     std::shared_ptr<PtraceLink> link;
     {
         std::lock_guard lock(m_process->signal_lock());
         link = m_ptrace;
-        if (!link || exiting())
+        if (!link || ended())
             return -1;
         link->stopped = true;
         link->status = status;
@@ -876,7 +895,7 @@ int Thread::ptrace_stop(int status, std::optional<abi::Siginfo> info, int syscal
         tracer->send_signal(chld);
     tracer->notify_child_event();
     std::unique_lock lock(m_process->signal_lock());
-    m_signal_cv.wait(lock, [&] { return !link->stopped || m_process->dying() || m_exiting; });
+    m_signal_cv.wait(lock, [&] { return !link->stopped || ended(); });
     link->stopped = false;
     link->syscall_op = 0;
     return link->resume_signal;
@@ -1232,9 +1251,11 @@ void Thread::run()
     }
     if (!context_lent)
         context().write_outputs();
-    if (m_traced && !(m_process->dying() && m_process->exit_status() == kSigKill))
-        ptrace_event(kPtraceTraceExit, kPtraceEventExit,
-                     static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)));
+    // Linux's ptrace_event(PTRACE_EVENT_EXIT) in do_exit: not for threads a
+    // group exit took (SIGKILL is pending in them), nor after a SIGKILL.
+    if (auto link = m_traced && m_ends_itself ? ptrace_link() : nullptr; link && (link->options & kPtraceTraceExit))
+        ptrace_stop(((kSigTrap | (kPtraceEventExit << 8)) << 8) | 0x7f, std::nullopt, 0,
+                    static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)), true);
     ptrace_quiesce();
     m_debug_registers.clear(); // its host thread may go on (a vfork child's)
     // Unless its death killed the address space, this thread leaves its

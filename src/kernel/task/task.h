@@ -220,6 +220,9 @@ public:
     // The guest process is going away (exit_group, a fatal signal).
     void kill_all(int wait_status);
     bool dying() const { return m_dying.load(); }
+    // A SIGKILL came, first or after the process began to go: it ends a
+    // thread's PTRACE_EVENT_EXIT stop, or keeps it from stopping there.
+    bool sigkilled() const { return m_sigkilled.load(); }
 
     // Threads of this group. When the last one goes without an exit
     // status set (all left by exit(2)), the last one's code is the
@@ -294,6 +297,7 @@ private:
     std::vector<Thread*> m_threads; // raw: a thread removes itself before it goes
     std::condition_variable m_threads_gone;
     std::atomic<bool> m_dying { false };
+    std::atomic<bool> m_sigkilled { false };
     RefPtr<Dentry> m_exe; // under m_lock, with its denial
     WriteDenial m_exe_denial;
     std::atomic<int> m_exit_status { -1 };
@@ -383,6 +387,8 @@ public:
     void wake_from_wait_locked() { m_signal_cv.notify_all(); }
     // This thread alone ends (exit(2) with other threads left).
     void exit_thread(int code);
+    // exit_group(2): the whole process goes, by this thread's hand.
+    void end_group(int wait_status);
     // execve in another thread: this one ends at once, without running
     // signal handlers (Linux's de_thread).
     void kill_for_exec();
@@ -413,8 +419,10 @@ public:
     bool traced() const { return m_traced.load(); }
     // Stops for the tracer with wait status `status` until it resumes the
     // thread; the signal the tracer passed (0: none). Not traced: -1.
+    // At exit (PTRACE_EVENT_EXIT) it stops though it is exiting, until the
+    // tracer resumes it or a SIGKILL comes.
     int ptrace_stop(int status, std::optional<abi::Siginfo> info = std::nullopt, int syscall_op = 0,
-                    std::optional<u64> event_msg = std::nullopt);
+                    std::optional<u64> event_msg = std::nullopt, bool at_exit = false);
     // PTRACE_EVENT_* stop, when the tracer asked for it (`option`).
     void ptrace_event(u32 option, int event, u64 msg);
     // The tracer's last resume asked for syscall stops / single steps.
@@ -469,6 +477,9 @@ private:
     std::atomic<int> m_tid;
     platform::Context* m_context { nullptr };
     platform::Registers m_regs;
+    // It ended itself (exit, exit_group, its own fatal signal): it stops
+    // for PTRACE_EVENT_EXIT, where threads the group's end took do not.
+    bool m_ends_itself { false };
     std::atomic<bool> m_exiting { false };
     int m_exit_code { 0 };
     SignalQueue m_pending;
