@@ -125,7 +125,10 @@ platform::CpuUsage Process::cpu_usage()
     if (m_final_usage)
         return *m_final_usage;
     auto usage = m_past_usage;
-    if (m_mm)
+    // A vfork child runs in its parent's host process, whose CPU time is
+    // the parent's (20 vfork children that exit without an exec each
+    // counted the parent's whole past).
+    if (m_mm && !mm_borrowed)
         usage += m_mm->address_space().cpu_usage();
     {
         std::lock_guard threads(m_signal_lock);
