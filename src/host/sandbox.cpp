@@ -183,8 +183,8 @@ void drop_read_only_pages()
                 const ElfW(Phdr)& ph = info->dlpi_phdr[i];
                 if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W))
                     continue;
-                u64 start = info->dlpi_addr + ph.p_vaddr, end = start + ph.p_memsz;
-                start &= ~u64 { 4095 };
+                u64 end = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
+                u64 start = page_round_down(info->dlpi_addr + ph.p_vaddr);
                 madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
             }
             return 1; // the program itself comes first; libraries are shared widely anyway

@@ -372,18 +372,15 @@ void Process::kill_all(int wait_status)
     set_exit_status(wait_status);
     if (wait_status == kSigKill)
         m_sigkilled = true;
-    if (m_dying.exchange(true)) {
-        if (wait_status == kSigKill) { // ends a PTRACE_EVENT_EXIT stop
-            std::lock_guard lock(m_signal_lock);
-            for (Thread* t : m_threads)
-                t->signal_wake();
-        }
+    bool first = !m_dying.exchange(true);
+    // Once dying, only a SIGKILL wakes the threads again: it ends a
+    // PTRACE_EVENT_EXIT stop.
+    if (!first && wait_status != kSigKill)
         return;
-    }
     // A vfork child lives in its parent's host process, a CLONE_VM child
     // shares one with others: then only its own threads stop (signal_wake
     // below interrupts them) and leave their host threads.
-    if (auto mm = mm_ref(); mm && !mm_borrowed && !m_kernel.mm_used_elsewhere(*this, *mm)) {
+    if (auto mm = mm_ref(); first && mm && !mm_borrowed && !m_kernel.mm_used_elsewhere(*this, *mm)) {
         m_killed_mm = true;
         mm->address_space().kill();
     }
@@ -904,12 +901,12 @@ int Thread::ptrace_stop(int status, std::optional<abi::Siginfo> info, int syscal
     return link->resume_signal;
 }
 
-void Thread::ptrace_event(u32 option, int event, u64 msg)
+void Thread::ptrace_event(u32 option, int event, u64 msg, bool at_exit)
 {
     std::shared_ptr<PtraceLink> link = ptrace_link();
     if (!link || !(link->options & option))
         return;
-    ptrace_stop(((kSigTrap | (event << 8)) << 8) | 0x7f, std::nullopt, 0, msg);
+    ptrace_stop(((kSigTrap | (event << 8)) << 8) | 0x7f, std::nullopt, 0, msg, at_exit);
 }
 
 void Thread::ptrace_quiesce()
@@ -1256,9 +1253,9 @@ void Thread::run()
         context().write_outputs();
     // Linux's ptrace_event(PTRACE_EVENT_EXIT) in do_exit: not for threads a
     // group exit took (SIGKILL is pending in them), nor after a SIGKILL.
-    if (auto link = m_traced && m_ends_itself ? ptrace_link() : nullptr; link && (link->options & kPtraceTraceExit))
-        ptrace_stop(((kSigTrap | (kPtraceEventExit << 8)) << 8) | 0x7f, std::nullopt, 0,
-                    static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)), true);
+    if (m_ends_itself)
+        ptrace_event(kPtraceTraceExit, kPtraceEventExit,
+                     static_cast<u64>(m_process->exit_status().value_or((m_exit_code & 0xff) << 8)), true);
     ptrace_quiesce();
     m_debug_registers.clear(); // its host thread may go on (a vfork child's)
     // Unless its death killed the address space, this thread leaves its

@@ -423,8 +423,9 @@ public:
     // tracer resumes it or a SIGKILL comes.
     int ptrace_stop(int status, std::optional<abi::Siginfo> info = std::nullopt, int syscall_op = 0,
                     std::optional<u64> event_msg = std::nullopt, bool at_exit = false);
-    // PTRACE_EVENT_* stop, when the tracer asked for it (`option`).
-    void ptrace_event(u32 option, int event, u64 msg);
+    // PTRACE_EVENT_* stop, when the tracer asked for it (`option`);
+    // `at_exit` as ptrace_stop's.
+    void ptrace_event(u32 option, int event, u64 msg, bool at_exit = false);
     // The tracer's last resume asked for syscall stops / single steps.
     PtraceResume ptrace_resume_mode();
     // The thread ends: its tracer learns the status.
