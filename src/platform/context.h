@@ -244,9 +244,12 @@ public:
     virtual std::optional<std::string> memory_rollup() = 0;
     // Syscall-site patching: the 7 bytes that replace the `mov $nr,%eax;
     // syscall` ending at `return_address` so that the call reaches the
-    // kernel without a trap; nullopt when there is no room for another
-    // site. The first call maps the platform's jump table (patch_table).
-    virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs) = 0;
+    // kernel without a trap (with `read_site`, the first 7 of read's
+    // `xor %eax,%eax; syscall; cmp $-4096,%rax`, whose `syscall` ends
+    // there); nullopt when there is no room for another site. The first
+    // call maps the platform's jump table (patch_table).
+    virtual std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs,
+                                                                bool read_site) = 0;
     // Where that table lies in the guest's range, and whether the first
     // patch mapped it there: that patch needs the range free, and mapping
     // over it later ends patching first.

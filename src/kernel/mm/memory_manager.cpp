@@ -484,6 +484,12 @@ namespace {
 constexpr usize kSiteSize = 7;          // mov $nr,%eax (b8 imm32); syscall (0f 05)
 constexpr u64 kTrapsBeforePatch = 32;   // a patch costs some 30 traps' worth of work
 constexpr u64 kNeverPatch = 0xff;
+// glibc's read: xor %eax,%eax; syscall; cmp $-4096,%rax. Its first 7
+// bytes are patched; a thread may be at byte 0, 2 (the `syscall`) or 4
+// (the `cmp`).
+constexpr std::array<u8, 10> kReadSite { 0x31, 0xc0, 0x0f, 0x05, 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff };
+constexpr usize kReadSyscall = 2, kReadCompare = 4;
+constexpr usize kLongestSite = kReadSite.size();
 
 } // namespace
 
@@ -504,62 +510,89 @@ void MemoryManager::note_trapped_syscall(u64 rip, u64 nr)
     std::lock_guard lock(m_lock);
     if (m_patching_stopped)
         return;
-    if (auto known = m_patched_sites.find(site); known != m_patched_sites.end() && known->second.patched)
-        return; // a thread that had fetched the old bytes
+    for (u64 at : { site, rip - kReadCompare }) {
+        if (auto known = m_patched_sites.find(at); known != m_patched_sites.end() && known->second.patched)
+            return; // a thread that had fetched the old bytes
+    }
     counter.store(site << 8 | kNeverPatch, std::memory_order_relaxed); // unless patched below
     // Private, executable, read-only memory (code a guest can change only
     // through mprotect, which puts the site back first), and one mapping.
     // Not of a memfd or a /dev/shm file: a JIT may write the code through
     // a shared view of the same file, which a private page that was never
     // written shows, and a patched (copied) page would not.
-    auto it = m_vmas.upper_bound(site);
-    if (it == m_vmas.begin())
-        return;
-    const Vma& v = std::prev(it)->second;
-    if (rip > v.end || (v.flags & MAP_SHARED) || (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) != (PROT_READ | PROT_EXEC)
-        || v.wipeonfork || (v.file && (v.name.starts_with("/memfd:") || v.name.starts_with("/dev/shm/"))))
-        return;
+    auto patchable = [&](u64 start, u64 end) {
+        auto it = m_vmas.upper_bound(start);
+        if (it == m_vmas.begin())
+            return false;
+        const Vma& v = std::prev(it)->second;
+        return end <= v.end && !(v.flags & MAP_SHARED)
+               && (v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) == (PROT_READ | PROT_EXEC) && !v.wipeonfork
+               && !(v.file && (v.name.starts_with("/memfd:") || v.name.starts_with("/dev/shm/")));
+    };
+    // The site ends at rip (mov) or goes on to rip + 6 (read's cmp).
+    std::array<u8, kLongestSite> code {};
+    bool read_site = false;
+    u32 imm = 0;
+    if (patchable(site, rip) && m_as->read(site, std::span(code).first(kSiteSize)))
+        std::memcpy(&imm, &code[1], 4);
+    if (code[0] != 0xb8 || imm != nr || code[5] != 0x0f || code[6] != 0x05) {
+        site = rip - kReadCompare;
+        if (nr != 0 || !patchable(site, site + kReadSite.size()) || !m_as->read(site, code) || code != kReadSite)
+            return;
+        read_site = true;
+    }
     // The jump table goes where the guest has nothing (else no patching).
     auto table = m_as->patch_table();
     if (!table.mapped && !range_free_locked(table.start, table.end)) {
         m_patching_stopped = true;
         return;
     }
+    // Never over another site's bytes (a guest can lay out overlapping
+    // patterns); the same site again, once put back, may be.
+    u64 end = site + (read_site ? kReadSite.size() : kSiteSize);
+    for (auto near = m_patched_sites.lower_bound(site >= kLongestSite ? site - kLongestSite + 1 : 0);
+         near != m_patched_sites.end() && near->first < end; ++near) {
+        if (near->first != site && site < near->first + near->second.length())
+            return;
+    }
     std::array<u8, kSiteSize> original;
-    if (!m_as->read(site, original))
-        return;
-    u32 imm;
-    std::memcpy(&imm, &original[1], 4);
-    if (original[0] != 0xb8 || imm != nr || original[5] != 0x0f || original[6] != 0x05)
-        return;
-    auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr), call_inputs(nr));
+    std::copy_n(code.begin(), kSiteSize, original.begin());
+    auto jump = m_as->patch_syscall_site(rip, static_cast<u32>(nr), call_inputs(nr), read_site);
     if (!jump)
         return;
-    PatchedSite record { original, true };
-    if (!write_site_locked(site, *jump)) {
-        (void)write_site_locked(site, original);
+    PatchedSite record { original, *jump, read_site, true };
+    static_assert(PatchedSite { {}, {}, true }.length() == kReadSite.size() && PatchedSite {}.length() == kSiteSize);
+    if (!write_site_locked(site, *jump, read_site)) {
+        (void)write_site_locked(site, original, read_site);
         record.patched = false;
     }
     m_patched_sites[site] = record;
     counter.store(0, std::memory_order_relaxed); // counted afresh once put back
 }
 
-KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>& to)
+KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>& to, bool read_site)
 {
-    // Threads may be at the site (before its `mov`) or at site + 5 (before
-    // its `syscall`, or at the jump's invalid sixth byte); nothing runs
-    // from bytes 1-4 or 6. So: byte 5 faults, byte 0 faults (a thread
-    // there retries, patched_site_fault), bytes 1-4 and 6, then byte 0,
-    // then byte 5. The same order patches and puts back.
+    // Threads may be where an instruction of the old or new bytes starts:
+    // at the site, at its `syscall` (byte 5; a read site's byte 2) or at a
+    // read site's `cmp` (byte 4). So those bytes fault first (a thread
+    // there: patched_site_fault), then byte 0 (a thread there retries),
+    // then the bytes no thread starts at, then byte 0, then the others.
+    // The same order patches and puts back; each byte in between is
+    // either the old one or faults.
     constexpr u8 kFault = UMK_PATCH_SITE_FAULT_BYTE;
     struct Step {
         usize offset, length;
         const u8* bytes;
     };
-    const Step steps[] = {
+    const Step mov_steps[] = {
         { 5, 1, &kFault }, { 0, 1, &kFault }, { 1, 4, &to[1] }, { 6, 1, &to[6] }, { 0, 1, &to[0] }, { 5, 1, &to[5] },
     };
-    for (const Step& step : steps)
+    const Step read_steps[] = {
+        { kReadSyscall, 1, &kFault }, { kReadCompare, 1, &kFault }, { 0, 1, &kFault }, { 1, 1, &to[1] },
+        { 3, 1, &to[3] }, { 5, 2, &to[5] }, { 0, 1, &to[0] }, { kReadSyscall, 1, &to[kReadSyscall] },
+        { kReadCompare, 1, &to[kReadCompare] },
+    };
+    for (const Step& step : read_site ? std::span<const Step>(read_steps) : std::span<const Step>(mov_steps))
         TRY(force_write_locked(site + step.offset, std::span(step.bytes, step.length)));
     return {};
 }
@@ -567,42 +600,55 @@ KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>
 MemoryManager::PatchedFault MemoryManager::patched_site_fault(u64 rip)
 {
     std::lock_guard lock(m_lock);
-    auto record = rip >= 5 ? m_patched_sites.find(rip - 5) : m_patched_sites.end();
-    bool after_mov = record != m_patched_sites.end();
-    if (!after_mov)
+    // Where in which site the thread was: the rewrite it met is done
+    // (under this lock), so the site holds its old bytes or the jump.
+    enum class At { Start, Syscall, Compare };
+    auto find = [&](u64 back, bool read_site) {
+        auto it = rip >= back ? m_patched_sites.find(rip - back) : m_patched_sites.end();
+        return it != m_patched_sites.end() && it->second.read_site == read_site ? it : m_patched_sites.end();
+    };
+    auto record = m_patched_sites.end();
+    At at = At::Start;
+    if (record = find(5, false); record != m_patched_sites.end())
+        at = At::Syscall;
+    else if (record = find(kReadSyscall, true); record != m_patched_sites.end())
+        at = At::Syscall;
+    else if (record = find(kReadCompare, true); record != m_patched_sites.end())
+        at = At::Compare;
+    else
         record = m_patched_sites.find(rip);
     if (record == m_patched_sites.end())
         return PatchedFault::None;
-    u64 site = record->first;
     const PatchedSite& known = record->second;
     std::array<u8, kSiteSize> now;
-    if (!m_as->read(site, now))
+    if (!m_as->read(record->first, now))
         return PatchedFault::None;
-    if (after_mov && known.patched && now[5] == UMK_PATCH_SITE_FAULT_BYTE)
-        return PatchedFault::Syscall;
-    // A thread that met a byte of a rewrite since finished (under the
-    // lock): the site is the original or the jump again, so run it again.
-    // Other bytes there are the guest's own: its SIGILL.
-    bool original = now == known.original;
-    bool jump = now[0] == 0xff && now[1] == 0x24 && now[2] == 0x25 && now[5] == UMK_PATCH_SITE_FAULT_BYTE;
-    if (after_mov ? original : (original || jump))
-        return PatchedFault::Retry;
-    return PatchedFault::None;
+    if (known.patched && now == known.jump)
+        return at == At::Syscall ? PatchedFault::Syscall
+               : at == At::Compare ? PatchedFault::Compare
+                                   : PatchedFault::Retry;
+    // Put back since: run the old bytes again. Other bytes there are the
+    // guest's own: its fault.
+    return now == known.original ? PatchedFault::Retry : PatchedFault::None;
 }
 
 void MemoryManager::unpatch_locked(u64 start, u64 end, bool restore)
 {
     if (m_patched_sites.empty())
         return;
-    auto it = m_patched_sites.lower_bound(start >= kSiteSize ? start - kSiteSize + 1 : 0);
+    auto it = m_patched_sites.lower_bound(start >= kLongestSite ? start - kLongestSite + 1 : 0);
     while (it != m_patched_sites.end() && it->first < end) {
         PatchedSite& s = it->second;
+        if (it->first + s.length() <= start) {
+            ++it;
+            continue;
+        }
         if (!restore) { // the memory is replaced: nothing of the site is left
             it = m_patched_sites.erase(it);
             continue;
         }
         if (s.patched)
-            (void)write_site_locked(it->first, s.original);
+            (void)write_site_locked(it->first, s.original, s.read_site);
         s.patched = false;
         ++it;
     }

@@ -73,13 +73,16 @@ public:
     KResult<void> force_read(u64 addr, std::span<u8> out);
     // Syscall-site patching (docs/design.md, "Syscall-site patching").
     // A syscall trapped at `rip` (after its instruction): the 32nd trap
-    // of a `mov $nr,%eax; syscall` in private, executable, read-only
-    // memory patches that site, so its later calls skip the trap.
+    // of a `mov $nr,%eax; syscall`, or of read's `xor %eax,%eax; syscall;
+    // cmp $-4096,%rax`, in private, executable, read-only memory patches
+    // that site, so its later calls skip the trap.
     void note_trapped_syscall(u64 rip, u64 nr);
-    // A SIGILL at `rip`: a thread that had run a patched site's `mov`
-    // before the patch met its invalid sixth byte (Syscall: run the call
-    // in rax, as if from rip + 2), or met bytes that changed since (Retry).
-    enum class PatchedFault { None, Syscall, Retry };
+    // A SIGILL or SIGSEGV at `rip` where a patch put a faulting byte: a
+    // thread that was at a patched site's `syscall` (Syscall: run the
+    // call in rax, as if from rip + 2), at a read site's `cmp` (Compare:
+    // compare rax with -4096 and go on at rip + 6), or that met bytes
+    // that changed since (Retry).
+    enum class PatchedFault { None, Syscall, Compare, Retry };
     PatchedFault patched_site_fault(u64 rip);
     // Every site back as it was, and no more patches (a debugger attached).
     void stop_syscall_patching();
@@ -125,7 +128,7 @@ private:
     void stop_patching_locked();
     // The patch steps at `site`: each write one that leaves every byte
     // sequence a thread may be in the middle of valid.
-    KResult<void> write_site_locked(u64 site, const std::array<u8, 7>& to);
+    KResult<void> write_site_locked(u64 site, const std::array<u8, 7>& to, bool read_site);
     KResult<void> force_write_locked(u64 addr, std::span<const u8> data);
 
     std::unique_ptr<platform::AddressSpace> m_as;
@@ -136,8 +139,11 @@ private:
     u64 m_brk { 0 };
     u64 m_mmap_base { 0 };
     struct PatchedSite {
-        std::array<u8, 7> original;
-        bool patched { false }; // false: written back (or the patch failed)
+        std::array<u8, 7> original, jump;
+        bool read_site { false }; // xor %eax,%eax; syscall; cmp $-4096,%rax
+        bool patched { false };   // false: written back (or the patch failed)
+        // The bytes the site's pattern covers (the patch writes 7).
+        constexpr usize length() const { return read_site ? 10 : 7; }
     };
     std::map<u64, PatchedSite> m_patched_sites; // by site address; at most UMK_MAX_SITES
     // Traps seen per site before a patch, without a lock: entry

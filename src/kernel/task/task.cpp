@@ -1,5 +1,6 @@
 #include "kernel/task/task.h"
 
+#include "kernel/abi/x86_flags.h"
 #include "kernel/tty/pty.h"
 
 #include "kernel/ipc/timerfd.h"
@@ -670,7 +671,9 @@ void Thread::handle_syscall()
 void Thread::handle_fault(const platform::FaultInfo& fault)
 {
     using R = platform::Registers;
-    if (fault.signo == kSigIll) {
+    // A patch's faulting bytes: an invalid opcode (SIGILL), or a read
+    // site's `in` (a general protection fault: SIGSEGV, SI_KERNEL).
+    if (fault.signo == kSigIll || (fault.signo == kSigSegv && fault.code == kSiKernel)) {
         switch (m_process->mm().patched_site_fault(m_regs[R::RIP])) {
         case MemoryManager::PatchedFault::Syscall:
             // The `syscall` the patch replaced, with the number its `mov` set.
@@ -679,6 +682,11 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
             m_regs[R::RCX] = m_regs[R::RIP];
             m_regs[R::R11] = m_regs[R::EFLAGS] & ~u64 { 0x10000 }; // without RF, as after a syscall
             handle_syscall();
+            return;
+        case MemoryManager::PatchedFault::Compare:
+            // A read site's `cmp $-4096,%rax` (48 3d 00 f0 ff ff).
+            m_regs[R::EFLAGS] = abi::compare_flags(m_regs[R::EFLAGS], m_regs[R::RAX], ~u64 { 0xfff });
+            m_regs[R::RIP] += 6;
             return;
         case MemoryManager::PatchedFault::Retry:
             return;

@@ -44,12 +44,34 @@
  * k, which enters umk_patched_entry with k in r11d; the site table in the
  * control region gives site k's return address and number. The cells and
  * the trap path's `syscall`s are one read-only mapping, the same for
- * every address space (the kernel maps it at the first patch). */
+ * every address space (the kernel maps it at the first patch).
+ *
+ * read's site in glibc, `xor %eax,%eax; syscall; cmp $-4096,%rax` (31 c0
+ * 0f 05 48 3d 00 f0 ff ff), has no `mov` to replace: its first 7 bytes
+ * become `jmp *cell` with the SIB byte 0xe5 (the same jump; as the site's
+ * third byte, `in`, which faults at user level, SIGSEGV) and a cell whose
+ * address' second byte, the site's fifth, is an invalid opcode
+ * (umk_read_site_k). A thread at the old `syscall` faults and the kernel
+ * runs the call; one at the old `cmp` (a call's return on the trap path)
+ * faults and the kernel does the compare; the patched path returns past
+ * the `cmp` with its flags (umk_site::read_tail). */
 #define UMK_PATCH_CELLS 0x7f060000ULL
+#define UMK_PATCH_READ_SIB 0xe5
 /* Site k's `syscall` for the trap path, at UMK_PATCH_FALLBACK + 16 * k. */
 #define UMK_PATCH_FALLBACK (UMK_PATCH_CELLS + UMK_MAX_SITES * 8ULL)
 #define UMK_PATCH_TABLE_SIZE (UMK_MAX_SITES * 8ULL + UMK_MAX_SITES * 16ULL)
 #define UMK_PATCH_SITE_FAULT_BYTE 0x06
+/* Cells for read sites: k whose cell address' second byte (k >> 5) is an
+ * opcode invalid in 64-bit mode (push/pop of segment registers, the BCD
+ * adjustments, pusha/popa): 13 runs of 32. */
+static inline int umk_read_site_k(uint64_t k)
+{
+    static const uint8_t invalid[] = { 0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x60, 0x61 };
+    for (unsigned i = 0; i < sizeof invalid; i++)
+        if ((k >> 5) == invalid[i])
+            return 1;
+    return 0;
+}
 #define UMK_THUNK_SIZE 16
 
 /* kernel_cpu while the call blocks (a futex, a pipe, a sleep): the answer
@@ -82,7 +104,10 @@ struct umk_site {
      * argument i + 1. */
     uint8_t strings;
     uint8_t buffers;
-    uint16_t pad;
+    /* A read site: return_address is the site + 4 (after its `syscall`),
+     * and the patched path returns past the `cmp` at the site + 10. */
+    uint8_t read_tail;
+    uint8_t pad;
 };
 
 /* The control socket and memfd a new stub finds at exec. */
@@ -272,6 +297,9 @@ struct umk_thread_slot {
      * stub's thunk 0. */
     uint64_t vdso_base;
     uint64_t patch_thunks;
+    /* A patched read site's call: where its fast return goes (the site +
+     * 10), set by the stub as the call comes in; 0 for other sites. */
+    uint64_t patched_tail;
     uint8_t xsave[UMK_XSAVE_MAX] __attribute__((aligned(64)));
     /* Guest memory through the slot instead of process_vm_readv/writev
      * (docs/design.md, "Arguments through the slot"). Hostile: the guest
@@ -325,10 +353,12 @@ struct umk_op_result_page {
 /* Offsets umk_patched_entry (stub assembly) uses. */
 #define UMK_SLOT_REGS 128
 #define UMK_SLOT_INTERRUPT_REQUESTED 364
+#define UMK_SLOT_PATCHED_TAIL 416
 
 #ifdef __cplusplus
 static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");
 static_assert(__builtin_offsetof(struct umk_thread_slot, interrupt_requested) == UMK_SLOT_INTERRUPT_REQUESTED, "stub assembly");
+static_assert(__builtin_offsetof(struct umk_thread_slot, patched_tail) == UMK_SLOT_PATCHED_TAIL, "stub assembly");
 static_assert(UMK_PATCH_CELLS + UMK_PATCH_TABLE_SIZE < 0x80000000ULL, "cells must be reachable by a disp32");
 static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
@@ -338,6 +368,7 @@ static_assert(sizeof(struct umk_op_result_page) <= 4096, "op result page too big
 #else
 _Static_assert(__builtin_offsetof(struct umk_thread_slot, regs) == UMK_SLOT_REGS, "slot regs (stub assembly)");
 _Static_assert(__builtin_offsetof(struct umk_thread_slot, interrupt_requested) == UMK_SLOT_INTERRUPT_REQUESTED, "stub assembly");
+_Static_assert(__builtin_offsetof(struct umk_thread_slot, patched_tail) == UMK_SLOT_PATCHED_TAIL, "stub assembly");
 _Static_assert(UMK_GUEST_TASK_SIZE + UMK_MEMORY_OP_MAX <= UMK_STUB_BASE, "memory ops reach the stub");
 _Static_assert(sizeof(struct umk_thread_slot) <= UMK_SLOT_SIZE, "slot too big");
 _Static_assert(sizeof(struct umk_op_page) <= 4096, "op page too big");

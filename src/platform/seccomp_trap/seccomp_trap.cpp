@@ -868,6 +868,8 @@ KResult<std::unique_ptr<AddressSpace>> StubProcess::fork()
     {
         std::lock_guard lock(m_sites_lock);
         child->m_sites = m_sites;
+        child->m_next_site = m_next_site;
+        child->m_next_read_site = m_next_read_site;
     }
     child->m_patch_table_mapped = m_patch_table_mapped;
     static_cast<umk_op_page*>(child->m_region)->gs_is_slot = m_patch_table_mapped;
@@ -913,9 +915,18 @@ umk_site* StubProcess::site_table()
     return reinterpret_cast<umk_site*>(static_cast<char*>(m_region) + UMK_SITE_TABLE_OFFSET);
 }
 
-std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs)
+std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs,
+                                                                  bool read_site)
 {
-    if (m_sites.size() >= UMK_MAX_SITES || m_platform.patch_table_fd() < 0)
+    if (m_platform.patch_table_fd() < 0)
+        return std::nullopt;
+    std::lock_guard lock(m_sites_lock);
+    // Cells are never reused; read sites take theirs from the runs
+    // umk_read_site_k names, other sites from the rest.
+    u64& next = read_site ? m_next_read_site : m_next_site;
+    while (next < UMK_MAX_SITES && umk_read_site_k(next) != read_site)
+        next++;
+    if (next >= UMK_MAX_SITES)
         return std::nullopt;
     if (!m_patch_table_mapped) {
         MapRequest table { UMK_PATCH_CELLS, UMK_PATCH_TABLE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED,
@@ -925,15 +936,17 @@ std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_addr
         m_patch_table_mapped = true;
         static_cast<umk_op_page*>(m_region)->gs_is_slot = 1;
     }
-    std::lock_guard lock(m_sites_lock);
-    u64 k = m_sites.size();
-    m_sites.push_back({ return_address, nr, inputs.strings, inputs.buffers, 0 });
-    site_table()[k] = m_sites.back();
+    u64 k = next++;
+    if (m_sites.size() <= k)
+        m_sites.resize(k + 1);
+    m_sites[k] = { return_address, nr, inputs.strings, inputs.buffers, static_cast<u8>(read_site), 0 };
+    site_table()[k] = m_sites[k];
     // jmp *cell (ff 24 25 disp32); the disp32's third byte, the site's
-    // sixth, is the invalid opcode a thread past the `mov` meets.
+    // sixth, is the invalid opcode a thread past the `mov` meets. A read
+    // site's third byte (the SIB) and fifth are the faulting ones instead.
     u64 cell = UMK_PATCH_CELLS + 8 * k;
-    std::array<u8, 7> jump { 0xff, 0x24, 0x25, static_cast<u8>(cell), static_cast<u8>(cell >> 8),
-                             static_cast<u8>(cell >> 16), static_cast<u8>(cell >> 24) };
+    std::array<u8, 7> jump { 0xff, 0x24, read_site ? u8 { UMK_PATCH_READ_SIB } : u8 { 0x25 }, static_cast<u8>(cell),
+                             static_cast<u8>(cell >> 8), static_cast<u8>(cell >> 16), static_cast<u8>(cell >> 24) };
     static_assert(((UMK_PATCH_CELLS >> 16) & 0xff) == UMK_PATCH_SITE_FAULT_BYTE);
     return jump;
 }
@@ -941,7 +954,7 @@ std::optional<std::array<u8, 7>> StubProcess::patch_syscall_site(u64 return_addr
 std::optional<u64> StubProcess::site_return_address(u64 k)
 {
     std::lock_guard lock(m_sites_lock);
-    if (k >= m_sites.size())
+    if (k >= m_sites.size() || m_sites[k].return_address == 0)
         return std::nullopt;
     return m_sites[k].return_address;
 }

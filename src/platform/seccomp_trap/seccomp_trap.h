@@ -219,7 +219,8 @@ public:
     std::optional<Resident> resident() override;
     std::optional<std::string> memory_rollup() override;
     KResult<void> defer_maps(bool on) override;
-    std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs) override;
+    std::optional<std::array<u8, 7>> patch_syscall_site(u64 return_address, u32 nr, CallInputs inputs,
+                                                        bool read_site) override;
     PatchTable patch_table() const override;
 
     int pidfd() const { return m_pidfd.get(); }
@@ -280,7 +281,8 @@ private:
     // region's site table, which the guest can write). Cells are never
     // reused: a thread may still be on its way through an old one.
     std::mutex m_sites_lock; // m_sites: patches, and trap-path calls of a site
-    std::vector<umk_site> m_sites;
+    std::vector<umk_site> m_sites; // by k; return_address 0: a cell not taken
+    u64 m_next_site { 0 }, m_next_read_site { 0 }; // the next k of each kind to try
     // By the first patch; patch_syscall_site and patch_table are called
     // under the MemoryManager's lock.
     bool m_patch_table_mapped { false };

@@ -466,7 +466,11 @@ static void write_staged(struct umk_thread_slot* slot)
  * frame. */
 __attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot, u64 k)
 {
+    const volatile struct umk_site* site = (const volatile struct umk_site*)(UMK_CTL_BASE + UMK_SITE_TABLE_OFFSET) + k;
     slot->patched_stop = 1;
+    u64 tail = site->read_tail ? site->return_address + 6 : 0;
+    if (slot->patched_tail != tail) /* only a change: a line the kernel reads stays in its cache */
+        slot->patched_tail = tail;
     prefetch(slot, k);
     stop_and_wait(slot, UMK_STOP_SYSCALL, 1);
     /* A memory op (an mmap's) needs no frame: here, not in the handler. */
@@ -1142,10 +1146,19 @@ __asm__(
     "    mov R+8*7(%rbx), %r10\n"
     "    mov R+8*9(%rbx), %r8\n"
     "    mov R+8*8(%rbx), %r9\n"
+    "    cmpq $0, " STR(UMK_SLOT_PATCHED_TAIL) "(%rbx)\n"
+    "    jne 9f\n"
     "    popfq\n"
     "    mov R+8*19(%rbx), %rsp\n"
     "    mov R+8*5(%rbx), %rbx\n"
     "    jmp *%rcx\n"
+    /* A read site: its `cmp` (the flags the guest tests next), then past
+     * it; the gs base is the slot (above). */
+    "9:  popfq\n"
+    "    cmp $-4096, %rax\n"
+    "    mov R+8*19(%rbx), %rsp\n"
+    "    mov R+8*5(%rbx), %rbx\n"
+    "    jmp *%gs:" STR(UMK_SLOT_PATCHED_TAIL) "\n"
     ".globl umk_patched_return_end\n"
     "umk_patched_return_end:\n"
     ".globl umk_patched_slow_end\n"

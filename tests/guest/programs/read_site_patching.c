@@ -1,0 +1,290 @@
+/* Patching of glibc's read site (docs/design.md, "Syscall-site patching"):
+ * `xor %eax,%eax; syscall; cmp $-4096,%rax` has no `mov` to replace, so
+ * umk's jump covers the `cmp` too and the kernel runs it for a thread
+ * that meets it. Code that reads through such a site again and again
+ * behaves as natively once it is patched: results, the flags of the
+ * `cmp`, rcx and r11, restarts after signal handlers, a thread that was
+ * blocked in the call while the site was patched, entries at the
+ * `syscall` and the `cmp`, threads racing on the site while it is patched
+ * and put back, and fork. Under umk (uname -r ends in "umk") it also
+ * checks that the site was patched; the output is the same. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <sys/ucontext.h>
+#include <sys/utsname.h>
+
+#include "guest_test.h"
+
+/* The site, then: pushfq; pop %rdx (the flags after the `cmp`); mov
+ * %rcx, %r8; mov %r11, %r9; ret. Entered at +0, at the `syscall` (+2)
+ * with eax set, or at the `cmp` (+4) with rax set. */
+static const unsigned char kCode[] = { 0x31, 0xc0, 0x0f, 0x05, 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff,
+                                       0x9c, 0x5a, 0x49, 0x89, 0xc8, 0x4d, 0x89, 0xd9, 0xc3 };
+enum { kSyscallAt = 2, kCompareAt = 4, kWarm = 40 };
+
+static unsigned char* g_code;
+static int under_umk;
+
+struct call {
+    long ret;
+    uint64_t flags, rcx, r11;
+};
+
+static struct call call_at(int offset, long rax, long fd, void* buf, long n)
+{
+    struct call c;
+    register long r10 __asm__("r10") = 0;
+    register uint64_t r8 __asm__("r8");
+    register uint64_t r9 __asm__("r9");
+    uint64_t flags;
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\t" /* past the red zone */
+                     "call *%[fn]\n\t"
+                     "lea 128(%%rsp), %%rsp"
+                     : "=a"(c.ret), "=d"(flags), "=r"(r8), "=r"(r9), "+r"(r10), "+D"(fd), "+S"(buf)
+                     : [fn] "r"(g_code + offset), "a"(rax), "d"(n)
+                     : "rcx", "r11", "memory", "cc");
+    c.flags = flags;
+    c.rcx = r8;
+    c.r11 = r9;
+    return c;
+}
+
+static long site_read(int fd, void* buf, long n) { return call_at(0, 0, fd, buf, n).ret; }
+
+/* The arithmetic flags of `cmp $-4096, a` by this CPU. */
+static uint64_t want_flags(long a)
+{
+    uint64_t out;
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\tcmp $-4096, %1\n\tpushfq\n\tpop %0\n\tlea 128(%%rsp), %%rsp"
+                     : "=r"(out)
+                     : "r"(a)
+                     : "cc");
+    return out & 0x8d5;
+}
+
+static void check_site(const char* what, int want_patched)
+{
+    int patched = g_code[0] == 0xff && g_code[1] == 0x24;
+    int original = memcmp(g_code, kCode, 10) == 0;
+    int ok = under_umk && want_patched ? patched : original;
+    printf("%s: site %s\n", what, ok ? "as expected" : "NOT as expected");
+}
+
+/* A call through the `syscall`: rcx is the address after it, r11 the
+ * flags (IF and the always-set bit among them). */
+static void show(const char* what, struct call c, long want)
+{
+    printf("%s: %s, flags %s, rcx %s, r11 %s\n", what, c.ret == want ? "right" : "WRONG",
+           (c.flags & 0x8d5) == want_flags(c.ret) ? "of the cmp" : "WRONG",
+           c.rcx == (uint64_t)(g_code + kCompareAt) ? "= after the syscall" : "WRONG",
+           (c.r11 & 0x202) == 0x202 ? "= flags" : "WRONG");
+}
+
+/* An entry at the `cmp`: only the result and the flags. */
+static void show_compare(const char* what, struct call c, long want)
+{
+    printf("%s: %s, flags %s\n", what, c.ret == want ? "right" : "WRONG",
+           (c.flags & 0x8d5) == want_flags(c.ret) ? "of the cmp" : "WRONG");
+}
+
+static void test_results(void)
+{
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[64];
+    memset(buf, 1, sizeof buf);
+    for (int i = 0; i < kWarm; i++)
+        site_read(zero, buf, 8);
+    check_site("warm", 1);
+    memset(buf, 1, sizeof buf);
+    show("read 8", call_at(0, 0, zero, buf, 8), 8);
+    printf("read 8: bytes %s\n", buf[0] == 0 && buf[7] == 0 && buf[8] == 1 ? "right" : "WRONG");
+    show("read 0", call_at(0, 0, zero, buf, 0), 0);
+    show("bad fd", call_at(0, 0, -1, buf, 8), -EBADF);
+    show("bad buffer", call_at(0, 0, zero, (void*)8, 8), -EFAULT);
+    int p[2];
+    if (pipe2(p, O_NONBLOCK) == 0) {
+        show("empty pipe", call_at(0, 0, p[0], buf, 8), -EAGAIN);
+        close(p[0]);
+        close(p[1]);
+    }
+    /* Entered at the `syscall` (a restart lands there) and at the `cmp`. */
+    show("at the syscall", call_at(kSyscallAt, 0, zero, buf, 5), 5);
+    show("at the syscall, getpid", call_at(kSyscallAt, SYS_getpid, 0, 0, 0), getpid());
+    show_compare("at the cmp, 7", call_at(kCompareAt, 7, 0, 0, 0), 7);
+    show_compare("at the cmp, -4", call_at(kCompareAt, -4, 0, 0, 0), -4);
+    show_compare("at the cmp, -4096", call_at(kCompareAt, -4096, 0, 0, 0), -4096);
+    show_compare("at the cmp, -4097", call_at(kCompareAt, -4097, 0, 0, 0), -4097);
+    check_site("after", 1);
+    close(zero);
+}
+
+static volatile sig_atomic_t g_alarms;
+static long g_handler_rip_offset;
+
+static void on_alarm(int sig, siginfo_t* info, void* raw)
+{
+    (void)sig;
+    (void)info;
+    ucontext_t* uc = raw;
+    g_handler_rip_offset = (long)uc->uc_mcontext.gregs[REG_RIP] - (long)g_code;
+    g_alarms++;
+}
+
+/* A read blocked in the site, a signal handler, then the call again
+ * (SA_RESTART: at the `syscall`) or EINTR. */
+static void test_restart(int restart)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    char buf[8];
+    struct sigaction sa = { 0 };
+    sa.sa_sigaction = on_alarm;
+    sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
+    sigaction(SIGALRM, &sa, 0);
+    pid_t writer = fork();
+    if (writer == 0) {
+        usleep(300000);
+        (void)!write(p[1], "x", 1);
+        _exit(0);
+    }
+    g_alarms = 0;
+    struct itimerval it = { { 0, 0 }, { 0, 100000 } };
+    setitimer(ITIMER_REAL, &it, 0);
+    struct call c = call_at(0, 0, p[0], buf, 1);
+    waitpid(writer, 0, 0);
+    if (restart)
+        printf("restart: read %ld '%c', handler ran %d, at site + %ld\n", c.ret, c.ret == 1 ? buf[0] : '-', g_alarms,
+               g_handler_rip_offset);
+    else
+        printf("no restart: read %s, handler ran %d, at site + %ld\n", c.ret == -EINTR ? "EINTR" : "WRONG", g_alarms,
+               g_handler_rip_offset);
+    show(restart ? "restart" : "no restart", c, restart ? 1 : -EINTR);
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* A thread blocked in the site's call while the site is patched returns
+ * to the `cmp`, which is no longer there. */
+static int g_blocked_fd;
+static struct call g_blocked;
+
+static void* blocked_reader(void* arg)
+{
+    (void)arg;
+    char c;
+    g_blocked = call_at(0, 0, g_blocked_fd, &c, 1);
+    return 0;
+}
+
+static void test_blocked_while_patched(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    g_blocked_fd = p[0];
+    pthread_t t;
+    pthread_create(&t, 0, blocked_reader, 0);
+    usleep(100000);
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[8];
+    for (int i = 0; i < kWarm; i++)
+        site_read(zero, buf, 1);
+    check_site("blocked", 1);
+    (void)!write(p[1], "y", 1);
+    pthread_join(t, 0);
+    show("blocked while patched", g_blocked, 1);
+    close(zero);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* Threads racing on the site while it is put back and patched again
+ * (mprotect to RWX and back). */
+static volatile int g_stop;
+
+static void* racer(void* arg)
+{
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[4];
+    long wrong = 0;
+    for (int i = 0; i < 20000 && !g_stop; i++) {
+        struct call c = call_at(i % 3 == 2 ? kSyscallAt : 0, 0, i % 7 == 6 ? -1 : zero, buf, 4);
+        long want = i % 7 == 6 ? -EBADF : 4;
+        wrong += c.ret != want || (c.flags & 0x8d5) != want_flags(want);
+    }
+    close(zero);
+    *(long*)arg = wrong;
+    return 0;
+}
+
+static void test_threads(void)
+{
+    pthread_t t[6];
+    long wrong[6];
+    for (int i = 0; i < 6; i++)
+        pthread_create(&t[i], 0, racer, &wrong[i]);
+    for (int i = 0; i < 40; i++) {
+        usleep(500);
+        mprotect(g_code, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
+        usleep(200);
+        mprotect(g_code, 4096, PROT_READ | PROT_EXEC);
+    }
+    long total = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], 0);
+        total += wrong[i];
+    }
+    printf("threads: %s\n", total ? "WRONG results" : "every call right");
+}
+
+static void test_fork(void)
+{
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[4];
+    for (int i = 0; i < kWarm; i++)
+        site_read(zero, buf, 4);
+    pid_t child = fork();
+    if (child == 0) {
+        int ok = 1;
+        for (int i = 0; i < 100; i++) {
+            struct call c = call_at(0, 0, i % 2 ? zero : -1, buf, 4);
+            ok &= c.ret == (i % 2 ? 4 : -EBADF) && (c.flags & 0x8d5) == want_flags(c.ret);
+        }
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    printf("fork: child's calls %s\n", WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "right" : "WRONG");
+    close(zero);
+}
+
+int main(void)
+{
+    reset_signals();
+    setvbuf(stdout, 0, _IONBF, 0);
+    struct utsname u;
+    uname(&u);
+    size_t len = strlen(u.release);
+    under_umk = len >= 3 && strcmp(u.release + len - 3, "umk") == 0;
+
+    /* JIT code: a private anonymous page, written, then made executable. */
+    g_code = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memcpy(g_code, kCode, sizeof kCode);
+    mprotect(g_code, 4096, PROT_READ | PROT_EXEC);
+
+    test_results();
+    test_restart(1);
+    test_restart(0);
+    test_blocked_while_patched();
+    test_threads();
+    test_fork();
+    mprotect(g_code, 4096, PROT_READ | PROT_WRITE);
+    printf("code after mprotect(RW): %s\n", memcmp(g_code, kCode, sizeof kCode) == 0 ? "as written" : "CHANGED");
+    return 0;
+}
