@@ -574,11 +574,14 @@ KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>
 {
     // Threads may be where an instruction of the old or new bytes starts:
     // at the site, at its `syscall` (byte 5; a read site's byte 2) or at a
-    // read site's `cmp` (byte 4). So those bytes fault first (a thread
-    // there: patched_site_fault), then byte 0 (a thread there retries),
-    // then the bytes no thread starts at, then byte 0, then the others.
-    // The same order patches and puts back; each byte in between is
-    // either the old one or faults.
+    // read site's `cmp` (byte 4). Each must meet an instruction of the old
+    // bytes or of the new, or a fault (patched_site_fault). A mov site:
+    // byte 5 faults (in the jump too), then byte 0 (a thread there
+    // retries), then bytes 1-4 and 6, then byte 0. A read site: byte 0
+    // faults first (else the jump's first bytes could be met with an
+    // unfinished third: `ff 24 06` jumps through rsi + rax), then bytes 2
+    // and 4, then bytes 1, 3, 5 and 6, then 2 and 4, then byte 0. The same
+    // order patches and puts back.
     constexpr u8 kFault = UMK_PATCH_SITE_FAULT_BYTE;
     struct Step {
         usize offset, length;
@@ -588,9 +591,9 @@ KResult<void> MemoryManager::write_site_locked(u64 site, const std::array<u8, 7>
         { 5, 1, &kFault }, { 0, 1, &kFault }, { 1, 4, &to[1] }, { 6, 1, &to[6] }, { 0, 1, &to[0] }, { 5, 1, &to[5] },
     };
     const Step read_steps[] = {
-        { kReadSyscall, 1, &kFault }, { kReadCompare, 1, &kFault }, { 0, 1, &kFault }, { 1, 1, &to[1] },
-        { 3, 1, &to[3] }, { 5, 2, &to[5] }, { 0, 1, &to[0] }, { kReadSyscall, 1, &to[kReadSyscall] },
-        { kReadCompare, 1, &to[kReadCompare] },
+        { 0, 1, &kFault }, { kReadSyscall, 1, &kFault }, { kReadCompare, 1, &kFault }, { 1, 1, &to[1] },
+        { 3, 1, &to[3] }, { 5, 2, &to[5] }, { kReadSyscall, 1, &to[kReadSyscall] },
+        { kReadCompare, 1, &to[kReadCompare] }, { 0, 1, &to[0] },
     };
     for (const Step& step : read_site ? std::span<const Step>(read_steps) : std::span<const Step>(mov_steps))
         TRY(force_write_locked(site + step.offset, std::span(step.bytes, step.length)));
@@ -643,7 +646,13 @@ void MemoryManager::unpatch_locked(u64 start, u64 end, bool restore)
             ++it;
             continue;
         }
-        if (!restore) { // the memory is replaced: nothing of the site is left
+        if (!restore) {
+            // The memory is replaced (still mapped as it was, here). Bytes
+            // of the jump outside it stay the program's: put them back
+            // first (a site across a page boundary, or a read site's `cmp`
+            // tail, never written, alone in the range).
+            if (s.patched && (it->first < start || it->first + kSiteSize > end))
+                (void)write_site_locked(it->first, s.original, s.read_site);
             it = m_patched_sites.erase(it);
             continue;
         }

@@ -119,7 +119,8 @@ private:
     // [start, end) is mapped writable, anonymous, throughout.
     bool writable_anonymous(u64 start, u64 end);
     // Patched sites in [start, end): their bytes written back (restore),
-    // or forgotten where the memory is replaced or dropped.
+    // or forgotten where the memory is replaced or dropped (before the
+    // change; their bytes outside the range written back).
     void unpatch_locked(u64 start, u64 end, bool restore);
     // [start, end) gets new memory or none (map, unmap, brk): its sites
     // are forgotten, and over the platform's jump table patching ends

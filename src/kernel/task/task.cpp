@@ -683,11 +683,17 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
             m_regs[R::R11] = m_regs[R::EFLAGS] & ~u64 { 0x10000 }; // without RF, as after a syscall
             handle_syscall();
             return;
-        case MemoryManager::PatchedFault::Compare:
-            // A read site's `cmp $-4096,%rax` (48 3d 00 f0 ff ff).
+        case MemoryManager::PatchedFault::Compare: {
+            // A read site's `cmp $-4096,%rax` (48 3d 00 f0 ff ff), and the
+            // trap after it of a thread that single-steps itself.
             m_regs[R::EFLAGS] = abi::compare_flags(m_regs[R::EFLAGS], m_regs[R::RAX], ~u64 { 0xfff });
             m_regs[R::RIP] += 6;
+            constexpr u64 kTrapFlag = 0x100;
+            constexpr int kTrapTrace = 2, kDebugException = 1;
+            if (m_regs[R::EFLAGS] & kTrapFlag)
+                handle_fault({ kSigTrap, kTrapTrace, m_regs[R::RIP], kDebugException, 0, 0 });
             return;
+        }
         case MemoryManager::PatchedFault::Retry:
             return;
         case MemoryManager::PatchedFault::None:

@@ -6,7 +6,10 @@
  * `cmp`, rcx and r11, restarts after signal handlers, a thread that was
  * blocked in the call while the site was patched, entries at the
  * `syscall` and the `cmp`, threads racing on the site while it is patched
- * and put back, and fork. Under umk (uname -r ends in "umk") it also
+ * and put back (with a wild pointer where a half-written jump would
+ * look), a site whose `cmp` ends on the next page while that page is
+ * replaced, single-stepping through the site, and fork. Under umk
+ * (uname -r ends in "umk") it also
  * checks that the site was patched; the output is the same. */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -34,7 +37,7 @@ struct call {
     uint64_t flags, rcx, r11;
 };
 
-static struct call call_at(int offset, long rax, long fd, void* buf, long n)
+static struct call call_code(unsigned char* code, int offset, long rax, long fd, void* buf, long n)
 {
     struct call c;
     register long r10 __asm__("r10") = 0;
@@ -45,12 +48,17 @@ static struct call call_at(int offset, long rax, long fd, void* buf, long n)
                      "call *%[fn]\n\t"
                      "lea 128(%%rsp), %%rsp"
                      : "=a"(c.ret), "=d"(flags), "=r"(r8), "=r"(r9), "+r"(r10), "+D"(fd), "+S"(buf)
-                     : [fn] "r"(g_code + offset), "a"(rax), "d"(n)
+                     : [fn] "r"(code + offset), "a"(rax), "d"(n)
                      : "rcx", "r11", "memory", "cc");
     c.flags = flags;
     c.rcx = r8;
     c.r11 = r9;
     return c;
+}
+
+static struct call call_at(int offset, long rax, long fd, void* buf, long n)
+{
+    return call_code(g_code, offset, rax, fd, buf, n);
 }
 
 static long site_read(int fd, void* buf, long n) { return call_at(0, 0, fd, buf, n).ret; }
@@ -243,6 +251,132 @@ static void test_threads(void)
     printf("threads: %s\n", total ? "WRONG results" : "every call right");
 }
 
+/* Readers enter fresh copies of the site while each is patched and put
+ * back: read(fd, buf, 0) with a function's address in buf, where a jump
+ * with an unfinished third byte (`ff 24 06`, jmp *(%rsi,%rax)) would go. */
+static unsigned char* volatile g_racing;
+static volatile long g_wild, g_race_bad;
+static volatile int g_race_stop;
+
+static long wild(void)
+{
+    __sync_fetch_and_add(&g_wild, 1);
+    return 0;
+}
+
+static void* put_back_racer(void* arg)
+{
+    int zero = *(int*)arg;
+    void* buf[2] = { (void*)wild, 0 };
+    while (!g_race_stop)
+        if (call_code(g_racing, 0, 0, zero, buf, 0).ret != 0)
+            __sync_fetch_and_add(&g_race_bad, 1);
+    return 0;
+}
+
+static void test_put_back_race(void)
+{
+    enum { kCycles = 100 };
+    int zero = open("/dev/zero", O_RDONLY);
+    unsigned char* pages = mmap(0, 4096L * kCycles, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (int c = 0; c < kCycles; c++)
+        memcpy(pages + 4096L * c, kCode, sizeof kCode);
+    mprotect(pages, 4096L * kCycles, PROT_READ | PROT_EXEC);
+    g_racing = pages;
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], 0, put_back_racer, &zero);
+    int patched = 0;
+    for (int c = 0; c < kCycles; c++) {
+        unsigned char* code = pages + 4096L * c;
+        g_racing = code;
+        for (int w = 0; under_umk && w < 500 && code[0] != 0xff; w++)
+            usleep(100);
+        patched += code[0] == 0xff;
+        mprotect(code, 4096, PROT_READ | PROT_WRITE | PROT_EXEC); /* put back */
+        usleep(100);
+    }
+    g_race_stop = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], 0);
+    printf("put-back race: wild jumps %s, results %s, patched %s\n", g_wild ? "SOME" : "none",
+           g_race_bad ? "WRONG" : "right", (under_umk ? patched > kCycles / 2 : patched == 0) ? "as expected" : "NOT");
+    munmap(pages, 4096L * kCycles);
+    close(zero);
+}
+
+/* A site whose `cmp` ends on the next page; that page is replaced (with
+ * the same bytes) after the patch: the jump must not outlive it. */
+static void test_straddle(void)
+{
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[8];
+    unsigned char* base = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char* site = base + 4096 - 7;
+    memcpy(site, kCode, sizeof kCode);
+    mprotect(base, 8192, PROT_READ | PROT_EXEC);
+    for (int i = 0; i < kWarm; i++)
+        call_code(site, 0, 0, zero, buf, 4);
+    munmap(base + 4096, 4096);
+    unsigned char* next = mmap(base + 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    memcpy(next, kCode + 7, sizeof kCode - 7);
+    mprotect(next, 4096, PROT_READ | PROT_EXEC);
+    long r = call_code(site, 0, 0, zero, buf, 4).ret;
+    long at_cmp = call_code(site, kCompareAt, 7, 0, 0, 0).ret;
+    long at_syscall = call_code(site, kSyscallAt, 0, zero, buf, 3).ret;
+    mprotect(base, 4096, PROT_READ | PROT_WRITE);
+    printf("straddle: read %ld, at the cmp %ld, at the syscall %ld, code after mprotect(RW) %s\n", r, at_cmp,
+           at_syscall, memcmp(site, kCode, 7) == 0 ? "as written" : "CHANGED");
+    munmap(base, 8192);
+    close(zero);
+}
+
+/* The guest sets TF itself and steps through the patched site: a trap
+ * after each instruction (offsets in the site; "x" elsewhere). */
+static long g_steps[16];
+static volatile int g_nsteps, g_stepping;
+
+static void on_step(int sig, siginfo_t* info, void* raw)
+{
+    (void)sig;
+    (void)info;
+    ucontext_t* uc = raw;
+    long off = (long)uc->uc_mcontext.gregs[REG_RIP] - (long)g_code;
+    if (g_nsteps < 16)
+        g_steps[g_nsteps++] = off >= 0 && off < 64 ? off : -1;
+    if (!g_stepping)
+        uc->uc_mcontext.gregs[REG_EFL] &= ~0x100L;
+}
+
+static void test_single_step(void)
+{
+    struct sigaction sa = { 0 };
+    sa.sa_sigaction = on_step;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGTRAP, &sa, 0);
+    int zero = open("/dev/zero", O_RDONLY);
+    char buf[8];
+    long fd = zero, n = 4, ret;
+    void* p = buf;
+    register long r10 __asm__("r10") = 0;
+    g_stepping = 1;
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\t"
+                     "pushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\t"
+                     "call *%[fn]\n\t"
+                     "lea 128(%%rsp), %%rsp"
+                     : "=a"(ret), "+D"(fd), "+S"(p), "+r"(r10), "+d"(n)
+                     : [fn] "r"(g_code), "a"(0L)
+                     : "rcx", "r11", "r8", "r9", "memory", "cc");
+    g_stepping = 0;
+    __asm__ volatile("pushfq\n\tandq $~0x100, (%%rsp)\n\tpopfq" ::: "cc", "memory");
+    printf("single-step: read %ld, traps at", ret);
+    for (int i = 0; i < g_nsteps && i < 4; i++)
+        g_steps[i] < 0 ? printf(" x") : printf(" +%ld", g_steps[i]);
+    printf("\n");
+    signal(SIGTRAP, SIG_DFL);
+    close(zero);
+}
+
 static void test_fork(void)
 {
     int zero = open("/dev/zero", O_RDONLY);
@@ -283,6 +417,9 @@ int main(void)
     test_restart(0);
     test_blocked_while_patched();
     test_threads();
+    test_put_back_race();
+    test_straddle();
+    test_single_step();
     test_fork();
     mprotect(g_code, 4096, PROT_READ | PROT_WRITE);
     printf("code after mprotect(RW): %s\n", memcmp(g_code, kCode, sizeof kCode) == 0 ? "as written" : "CHANGED");
