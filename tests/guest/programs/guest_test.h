@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +17,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <sys/ucontext.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +166,89 @@ GUEST_HELPER void make_grandchild(pid_t* child, pid_t* grandchild)
 }
 
 /* raw gettid and tgkill */
+/* A read that blocks and is interrupted: `read_one(fd, buf)` reads a byte
+ * from an empty pipe a child writes "x" to after 300 ms, while a SIGALRM
+ * handler (SA_RESTART with `restart`) runs after 100 ms. Prints what came
+ * of it, with the rip the handler saw relative to `site`, and returns
+ * what read_one returned. */
+static volatile sig_atomic_t g_interrupted_alarms;
+static long g_interrupted_rip;
+
+GUEST_HELPER void interrupted_read_handler(int sig, siginfo_t* info, void* raw)
+{
+    (void)sig;
+    (void)info;
+    g_interrupted_rip = (long)((ucontext_t*)raw)->uc_mcontext.gregs[REG_RIP];
+    g_interrupted_alarms++;
+}
+
+GUEST_HELPER long interrupted_read(long (*read_one)(int fd, char* buf), int restart, const void* site)
+{
+    char buf[1];
+    int p[2];
+    if (pipe(p) != 0)
+        return -errno;
+    struct sigaction sa = { 0 };
+    sa.sa_sigaction = interrupted_read_handler;
+    sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
+    sigaction(SIGALRM, &sa, 0);
+    pid_t writer = fork();
+    if (writer == 0) {
+        usleep(300000);
+        (void)!write(p[1], "x", 1);
+        _exit(0);
+    }
+    g_interrupted_alarms = 0;
+    struct itimerval it = { { 0, 0 }, { 0, 100000 } };
+    setitimer(ITIMER_REAL, &it, 0);
+    long r = read_one(p[0], buf);
+    waitpid(writer, 0, 0);
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]);
+    close(p[1]);
+    long at = g_interrupted_rip - (long)site;
+    if (restart)
+        printf("restart: read %ld '%c', handler ran %d, at site + %ld\n", r, r == 1 ? buf[0] : '-',
+               g_interrupted_alarms, at);
+    else
+        printf("no restart: read %s, handler ran %d, at site + %ld\n", r == -EINTR ? "EINTR" : "WRONG",
+               g_interrupted_alarms, at);
+    return r;
+}
+
+/* Six threads run `racer(&wrong)` (each stores its count of wrong
+ * results there) while the code page at `page` is made writable and
+ * executable again 40 times (which puts patched syscall sites back, to be
+ * patched again): the total of wrong results. Needs -pthread. */
+GUEST_HELPER long race_with_mprotect(void* (*racer)(void*), void* page)
+{
+    pthread_t t[6];
+    long wrong[6];
+    for (int i = 0; i < 6; i++)
+        pthread_create(&t[i], 0, racer, &wrong[i]);
+    for (int i = 0; i < 40; i++) {
+        usleep(500);
+        mprotect(page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
+        usleep(200);
+        mprotect(page, 4096, PROT_READ | PROT_EXEC);
+    }
+    long total = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], 0);
+        total += wrong[i];
+    }
+    return total;
+}
+
+/* Running under umk: its kernel release ends in "umk" (uname -r). */
+GUEST_HELPER int running_under_umk(void)
+{
+    struct utsname u;
+    uname(&u);
+    size_t len = strlen(u.release);
+    return len >= 3 && strcmp(u.release + len - 3, "umk") == 0;
+}
+
 GUEST_HELPER pid_t gettid_(void)
 {
     return (pid_t)syscall(SYS_gettid);

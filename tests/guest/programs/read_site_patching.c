@@ -130,51 +130,20 @@ static void test_results(void)
     close(zero);
 }
 
-static volatile sig_atomic_t g_alarms;
-static long g_handler_rip_offset;
+static struct call g_interrupted;
 
-static void on_alarm(int sig, siginfo_t* info, void* raw)
+static long read_one(int fd, char* buf)
 {
-    (void)sig;
-    (void)info;
-    ucontext_t* uc = raw;
-    g_handler_rip_offset = (long)uc->uc_mcontext.gregs[REG_RIP] - (long)g_code;
-    g_alarms++;
+    g_interrupted = call_at(0, 0, fd, buf, 1);
+    return g_interrupted.ret;
 }
 
 /* A read blocked in the site, a signal handler, then the call again
  * (SA_RESTART: at the `syscall`) or EINTR. */
 static void test_restart(int restart)
 {
-    int p[2];
-    if (pipe(p) != 0)
-        return;
-    char buf[8];
-    struct sigaction sa = { 0 };
-    sa.sa_sigaction = on_alarm;
-    sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
-    sigaction(SIGALRM, &sa, 0);
-    pid_t writer = fork();
-    if (writer == 0) {
-        usleep(300000);
-        (void)!write(p[1], "x", 1);
-        _exit(0);
-    }
-    g_alarms = 0;
-    struct itimerval it = { { 0, 0 }, { 0, 100000 } };
-    setitimer(ITIMER_REAL, &it, 0);
-    struct call c = call_at(0, 0, p[0], buf, 1);
-    waitpid(writer, 0, 0);
-    if (restart)
-        printf("restart: read %ld '%c', handler ran %d, at site + %ld\n", c.ret, c.ret == 1 ? buf[0] : '-', g_alarms,
-               g_handler_rip_offset);
-    else
-        printf("no restart: read %s, handler ran %d, at site + %ld\n", c.ret == -EINTR ? "EINTR" : "WRONG", g_alarms,
-               g_handler_rip_offset);
-    show(restart ? "restart" : "no restart", c, restart ? 1 : -EINTR);
-    signal(SIGALRM, SIG_DFL);
-    close(p[0]);
-    close(p[1]);
+    interrupted_read(read_one, restart, g_code);
+    show(restart ? "restart" : "no restart", g_interrupted, restart ? 1 : -EINTR);
 }
 
 /* A thread blocked in the site's call while the site is patched returns
@@ -233,22 +202,7 @@ static void* racer(void* arg)
 
 static void test_threads(void)
 {
-    pthread_t t[6];
-    long wrong[6];
-    for (int i = 0; i < 6; i++)
-        pthread_create(&t[i], 0, racer, &wrong[i]);
-    for (int i = 0; i < 40; i++) {
-        usleep(500);
-        mprotect(g_code, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
-        usleep(200);
-        mprotect(g_code, 4096, PROT_READ | PROT_EXEC);
-    }
-    long total = 0;
-    for (int i = 0; i < 6; i++) {
-        pthread_join(t[i], 0);
-        total += wrong[i];
-    }
-    printf("threads: %s\n", total ? "WRONG results" : "every call right");
+    printf("threads: %s\n", race_with_mprotect(racer, g_code) ? "WRONG results" : "every call right");
 }
 
 /* Readers enter fresh copies of the site while each is patched and put
@@ -402,10 +356,7 @@ int main(void)
 {
     reset_signals();
     setvbuf(stdout, 0, _IONBF, 0);
-    struct utsname u;
-    uname(&u);
-    size_t len = strlen(u.release);
-    under_umk = len >= 3 && strcmp(u.release + len - 3, "umk") == 0;
+    under_umk = running_under_umk();
 
     /* JIT code: a private anonymous page, written, then made executable. */
     g_code = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -116,16 +116,14 @@ static void test_registers(void)
 }
 
 static volatile sig_atomic_t g_alarms;
-static long g_handler_rip_offset;
 
-static void on_alarm(int sig, siginfo_t* info, void* raw)
+static void on_alarm(int sig)
 {
     (void)sig;
-    (void)info;
-    ucontext_t* uc = raw;
-    g_handler_rip_offset = (long)uc->uc_mcontext.gregs[REG_RIP] - (long)site_read;
     g_alarms++;
 }
+
+static long read_one(int fd, char* buf) { return site_read(fd, buf, 1); }
 
 /* A read blocked in a patched site, a signal handler, then the call
  * again (SA_RESTART) or EINTR. */
@@ -139,38 +137,17 @@ static void test_restart(int restart)
     (void)!write(p[1], buf, sizeof buf);
     for (int i = 0; i < kWarm; i++)
         site_read(p[0], buf, 1);
-    struct sigaction sa = { 0 };
-    sa.sa_sigaction = on_alarm;
-    sa.sa_flags = SA_SIGINFO | (restart ? SA_RESTART : 0);
-    sigaction(SIGALRM, &sa, 0);
-    pid_t writer = fork();
-    if (writer == 0) {
-        usleep(300000);
-        (void)!write(p[1], "x", 1);
-        _exit(0);
-    }
-    g_alarms = 0;
-    struct itimerval it = { { 0, 0 }, { 0, 100000 } };
-    setitimer(ITIMER_REAL, &it, 0);
-    long r = site_read(p[0], buf, 1);
-    waitpid(writer, 0, 0);
-    if (restart)
-        printf("restart: read %ld '%c', handler ran %d, at site + %ld\n", r, r == 1 ? buf[0] : '-', g_alarms,
-               g_handler_rip_offset);
-    else
-        printf("no restart: read %s, handler ran %d, at site + %ld\n", r == -EINTR ? "EINTR" : "WRONG", g_alarms,
-               g_handler_rip_offset);
-    signal(SIGALRM, SIG_DFL);
     close(p[0]);
     close(p[1]);
+    interrupted_read(read_one, restart, site_read);
 }
 
 /* Calls through a patched site while a 1 ms timer interrupts them. */
 static void test_signal_storm(void)
 {
     struct sigaction sa = { 0 };
-    sa.sa_sigaction = on_alarm;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGALRM, &sa, 0);
     g_alarms = 0;
     struct itimerval it = { { 0, 1000 }, { 0, 1000 } };
@@ -237,22 +214,7 @@ static void test_threads(void)
     mprotect(page, 4096, PROT_READ | PROT_EXEC);
     g_racy = (long (*)(void))page;
     g_ppid = getppid();
-    pthread_t t[6];
-    long wrong[6];
-    for (int i = 0; i < 6; i++)
-        pthread_create(&t[i], 0, racer, &wrong[i]);
-    for (int i = 0; i < 40; i++) {
-        usleep(500);
-        mprotect(page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
-        usleep(200);
-        mprotect(page, 4096, PROT_READ | PROT_EXEC);
-    }
-    long total = 0;
-    for (int i = 0; i < 6; i++) {
-        pthread_join(t[i], 0);
-        total += wrong[i];
-    }
-    printf("threads: %s\n", total ? "WRONG results" : "every call right");
+    printf("threads: %s\n", race_with_mprotect(racer, page) ? "WRONG results" : "every call right");
     munmap(page, 4096);
 }
 
@@ -332,10 +294,7 @@ int main(void)
 {
     reset_signals();
     setvbuf(stdout, 0, _IONBF, 0);
-    struct utsname u;
-    uname(&u);
-    size_t len = strlen(u.release);
-    under_umk = len >= 3 && strcmp(u.release + len - 3, "umk") == 0;
+    under_umk = running_under_umk();
 
     warm(site_getppid);
     check_site("getppid", site_getppid, 1);
