@@ -544,18 +544,18 @@ static void fault_handler(int signo, struct k_siginfo* info, struct k_ucontext* 
      * jump lands on a thunk. Natively the step after the site's `mov`
      * comes first: show that, and the call follows from the site's sixth
      * byte (SIGILL, as after a restart). */
-    u64 rip = uc->mc.rip;
+    u64 rip = uc->mc.rip, addr = info->fault.addr;
     if (signo == 5 && rip >= (u64)umk_thunks && rip < (u64)umk_thunks + UMK_MAX_SITES * UMK_THUNK_SIZE) {
         const struct umk_site* site = (const struct umk_site*)(UMK_CTL_BASE + UMK_SITE_TABLE_OFFSET)
             + (rip - (u64)umk_thunks) / UMK_THUNK_SIZE;
-        uc->mc.rip = site->return_address - 2;
+        uc->mc.rip = addr = site->return_address - 2; /* a step's si_addr is its rip */
         uc->mc.rax = (u32)site->nr;
     }
     save_regs(slot, &uc->mc);
     slot->regs[UMK_ORIG_RAX] = ~0UL;
     slot->fault_signo = signo;
     slot->fault_code = info->code;
-    slot->fault_addr = info->fault.addr;
+    slot->fault_addr = addr;
     slot->fault_trapno = uc->mc.trapno;
     slot->fault_err = uc->mc.err;
     slot->fault_cr2 = uc->mc.cr2;
