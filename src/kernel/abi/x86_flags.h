@@ -4,9 +4,11 @@
 
 namespace umk::abi {
 
-// x86 arithmetic flags in RFLAGS.
+// RFLAGS bits: the arithmetic flags, and trap (TF), direction (DF) and
+// resume (RF).
 constexpr u64 kFlagCarry = 1 << 0, kFlagParity = 1 << 2, kFlagAdjust = 1 << 4, kFlagZero = 1 << 6,
               kFlagSign = 1 << 7, kFlagOverflow = 1 << 11;
+constexpr u64 kFlagTrap = 1 << 8, kFlagDirection = 1 << 10, kFlagResume = 1 << 16;
 constexpr u64 kArithmeticFlags = kFlagCarry | kFlagParity | kFlagAdjust | kFlagZero | kFlagSign | kFlagOverflow;
 
 // RFLAGS after `cmp $b, a` (64-bit): the arithmetic flags of a - b, the

@@ -1,5 +1,6 @@
 #include "kernel/signals/signals.h"
 
+#include "kernel/abi/x86_flags.h"
 #include "kernel/task/task.h"
 #include "platform/seccomp_trap/layout.h"
 
@@ -16,7 +17,6 @@ constexpr u64 kSaOnstack = 0x08000000, kSaRestorer = 0x04000000;
 constexpr i32 kSsOnstack = 1, kSsDisable = 2;
 constexpr u32 kSsAutodisarm = 1U << 31;
 constexpr u64 kUcFpXstate = 1, kUcSigcontextSs = 2, kUcStrictRestoreSs = 4;
-constexpr u64 kEflagsTf = 0x100, kEflagsDf = 0x400, kEflagsRf = 0x10000;
 // FIX_EFLAGS: what a signal frame may change (AC OF DF TF SF ZF AF PF CF RF).
 constexpr u64 kFixEflags = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
 constexpr u16 kUserCs = 0x33, kUserDs = 0x2b;
@@ -228,7 +228,7 @@ KResult<void> setup_signal_frame(Thread& t, const abi::Siginfo& info, const abi:
     regs[R::RAX] = 0;
     regs[R::RSP] = frame_addr;
     regs[R::RIP] = action.handler;
-    regs[R::EFLAGS] &= ~(kEflagsDf | kEflagsRf | kEflagsTf);
+    regs[R::EFLAGS] &= ~(abi::kFlagDirection | abi::kFlagResume | abi::kFlagTrap);
     t.context().reset_fpu_state();
     return {};
 }

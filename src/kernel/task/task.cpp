@@ -671,6 +671,7 @@ void Thread::handle_syscall()
 void Thread::handle_fault(const platform::FaultInfo& fault)
 {
     using R = platform::Registers;
+    constexpr int kTrapTrace = 2, kTrapHwBreakpoint = 4, kTrapPerf = 6; // si_code
     // A patch's faulting bytes: an invalid opcode (SIGILL), or a read
     // site's `in` (a general protection fault: SIGSEGV, SI_KERNEL).
     if (fault.signo == kSigIll || (fault.signo == kSigSegv && fault.code == kSiKernel)) {
@@ -680,7 +681,7 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
             m_regs[R::RIP] += 2;
             m_regs[R::ORIG_RAX] = m_regs[R::RAX];
             m_regs[R::RCX] = m_regs[R::RIP];
-            m_regs[R::R11] = m_regs[R::EFLAGS] & ~u64 { 0x10000 }; // without RF, as after a syscall
+            m_regs[R::R11] = m_regs[R::EFLAGS] & ~abi::kFlagResume; // as after a syscall
             handle_syscall();
             return;
         case MemoryManager::PatchedFault::Compare: {
@@ -688,9 +689,8 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
             // trap after it of a thread that single-steps itself.
             m_regs[R::EFLAGS] = abi::compare_flags(m_regs[R::EFLAGS], m_regs[R::RAX], ~u64 { 0xfff });
             m_regs[R::RIP] += 6;
-            constexpr u64 kTrapFlag = 0x100;
-            constexpr int kTrapTrace = 2, kDebugException = 1;
-            if (m_regs[R::EFLAGS] & kTrapFlag)
+            constexpr int kDebugException = 1; // trapno
+            if (m_regs[R::EFLAGS] & abi::kFlagTrap)
                 handle_fault({ kSigTrap, kTrapTrace, m_regs[R::RIP], kDebugException, 0, 0 });
             return;
         }
@@ -704,7 +704,6 @@ void Thread::handle_fault(const platform::FaultInfo& fault)
     // default action anyway.
     abi::Siginfo info = make_siginfo(fault.signo, fault.code);
     info.fault.addr = fault.address;
-    constexpr int kTrapTrace = 2, kTrapHwBreakpoint = 4, kTrapPerf = 6;
     if (fault.signo == kSigTrap && fault.code == kTrapPerf) {
         // A debugger's hardware breakpoint, as Linux's exc_debug_user
         // reports it; a hit already reported with an earlier trap passes.
@@ -1233,19 +1232,18 @@ void Thread::run()
                 continue;
             }
         }
-        constexpr u64 kTrapFlag = 0x100;
         if (m_traced) {
             auto mode = ptrace_resume_mode();
             if ((mode == PtraceResume::SingleStep || mode == PtraceResume::SysemuSingleStep)
-                && !(m_regs[platform::Registers::EFLAGS] & kTrapFlag)) {
-                m_regs[platform::Registers::EFLAGS] |= kTrapFlag;
+                && !(m_regs[platform::Registers::EFLAGS] & abi::kFlagTrap)) {
+                m_regs[platform::Registers::EFLAGS] |= abi::kFlagTrap;
                 m_step_flag_set = true;
             }
         }
         auto stop = context().switch_to_guest(m_regs, fault);
         m_in_guest = false;
         if (std::exchange(m_step_flag_set, false))
-            m_regs[platform::Registers::EFLAGS] &= ~kTrapFlag;
+            m_regs[platform::Registers::EFLAGS] &= ~abi::kFlagTrap;
         switch (stop) {
         case platform::StopReason::Syscall:
             handle_syscall();

@@ -410,10 +410,9 @@ static int guest_range(u64 address, u64 length)
 
 /* The call's inputs the site's entry names (struct umk_site), into the
  * slot, so that the kernel need not read them from the host. */
-static void prefetch(struct umk_thread_slot* slot, u64 k)
+static void prefetch(struct umk_thread_slot* slot, const volatile struct umk_site* site)
 {
     static const int arg_reg[6] = { UMK_RDI, UMK_RSI, UMK_RDX, UMK_R10, UMK_R8, UMK_R9 };
-    const volatile struct umk_site* site = (const volatile struct umk_site*)(UMK_CTL_BASE + UMK_SITE_TABLE_OFFSET) + k;
     u32 strings = site->strings, buffers = site->buffers;
     u32 n = 0, used = 0;
     for (int i = 0; i < 6 && n < UMK_PREFETCH_ENTRIES; i++) {
@@ -471,7 +470,7 @@ __attribute__((used)) int umk_patched_wait(struct umk_thread_slot* slot, u64 k)
     u64 tail = site->read_tail ? site->return_address + 6 : 0;
     if (slot->patched_tail != tail) /* only a change: a line the kernel reads stays in its cache */
         slot->patched_tail = tail;
-    prefetch(slot, k);
+    prefetch(slot, site);
     stop_and_wait(slot, UMK_STOP_SYSCALL, 1);
     /* A memory op (an mmap's) needs no frame: here, not in the handler. */
     while (*(volatile u32*)&slot->command == UMK_CMD_MEMORY_OP) {
