@@ -276,6 +276,17 @@ int main(int argc, char** argv)
         PROBE("stat", 50000, stat("/usr/bin/ls", &st));
     if (!only || !strcmp(only, "fork_exit_wait"))
         PROBE("fork_exit_wait", 300, fork_exit_wait());
+    if (!only || !strcmp(only, "fork_100m")) {
+        // The same fork from a process with 100 MiB of heap in use.
+        size_t size = 100 << 20;
+        volatile char* heap = malloc(size);
+        if (!heap)
+            abort();
+        for (size_t off = 0; off < size; off += 4096)
+            heap[off] = 1;
+        PROBE("fork_100m", 50, fork_exit_wait());
+        free((char*)heap);
+    }
     if (!only || !strcmp(only, "fork_exec_wait"))
         PROBE("fork_exec_wait", 200, fork_exec_wait());
     if (!only || !strcmp(only, "thread_create_join"))

@@ -196,6 +196,11 @@ public:
     // mremap(2) flags (MREMAP_MAYMOVE, MREMAP_FIXED); new_address with FIXED.
     virtual KResult<void> remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address) = 0;
     virtual KResult<void> advise(u64 address, u64 length, int advice) = 0;
+    // prctl(PR_SET_THP_DISABLE, disable, flags) on the host process: the
+    // host's transparent huge pages off for all of it (or all but
+    // MADV_HUGEPAGE ranges), as Linux's MMF_DISABLE_THP*. The host checks
+    // the arguments (EINVAL).
+    virtual KResult<void> set_thp_disable(u64 disable, u64 flags) = 0;
     // Guest memory. EFAULT where the range is not mapped accordingly.
     virtual KResult<void> read(u64 address, std::span<u8> out) = 0;
     virtual KResult<void> write(u64 address, std::span<const u8> data) = 0;

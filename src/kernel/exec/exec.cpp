@@ -200,6 +200,10 @@ KResult<void> do_execve(Thread& t, ExecFile file, std::vector<std::string> argv,
     auto as = TRY(kernel.platform().create_address_space());
     u64 vdso = as->vdso_base();
     auto mm = make_ref<MemoryManager>(std::move(as), vdso);
+    // PR_SET_THP_DISABLE holds across execve (the first process has no
+    // address space before it).
+    if (auto old = t.process().mm_ref(); old && old->thp_disable())
+        TRY(mm->set_thp_disable(1, static_cast<u64>(old->thp_disable() & ~1)));
     // Nobody else uses the new address space yet: its maps go in batches.
     TRY(mm->address_space().defer_maps(true));
 

@@ -20,6 +20,10 @@ namespace {
 
 constexpr u64 kTaskSize = UMK_GUEST_TASK_SIZE;
 constexpr u64 kMmapMinAddr = 0x10000;
+// A transparent huge page: the smallest mapping that gets them
+// (docs/design.md, "Huge pages for large guest mappings").
+constexpr u64 kHugePageSize = 2 << 20;
+constexpr u64 kThpDisableExceptAdvised = 1 << 1; // PR_THP_DISABLE_EXCEPT_ADVISED (Linux 6.18)
 
 bool overflows(u64 start, u64 length) { return length > kTaskSize || start > kTaskSize - length; }
 
@@ -173,6 +177,11 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
     req.offset = offset;
     replace_memory_locked(addr, addr + length);
     TRY(m_as->map(req));
+    // Not stacks (a thread's 8 MiB would take 2 MiB at its first touch)
+    // nor reservations (MAP_NORESERVE: address space for a heap to grow
+    // into, often touched sparsely).
+    if (!file && !(flags & (MAP_SHARED | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE)) && length >= kHugePageSize)
+        advise_huge_pages_locked(addr, addr + length);
 
     TRY(unmap_locked(addr, addr + length));
     Vma v;
@@ -467,6 +476,7 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
     copy->m_brk_start = m_brk_start;
     copy->m_brk = m_brk;
     copy->m_mmap_base = m_mmap_base;
+    copy->m_thp_disable = m_thp_disable.load(); // and the host's flag with the host process
     // The child has the patched pages but those it does not inherit.
     for (auto& [site, record] : m_patched_sites) {
         auto it = copy->m_vmas.upper_bound(site);
@@ -475,6 +485,23 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
     }
     copy->m_patching_stopped = m_patching_stopped.load();
     return copy;
+}
+
+// ---- huge pages ----
+
+void MemoryManager::advise_huge_pages_locked(u64 start, u64 end)
+{
+    // A host without transparent huge pages says EINVAL: nothing lost.
+    if (m_thp_disable == 0)
+        (void)m_as->advise(start, end - start, MADV_HUGEPAGE);
+}
+
+KResult<void> MemoryManager::set_thp_disable(u64 disable, u64 flags)
+{
+    std::lock_guard lock(m_lock);
+    TRY(m_as->set_thp_disable(disable, flags));
+    m_thp_disable = disable ? 1 | static_cast<int>(flags & kThpDisableExceptAdvised) : 0;
+    return {};
 }
 
 // ---- syscall-site patching ----
@@ -722,6 +749,11 @@ u64 MemoryManager::brk(u64 new_brk)
         platform::MapRequest req { old_top, new_top - old_top, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
         if (!m_as->map(req))
             return m_brk;
+        // The whole heap once it reaches 2 MiB (one host mapping), then
+        // each piece it grows by, which joins that mapping.
+        u64 heap = page_round_up(m_brk_start);
+        if (new_top - heap >= kHugePageSize)
+            advise_huge_pages_locked(old_top - heap >= kHugePageSize ? old_top : heap, new_top);
         Vma v;
         v.start = old_top;
         v.end = new_top;

@@ -88,6 +88,12 @@ public:
     void stop_syscall_patching();
     // MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED was called.
     std::atomic<bool> membarrier_registered { false };
+    // prctl(PR_SET_THP_DISABLE) (docs/design.md, "Huge pages for large
+    // guest mappings"): the host process's huge pages off, and no more of
+    // our MADV_HUGEPAGE.
+    KResult<void> set_thp_disable(u64 disable, u64 flags);
+    // PR_GET_THP_DISABLE: 0, 1, or 3 (1 | PR_THP_DISABLE_EXCEPT_ADVISED).
+    int thp_disable() const { return m_thp_disable.load(); }
     // fork(2): a copy-on-write copy in a new host process.
     KResult<RefPtr<MemoryManager>> fork();
     void set_brk_start(u64 start);
@@ -127,6 +133,9 @@ private:
     // first.
     void replace_memory_locked(u64 start, u64 end);
     void stop_patching_locked();
+    // Anonymous memory the guest maps in large pieces (a big malloc, a
+    // heap grown past 2 MiB) gets the host's transparent huge pages.
+    void advise_huge_pages_locked(u64 start, u64 end);
     // The patch steps at `site`: each write one that leaves every byte
     // sequence a thread may be in the middle of valid.
     KResult<void> write_site_locked(u64 site, const std::array<u8, 7>& to, bool read_site);
@@ -138,6 +147,7 @@ private:
     std::map<u64, Vma> m_vmas; // by start
     u64 m_brk_start { 0 };
     u64 m_brk { 0 };
+    std::atomic<int> m_thp_disable { 0 }; // PR_GET_THP_DISABLE's answer
     u64 m_mmap_base { 0 };
     struct PatchedSite {
         std::array<u8, 7> original, jump;

@@ -465,6 +465,15 @@ KResult<u64> sys_prctl(Thread& t, int option, u64 arg2, u64 arg3, u64 arg4, u64 
             return 0;
         }
         return err(Errno::INVAL);
+    case PR_SET_THP_DISABLE:
+        if (arg4 || arg5)
+            return err(Errno::INVAL);
+        TRY(t.mm().set_thp_disable(arg2, arg3));
+        return 0;
+    case PR_GET_THP_DISABLE:
+        if (arg2 || arg3 || arg4 || arg5)
+            return err(Errno::INVAL);
+        return static_cast<u64>(t.mm().thp_disable());
     case PR_SET_CHILD_SUBREAPER:
         t.process().child_subreaper = arg2 != 0;
         return 0;

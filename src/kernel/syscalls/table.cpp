@@ -256,7 +256,7 @@ constexpr Row kRows[] = {
     partial<sys_membarrier>(SYS_membarrier, "no SYNC_CORE or RSEQ commands"),
     partial<sys_personality>(SYS_personality, "PER_LINUX only"),
     supported<sys_umask>(SYS_umask),
-    partial<sys_prctl>(SYS_prctl, "names, dumpable, no_new_privs, seccomp, pdeath signal, capabilities and securebits, child subreaper only"),
+    partial<sys_prctl>(SYS_prctl, "names, dumpable, no_new_privs, seccomp, pdeath signal, capabilities and securebits, child subreaper, THP disable only"),
     partial<sys_execve>(SYS_execve, "no file capabilities"),
     partial<sys_execveat>(SYS_execveat, "no file capabilities"),
     // time.cpp

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <poll.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -1000,6 +1001,14 @@ KResult<void> StubProcess::advise(u64 address, u64 length, int advice)
     static constexpr int kHandlerAdvice[] = { UMK_MEMORY_OP_ADVICE };
     if (std::find(std::begin(kHandlerAdvice), std::end(kHandlerAdvice), advice) != std::end(kHandlerAdvice))
         return run_memory_op(op);
+    return run_ops({ &op, 1 });
+}
+
+KResult<void> StubProcess::set_thp_disable(u64 disable, u64 flags)
+{
+    before_access(true);
+    std::lock_guard lock(m_op_lock);
+    umk_op op = make_op(SYS_prctl, PR_SET_THP_DISABLE, disable, flags);
     return run_ops({ &op, 1 });
 }
 

@@ -202,6 +202,7 @@ public:
     KResult<void> protect(u64 address, u64 length, int prot) override;
     KResult<void> remap(u64 old_address, u64 old_length, u64 new_length, int flags, u64 new_address) override;
     KResult<void> advise(u64 address, u64 length, int advice) override;
+    KResult<void> set_thp_disable(u64 disable, u64 flags) override;
     KResult<void> read(u64 address, std::span<u8> out) override;
     KResult<void> write(u64 address, std::span<const u8> data) override;
     KResult<std::string> read_string(u64 address, usize max) override;

@@ -710,7 +710,8 @@ static void install_guest_filter(void)
  * itself up, since it inherits this filter: new mappings above TASK_SIZE
  * that cannot replace anything, MADV_DONTFORK there, its descriptors,
  * mask, signal stack, its own op thread and guest filter; and what the
- * guest filter allows from the stub, for the child's guest threads. From
+ * guest filter allows from the stub, for the child's guest threads; and
+ * prctl(PR_SET_THP_DISABLE) for the guest's own. From
  * the stub anything else kills the whole process. Outside the stub it
  * traps: the guest filter of a fork child decides; in the op thread
  * itself (no stack for a handler) a trap kills the process too. */
@@ -756,6 +757,11 @@ static void build_op_filter(void)
     f[n++] = JGE(TASK_HI, TO_KILL, 0);
     f[n++] = LD_ABS(OFF_ARG_HI(1));
     f[n++] = JGE(TASK_HI, TO_KILL, TO_ALLOW);
+    f[n++] = LD_ABS(OFF_NR);
+    /* prctl: only PR_SET_THP_DISABLE (the guest's own huge pages) */
+    f[n++] = JEQ(__NR_prctl, 0, 3);
+    f[n++] = LD_ABS(OFF_ARG_LO(0));
+    f[n++] = JEQ(PR_SET_THP_DISABLE, TO_ALLOW, TO_KILL);
     f[n++] = LD_ABS(OFF_NR);
     static const u32 plain[] = { __NR_close, __NR_recvmsg, __NR_futex, __NR_sendmsg, __NR_dup3,
                                  __NR_set_tid_address, __NR_rt_sigprocmask, __NR_sigaltstack, __NR_seccomp,
