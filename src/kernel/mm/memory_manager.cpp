@@ -161,10 +161,17 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
         if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) && !range_free_locked(addr, addr + length))
             return err(Errno::EXIST);
     } else {
+        // Without a hint, private anonymous memory in whole huge pages
+        // starts on one, as on Linux 6.18.
+        bool whole_huge_pages = !addr && !file && !(flags & MAP_SHARED) && length % kHugePageSize == 0;
         addr = page_round_down(addr);
         if (!addr || overflows(addr, length) || addr < kMmapMinAddr || !range_free_locked(addr, addr + length))
-            addr = TRY(find_free(length));
+            addr = TRY(find_free(length, whole_huge_pages ? kHugePageSize : kPageSize));
     }
+    // Not stacks (a thread's 8 MiB would take 2 MiB at its first touch;
+    // Linux gives MAP_STACK VM_NOHUGEPAGE) nor reservations (MAP_NORESERVE:
+    // address space for a heap to grow into, often touched sparsely).
+    bool huge = !file && !(flags & (MAP_SHARED | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE)) && length >= kHugePageSize;
 
     platform::MapRequest req;
     req.address = addr;
@@ -175,13 +182,12 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
         req.flags = (req.flags & ~MAP_SHARED_VALIDATE) | MAP_SHARED;
     req.host_fd = file ? file->host_fd() : -1;
     req.offset = offset;
+    // MAP_POPULATE after the advice, or it fills small pages.
+    bool populate = huge && (req.flags & MAP_POPULATE);
+    if (populate)
+        req.flags &= ~MAP_POPULATE;
     replace_memory_locked(addr, addr + length);
     TRY(m_as->map(req));
-    // Not stacks (a thread's 8 MiB would take 2 MiB at its first touch)
-    // nor reservations (MAP_NORESERVE: address space for a heap to grow
-    // into, often touched sparsely).
-    if (!file && !(flags & (MAP_SHARED | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE)) && length >= kHugePageSize)
-        advise_huge_pages_locked(addr, addr + length);
 
     TRY(unmap_locked(addr, addr + length));
     Vma v;
@@ -197,6 +203,10 @@ KResult<u64> MemoryManager::mmap(u64 addr, u64 length, int prot, int flags, RefP
         v.shared_anon = make_ref<SharedAnon>();
         v.offset = 0;
     }
+    if (huge)
+        advise_huge_pages_locked(v);
+    if (populate) // as MAP_POPULATE, whatever it meets
+        (void)m_as->advise(addr, length, (prot & PROT_WRITE) ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
     m_vmas.emplace(addr, std::move(v));
     return addr;
 }
@@ -448,6 +458,13 @@ KResult<void> MemoryManager::madvise(u64 addr, u64 length, int advice)
     if (advice == MADV_DONTNEED || advice == MADV_FREE)
         unpatch_locked(addr, addr + len, true);
     TRY(m_as->advise(addr, len, advice));
+    if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE) {
+        // The guest's own advice: ours no longer applies there.
+        split_locked(addr);
+        split_locked(addr + len);
+        for (auto it = m_vmas.lower_bound(addr); it != m_vmas.end() && it->first < addr + len; ++it)
+            it->second.huge_pages = Vma::HugePages::Guests;
+    }
     if (advice == MADV_DONTFORK || advice == MADV_DOFORK || advice == MADV_WIPEONFORK || advice == MADV_KEEPONFORK) {
         // The host leaves these ranges out of a fork, or zeroes them in
         // the child; so does our copy (and no site there stays patched).
@@ -489,11 +506,12 @@ KResult<RefPtr<MemoryManager>> MemoryManager::fork()
 
 // ---- huge pages ----
 
-void MemoryManager::advise_huge_pages_locked(u64 start, u64 end)
+void MemoryManager::advise_huge_pages_locked(Vma& v)
 {
+    v.huge_pages = Vma::HugePages::Ours;
     // A host without transparent huge pages says EINVAL: nothing lost.
     if (m_thp_disable == 0)
-        (void)m_as->advise(start, end - start, MADV_HUGEPAGE);
+        (void)m_as->advise(v.start, v.end - v.start, MADV_HUGEPAGE);
 }
 
 KResult<void> MemoryManager::set_thp_disable(u64 disable, u64 flags)
@@ -501,6 +519,13 @@ KResult<void> MemoryManager::set_thp_disable(u64 disable, u64 flags)
     std::lock_guard lock(m_lock);
     TRY(m_as->set_thp_disable(disable, flags));
     m_thp_disable = disable ? 1 | static_cast<int>(flags & kThpDisableExceptAdvised) : 0;
+    // Our advice is not the guest's: with PR_THP_DISABLE_EXCEPT_ADVISED
+    // the host would count it as advised. Back once it is on again, also
+    // for what was mapped meanwhile.
+    for (auto& [start, v] : m_vmas) {
+        if (v.huge_pages == Vma::HugePages::Ours)
+            (void)m_as->advise(v.start, v.end - v.start, disable ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
+    }
     return {};
 }
 
@@ -749,20 +774,27 @@ u64 MemoryManager::brk(u64 new_brk)
         platform::MapRequest req { old_top, new_top - old_top, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0 };
         if (!m_as->map(req))
             return m_brk;
-        // The whole heap once it reaches 2 MiB (one host mapping), then
-        // each piece it grows by, which joins that mapping.
-        u64 heap = page_round_up(m_brk_start);
-        if (new_top - heap >= kHugePageSize)
-            advise_huge_pages_locked(old_top - heap >= kHugePageSize ? old_top : heap, new_top);
         Vma v;
         v.start = old_top;
         v.end = new_top;
         v.prot = PROT_READ | PROT_WRITE;
         v.flags = MAP_PRIVATE | MAP_ANONYMOUS;
         v.name = "[heap]";
+        // Huge pages from 2 MiB: the heap's own pieces below then too (not
+        // what the guest advised itself, nor what it mapped over them),
+        // so that the new piece joins them in one host mapping.
+        u64 heap = page_round_up(m_brk_start);
+        if (new_top - heap >= kHugePageSize) {
+            for (auto it = m_vmas.lower_bound(heap); it != m_vmas.end() && it->first < old_top; ++it) {
+                if (it->second.name == "[heap]" && it->second.huge_pages == Vma::HugePages::Unadvised)
+                    advise_huge_pages_locked(it->second);
+            }
+            advise_huge_pages_locked(v);
+        }
         // Merge with the heap below so maps shows one [heap].
         auto below = m_vmas.upper_bound(old_top);
-        if (below != m_vmas.begin() && std::prev(below)->second.end == old_top && std::prev(below)->second.name == "[heap]")
+        if (below != m_vmas.begin() && std::prev(below)->second.end == old_top && std::prev(below)->second.name == "[heap]"
+            && std::prev(below)->second.huge_pages == v.huge_pages)
             std::prev(below)->second.end = new_top;
         else
             m_vmas.emplace(old_top, v);

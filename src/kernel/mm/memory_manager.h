@@ -38,6 +38,10 @@ struct Vma {
     bool dontfork { false }; // MADV_DONTFORK
     bool wipeonfork { false }; // MADV_WIPEONFORK
     bool noexec { false };   // a file on a noexec mount when mapped: never PROT_EXEC (no VM_MAYEXEC)
+    // Transparent huge pages: umk's own MADV_HUGEPAGE (docs/design.md,
+    // "Huge pages for large guest mappings"), or the guest's own advice,
+    // which takes over from ours.
+    enum class HugePages : u8 { Unadvised, Ours, Guests } huge_pages { HugePages::Unadvised };
     RefPtr<SharedAnon> shared_anon; // MAP_SHARED|MAP_ANONYMOUS
 };
 
@@ -134,8 +138,9 @@ private:
     void replace_memory_locked(u64 start, u64 end);
     void stop_patching_locked();
     // Anonymous memory the guest maps in large pieces (a big malloc, a
-    // heap grown past 2 MiB) gets the host's transparent huge pages.
-    void advise_huge_pages_locked(u64 start, u64 end);
+    // heap grown past 2 MiB) gets the host's transparent huge pages: `v`
+    // becomes ours and the host is told, unless the guest turned them off.
+    void advise_huge_pages_locked(Vma& v);
     // The patch steps at `site`: each write one that leaves every byte
     // sequence a thread may be in the middle of valid.
     KResult<void> write_site_locked(u64 site, const std::array<u8, 7>& to, bool read_site);
