@@ -1,7 +1,7 @@
 // One benchmark binary, run natively and under umk: each probe prints
 // "name ns_per_op". Every probe makes a real kernel round trip. Calls go
 // through libc's wrappers (`mov $nr,%eax; syscall`, sites umk patches).
-// UMK_BENCH_QUICK=1 in the environment: a twentieth of the iterations.
+// UMK_BENCH_DIVISOR=N in the environment: an Nth of the iterations.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -26,7 +26,7 @@ static double now_ns(void)
     return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
-static long g_divisor = 1; // UMK_BENCH_QUICK
+static long g_divisor = 1; // UMK_BENCH_DIVISOR
 static long scaled(long iterations) { return iterations / g_divisor > 0 ? iterations / g_divisor : 1; }
 
 #define PROBE(name, iters, body)                                    \
@@ -262,9 +262,9 @@ int main(int argc, char** argv)
 {
     const char* only = argc > 1 ? argv[1] : NULL;
     self_path = argv[0];
-    const char* quick = getenv("UMK_BENCH_QUICK");
-    if (quick && !strcmp(quick, "1"))
-        g_divisor = 20;
+    const char* divisor = getenv("UMK_BENCH_DIVISOR");
+    if (divisor && atol(divisor) > 0)
+        g_divisor = atol(divisor);
     if (only && !strcmp(only, "exit"))
         return 0;
     struct stat st;
